@@ -1,0 +1,249 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command schema prints the OpenAPI v3 schema of TektonStepSource (spec and
+// status), derived by reflection from the Go types with descriptions from
+// their doc comments. hack/update-schema.sh writes it into the CRD.
+//
+// Knative's knative.dev/hack/schema does the same for Knative's own CRDs, but
+// it recurses forever on types that contain themselves through a slice (the
+// Trigger filter type, SubscriptionsAPIFilter, does) and cannot find doc
+// comments of types outside a vendor directory. Here a type that recurs is cut
+// to an object with x-kubernetes-preserve-unknown-fields (structural schemas
+// cannot be recursive), and docs come from the module cache.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/build"
+	"go/doc"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+func main() {
+	t := reflect.TypeOf(v1alpha1.TektonStepSource{})
+	g := generator{docs: map[string]map[string]string{}}
+	root := apiextensionsv1.JSONSchemaProps{
+		Type:       "object",
+		Properties: map[string]apiextensionsv1.JSONSchemaProps{},
+	}
+	for _, name := range []string{"Spec", "Status"} {
+		f, _ := t.FieldByName(name)
+		s := g.schema(f.Type, nil)
+		s.Description = g.doc(t, f.Name)
+		root.Properties[jsonName(f)] = s
+	}
+	refine(&root)
+	out, err := yaml.Marshal(root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Stdout.Write(out)
+}
+
+// refine adds what Go types cannot express. ceOverrides may not replace the
+// attributes the source sets itself; the map is bounded so that the
+// apiserver's CEL cost estimate accepts the rule.
+func refine(root *apiextensionsv1.JSONSchemaProps) {
+	edit(root, []string{"spec", "ceOverrides", "extensions"}, func(s *apiextensionsv1.JSONSchemaProps) {
+		maxProperties := int64(32)
+		maxLength := int64(64)
+		s.MaxProperties = &maxProperties
+		s.XValidations = apiextensionsv1.ValidationRules{{
+			Rule:    "self.all(k, !k.matches('^(?i)(id|source|specversion|type|datacontenttype|dataschema|subject|time|data|data_base64|tekton.*)$'))",
+			Reason:  ptr(apiextensionsv1.FieldValueInvalid),
+			Message: "ceOverrides.extensions may not override CloudEvents context attributes (id, source, specversion, type, datacontenttype, dataschema, subject, time) or the tekton* extensions the source sets",
+		}}
+		s.AdditionalProperties.Schema.MaxLength = &maxLength
+	})
+}
+
+func edit(s *apiextensionsv1.JSONSchemaProps, path []string, f func(*apiextensionsv1.JSONSchemaProps)) {
+	if len(path) == 0 {
+		f(s)
+		return
+	}
+	child, ok := s.Properties[path[0]]
+	if !ok {
+		panic(fmt.Sprintf("no property %q", path[0]))
+	}
+	edit(&child, path[1:], f)
+	s.Properties[path[0]] = child
+}
+
+func ptr[T any](v T) *T { return &v }
+
+type generator struct {
+	// docs caches field docs per package: "Type.Field" -> doc.
+	docs map[string]map[string]string
+}
+
+var (
+	jsonMarshaler   = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
+	jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	preserve        = true
+)
+
+func (g *generator) schema(t reflect.Type, seen []reflect.Type) apiextensionsv1.JSONSchemaProps {
+	for t.Kind() == reflect.Ptr {
+		t = t.Elem()
+	}
+	// Types that marshal themselves (apis.URL, metav1.Time, ...) are strings on the wire.
+	if reflect.PointerTo(t).Implements(jsonMarshaler) && reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return apiextensionsv1.JSONSchemaProps{Type: "string"}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return apiextensionsv1.JSONSchemaProps{Type: "boolean"}
+	case reflect.Int, reflect.Int32, reflect.Int16, reflect.Int8:
+		return apiextensionsv1.JSONSchemaProps{Type: "integer", Format: "int32"}
+	case reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return apiextensionsv1.JSONSchemaProps{Type: "integer", Format: "int64"}
+	case reflect.Float32, reflect.Float64:
+		return apiextensionsv1.JSONSchemaProps{Type: "number"}
+	case reflect.String:
+		return apiextensionsv1.JSONSchemaProps{Type: "string"}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return apiextensionsv1.JSONSchemaProps{Type: "string", Format: "byte"}
+		}
+		items := g.schema(t.Elem(), seen)
+		return apiextensionsv1.JSONSchemaProps{Type: "array", Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &items}}
+	case reflect.Map:
+		values := g.schema(t.Elem(), seen)
+		return apiextensionsv1.JSONSchemaProps{Type: "object", AdditionalProperties: &apiextensionsv1.JSONSchemaPropsOrBool{Allows: true, Schema: &values}}
+	case reflect.Struct:
+		for _, s := range seen {
+			if s == t {
+				return apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}
+			}
+		}
+		return g.structSchema(t, append(seen, t))
+	case reflect.Interface:
+		return apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}
+	default:
+		panic(fmt.Sprintf("cannot describe %v (%v)", t, t.Kind()))
+	}
+}
+
+func (g *generator) structSchema(t reflect.Type, seen []reflect.Type) apiextensionsv1.JSONSchemaProps {
+	s := apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{}}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := jsonName(f)
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		fs := g.schema(f.Type, seen)
+		if f.Anonymous && name == "" {
+			for n, p := range fs.Properties {
+				s.Properties[n] = p
+			}
+			s.Required = append(s.Required, fs.Required...)
+			continue
+		}
+		fs.Description = g.doc(t, f.Name)
+		s.Properties[name] = fs
+		if !strings.Contains(f.Tag.Get("json"), "omitempty") && !strings.Contains(g.rawDoc(t, f.Name), "+optional") {
+			s.Required = append(s.Required, name)
+		}
+	}
+	sort.Strings(s.Required)
+	return s
+}
+
+func jsonName(f reflect.StructField) string {
+	tag, ok := f.Tag.Lookup("json")
+	if !ok {
+		if f.Anonymous {
+			return ""
+		}
+		return f.Name
+	}
+	return strings.Split(tag, ",")[0]
+}
+
+// doc returns the field's doc comment without marker lines (+optional, ...).
+func (g *generator) doc(t reflect.Type, field string) string {
+	var lines []string
+	for _, l := range strings.Split(g.rawDoc(t, field), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "+") || strings.HasPrefix(l, "TODO") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, " ")
+}
+
+func (g *generator) rawDoc(t reflect.Type, field string) string {
+	pkg := t.PkgPath()
+	if _, ok := g.docs[pkg]; !ok {
+		g.docs[pkg] = parseFieldDocs(pkg)
+	}
+	return g.docs[pkg][t.Name()+"."+field]
+}
+
+// parseFieldDocs reads the doc comment of every struct field in a package,
+// finding its sources through the go command (so the module cache works).
+func parseFieldDocs(pkg string) map[string]string {
+	docs := map[string]string{}
+	bp, err := build.Import(pkg, ".", build.FindOnly)
+	if err != nil {
+		panic(fmt.Sprintf("finding %s: %v", pkg, err))
+	}
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, bp.Dir, func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, parser.ParseComments)
+	if err != nil {
+		panic(fmt.Sprintf("parsing %s: %v", pkg, err))
+	}
+	for _, p := range pkgs {
+		for _, dt := range doc.New(p, pkg, doc.AllDecls).Types {
+			for _, spec := range dt.Decl.Specs {
+				ts, ok := spec.(*ast.TypeSpec)
+				if !ok {
+					continue
+				}
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					continue
+				}
+				for _, f := range st.Fields.List {
+					for _, n := range f.Names {
+						docs[dt.Name+"."+n.Name] = f.Doc.Text()
+					}
+				}
+			}
+		}
+	}
+	return docs
+}

@@ -1,0 +1,44 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"context"
+
+	"knative.dev/pkg/apis"
+)
+
+// DefaultLogMaxBytes is the default cap on the step log carried in an event.
+const DefaultLogMaxBytes int64 = 64 * 1024
+
+// SetDefaults implements apis.Defaultable.
+func (s *TektonStepSource) SetDefaults(ctx context.Context) {
+	s.Spec.SetDefaults(apis.WithinParent(ctx, s.ObjectMeta))
+}
+
+// SetDefaults fills in the log cap and the sink reference's namespace (the
+// source's own), as Knative sources do.
+func (ss *TektonStepSourceSpec) SetDefaults(ctx context.Context) {
+	if ss.Log == nil {
+		ss.Log = &LogSpec{}
+	}
+	if ss.Log.MaxBytes == nil {
+		maxBytes := DefaultLogMaxBytes
+		ss.Log.MaxBytes = &maxBytes
+	}
+	ss.Sink.SetDefaults(ctx)
+}

@@ -1,0 +1,132 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/kmeta"
+)
+
+// +genclient
+// +genreconciler
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// TektonStepSource sends a CloudEvent to its sink for every transition of
+// every step of the Tekton TaskRuns it watches: started, succeeded, failed
+// and skipped.
+type TektonStepSource struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec holds the desired state of the TektonStepSource (from the client).
+	Spec TektonStepSourceSpec `json:"spec,omitempty"`
+
+	// Status communicates the observed state of the TektonStepSource (from the controller).
+	// +optional
+	Status TektonStepSourceStatus `json:"status,omitempty"`
+}
+
+var (
+	_ runtime.Object     = (*TektonStepSource)(nil)
+	_ kmeta.OwnerRefable = (*TektonStepSource)(nil)
+	_ apis.Validatable   = (*TektonStepSource)(nil)
+	_ apis.Defaultable   = (*TektonStepSource)(nil)
+	_ apis.HasSpec       = (*TektonStepSource)(nil)
+	_ duckv1.KRShaped    = (*TektonStepSource)(nil)
+)
+
+// TektonStepSourceSpec defines the desired state of a TektonStepSource.
+type TektonStepSourceSpec struct {
+	// SourceSpec inlines the sink (where to send events) and the CloudEvent
+	// overrides, as every Knative source does.
+	duckv1.SourceSpec `json:",inline"`
+
+	// ServiceAccountName is the service account the receive adapter runs as.
+	// When empty, the controller creates a service account for this source
+	// that may only read TaskRuns, pods and pod logs in the source's own
+	// namespace. When set, the controller grants nothing and checks that the
+	// account may read what the source watches.
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// NamespaceSelector selects the namespaces whose TaskRuns are watched.
+	// When absent, only the source's own namespace is watched. An empty
+	// selector ({}) selects every namespace. It requires ServiceAccountName,
+	// so a source never sees namespaces its own service account cannot.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// Selector selects TaskRuns by label; when absent every TaskRun in the
+	// watched namespaces is observed.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+
+	// Filters are applied to each outgoing event before it is sent, with the
+	// same syntax and semantics as the filters of a Knative Trigger (exact,
+	// prefix, suffix, all, any, not, cesql). An event is sent only when all
+	// filters match.
+	// +optional
+	Filters []eventingv1.SubscriptionsAPIFilter `json:"filters,omitempty"`
+
+	// Log controls whether and how much of a step's log is carried in its
+	// succeeded and failed events.
+	// +optional
+	Log *LogSpec `json:"log,omitempty"`
+}
+
+// LogSpec controls the step log carried in terminal step events.
+type LogSpec struct {
+	// MaxBytes caps the log carried in an event; the tail of the log is kept.
+	// 0 disables logs in events. Defaults to 65536.
+	// +optional
+	MaxBytes *int64 `json:"maxBytes,omitempty"`
+}
+
+// TektonStepSourceStatus defines the observed state of a TektonStepSource.
+type TektonStepSourceStatus struct {
+	// SourceStatus inlines the Knative source status: conditions,
+	// observedGeneration, sinkUri, sinkCACerts, sinkAudience and
+	// ceAttributes.
+	duckv1.SourceStatus `json:",inline"`
+
+	// Namespaces lists the namespaces whose TaskRuns are watched.
+	// +optional
+	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// TektonStepSourceList is a list of TektonStepSources.
+type TektonStepSourceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TektonStepSource `json:"items"`
+}
+
+// GetStatus retrieves the status of the TektonStepSource. Implements the KRShaped interface.
+func (s *TektonStepSource) GetStatus() *duckv1.Status {
+	return &s.Status.Status
+}
+
+// GetUntypedSpec returns the spec of the TektonStepSource.
+func (s *TektonStepSource) GetUntypedSpec() interface{} {
+	return s.Spec
+}

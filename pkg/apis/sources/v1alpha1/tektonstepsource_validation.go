@@ -1,0 +1,103 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"context"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/pkg/apis"
+)
+
+// reservedAttributes are the CloudEvents context attributes (required and
+// optional, CloudEvents 1.0) that each event sets itself, plus the extensions
+// of the event contract. ceOverrides may not replace them: an override would
+// break event identity (id, source, type) or the filtering contract.
+var reservedAttributes = map[string]bool{
+	"id": true, "source": true, "specversion": true, "type": true,
+	"datacontenttype": true, "dataschema": true, "subject": true, "time": true,
+	"data": true, "data_base64": true,
+}
+
+// ExtensionPrefix starts the name of every extension attribute of the event
+// contract (tektontaskrun, tektonstep, ...).
+const ExtensionPrefix = "tekton"
+
+// Validate implements apis.Validatable.
+func (s *TektonStepSource) Validate(ctx context.Context) *apis.FieldError {
+	return s.Spec.Validate(ctx).ViaField("spec")
+}
+
+// Validate checks the spec and returns every problem with its field path.
+func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
+	errs := ss.SourceSpec.Validate(ctx)
+	if ss.CloudEventOverrides != nil {
+		for name := range ss.CloudEventOverrides.Extensions {
+			lower := strings.ToLower(name)
+			if reservedAttributes[lower] || strings.HasPrefix(lower, ExtensionPrefix) {
+				errs = errs.Also(apis.ErrInvalidKeyName(name, "ceOverrides.extensions",
+					"the attribute is set by the source and may not be overridden"))
+			}
+		}
+	}
+
+	if ss.ServiceAccountName != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(ss.ServiceAccountName) {
+			errs = errs.Also(apis.ErrInvalidValue(ss.ServiceAccountName, "serviceAccountName", msg))
+		}
+	}
+
+	if ss.NamespaceSelector != nil {
+		errs = errs.Also(validateLabelSelector(ss.NamespaceSelector, "namespaceSelector"))
+		if ss.ServiceAccountName == "" {
+			errs = errs.Also(&apis.FieldError{
+				Message: "namespaceSelector requires serviceAccountName",
+				Paths:   []string{"serviceAccountName"},
+				Details: "a source that watches other namespaces must run as a service account that may read them",
+			})
+		}
+	}
+	if ss.Selector != nil {
+		errs = errs.Also(validateLabelSelector(ss.Selector, "selector"))
+	}
+
+	errs = errs.Also(eventingv1.ValidateSubscriptionAPIFiltersList(ctx, ss.Filters).ViaField("filters"))
+
+	if ss.Log != nil && ss.Log.MaxBytes != nil && *ss.Log.MaxBytes < 0 {
+		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, "unbounded", "log.maxBytes"))
+	}
+	return errs
+}
+
+// validateLabelSelector reuses apimachinery's label selector validation and
+// reports its errors below fieldName.
+func validateLabelSelector(sel *metav1.LabelSelector, fieldName string) *apis.FieldError {
+	var errs *apis.FieldError
+	opts := metav1validation.LabelSelectorValidationOptions{}
+	for _, e := range metav1validation.ValidateLabelSelector(sel, opts, field.NewPath(fieldName)) {
+		errs = errs.Also(&apis.FieldError{
+			Message: e.ErrorBody(),
+			Paths:   []string{e.Field},
+		})
+	}
+	return errs
+}
