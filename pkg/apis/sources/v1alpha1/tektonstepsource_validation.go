@@ -80,12 +80,43 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 		errs = errs.Also(validateLabelSelector(ss.Selector, "selector"))
 	}
 
-	errs = errs.Also(eventingv1.ValidateSubscriptionAPIFiltersList(ctx, ss.Filters).ViaField("filters"))
+	errs = errs.Also(validateFilters(ctx, ss.Filters).ViaField("filters"))
 
 	if ss.Log != nil && ss.Log.MaxBytes != nil && *ss.Log.MaxBytes < 0 {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, "unbounded", "log.maxBytes"))
 	}
 	return errs
+}
+
+// validateFilters applies Knative's Trigger filter validation to each filter.
+// It walks the tree itself only to keep a field path on the "multiple
+// dialects" error, which Knative's ValidateSubscriptionAPIFilter reports
+// without one.
+func validateFilters(ctx context.Context, filters []eventingv1.SubscriptionsAPIFilter) *apis.FieldError {
+	var errs *apis.FieldError
+	for i := range filters {
+		errs = errs.Also(validateFilter(ctx, &filters[i]).ViaIndex(i))
+	}
+	return errs
+}
+
+func validateFilter(ctx context.Context, f *eventingv1.SubscriptionsAPIFilter) *apis.FieldError {
+	if f == nil {
+		return nil
+	}
+	var errs *apis.FieldError
+	if err := eventingv1.ValidateOneOf(f); err != nil {
+		errs = apis.ErrGeneric(err.Message, apis.CurrentField)
+	}
+	return errs.Also(
+		eventingv1.ValidateAttributesNames(f.Exact).ViaField("exact"),
+		eventingv1.ValidateAttributesNames(f.Prefix).ViaField("prefix"),
+		eventingv1.ValidateAttributesNames(f.Suffix).ViaField("suffix"),
+		validateFilters(ctx, f.All).ViaField("all"),
+		validateFilters(ctx, f.Any).ViaField("any"),
+		validateFilter(ctx, f.Not).ViaField("not"),
+		eventingv1.ValidateCESQLExpression(ctx, f.CESQL).ViaField("cesql"),
+	)
 }
 
 // validateLabelSelector reuses apimachinery's label selector validation and

@@ -1,0 +1,200 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+)
+
+func uriSink() duckv1.SourceSpec {
+	return duckv1.SourceSpec{Sink: duckv1.Destination{URI: apis.HTTP("sink.example.svc")}}
+}
+
+func TestTektonStepSourceValidation(t *testing.T) {
+	negative := int64(-1)
+	zero := int64(0)
+	tests := []struct {
+		name string
+		spec TektonStepSourceSpec
+		// wantPaths are the field paths the error must name; none means valid.
+		wantPaths []string
+		wantMsg   string
+	}{{
+		name: "uri sink",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink()},
+	}, {
+		name: "ref sink with filters, selectors and no logs",
+		spec: TektonStepSourceSpec{
+			SourceSpec: duckv1.SourceSpec{
+				Sink:                duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default", Namespace: "ns"}},
+				CloudEventOverrides: &duckv1.CloudEventOverrides{Extensions: map[string]string{"cluster": "dev"}},
+			},
+			ServiceAccountName: "watcher",
+			NamespaceSelector:  &metav1.LabelSelector{MatchLabels: map[string]string{"ci": "true"}},
+			Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "tekton.dev/pipeline", Operator: metav1.LabelSelectorOpExists,
+			}}},
+			Filters: []eventingv1.SubscriptionsAPIFilter{
+				{Exact: map[string]string{"type": StepFailedEventType}},
+				{Any: []eventingv1.SubscriptionsAPIFilter{{Prefix: map[string]string{"tektonstep": "deploy"}}, {CESQL: "tektonattempt > 0"}}},
+			},
+			Log: &LogSpec{MaxBytes: &zero},
+		},
+	}, {
+		name:      "no sink",
+		spec:      TektonStepSourceSpec{},
+		wantPaths: []string{"spec.sink"},
+		wantMsg:   "expected at least one, got none",
+	}, {
+		name: "ceOverrides replaces a required attribute",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{
+			Sink:                uriSink().Sink,
+			CloudEventOverrides: &duckv1.CloudEventOverrides{Extensions: map[string]string{"source": "/elsewhere"}},
+		}},
+		wantPaths: []string{"spec.ceOverrides.extensions"},
+		wantMsg:   `invalid key name "source"`,
+	}, {
+		name: "ceOverrides replaces a contract extension",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{
+			Sink:                uriSink().Sink,
+			CloudEventOverrides: &duckv1.CloudEventOverrides{Extensions: map[string]string{"tektonstep": "x"}},
+		}},
+		wantPaths: []string{"spec.ceOverrides.extensions"},
+		wantMsg:   `invalid key name "tektonstep"`,
+	}, {
+		name: "ceOverrides with a non-alphanumeric name",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{
+			Sink:                uriSink().Sink,
+			CloudEventOverrides: &duckv1.CloudEventOverrides{Extensions: map[string]string{"my-ext": "x"}},
+		}},
+		wantPaths: []string{"spec.ceOverrides.extensions"},
+		wantMsg:   "alphanumeric",
+	}, {
+		name: "namespaceSelector without serviceAccountName",
+		spec: TektonStepSourceSpec{
+			SourceSpec:        uriSink(),
+			NamespaceSelector: &metav1.LabelSelector{},
+		},
+		wantPaths: []string{"spec.serviceAccountName"},
+		wantMsg:   "namespaceSelector requires serviceAccountName",
+	}, {
+		name: "invalid serviceAccountName",
+		spec: TektonStepSourceSpec{
+			SourceSpec:         uriSink(),
+			ServiceAccountName: "Not_A_Name",
+		},
+		wantPaths: []string{"spec.serviceAccountName"},
+		wantMsg:   "invalid value: Not_A_Name",
+	}, {
+		name: "invalid namespaceSelector operator",
+		spec: TektonStepSourceSpec{
+			SourceSpec:         uriSink(),
+			ServiceAccountName: "watcher",
+			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "team", Operator: "Near", Values: []string{"a"},
+			}}},
+		},
+		wantPaths: []string{"spec.namespaceSelector.matchExpressions[0].operator"},
+		wantMsg:   "not a valid selector operator",
+	}, {
+		name: "invalid selector label value",
+		spec: TektonStepSourceSpec{
+			SourceSpec: uriSink(),
+			Selector:   &metav1.LabelSelector{MatchLabels: map[string]string{"app": "not a value"}},
+		},
+		wantPaths: []string{"spec.selector.matchLabels"},
+		wantMsg:   "a valid label must be",
+	}, {
+		name: "In without values",
+		spec: TektonStepSourceSpec{
+			SourceSpec: uriSink(),
+			Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "app", Operator: metav1.LabelSelectorOpIn,
+			}}},
+		},
+		wantPaths: []string{"spec.selector.matchExpressions[0].values"},
+		wantMsg:   "must be specified when `operator` is 'In' or 'NotIn'",
+	}, {
+		name: "negative log.maxBytes",
+		spec: TektonStepSourceSpec{
+			SourceSpec: uriSink(),
+			Log:        &LogSpec{MaxBytes: &negative},
+		},
+		wantPaths: []string{"spec.log.maxBytes"},
+		wantMsg:   "expected 0 <= -1 <= unbounded",
+	}, {
+		name: "filter with two dialects",
+		spec: TektonStepSourceSpec{
+			SourceSpec: uriSink(),
+			Filters: []eventingv1.SubscriptionsAPIFilter{{
+				Exact:  map[string]string{"type": StepFailedEventType},
+				Prefix: map[string]string{"type": "dev.tekton"},
+			}},
+		},
+		wantPaths: []string{"spec.filters[0]"},
+		wantMsg:   "multiple dialects found, filters can have only one dialect set: spec.filters[0]",
+	}, {
+		name: "bad CESQL",
+		spec: TektonStepSourceSpec{
+			SourceSpec: uriSink(),
+			Filters:    []eventingv1.SubscriptionsAPIFilter{{CESQL: "type = = 'x'"}},
+		},
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "invalid value",
+	}, {
+		name: "bad nested filter",
+		spec: TektonStepSourceSpec{
+			SourceSpec: uriSink(),
+			Filters: []eventingv1.SubscriptionsAPIFilter{{All: []eventingv1.SubscriptionsAPIFilter{
+				{Exact: map[string]string{"type": StepFailedEventType}},
+				{Exact: map[string]string{"not an attribute!": "x"}},
+			}}},
+		},
+		wantPaths: []string{"spec.filters[0].all[1].exact"},
+		wantMsg:   "not an attribute!",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &TektonStepSource{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns"}, Spec: tc.spec}
+			err := src.Validate(context.Background())
+			if len(tc.wantPaths) == 0 {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want no error", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate() = nil, want an error")
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("Validate() = %q, want it to contain %q", err.Error(), tc.wantMsg)
+			}
+			for _, p := range tc.wantPaths {
+				if !strings.Contains(err.Error(), p) {
+					t.Errorf("Validate() = %q, want it to name the field %q", err.Error(), p)
+				}
+			}
+		})
+	}
+}
