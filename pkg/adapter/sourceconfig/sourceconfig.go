@@ -1,0 +1,80 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package sourceconfig is the contract between the controller and the
+// receive adapter: the JSON the controller puts in the adapter's
+// K_SOURCE_CONFIG environment variable, derived from a TektonStepSource.
+package sourceconfig
+
+import (
+	"encoding/json"
+	"fmt"
+
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+)
+
+// EnvName is the environment variable that carries the JSON Config.
+const EnvName = "K_SOURCE_CONFIG"
+
+// Config tells a receive adapter what to watch and how to build events.
+type Config struct {
+	// SourceUID is the UID of the TektonStepSource; it keys the adapter's
+	// progress checkpoints so several sources can watch one TaskRun.
+	SourceUID string `json:"sourceUID"`
+	// SourceName and SourceNamespace identify the TektonStepSource (for logs
+	// and metrics).
+	SourceName      string `json:"sourceName"`
+	SourceNamespace string `json:"sourceNamespace"`
+
+	// AllNamespaces watches TaskRuns cluster-wide (an empty namespaceSelector).
+	AllNamespaces bool `json:"allNamespaces,omitempty"`
+	// Namespaces lists the namespaces to watch when AllNamespaces is false.
+	Namespaces []string `json:"namespaces,omitempty"`
+
+	// LabelSelector selects TaskRuns, in the string form of
+	// metav1.FormatLabelSelector; empty selects everything.
+	LabelSelector string `json:"labelSelector,omitempty"`
+
+	// Filters are Knative Trigger filters applied to each outgoing event.
+	Filters []eventingv1.SubscriptionsAPIFilter `json:"filters,omitempty"`
+
+	// LogMaxBytes caps the step log carried in terminal events; 0 disables logs.
+	LogMaxBytes int64 `json:"logMaxBytes"`
+}
+
+// Encode returns the JSON form of the config.
+func (c *Config) Encode() (string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// Decode parses a JSON config and checks it is usable.
+func Decode(s string) (*Config, error) {
+	c := &Config{}
+	if err := json.Unmarshal([]byte(s), c); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", EnvName, err)
+	}
+	if !c.AllNamespaces && len(c.Namespaces) == 0 {
+		return nil, fmt.Errorf("%s: no namespaces to watch (set allNamespaces or namespaces)", EnvName)
+	}
+	if c.LogMaxBytes < 0 {
+		return nil, fmt.Errorf("%s: logMaxBytes must not be negative, got %d", EnvName, c.LogMaxBytes)
+	}
+	return c, nil
+}
