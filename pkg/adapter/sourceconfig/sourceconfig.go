@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 )
 
@@ -50,6 +51,11 @@ type Config struct {
 
 	// Filters are Knative Trigger filters applied to each outgoing event.
 	Filters []eventingv1.SubscriptionsAPIFilter `json:"filters,omitempty"`
+
+	// NotBefore is the source's creation time: TaskRun attempts that had
+	// completed before it produce no events, so a new source does not replay
+	// history.
+	NotBefore metav1.Time `json:"notBefore,omitempty"`
 
 	// LogMaxBytes caps the step log carried in terminal events; 0 disables logs.
 	LogMaxBytes int64 `json:"logMaxBytes"`

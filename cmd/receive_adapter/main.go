@@ -1,0 +1,31 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command receive_adapter watches Tekton TaskRuns and sends one CloudEvent per
+// step transition to K_SINK. The controller deploys one per TektonStepSource;
+// it also runs by hand with the environment variables documented in the
+// README and a KUBECONFIG.
+package main
+
+import (
+	"knative.dev/eventing/pkg/adapter/v2"
+
+	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
+)
+
+func main() {
+	adapter.Main(stepadapter.Component, stepadapter.NewEnvConfig, stepadapter.NewAdapter)
+}

@@ -1,0 +1,367 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package adapter is the receive adapter: it watches TaskRuns and sends one
+// CloudEvent per step transition to the sink, in order per TaskRun, with
+// at-least-once delivery and a durable per-source checkpoint so that in
+// steady state nothing is sent twice. It runs on knative.dev/eventing's
+// adapter/v2 framework, whose CloudEvents client handles the sink's TLS,
+// OIDC audience, K_CE_OVERRIDES and delivery metrics.
+package adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
+	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
+	"go.uber.org/zap"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"knative.dev/eventing/pkg/eventfilter"
+	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+)
+
+// Options configure an Adapter.
+type Options struct {
+	Config *sourceconfig.Config
+	// CloudEvents is the client that delivers to the sink.
+	CloudEvents cloudevents.Client
+	Tekton      tektonclient.Interface
+	Kube        kubernetes.Interface
+	Logger      *zap.SugaredLogger
+	// MaxInFlight caps concurrent deliveries: one per TaskRun being worked on.
+	MaxInFlight int
+	// RetryBaseDelay and RetryMaxDelay bound the per-TaskRun exponential
+	// backoff after a failed delivery.
+	RetryBaseDelay, RetryMaxDelay time.Duration
+	// SendTimeout bounds one delivery attempt.
+	SendTimeout time.Duration
+}
+
+// Adapter watches TaskRuns and delivers their step transitions.
+type Adapter struct {
+	opts   Options
+	cfg    *sourceconfig.Config
+	logger *zap.SugaredLogger
+	store  *checkpoint.Store
+	logs   *steplog.Reader
+	filter eventfilter.Filter
+	queue  workqueue.TypedRateLimitingInterface[types.NamespacedName]
+
+	informers []cache.SharedIndexInformer
+	listers   func(namespace string) tektonlisters.TaskRunNamespaceLister
+
+	mu sync.Mutex
+	// delivered is what this process knows the sink acknowledged, ahead of
+	// the checkpoint annotation that the informer may not have caught up with.
+	delivered map[types.UID]*checkpoint.Progress
+}
+
+// New builds an Adapter and its informers; Start runs it.
+func New(opts Options) (*Adapter, error) {
+	if opts.Config == nil || opts.CloudEvents == nil || opts.Tekton == nil || opts.Kube == nil || opts.Logger == nil {
+		return nil, errors.New("adapter: Config, CloudEvents, Tekton, Kube and Logger are required")
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 16
+	}
+	if opts.RetryBaseDelay <= 0 {
+		opts.RetryBaseDelay = 200 * time.Millisecond
+	}
+	if opts.RetryMaxDelay <= 0 {
+		opts.RetryMaxDelay = 10 * time.Second
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = 30 * time.Second
+	}
+	a := &Adapter{
+		opts:      opts,
+		cfg:       opts.Config,
+		logger:    opts.Logger,
+		store:     &checkpoint.Store{Client: opts.Tekton, SourceUID: opts.Config.SourceUID},
+		logs:      &steplog.Reader{Client: opts.Kube},
+		delivered: map[types.UID]*checkpoint.Progress{},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
+			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
+	}
+	if len(opts.Config.Filters) > 0 {
+		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
+	}
+	a.setupInformers()
+	return a, nil
+}
+
+// setupInformers watches TaskRuns cluster-wide or in each configured
+// namespace (so a namespaced service account suffices), with the label
+// selector applied server-side and the cached objects trimmed.
+func (a *Adapter) setupInformers() {
+	namespaces := a.cfg.Namespaces
+	if a.cfg.AllNamespaces {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	byNamespace := map[string]tektonlisters.TaskRunLister{}
+	for _, ns := range namespaces {
+		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
+			tektoninformers.WithNamespace(ns),
+			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = a.cfg.LabelSelector }),
+			tektoninformers.WithTransform(a.trim))
+		inf := factory.Tekton().V1().TaskRuns()
+		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    a.enqueue,
+			UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
+			DeleteFunc: a.forget,
+		})
+		a.informers = append(a.informers, inf.Informer())
+		byNamespace[ns] = inf.Lister()
+	}
+	a.listers = func(namespace string) tektonlisters.TaskRunNamespaceLister {
+		if l, ok := byNamespace[metav1.NamespaceAll]; ok {
+			return l.TaskRuns(namespace)
+		}
+		if l, ok := byNamespace[namespace]; ok {
+			return l.TaskRuns(namespace)
+		}
+		return nil
+	}
+}
+
+// trim keeps only what transitions and events need in the informer cache:
+// no managedFields, no spec (status.taskSpec has the resolved steps), no
+// results, sidecars or provenance, and only this source's annotation.
+func (a *Adapter) trim(obj interface{}) (interface{}, error) {
+	tr, ok := obj.(*pipelinev1.TaskRun)
+	if !ok {
+		return obj, nil
+	}
+	tr.ManagedFields = nil
+	tr.Spec = pipelinev1.TaskRunSpec{}
+	key := checkpoint.Key(a.cfg.SourceUID)
+	if v, ok := tr.Annotations[key]; ok {
+		tr.Annotations = map[string]string{key: v}
+	} else {
+		tr.Annotations = nil
+	}
+	trimStatus(&tr.Status)
+	for i := range tr.Status.RetriesStatus {
+		trimStatus(&tr.Status.RetriesStatus[i])
+		tr.Status.RetriesStatus[i].TaskSpec = nil
+	}
+	return tr, nil
+}
+
+func trimStatus(st *pipelinev1.TaskRunStatus) {
+	st.Conditions = nil
+	st.Annotations = nil
+	st.Results = nil
+	st.Sidecars = nil
+	st.Provenance = nil
+	st.Artifacts = nil
+	st.SpanContext = nil
+	for i := range st.Steps {
+		st.Steps[i].Results = nil
+		st.Steps[i].Provenance = nil
+		st.Steps[i].Inputs = nil
+		st.Steps[i].Outputs = nil
+	}
+}
+
+func (a *Adapter) enqueue(obj interface{}) {
+	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
+		a.queue.Add(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name})
+	}
+}
+
+// forget drops the state of a deleted TaskRun.
+func (a *Adapter) forget(obj interface{}) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	tr, ok := obj.(*pipelinev1.TaskRun)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	delete(a.delivered, tr.UID)
+	a.mu.Unlock()
+}
+
+// Start runs the informers and MaxInFlight workers until ctx is done.
+func (a *Adapter) Start(ctx context.Context) error {
+	defer a.queue.ShutDown()
+	for _, inf := range a.informers {
+		go inf.Run(ctx.Done())
+	}
+	syncs := make([]cache.InformerSynced, 0, len(a.informers))
+	for _, inf := range a.informers {
+		syncs = append(syncs, inf.HasSynced)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
+		return fmt.Errorf("TaskRun informers did not sync: %w", context.Cause(ctx))
+	}
+	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
+		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector))
+
+	var wg sync.WaitGroup
+	for i := 0; i < a.opts.MaxInFlight; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a.processNext(ctx) {
+			}
+		}()
+	}
+	<-ctx.Done()
+	a.queue.ShutDown()
+	wg.Wait()
+	if a.filter != nil {
+		a.filter.Cleanup()
+	}
+	return nil
+}
+
+func (a *Adapter) processNext(ctx context.Context) bool {
+	key, quit := a.queue.Get()
+	if quit {
+		return false
+	}
+	defer a.queue.Done(key)
+	if err := a.sync(ctx, key); err != nil {
+		if ctx.Err() == nil {
+			a.logger.Warnw("Delivery incomplete, will retry", zap.String("taskrun", key.String()),
+				zap.Int("retries", a.queue.NumRequeues(key)), zap.Error(err))
+		}
+		a.queue.AddRateLimited(key)
+		return true
+	}
+	a.queue.Forget(key)
+	return true
+}
+
+// sync delivers the TaskRun's pending transitions in order and records the
+// progress. It stops at the first failed delivery, so order is kept and the
+// rest waits for the retry.
+func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
+	lister := a.listers(key.Namespace)
+	if lister == nil {
+		return nil
+	}
+	tr, err := lister.Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	progress := a.progress(tr)
+	saved := progress.Clone()
+
+	var sendErr error
+	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
+		if progress.Done(t) {
+			continue
+		}
+		if sendErr = a.deliver(ctx, tr, t); sendErr != nil {
+			break
+		}
+		progress.Record(t)
+		a.remember(tr.UID, progress)
+	}
+	if !saved.Covers(progress) {
+		// A TaskRun deleted or replaced meanwhile has nothing left to record.
+		if err := a.store.Save(ctx, tr.Namespace, tr.Name, tr.UID, progress); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) && !apierrors.IsConflict(err) {
+			return errors.Join(sendErr, fmt.Errorf("saving checkpoint: %w", err))
+		}
+	}
+	return sendErr
+}
+
+// progress is the further of the durable checkpoint and this process's memory.
+func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
+	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	if err != nil {
+		a.logger.Warnw("Ignoring unreadable checkpoint", zap.Error(err))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if mem := a.delivered[tr.UID]; mem != nil && mem.Covers(p) {
+		return mem.Clone()
+	}
+	return p
+}
+
+func (a *Adapter) remember(uid types.UID, p *checkpoint.Progress) {
+	a.mu.Lock()
+	a.delivered[uid] = p.Clone()
+	a.mu.Unlock()
+}
+
+// deliver builds the transition's event and sends it unless the filters drop
+// it. A nil error means the transition is done: acknowledged, filtered out,
+// or permanently rejected by the sink (a 4xx other than 408 and 429, which
+// retrying cannot fix; it is logged and counted instead).
+func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) error {
+	var log *events.Log
+	if (t.Kind == transitions.Succeeded || t.Kind == transitions.Failed) && a.cfg.LogMaxBytes > 0 && t.PodName != "" {
+		log = a.logs.Tail(ctx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
+	}
+	event, err := events.New(tr, t, log)
+	if err != nil {
+		return err
+	}
+	logger := a.logger.With(zap.String("id", event.ID()), zap.String("type", event.Type()),
+		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
+	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
+		logger.Debug("Event dropped by the source's filters")
+		return nil
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
+	defer cancel()
+	result := a.opts.CloudEvents.Send(sendCtx, event)
+	if cloudevents.IsACK(result) {
+		logger.Debug("Event delivered")
+		return nil
+	}
+	var httpResult *cehttp.Result
+	if cloudevents.ResultAs(result, &httpResult) && permanentRejection(httpResult.StatusCode) {
+		logger.Errorw("Sink rejected the event permanently; not retrying", zap.Int("status", httpResult.StatusCode))
+		return nil
+	}
+	return fmt.Errorf("sending %s: %w", event.ID(), result)
+}
+
+func permanentRejection(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
+}

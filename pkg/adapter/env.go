@@ -1,0 +1,80 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"os"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"knative.dev/eventing/pkg/adapter/v2"
+	"knative.dev/pkg/injection"
+	"knative.dev/pkg/logging"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+)
+
+// Component names the adapter in logs and metrics.
+const Component = "tekton-step-source-adapter"
+
+// EnvConfig is the adapter's environment: adapter/v2's (K_SINK,
+// K_CE_OVERRIDES, K_CA_CERTS, K_AUDIENCE, NAMESPACE, NAME, K_LOGGING_CONFIG,
+// K_OBSERVABILITY_CONFIG, ...) plus the source's K_SOURCE_CONFIG.
+type EnvConfig struct {
+	adapter.EnvConfig
+
+	SourceConfig string `envconfig:"K_SOURCE_CONFIG" required:"true"`
+	// MaxInFlight caps concurrent deliveries.
+	MaxInFlight int `envconfig:"K_MAX_IN_FLIGHT" default:"16"`
+}
+
+// NewEnvConfig is the adapter.EnvConfigConstructor.
+func NewEnvConfig() adapter.EnvConfigAccessor { return &EnvConfig{} }
+
+// NewAdapter is the adapter.AdapterConstructor. It talks to the cluster it
+// runs in, or, outside a cluster, to the one $KUBECONFIG names (for
+// debugging the adapter by hand).
+func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudevents.Client) adapter.Adapter {
+	logger := logging.FromContext(ctx)
+	e := env.(*EnvConfig)
+	cfg, err := sourceconfig.Decode(e.SourceConfig)
+	if err != nil {
+		logger.Fatalw("Invalid source configuration", "error", err)
+	}
+	restCfg := injection.GetConfig(ctx)
+	if restCfg == nil {
+		if restCfg, err = clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG")); err != nil {
+			logger.Fatalw("No Kubernetes client configuration", "error", err)
+		}
+	}
+	a, err := New(Options{
+		Config:      cfg,
+		CloudEvents: ce,
+		Tekton:      tektonclient.NewForConfigOrDie(restCfg),
+		Kube:        kubernetes.NewForConfigOrDie(rest.CopyConfig(restCfg)),
+		Logger:      logger,
+		MaxInFlight: e.MaxInFlight,
+	})
+	if err != nil {
+		logger.Fatalw("Cannot build the adapter", "error", err)
+	}
+	return a
+}

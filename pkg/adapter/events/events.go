@@ -1,0 +1,153 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package events builds the CloudEvent of a step transition: the stable
+// event contract documented in the README.
+package events
+
+import (
+	"fmt"
+	"strconv"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+// Extension attributes, so Broker Triggers can filter without reading data.
+const (
+	ExtTaskRun      = "tektontaskrun"
+	ExtTask         = "tektontask"
+	ExtPipelineRun  = "tektonpipelinerun"
+	ExtPipeline     = "tektonpipeline"
+	ExtPipelineTask = "tektonpipelinetask"
+	ExtStep         = "tektonstep"
+	ExtNamespace    = "tektonnamespace"
+	ExtAttempt      = "tektonattempt"
+)
+
+// labelExtensions maps Tekton's labels to the extensions set from them.
+var labelExtensions = []struct{ label, ext string }{
+	{"tekton.dev/task", ExtTask},
+	{"tekton.dev/pipelineRun", ExtPipelineRun},
+	{"tekton.dev/pipeline", ExtPipeline},
+	{"tekton.dev/pipelineTask", ExtPipelineTask},
+}
+
+// Data is the payload of every step event.
+type Data struct {
+	TaskRun TaskRunRef `json:"taskRun"`
+	// PodRef is the pod that ran the attempt (absent before Tekton created it).
+	PodRef *corev1.ObjectReference `json:"podRef,omitempty"`
+	// Step is the step's definition from status.taskSpec, with literal
+	// environment values redacted unless plainly not secret.
+	Step *pipelinev1.Step `json:"step,omitempty"`
+	// StepState is the step's state as Tekton reported it.
+	StepState pipelinev1.StepState `json:"stepState"`
+	// Reason is Tekton's termination reason for terminal transitions.
+	Reason string `json:"reason,omitempty"`
+	// Continued is true on a failed step with onError: continue: the step
+	// failed but the TaskRun went on.
+	Continued bool `json:"continued,omitempty"`
+	// Log is the tail of the step's log (succeeded and failed events).
+	Log *string `json:"log,omitempty"`
+	// LogTruncated is true when Log holds only the tail.
+	LogTruncated bool `json:"logTruncated,omitempty"`
+	// LogError says why the log could not be read.
+	LogError string `json:"logError,omitempty"`
+}
+
+// TaskRunRef identifies the TaskRun attempt.
+type TaskRunRef struct {
+	Name      string    `json:"name"`
+	Namespace string    `json:"namespace"`
+	UID       types.UID `json:"uid"`
+	Attempt   int       `json:"attempt"`
+}
+
+// Log is the outcome of reading a step's log.
+type Log struct {
+	Text      string
+	Truncated bool
+	Err       error
+}
+
+// New builds the event of a transition. log is nil when no log is carried
+// (started and skipped events, or logs disabled).
+func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *Log) (cloudevents.Event, error) {
+	e := cloudevents.NewEvent()
+	e.SetID(t.ID(tr.UID))
+	e.SetType(t.Kind.EventType())
+	e.SetSource(v1alpha1.TaskRunEventSource(tr.Namespace, tr.Name))
+	e.SetSubject(t.StepState.Name)
+	e.SetTime(t.Time.Time)
+	e.SetExtension(ExtTaskRun, tr.Name)
+	e.SetExtension(ExtStep, t.StepState.Name)
+	e.SetExtension(ExtNamespace, tr.Namespace)
+	e.SetExtension(ExtAttempt, int32(t.Attempt))
+	for _, le := range labelExtensions {
+		if v := tr.Labels[le.label]; v != "" {
+			e.SetExtension(le.ext, v)
+		}
+	}
+
+	data := Data{
+		TaskRun:   TaskRunRef{Name: tr.Name, Namespace: tr.Namespace, UID: tr.UID, Attempt: t.Attempt},
+		Step:      stepDefinition(tr, t),
+		StepState: t.StepState,
+		Reason:    t.Reason,
+		Continued: t.Continued(),
+	}
+	if t.PodName != "" {
+		data.PodRef = &corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: tr.Namespace, Name: t.PodName}
+	}
+	if log != nil {
+		if log.Err != nil {
+			data.LogError = log.Err.Error()
+		} else {
+			text := log.Text
+			data.Log = &text
+			data.LogTruncated = log.Truncated
+		}
+	}
+	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		return e, fmt.Errorf("encoding event data: %w", err)
+	}
+	return e, nil
+}
+
+// stepDefinition finds the step in the resolved spec Tekton stored in the
+// status, matching by name (unnamed steps are "unnamed-<index>").
+func stepDefinition(tr *pipelinev1.TaskRun, t transitions.Transition) *pipelinev1.Step {
+	if tr.Status.TaskSpec == nil {
+		return nil
+	}
+	steps := tr.Status.TaskSpec.Steps
+	for i := range steps {
+		name := steps[i].Name
+		if name == "" {
+			name = "unnamed-" + strconv.Itoa(i)
+		}
+		if name == t.StepState.Name {
+			return Redact(&steps[i])
+		}
+	}
+	return nil
+}

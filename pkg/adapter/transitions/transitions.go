@@ -1,0 +1,227 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package transitions derives step transitions (started, succeeded, failed,
+// skipped) from a TaskRun's status, following the semantics of Tekton's own
+// status writer (tektoncd/pipeline pkg/pod/status.go, pkg/entrypoint and the
+// TaskRun reconciler's terminateStepsInPod). It is pure: the same TaskRun
+// always yields the same ordered list, and as the TaskRun progresses the list
+// only grows at the end of each attempt, which is what lets the adapter
+// checkpoint its progress as "how far down the list it got".
+package transitions
+
+import (
+	"fmt"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+// Kind is what happened to a step.
+type Kind string
+
+const (
+	// Started means the step began executing (not merely its container).
+	Started Kind = "started"
+	// Succeeded means the step exited 0.
+	Succeeded Kind = "succeeded"
+	// Failed means the step exited non-zero, was cancelled or timed out.
+	Failed Kind = "failed"
+	// Skipped means Tekton did not run the step.
+	Skipped Kind = "skipped"
+)
+
+// EventType returns the CloudEvents type of the transition kind.
+func (k Kind) EventType() string {
+	switch k {
+	case Started:
+		return v1alpha1.StepStartedEventType
+	case Succeeded:
+		return v1alpha1.StepSucceededEventType
+	case Failed:
+		return v1alpha1.StepFailedEventType
+	default:
+		return v1alpha1.StepSkippedEventType
+	}
+}
+
+// Terminal reports whether the kind ends the step.
+func (k Kind) Terminal() bool { return k != Started }
+
+// Tekton's termination reasons (pkg/pod and the TaskRun reconciler). The
+// reasons the entrypoint writes come with a termination message; the
+// TaskRun-level ones are written by the reconciler when it stops the pod.
+const (
+	ReasonCompleted       = "Completed"
+	ReasonSkipped         = "Skipped"
+	ReasonContinued       = "Continued"
+	ReasonCancelled       = "Cancelled"
+	ReasonTimeoutExceeded = "TimeoutExceeded"
+	ReasonTaskRunCancel   = "TaskRunCancelled"
+	ReasonTaskRunTimeout  = "TaskRunTimeout"
+)
+
+// Transition is one step transition of one attempt of a TaskRun.
+type Transition struct {
+	// Attempt is the number of earlier attempts (len(status.retriesStatus)
+	// when this attempt is the current one).
+	Attempt int
+	// Index is the step's position in the attempt.
+	Index int
+	// StepState is the step's state as Tekton reported it.
+	StepState pipelinev1.StepState
+	// Kind is what happened.
+	Kind Kind
+	// Time is when it happened.
+	Time metav1.Time
+	// PodName is the pod of the attempt.
+	PodName string
+	// Reason is Tekton's termination reason for terminal transitions
+	// (Completed, Error, Continued, Skipped, TaskRunCancelled, ...).
+	Reason string
+}
+
+// ID is the CloudEvent id of the transition: the same transition of the
+// same attempt always has the same id, across restarts and replicas.
+func (t Transition) ID(taskRunUID types.UID) string {
+	return fmt.Sprintf("%s.%d.%s.%s", taskRunUID, t.Attempt, t.StepState.Name, t.Kind)
+}
+
+// Continued reports whether a failed step had onError: continue, so the
+// TaskRun went on.
+func (t Transition) Continued() bool { return t.Kind == Failed && t.Reason == ReasonContinued }
+
+// ForTaskRun lists every transition of every attempt of the TaskRun, in
+// order: attempts oldest first, steps in order, a step's started before its
+// terminal transition. Attempts that completed before notBefore are left out,
+// so a new source does not replay history.
+func ForTaskRun(tr *pipelinev1.TaskRun, notBefore time.Time) []Transition {
+	var out []Transition
+	for i := range tr.Status.RetriesStatus {
+		out = appendAttempt(out, i, &tr.Status.RetriesStatus[i], tr.CreationTimestamp, notBefore)
+	}
+	return appendAttempt(out, len(tr.Status.RetriesStatus), &tr.Status, tr.CreationTimestamp, notBefore)
+}
+
+func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, created metav1.Time, notBefore time.Time) []Transition {
+	if st.CompletionTime != nil && st.CompletionTime.Time.Before(notBefore) {
+		return out
+	}
+	add := func(i int, s pipelinev1.StepState, kind Kind, at metav1.Time, reason string) {
+		out = append(out, Transition{
+			Attempt: attempt, Index: i, StepState: s, Kind: kind, Time: at, PodName: st.PodName, Reason: reason,
+		})
+	}
+	// mayRun is true while the next step is allowed to execute: Tekton's
+	// entrypoint starts step i only after step i-1 wrote its post file
+	// without an error (it succeeded, was continued, or was skipped by a
+	// `when`). Before that, step i's container shows "running" although the
+	// step waits (tektoncd/cli#450).
+	mayRun := true
+	var prevFinished metav1.Time
+	for i, s := range st.Steps {
+		switch {
+		case s.Terminated != nil:
+			term := s.Terminated
+			reason := terminationReason(s)
+			switch {
+			case reason == ReasonSkipped:
+				// Exit code 1: an earlier step failed. Exit code 0: the
+				// step's `when` expressions were false, and the next step runs.
+				add(i, s, Skipped, term.FinishedAt, reason)
+				mayRun = mayRun && term.ExitCode == 0
+			case !mayRun || neverRan(i, s, created):
+				// The reconciler stopped the TaskRun (cancel, timeout) while
+				// an earlier step executed, or before the pod ran: this step
+				// never started, so it is skipped, not failed.
+				add(i, s, Skipped, term.FinishedAt, reason)
+				mayRun = false
+			default:
+				add(i, s, Started, startTime(i, s, prevFinished), "")
+				if succeeded(term.ExitCode, reason) {
+					add(i, s, Succeeded, term.FinishedAt, reason)
+				} else {
+					add(i, s, Failed, term.FinishedAt, reason)
+				}
+				mayRun = succeeded(term.ExitCode, reason) || reason == ReasonContinued
+			}
+			prevFinished = term.FinishedAt
+		case s.Running != nil:
+			if mayRun {
+				add(i, s, Started, startTime(i, s, prevFinished), "")
+			}
+			// The next step waits for this one.
+			mayRun = false
+		default:
+			mayRun = false
+		}
+	}
+	return out
+}
+
+// terminationReason is Tekton's reason for a terminated step: the one it
+// parsed from the entrypoint's termination message, else the container's.
+func terminationReason(s pipelinev1.StepState) string {
+	if s.TerminationReason != "" {
+		return s.TerminationReason
+	}
+	return s.Terminated.Reason
+}
+
+func succeeded(exitCode int32, reason string) bool {
+	if exitCode != 0 {
+		return false
+	}
+	switch reason {
+	case ReasonCancelled, ReasonTimeoutExceeded, ReasonTaskRunCancel, ReasonTaskRunTimeout:
+		return false
+	}
+	return true
+}
+
+// neverRan recognizes a first step that the reconciler terminated while its
+// container was still waiting: terminateStepsInPod then sets startedAt to
+// the TaskRun's creation time, because there was no start.
+func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
+	if i != 0 {
+		return false
+	}
+	switch terminationReason(s) {
+	case ReasonTaskRunCancel, ReasonTaskRunTimeout:
+		return s.Terminated.StartedAt.Equal(&created)
+	}
+	return false
+}
+
+// startTime is when step i really began. Once terminated, Tekton rewrites
+// startedAt from the entrypoint's record of the real start. While running,
+// the first step started with its container and any later step when the
+// previous one finished.
+func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.Time {
+	if s.Terminated != nil && !s.Terminated.StartedAt.IsZero() {
+		return s.Terminated.StartedAt
+	}
+	if i == 0 || prevFinished.IsZero() {
+		if s.Running != nil {
+			return s.Running.StartedAt
+		}
+	}
+	return prevFinished
+}

@@ -1,0 +1,317 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package transitions
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var (
+	created = metav1.NewTime(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	podUp   = at(3) // all step containers start together
+)
+
+func at(sec int) metav1.Time { return metav1.NewTime(created.Add(time.Duration(sec) * time.Second)) }
+
+// The StepState shapes below are the ones Tekton writes (pkg/pod/status.go,
+// the entrypoint's termination message, the reconciler's terminateStepsInPod).
+
+func waiting(name string) pipelinev1.StepState {
+	return pipelinev1.StepState{Name: name, Container: "step-" + name,
+		ContainerState: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}}
+}
+
+func running(name string) pipelinev1.StepState {
+	return pipelinev1.StepState{Name: name, Container: "step-" + name,
+		ContainerState: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: podUp}}}
+}
+
+// exited is a step whose entrypoint wrote a termination message: Tekton
+// rewrote startedAt from it and set terminationReason.
+func exited(name string, exitCode int32, reason string, start, end int) pipelinev1.StepState {
+	containerReason := "Completed"
+	if exitCode != 0 {
+		containerReason = "Error"
+	}
+	return pipelinev1.StepState{Name: name, Container: "step-" + name, TerminationReason: reason,
+		ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: exitCode, Reason: containerReason, StartedAt: at(start), FinishedAt: at(end),
+		}}}
+}
+
+// stoppedByReconciler is what terminateStepsInPod writes when the TaskRun is
+// cancelled or times out: exit code 1, the TaskRun reason, and startedAt the
+// container's start if it ran, else the TaskRun's creation time.
+func stoppedByReconciler(name, reason string, wasRunning bool, end int) pipelinev1.StepState {
+	start := created
+	if wasRunning {
+		start = podUp
+	}
+	return pipelinev1.StepState{Name: name, Container: "step-" + name, TerminationReason: reason,
+		ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: 1, Reason: reason, StartedAt: start, FinishedAt: at(end),
+		}}}
+}
+
+func taskRun(steps ...pipelinev1.StepState) *pipelinev1.TaskRun {
+	tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: "tr", Namespace: "ns", UID: "uid-1", CreationTimestamp: created}}
+	tr.Status.PodName = "tr-pod"
+	tr.Status.Steps = steps
+	return tr
+}
+
+// summary renders transitions compactly: attempt/step/kind@second[reason].
+func summary(ts []Transition) []string {
+	var out []string
+	for _, t := range ts {
+		s := fmt.Sprintf("%d/%s/%s@%d", t.Attempt, t.StepState.Name, t.Kind, int(t.Time.Sub(created.Time).Seconds()))
+		if t.Reason != "" {
+			s += "[" + t.Reason + "]"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestForTaskRun(t *testing.T) {
+	tests := []struct {
+		name string
+		tr   *pipelinev1.TaskRun
+		want []string
+	}{{
+		name: "pod initializing: nothing started",
+		tr:   taskRun(waiting("a"), waiting("b")),
+	}, {
+		name: "all containers running: only the first step executes",
+		tr:   taskRun(running("a"), running("b"), running("c")),
+		want: []string{"0/a/started@3"},
+	}, {
+		name: "second step starts when the first finished",
+		tr:   taskRun(exited("a", 0, "Completed", 4, 10), running("b"), running("c")),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10"},
+	}, {
+		name: "all succeed, seen in one update (jump from nothing to terminated)",
+		tr:   taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 0, "Completed", 10, 12), exited("c", 0, "Completed", 12, 15)),
+		want: []string{
+			"0/a/started@4", "0/a/succeeded@10[Completed]",
+			"0/b/started@10", "0/b/succeeded@12[Completed]",
+			"0/c/started@12", "0/c/succeeded@15[Completed]",
+		},
+	}, {
+		name: "failure, the next step still shows running: it never starts",
+		tr:   taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 11), running("c")),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@11[Error]"},
+	}, {
+		name: "failure then skipped steps",
+		tr: taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 11),
+			exited("c", 1, "Skipped", 11, 11), exited("d", 1, "Skipped", 11, 11)),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@11[Error]",
+			"0/c/skipped@11[Skipped]", "0/d/skipped@11[Skipped]"},
+	}, {
+		name: "step skipped by a false when expression: the next step runs",
+		tr:   taskRun(exited("a", 0, "Skipped", 4, 4), exited("b", 0, "Completed", 4, 9)),
+		want: []string{"0/a/skipped@4[Skipped]", "0/b/started@4", "0/b/succeeded@9[Completed]"},
+	}, {
+		name: "when-skipped step, next one running",
+		tr:   taskRun(exited("a", 0, "Skipped", 4, 5), running("b")),
+		want: []string{"0/a/skipped@5[Skipped]", "0/b/started@5"},
+	}, {
+		name: "onError continue: failed, and the TaskRun goes on",
+		tr:   taskRun(exited("a", 3, "Continued", 4, 6), exited("b", 0, "Completed", 6, 8)),
+		want: []string{"0/a/started@4", "0/a/failed@6[Continued]", "0/b/started@6", "0/b/succeeded@8[Completed]"},
+	}, {
+		name: "step timeout written by the entrypoint",
+		tr:   taskRun(exited("a", 1, "TimeoutExceeded", 4, 34), exited("b", 1, "Skipped", 34, 34)),
+		want: []string{"0/a/started@4", "0/a/failed@34[TimeoutExceeded]", "0/b/skipped@34[Skipped]"},
+	}, {
+		name: "TaskRun timeout: the executing step fails, later ones never ran",
+		tr: taskRun(exited("a", 0, "Completed", 4, 10),
+			stoppedByReconciler("b", "TaskRunTimeout", true, 60), stoppedByReconciler("c", "TaskRunTimeout", true, 60)),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@3", "0/b/failed@60[TaskRunTimeout]", "0/c/skipped@60[TaskRunTimeout]"},
+	}, {
+		name: "cancelled while the first step executes",
+		tr:   taskRun(stoppedByReconciler("a", "TaskRunCancelled", true, 20), stoppedByReconciler("b", "TaskRunCancelled", true, 20)),
+		want: []string{"0/a/started@3", "0/a/failed@20[TaskRunCancelled]", "0/b/skipped@20[TaskRunCancelled]"},
+	}, {
+		name: "cancelled before the pod ran: nothing started",
+		tr:   taskRun(stoppedByReconciler("a", "TaskRunCancelled", false, 2), stoppedByReconciler("b", "TaskRunCancelled", false, 2)),
+		want: []string{"0/a/skipped@2[TaskRunCancelled]", "0/b/skipped@2[TaskRunCancelled]"},
+	}, {
+		name: "cancelled through the entrypoint",
+		tr:   taskRun(exited("a", 0, "Cancelled", 4, 9)),
+		want: []string{"0/a/started@4", "0/a/failed@9[Cancelled]"},
+	}, {
+		name: "container killed without a termination message",
+		tr: taskRun(pipelinev1.StepState{Name: "a", Container: "step-a", ContainerState: corev1.ContainerState{
+			Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled", StartedAt: podUp, FinishedAt: at(8)}}}),
+		want: []string{"0/a/started@3", "0/a/failed@8[OOMKilled]"},
+	}, {
+		name: "unnamed steps",
+		tr:   taskRun(exited("unnamed-0", 0, "Completed", 4, 5), running("unnamed-1")),
+		want: []string{"0/unnamed-0/started@4", "0/unnamed-0/succeeded@5[Completed]", "0/unnamed-1/started@5"},
+	}, {
+		name: "retry: the failed attempt, then the new one",
+		tr: func() *pipelinev1.TaskRun {
+			tr := taskRun(running("a"))
+			tr.Status.PodName = "tr-pod-retry1"
+			done := at(11)
+			tr.Status.RetriesStatus = []pipelinev1.TaskRunStatus{{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+				PodName: "tr-pod", CompletionTime: &done,
+				Steps: []pipelinev1.StepState{exited("a", 1, "Error", 4, 10), exited("b", 1, "Skipped", 10, 10)},
+			}}}
+			return tr
+		}(),
+		want: []string{"0/a/started@4", "0/a/failed@10[Error]", "0/b/skipped@10[Skipped]", "1/a/started@3"},
+	}, {
+		name: "sidecars and init containers are not steps",
+		tr: func() *pipelinev1.TaskRun {
+			tr := taskRun(waiting("a"))
+			tr.Status.Sidecars = []pipelinev1.SidecarState{{Name: "db", Container: "sidecar-db",
+				ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, FinishedAt: at(5)}}}}
+			return tr
+		}(),
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ForTaskRun(tc.tr, time.Time{})
+			if diff := cmp.Diff(tc.want, summary(got)); diff != "" {
+				t.Errorf("transitions (-want +got):\n%s", diff)
+			}
+			checkInvariants(t, got)
+			for _, tr := range got {
+				wantPod := tc.tr.Status.PodName
+				if tr.Attempt < len(tc.tr.Status.RetriesStatus) {
+					wantPod = tc.tr.Status.RetriesStatus[tr.Attempt].PodName
+				}
+				if tr.PodName != wantPod {
+					t.Errorf("%s: pod %q, want %q", tr.ID(tc.tr.UID), tr.PodName, wantPod)
+				}
+			}
+		})
+	}
+}
+
+// TestForTaskRunGrowsMonotonically replays how Tekton updates a failing
+// TaskRun and checks that each list extends the previous one: this is what
+// makes "how far down the list" a valid checkpoint.
+func TestForTaskRunGrowsMonotonically(t *testing.T) {
+	snapshots := []*pipelinev1.TaskRun{
+		taskRun(waiting("a"), waiting("b"), waiting("c")),
+		taskRun(running("a"), running("b"), running("c")),
+		taskRun(exited("a", 0, "Completed", 4, 10), running("b"), running("c")),
+		taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 11), running("c")),
+		taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 11), exited("c", 1, "Skipped", 11, 11)),
+	}
+	var prev []Transition
+	for i, tr := range snapshots {
+		got := ForTaskRun(tr, time.Time{})
+		if len(got) < len(prev) {
+			t.Fatalf("snapshot %d: list shrank from %d to %d", i, len(prev), len(got))
+		}
+		for j := range prev {
+			if prev[j].ID(tr.UID) != got[j].ID(tr.UID) {
+				t.Fatalf("snapshot %d: transition %d changed from %s to %s", i, j, prev[j].ID(tr.UID), got[j].ID(tr.UID))
+			}
+		}
+		prev = got
+	}
+}
+
+func TestForTaskRunSkipsHistory(t *testing.T) {
+	done := at(20)
+	finished := taskRun(exited("a", 0, "Completed", 4, 10))
+	finished.Status.CompletionTime = &done
+	if got := ForTaskRun(finished, done.Add(time.Second)); len(got) != 0 {
+		t.Errorf("a TaskRun finished before the source existed produced %v", summary(got))
+	}
+	if got := ForTaskRun(finished, done.Add(-time.Second)); len(got) != 2 {
+		t.Errorf("a TaskRun finished after the source was created produced %v, want 2 transitions", summary(got))
+	}
+	// An old failed attempt is history; the running retry is not.
+	retried := taskRun(running("a"))
+	retried.Status.RetriesStatus = []pipelinev1.TaskRunStatus{{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+		CompletionTime: &done, Steps: []pipelinev1.StepState{exited("a", 1, "Error", 4, 10)},
+	}}}
+	if diff := cmp.Diff([]string{"1/a/started@3"}, summary(ForTaskRun(retried, done.Add(time.Second)))); diff != "" {
+		t.Errorf("retried TaskRun (-want +got):\n%s", diff)
+	}
+}
+
+func TestTransitionIDsAndTypes(t *testing.T) {
+	tr := taskRun(exited("a", 1, "Continued", 4, 6), exited("b", 1, "Skipped", 6, 6))
+	got := ForTaskRun(tr, time.Time{})
+	var ids, types []string
+	for _, x := range got {
+		ids = append(ids, x.ID(tr.UID))
+		types = append(types, x.Kind.EventType())
+	}
+	if diff := cmp.Diff([]string{"uid-1.0.a.started", "uid-1.0.a.failed", "uid-1.0.b.skipped"}, ids); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"dev.tekton.event.step.started.v1", "dev.tekton.event.step.failed.v1", "dev.tekton.event.step.skipped.v1"}, types); diff != "" {
+		t.Errorf("types (-want +got):\n%s", diff)
+	}
+	if !got[1].Continued() || got[0].Continued() {
+		t.Error("Continued() must be true only on the failed transition of an onError: continue step")
+	}
+}
+
+// checkInvariants asserts what every transition list must satisfy: unique
+// ids, at most one terminal per step and attempt, started before terminal,
+// no started for skipped steps.
+func checkInvariants(t testing.TB, ts []Transition) {
+	t.Helper()
+	ids := map[string]bool{}
+	startedSeen := map[string]bool{}
+	terminal := map[string]Kind{}
+	for _, tr := range ts {
+		id := tr.ID("uid")
+		if ids[id] {
+			t.Errorf("duplicate id %s", id)
+		}
+		ids[id] = true
+		step := fmt.Sprintf("%d/%s", tr.Attempt, tr.StepState.Name)
+		if k, ok := terminal[step]; ok {
+			t.Errorf("%s: %s after terminal %s", step, tr.Kind, k)
+		}
+		switch tr.Kind {
+		case Started:
+			startedSeen[step] = true
+		case Skipped:
+			if startedSeen[step] {
+				t.Errorf("%s: skipped after started", step)
+			}
+			terminal[step] = tr.Kind
+		default:
+			if !startedSeen[step] {
+				t.Errorf("%s: %s without started", step, tr.Kind)
+			}
+			terminal[step] = tr.Kind
+		}
+		if strings.TrimSpace(tr.StepState.Name) == "" {
+			t.Errorf("transition without a step name: %+v", tr)
+		}
+	}
+}
