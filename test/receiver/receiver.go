@@ -1,0 +1,164 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package receiver is a real HTTP CloudEvents receiver for tests: it parses
+// each request with the CloudEvents SDK (binary and structured modes),
+// records accepted events in arrival order, and can be told to fail or slow
+// down, standing in for a sink that is down or overloaded.
+package receiver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+)
+
+// Receiver is a CloudEvents sink listening on loopback.
+type Receiver struct {
+	// URL is where to send events.
+	URL string
+
+	srv      *http.Server
+	listener net.Listener
+	status   atomic.Int32 // non-zero: answer with this status and drop the event
+	delay    atomic.Int64 // nanoseconds to wait before answering
+
+	mu       sync.Mutex
+	events   []cloudevents.Event
+	rejected int
+	changed  chan struct{}
+}
+
+// Start listens on a loopback port (addr "" picks one) and serves until Stop.
+func Start(addr string) (*Receiver, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{URL: "http://" + l.Addr().String(), listener: l, changed: make(chan struct{})}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = r.srv.Serve(l) }()
+	return r, nil
+}
+
+// New starts a receiver that stops when the test ends.
+func New(t testing.TB) *Receiver {
+	t.Helper()
+	r, err := Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Stop shuts the server down.
+func (r *Receiver) Stop() { _ = r.srv.Close() }
+
+// FailWith makes the receiver answer every request with status (and not
+// record the event); 0 restores normal operation.
+func (r *Receiver) FailWith(status int) { r.status.Store(int32(status)) }
+
+// Delay makes the receiver wait d before answering each request.
+func (r *Receiver) Delay(d time.Duration) { r.delay.Store(int64(d)) }
+
+// ServeHTTP implements http.Handler.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if d := time.Duration(r.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-req.Context().Done():
+			return
+		}
+	}
+	if status := int(r.status.Load()); status != 0 {
+		r.mu.Lock()
+		r.rejected++
+		r.mu.Unlock()
+		w.WriteHeader(status)
+		return
+	}
+	msg := cehttp.NewMessageFromHttpRequest(req)
+	defer msg.Finish(nil)
+	event, err := binding.ToEvent(req.Context(), msg)
+	if err != nil {
+		http.Error(w, "not a CloudEvent: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := event.Validate(); err != nil {
+		http.Error(w, "invalid CloudEvent: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	r.events = append(r.events, *event)
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// Events returns the accepted events in arrival order.
+func (r *Receiver) Events() []cloudevents.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]cloudevents.Event(nil), r.events...)
+}
+
+// Rejected counts requests answered with a FailWith status.
+func (r *Receiver) Rejected() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rejected
+}
+
+// WaitFor waits until match holds for the accepted events, or the timeout.
+func (r *Receiver) WaitFor(ctx context.Context, timeout time.Duration, match func([]cloudevents.Event) bool) ([]cloudevents.Event, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		r.mu.Lock()
+		events := append([]cloudevents.Event(nil), r.events...)
+		changed := r.changed
+		r.mu.Unlock()
+		if match(events) {
+			return events, nil
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return events, fmt.Errorf("timed out after %s with %d events", timeout, len(events))
+		case <-ctx.Done():
+			return events, ctx.Err()
+		}
+	}
+}
+
+// WaitForCount waits until at least n events were accepted.
+func (r *Receiver) WaitForCount(ctx context.Context, timeout time.Duration, n int) ([]cloudevents.Event, error) {
+	return r.WaitFor(ctx, timeout, func(e []cloudevents.Event) bool { return len(e) >= n })
+}

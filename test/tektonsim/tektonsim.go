@@ -1,0 +1,231 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package tektonsim writes TaskRun statuses through the real apiserver the
+// way Tekton's controller does (pkg/pod/status.go, terminateStepsInPod), for
+// tests that have an apiserver but no Tekton controller or kubelet.
+package tektonsim
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"knative.dev/pkg/apis"
+)
+
+// Run is a TaskRun whose status the test drives.
+type Run struct {
+	Client    tektonclient.Interface
+	Namespace string
+	Name      string
+	UID       types.UID
+	Steps     []string
+	Created   metav1.Time
+	attempt   int
+}
+
+// Create creates a TaskRun with one step per name (unnamed for "") and the
+// labels, and writes the status Tekton writes when it creates the pod.
+func Create(ctx context.Context, client tektonclient.Interface, namespace, name string, labels map[string]string, steps ...string) (*Run, error) {
+	spec := pipelinev1.TaskSpec{}
+	for _, s := range steps {
+		spec.Steps = append(spec.Steps, pipelinev1.Step{Name: s, Image: "busybox", Script: "echo " + s})
+	}
+	tr, err := client.TektonV1().TaskRuns(namespace).Create(ctx, &pipelinev1.TaskRun{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec:       pipelinev1.TaskRunSpec{TaskSpec: spec.DeepCopy()},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Client: client, Namespace: namespace, Name: name, UID: tr.UID, Created: tr.CreationTimestamp}
+	for i, s := range steps {
+		if s == "" {
+			s = fmt.Sprintf("unnamed-%d", i)
+		}
+		r.Steps = append(r.Steps, s)
+	}
+	return r, r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
+		st.TaskSpec = &spec
+		st.PodName = r.PodName()
+		now := metav1.Now()
+		st.StartTime = &now
+		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "Pending"})
+	})
+}
+
+// MustCreate is Create for tests.
+func MustCreate(t testing.TB, client tektonclient.Interface, namespace, name string, labels map[string]string, steps ...string) *Run {
+	t.Helper()
+	r, err := Create(context.Background(), client, namespace, name, labels, steps...)
+	if err != nil {
+		t.Fatalf("creating TaskRun %s: %v", name, err)
+	}
+	return r
+}
+
+// PodName is the pod of the current attempt, named as Tekton names them.
+func (r *Run) PodName() string {
+	if r.attempt == 0 {
+		return r.Name + "-pod"
+	}
+	return fmt.Sprintf("%s-pod-retry%d", r.Name, r.attempt)
+}
+
+// State describes one step's state for SetSteps.
+type State func(name string, at time.Time) pipelinev1.StepState
+
+// Waiting is a step container not started yet.
+func Waiting() State {
+	return func(name string, _ time.Time) pipelinev1.StepState {
+		return step(name, corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}, "")
+	}
+}
+
+// Running is a step container running (which for any but the current step
+// means its entrypoint waits for the previous step).
+func Running() State {
+	return func(name string, at time.Time) pipelinev1.StepState {
+		return step(name, corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(at)}}, "")
+	}
+}
+
+// Exited is a step whose entrypoint exited and wrote its termination
+// message: terminationReason is Completed, Error, Continued, Skipped,
+// TimeoutExceeded or Cancelled.
+func Exited(exitCode int32, reason string) State {
+	return func(name string, at time.Time) pipelinev1.StepState {
+		containerReason := "Completed"
+		if exitCode != 0 {
+			containerReason = "Error"
+		}
+		return step(name, corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: exitCode, Reason: containerReason, StartedAt: metav1.NewTime(at), FinishedAt: metav1.NewTime(at),
+		}}, reason)
+	}
+}
+
+// Succeeded, Failed and Skipped are the common Exited states.
+func Succeeded() State { return Exited(0, "Completed") }
+
+// Failed is a step that exited 1.
+func Failed() State { return Exited(1, "Error") }
+
+// Skipped is a step Tekton skipped after an earlier failure.
+func Skipped() State { return Exited(1, "Skipped") }
+
+// StoppedByReconciler is what Tekton's reconciler writes for a step when it
+// cancels (TaskRunCancelled) or times out (TaskRunTimeout) a TaskRun.
+func StoppedByReconciler(reason string, wasRunning bool, created metav1.Time) State {
+	return func(name string, at time.Time) pipelinev1.StepState {
+		start := created
+		if wasRunning {
+			start = metav1.NewTime(at.Add(-time.Second))
+		}
+		return step(name, corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: 1, Reason: reason, StartedAt: start, FinishedAt: metav1.NewTime(at),
+		}}, reason)
+	}
+}
+
+func step(name string, state corev1.ContainerState, reason string) pipelinev1.StepState {
+	return pipelinev1.StepState{Name: name, Container: "step-" + name, ContainerState: state, TerminationReason: reason}
+}
+
+// SetSteps writes status.steps, one state per step in order, as one update.
+func (r *Run) SetSteps(ctx context.Context, states ...State) error {
+	if len(states) != len(r.Steps) {
+		return fmt.Errorf("%d states for %d steps", len(states), len(r.Steps))
+	}
+	now := time.Now().Truncate(time.Second)
+	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
+		st.Steps = nil
+		for i, s := range states {
+			st.Steps = append(st.Steps, s(r.Steps[i], now))
+		}
+		st.PodName = r.PodName()
+		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "Running"})
+	})
+}
+
+// MustSetSteps is SetSteps for tests.
+func (r *Run) MustSetSteps(t testing.TB, states ...State) {
+	t.Helper()
+	if err := r.SetSteps(context.Background(), states...); err != nil {
+		t.Fatalf("updating TaskRun %s: %v", r.Name, err)
+	}
+}
+
+// Finish marks the attempt done, as Tekton does when the pod ended.
+func (r *Run) Finish(ctx context.Context, succeeded bool) error {
+	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
+		now := metav1.Now()
+		st.CompletionTime = &now
+		if succeeded {
+			st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
+		} else {
+			st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed"})
+		}
+	})
+}
+
+// Retry moves the finished attempt to retriesStatus and starts a new one
+// with a new pod, as Tekton does for `retries:`.
+func (r *Run) Retry(ctx context.Context) error {
+	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
+		old := st.DeepCopy()
+		old.RetriesStatus = nil
+		st.RetriesStatus = append(st.RetriesStatus, *old)
+		r.attempt = len(st.RetriesStatus)
+		st.Steps = nil
+		st.CompletionTime = nil
+		st.PodName = r.PodName()
+		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "ToBeRetried"})
+	})
+}
+
+// update writes the status through the status subresource, retrying on
+// conflicts (the adapter's checkpoint patches bump the resourceVersion, and
+// Tekton retries the same way).
+func (r *Run) update(ctx context.Context, mutate func(*pipelinev1.TaskRunStatus)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		tr, err := r.Client.TektonV1().TaskRuns(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		mutate(&tr.Status)
+		_, err = r.Client.TektonV1().TaskRuns(r.Namespace).UpdateStatus(ctx, tr, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// Describe renders step states for failure messages.
+func Describe(states []pipelinev1.StepState) string {
+	var b strings.Builder
+	for _, s := range states {
+		fmt.Fprintf(&b, "%s:%+v ", s.Name, s.ContainerState)
+	}
+	return b.String()
+}
