@@ -1,0 +1,333 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/test/receiver"
+	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
+)
+
+const eventTimeout = 30 * time.Second
+
+// driveFailingRun moves a 3-step TaskRun through Tekton's real sequence of
+// status writes for "compile succeeds, test fails, publish is skipped".
+func driveFailingRun(t *testing.T, r *sim.Run) {
+	r.MustSetSteps(t, sim.Waiting(), sim.Waiting(), sim.Waiting())
+	r.MustSetSteps(t, sim.Running(), sim.Running(), sim.Running())
+	r.MustSetSteps(t, sim.Succeeded(), sim.Running(), sim.Running())
+	r.MustSetSteps(t, sim.Succeeded(), sim.Failed(), sim.Running())
+	r.MustSetSteps(t, sim.Succeeded(), sim.Failed(), sim.Skipped())
+	if err := r.Finish(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var failingRunSequence = []string{
+	"build/compile/started", "build/compile/succeeded",
+	"build/test/started", "build/test/failed",
+	"build/publish/skipped",
+}
+
+func TestAdapterSendsStepEventsInOrder(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	startAdapter(t, cfg, sink.URL, &duckv1.CloudEventOverrides{Extensions: map[string]string{"cluster": "dev"}})
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+
+	run := sim.MustCreate(t, client, ns, "build", map[string]string{"tekton.dev/task": "build-task"}, "compile", "test", "publish")
+	driveFailingRun(t, run)
+
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, len(failingRunSequence))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(failingRunSequence, sequence(evs)); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
+	assertUniqueIDs(t, evs)
+	for _, e := range evs {
+		if e.Source() != "/apis/tekton.dev/v1/namespaces/"+ns+"/taskruns/build" ||
+			!strings.HasPrefix(e.ID(), string(run.UID)+".0.") ||
+			e.Extensions()["tektontask"] != "build-task" || e.Extensions()["tektonnamespace"] != ns ||
+			e.Extensions()["cluster"] != "dev" || fmt.Sprint(e.Extensions()["tektonattempt"]) != "0" {
+			t.Errorf("event context %s", e.Context)
+		}
+		d := decodeData(t, e)
+		if d.TaskRun.UID != run.UID || d.PodRef == nil || d.PodRef.Name != "build-pod" || d.Step == nil || d.Step.Name != e.Subject() {
+			t.Errorf("event %s data = %+v", e.ID(), d)
+		}
+		// No kubelet serves logs here: terminal events say why the log is
+		// missing instead of being dropped.
+		switch kind(e.Type()) {
+		case "succeeded", "failed":
+			if d.Log != nil || !strings.Contains(d.LogError, "build-pod") {
+				t.Errorf("event %s: log=%v logError=%q, want a log error naming the pod", e.ID(), d.Log, d.LogError)
+			}
+		default:
+			if d.Log != nil || d.LogError != "" {
+				t.Errorf("event %s: started/skipped events carry no log", e.ID())
+			}
+		}
+	}
+
+	// The progress is checkpointed on the TaskRun under this source's key.
+	tr, err := client.TektonV1().TaskRuns(ns).Get(context.Background(), "build", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tr.Annotations[checkpoint.Key(cfg.SourceUID)]; !ok {
+		t.Errorf("no checkpoint annotation; annotations = %v", tr.Annotations)
+	}
+}
+
+func TestAdapterRetriesWhileTheSinkFailsAndKeepsOrder(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	sink.FailWith(http.StatusInternalServerError)
+	startAdapter(t, sourceConfig(ns), sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+
+	run := sim.MustCreate(t, client, ns, "build", nil, "compile", "test", "publish")
+	other := sim.MustCreate(t, client, ns, "other", nil, "only")
+	driveFailingRun(t, run)
+	other.MustSetSteps(t, sim.Succeeded())
+
+	// While the sink fails, deliveries are retried and nothing is accepted.
+	deadline := time.Now().Add(eventTimeout)
+	for sink.Rejected() < 5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sink.Rejected() < 5 {
+		t.Fatalf("only %d delivery attempts while the sink was down", sink.Rejected())
+	}
+	sink.FailWith(0)
+
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, len(failingRunSequence)+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(failingRunSequence, sequence(forTaskRun(evs, "build"))); diff != "" {
+		t.Errorf("build events (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"other/only/started", "other/only/succeeded"}, sequence(forTaskRun(evs, "other"))); diff != "" {
+		t.Errorf("other events (-want +got):\n%s", diff)
+	}
+	// Nothing more arrives: each transition was delivered exactly once.
+	time.Sleep(time.Second)
+	if got := sink.Events(); len(got) != len(evs) {
+		t.Errorf("%d events after recovery settled, want %d: %v", len(got), len(evs), sequence(got))
+	}
+	assertUniqueIDs(t, sink.Events())
+}
+
+func TestAdapterRestartLosesNothingAndResendsNothing(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	run := sim.MustCreate(t, client, ns, "build", nil, "compile", "test", "publish")
+
+	first := startAdapter(t, cfg, sink.URL, nil)
+	run.MustSetSteps(t, sim.Running(), sim.Running(), sim.Running())
+	run.MustSetSteps(t, sim.Succeeded(), sim.Running(), sim.Running())
+	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 3); err != nil {
+		t.Fatal(err)
+	}
+	// Let the checkpoint land, then stop the adapter.
+	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"compile":2`)
+	first.stop(t)
+
+	// Transitions while no adapter runs.
+	run.MustSetSteps(t, sim.Succeeded(), sim.Failed(), sim.Running())
+	run.MustSetSteps(t, sim.Succeeded(), sim.Failed(), sim.Skipped())
+
+	startAdapter(t, cfg, sink.URL, nil)
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, len(failingRunSequence))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	evs = sink.Events()
+	if diff := cmp.Diff(failingRunSequence, sequence(evs)); diff != "" {
+		t.Errorf("events across a restart (-want +got):\n%s", diff)
+	}
+	assertUniqueIDs(t, evs)
+}
+
+func waitForCheckpoint(t *testing.T, client tektonclient.Interface, ns, name, sourceUID, contains string) {
+	t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	for time.Now().Before(deadline) {
+		tr, err := client.TektonV1().TaskRuns(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil && strings.Contains(tr.Annotations[checkpoint.Key(sourceUID)], contains) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("checkpoint of %s never contained %s", name, contains)
+}
+
+func TestTwoSourcesWatchOneTaskRun(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sinkA, sinkB := receiver.New(t), receiver.New(t)
+	cfgA, cfgB := sourceConfig(ns), sourceConfig(ns)
+	startAdapter(t, cfgA, sinkA.URL, nil)
+	startAdapter(t, cfgB, sinkB.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+
+	run := sim.MustCreate(t, client, ns, "build", nil, "compile", "test", "publish")
+	driveFailingRun(t, run)
+	for name, sink := range map[string]*receiver.Receiver{"A": sinkA, "B": sinkB} {
+		evs, err := sink.WaitForCount(context.Background(), eventTimeout, len(failingRunSequence))
+		if err != nil {
+			t.Fatalf("sink %s: %v", name, err)
+		}
+		if diff := cmp.Diff(failingRunSequence, sequence(evs)); diff != "" {
+			t.Errorf("sink %s (-want +got):\n%s", name, diff)
+		}
+	}
+	waitForCheckpoint(t, client, ns, "build", cfgA.SourceUID, `"publish":2`)
+	waitForCheckpoint(t, client, ns, "build", cfgB.SourceUID, `"publish":2`)
+	// The checkpoint patches never clobbered Tekton's status.
+	tr, err := client.TektonV1().TaskRuns(ns).Get(context.Background(), "build", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Status.Steps) != 3 || tr.Status.CompletionTime == nil {
+		t.Errorf("TaskRun status was changed: %s", sim.Describe(tr.Status.Steps))
+	}
+}
+
+func TestNoEventsForTaskRunsFinishedBeforeTheSource(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	old := sim.MustCreate(t, client, ns, "old", nil, "a")
+	old.MustSetSteps(t, sim.Succeeded())
+	if err := old.Finish(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	// Completion times have second precision.
+	time.Sleep(1100 * time.Millisecond)
+
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	cfg.NotBefore = metav1.Now()
+	startAdapter(t, cfg, sink.URL, nil)
+	live := sim.MustCreate(t, client, ns, "live", nil, "a")
+	live.MustSetSteps(t, sim.Succeeded())
+
+	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if diff := cmp.Diff([]string{"live/a/started", "live/a/succeeded"}, sequence(sink.Events())); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+func TestFiltersAndSelector(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	cfg.LabelSelector = "app=demo"
+	cfg.Filters = []eventingv1.SubscriptionsAPIFilter{{Any: []eventingv1.SubscriptionsAPIFilter{
+		{Exact: map[string]string{"type": "dev.tekton.event.step.failed.v1"}},
+		{CESQL: "tektonstep = 'publish'"},
+	}}}
+	startAdapter(t, cfg, sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+
+	unlabelled := sim.MustCreate(t, client, ns, "unlabelled", nil, "compile", "test", "publish")
+	driveFailingRun(t, unlabelled)
+	run := sim.MustCreate(t, client, ns, "build", map[string]string{"app": "demo"}, "compile", "test", "publish")
+	driveFailingRun(t, run)
+
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The filtered-out transitions are recorded as done too.
+	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"publish":2`)
+	evs = sink.Events()
+	if diff := cmp.Diff([]string{"build/test/failed", "build/publish/skipped"}, sequence(evs)); diff != "" {
+		t.Errorf("filtered events (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetriedTaskRunGetsNewIDs(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	startAdapter(t, sourceConfig(ns), sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+
+	run := sim.MustCreate(t, client, ns, "flaky", nil, "a")
+	run.MustSetSteps(t, sim.Failed())
+	if err := run.Finish(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Retry(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	run.MustSetSteps(t, sim.Succeeded())
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range evs {
+		ids = append(ids, strings.TrimPrefix(e.ID(), string(run.UID)+"."))
+	}
+	if diff := cmp.Diff([]string{"0.a.started", "0.a.failed", "1.a.started", "1.a.succeeded"}, ids); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	if fmt.Sprint(evs[3].Extensions()["tektonattempt"]) != "1" || decodeData(t, evs[3]).PodRef.Name != "flaky-pod-retry1" {
+		t.Errorf("retry event %s", evs[3])
+	}
+}
+
+func TestSinkRejectionIsNotRetriedForever(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	sink.FailWith(http.StatusBadRequest)
+	cfg := sourceConfig(ns)
+	startAdapter(t, cfg, sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	run := sim.MustCreate(t, client, ns, "build", nil, "a")
+	run.MustSetSteps(t, sim.Succeeded())
+	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"a":2`)
+	if got := sink.Rejected(); got != 2 {
+		t.Errorf("the sink saw %d attempts, want exactly 2 (one per transition, no retries of a 400)", got)
+	}
+}
