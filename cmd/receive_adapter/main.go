@@ -22,10 +22,19 @@ package main
 
 import (
 	"knative.dev/eventing/pkg/adapter/v2"
+	"knative.dev/eventing/pkg/auth"
+	"knative.dev/eventing/pkg/eventingtls"
+	filteredFactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	"knative.dev/pkg/signals"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 )
 
 func main() {
-	adapter.Main(stepadapter.Component, stepadapter.NewEnvConfig, stepadapter.NewAdapter)
+	// As Knative's ApiServerSource adapter: injection provides the kube
+	// client (from --kubeconfig, $KUBECONFIG or the pod's service account)
+	// that adapter/v2 uses for OIDC tokens and CA trust bundles.
+	ctx := adapter.WithInjectorEnabled(signals.NewContext())
+	ctx = filteredFactory.WithSelectors(ctx, auth.OIDCLabelSelector, eventingtls.TrustBundleLabelSelector)
+	adapter.MainWithContext(ctx, stepadapter.Component, stepadapter.NewEnvConfig, stepadapter.NewAdapter)
 }

@@ -32,7 +32,7 @@ import (
 )
 
 func main() {
-	kubeconfig := flag.String("kubeconfig", filepath.Join(controlplane.RepoRoot(), ".cache", "kubeconfig"),
+	kubeconfig := flag.String("write-kubeconfig", filepath.Join(controlplane.RepoRoot(), ".cache", "kubeconfig"),
 		"where to write the kubeconfig of the local control plane")
 	flag.Parse()
 	if err := run(*kubeconfig); err != nil {

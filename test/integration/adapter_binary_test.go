@@ -1,0 +1,93 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+
+	"github.com/tektonstep/tekton-step-source/test/controlplane"
+	"github.com/tektonstep/tekton-step-source/test/receiver"
+	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
+)
+
+// TestAdapterBinaryByHand runs cmd/receive_adapter the way the README tells
+// a user to debug it: plain environment variables and a KUBECONFIG.
+func TestAdapterBinaryByHand(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	bin := filepath.Join(t.TempDir(), "receive_adapter")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/receive_adapter")
+	build.Dir = controlplane.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the adapter: %v\n%s", err, out)
+	}
+	cfg, err := sourceConfig(ns).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"KUBECONFIG="+cp.KubeconfigPath,
+		"K_SINK="+sink.URL,
+		"K_SOURCE_CONFIG="+cfg,
+		"NAMESPACE="+ns,
+		"NAME=by-hand",
+		"K_CE_OVERRIDES="+`{"extensions":{"origin":"by-hand"}}`,
+	)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("the adapter did not stop on SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("adapter output:\n%s", output.String())
+		}
+	}()
+
+	run := sim.MustCreate(t, tektonclient.NewForConfigOrDie(cp.Config), ns, "build", nil, "compile", "test", "publish")
+	driveFailingRun(t, run)
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, len(failingRunSequence))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(failingRunSequence, sequence(evs)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if evs[0].Extensions()["origin"] != "by-hand" {
+		t.Errorf("K_CE_OVERRIDES not applied: %s", evs[0].Context)
+	}
+}
