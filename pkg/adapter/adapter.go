@@ -36,6 +36,7 @@ import (
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
 	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,6 +69,9 @@ type Options struct {
 	RetryBaseDelay, RetryMaxDelay time.Duration
 	// SendTimeout bounds one delivery attempt.
 	SendTimeout time.Duration
+	// MeterProvider receives the adapter's metrics; nil means OpenTelemetry's
+	// global provider, which adapter/v2 configures.
+	MeterProvider metric.MeterProvider
 }
 
 // Adapter watches TaskRuns and delivers their step transitions.
@@ -78,6 +82,7 @@ type Adapter struct {
 	store  *checkpoint.Store
 	logs   *steplog.Reader
 	filter eventfilter.Filter
+	stats  *metrics
 	queue  workqueue.TypedRateLimitingInterface[types.NamespacedName]
 
 	informers []cache.SharedIndexInformer
@@ -117,6 +122,11 @@ func New(opts Options) (*Adapter, error) {
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
 	}
+	stats, err := newMetrics(opts.MeterProvider, opts.Config.SourceNamespace, opts.Config.SourceName, func() int { return a.queue.Len() })
+	if err != nil {
+		return nil, fmt.Errorf("adapter metrics: %w", err)
+	}
+	a.stats = stats
 	if len(opts.Config.Filters) > 0 {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}
@@ -345,20 +355,25 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
 	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
 		logger.Debug("Event dropped by the source's filters")
+		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
 		return nil
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
 	defer cancel()
+	start := time.Now()
 	result := a.opts.CloudEvents.Send(sendCtx, event)
 	if cloudevents.IsACK(result) {
 		logger.Debug("Event delivered")
+		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.delivered)
 		return nil
 	}
 	var httpResult *cehttp.Result
 	if cloudevents.ResultAs(result, &httpResult) && permanentRejection(httpResult.StatusCode) {
 		logger.Errorw("Sink rejected the event permanently; not retrying", zap.Int("status", httpResult.StatusCode))
+		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.rejected)
 		return nil
 	}
+	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
 	return fmt.Errorf("sending %s: %w", event.ID(), result)
 }
 

@@ -68,7 +68,7 @@ func sourceConfig(ns string) *sourceconfig.Config {
 	}
 }
 
-func startAdapter(t testing.TB, cfg *sourceconfig.Config, sink string, overrides *duckv1.CloudEventOverrides) *runningAdapter {
+func startAdapter(t testing.TB, cfg *sourceconfig.Config, sink string, overrides *duckv1.CloudEventOverrides, tweaks ...func(*stepadapter.Options)) *runningAdapter {
 	t.Helper()
 	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName}}
 	reporter, err := source.NewStatsReporter()
@@ -79,7 +79,7 @@ func startAdapter(t testing.TB, cfg *sourceconfig.Config, sink string, overrides
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := stepadapter.New(stepadapter.Options{
+	opts := stepadapter.Options{
 		Config:         cfg,
 		CloudEvents:    ce,
 		Tekton:         tektonclient.NewForConfigOrDie(cp.Config),
@@ -88,7 +88,11 @@ func startAdapter(t testing.TB, cfg *sourceconfig.Config, sink string, overrides
 		MaxInFlight:    4,
 		RetryBaseDelay: 50 * time.Millisecond,
 		RetryMaxDelay:  time.Second,
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	a, err := stepadapter.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,10 @@ import (
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
@@ -263,7 +267,10 @@ func TestFiltersAndSelector(t *testing.T) {
 		{Exact: map[string]string{"type": "dev.tekton.event.step.failed.v1"}},
 		{CESQL: "tektonstep = 'publish'"},
 	}}}
-	startAdapter(t, cfg, sink.URL, nil)
+	reader := sdkmetric.NewManualReader()
+	startAdapter(t, cfg, sink.URL, nil, func(o *stepadapter.Options) {
+		o.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	})
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 
 	unlabelled := sim.MustCreate(t, client, ns, "unlabelled", nil, "compile", "test", "publish")
@@ -281,6 +288,30 @@ func TestFiltersAndSelector(t *testing.T) {
 	if diff := cmp.Diff([]string{"build/test/failed", "build/publish/skipped"}, sequence(evs)); diff != "" {
 		t.Errorf("filtered events (-want +got):\n%s", diff)
 	}
+	counts := counters(t, reader)
+	if counts[stepadapter.MetricDelivered] != 2 || counts[stepadapter.MetricFiltered] != 3 {
+		t.Errorf("metrics = %v, want 2 delivered and 3 filtered", counts)
+	}
+}
+
+// counters sums each Int64 counter the adapter recorded.
+func counters(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+				for _, dp := range sum.DataPoints {
+					out[m.Name] += dp.Value
+				}
+			}
+		}
+	}
+	return out
 }
 
 func TestRetriedTaskRunGetsNewIDs(t *testing.T) {
@@ -322,12 +353,18 @@ func TestSinkRejectionIsNotRetriedForever(t *testing.T) {
 	sink := receiver.New(t)
 	sink.FailWith(http.StatusBadRequest)
 	cfg := sourceConfig(ns)
-	startAdapter(t, cfg, sink.URL, nil)
+	reader := sdkmetric.NewManualReader()
+	startAdapter(t, cfg, sink.URL, nil, func(o *stepadapter.Options) {
+		o.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	})
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	run := sim.MustCreate(t, client, ns, "build", nil, "a")
 	run.MustSetSteps(t, sim.Succeeded())
 	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"a":2`)
 	if got := sink.Rejected(); got != 2 {
 		t.Errorf("the sink saw %d attempts, want exactly 2 (one per transition, no retries of a 400)", got)
+	}
+	if counts := counters(t, reader); counts[stepadapter.MetricRejected] != 2 || counts[stepadapter.MetricDelivered] != 0 {
+		t.Errorf("metrics = %v, want 2 rejected", counts)
 	}
 }

@@ -1,0 +1,84 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// The adapter's own metrics, next to the ones adapter/v2's client records
+// for each send (event count by response code, retries, HTTP client
+// latency). They are exported as configured by K_OBSERVABILITY_CONFIG.
+const (
+	MetricDelivered    = "tekton_step_source.events.delivered"
+	MetricFiltered     = "tekton_step_source.events.filtered"
+	MetricRejected     = "tekton_step_source.events.rejected"
+	MetricFailed       = "tekton_step_source.events.failed"
+	MetricSendDuration = "tekton_step_source.send.duration"
+	MetricQueueDepth   = "tekton_step_source.queue.depth"
+)
+
+type metrics struct {
+	delivered, filtered, rejected, failed metric.Int64Counter
+	sendDuration                          metric.Float64Histogram
+	attrs                                 metric.MeasurementOption
+}
+
+func newMetrics(mp metric.MeterProvider, sourceNamespace, sourceName string, queueDepth func() int) (*metrics, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	meter := mp.Meter("github.com/tektonstep/tekton-step-source/pkg/adapter")
+	m := &metrics{attrs: metric.WithAttributes(
+		attribute.String("source.namespace", sourceNamespace),
+		attribute.String("source.name", sourceName),
+	)}
+	var err error
+	if m.delivered, err = meter.Int64Counter(MetricDelivered, metric.WithDescription("Events the sink acknowledged")); err != nil {
+		return nil, err
+	}
+	if m.filtered, err = meter.Int64Counter(MetricFiltered, metric.WithDescription("Events dropped by spec.filters")); err != nil {
+		return nil, err
+	}
+	if m.rejected, err = meter.Int64Counter(MetricRejected, metric.WithDescription("Events the sink rejected with a 4xx other than 408/429; not retried")); err != nil {
+		return nil, err
+	}
+	if m.failed, err = meter.Int64Counter(MetricFailed, metric.WithDescription("Failed delivery attempts that will be retried")); err != nil {
+		return nil, err
+	}
+	if m.sendDuration, err = meter.Float64Histogram(MetricSendDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time to deliver one event, including the sink's answer")); err != nil {
+		return nil, err
+	}
+	_, err = meter.Int64ObservableGauge(MetricQueueDepth, metric.WithDescription("TaskRuns waiting for delivery"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(queueDepth()), m.attrs)
+			return nil
+		}))
+	return m, err
+}
+
+func (m *metrics) sent(ctx context.Context, eventType string, took time.Duration, counter metric.Int64Counter) {
+	typeAttr := metric.WithAttributes(attribute.String("event.type", eventType))
+	counter.Add(ctx, 1, m.attrs, typeAttr)
+	m.sendDuration.Record(ctx, took.Seconds(), m.attrs, typeAttr)
+}
