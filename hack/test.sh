@@ -25,4 +25,8 @@ log "go test"
 # starving each other.
 go test -count=1 -p 1 -timeout 30m "$@" ./...
 
+log "fuzzing (short, fixed time; seeds in testdata/fuzz and the f.Add calls)"
+go test -run '^$' -fuzz '^FuzzForTaskRun$' -fuzztime "${FUZZ_TIME:-15s}" ./pkg/adapter/transitions
+go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZ_TIME:-15s}" ./pkg/adapter/events
+
 log "all tests passed in $((SECONDS - start))s"
