@@ -112,6 +112,12 @@ func Start() (*ControlPlane, error) {
 	}
 	// etcd's fsync makes every write slow on CI disks and buys nothing for a
 	// throw-away test store.
+	// A fixed certificate folder keeps the serving certificate across
+	// RestartAPIServer, so clients reconnect instead of failing TLS.
+	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver")}
+	if err := os.MkdirAll(env.ControlPlane.APIServer.CertDir, 0o700); err != nil {
+		return nil, err
+	}
 	env.ControlPlane.Etcd = &envtest.Etcd{}
 	env.ControlPlane.Etcd.Configure().Append("unsafe-no-fsync", "true")
 	cfg, err := env.Start()
@@ -131,6 +137,21 @@ func Start() (*ControlPlane, error) {
 func (c *ControlPlane) Stop() error {
 	err := c.env.Stop()
 	return errors.Join(err, os.RemoveAll(c.dir))
+}
+
+// RestartAPIServer stops kube-apiserver, waits down, and starts it again on
+// the same address with the same certificates; etcd keeps running, so all
+// objects survive, as in a real control-plane restart.
+func (c *ControlPlane) RestartAPIServer(down time.Duration) error {
+	api := c.env.ControlPlane.APIServer
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	time.Sleep(down)
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("restarting kube-apiserver: %w", err)
+	}
+	return nil
 }
 
 // CRDs loads every CRD the tests need: ours from config/ and the Tekton and
