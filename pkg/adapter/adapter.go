@@ -42,6 +42,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"knative.dev/eventing/pkg/eventfilter"
@@ -61,7 +62,9 @@ type Options struct {
 	CloudEvents cloudevents.Client
 	Tekton      tektonclient.Interface
 	Kube        kubernetes.Interface
-	Logger      *zap.SugaredLogger
+	// Metadata patches the checkpoint annotations.
+	Metadata metadata.Interface
+	Logger   *zap.SugaredLogger
 	// MaxInFlight caps concurrent deliveries: one per TaskRun being worked on.
 	MaxInFlight int
 	// RetryBaseDelay and RetryMaxDelay bound the per-TaskRun exponential
@@ -96,8 +99,8 @@ type Adapter struct {
 
 // New builds an Adapter and its informers; Start runs it.
 func New(opts Options) (*Adapter, error) {
-	if opts.Config == nil || opts.CloudEvents == nil || opts.Tekton == nil || opts.Kube == nil || opts.Logger == nil {
-		return nil, errors.New("adapter: Config, CloudEvents, Tekton, Kube and Logger are required")
+	if opts.Config == nil || opts.CloudEvents == nil || opts.Tekton == nil || opts.Kube == nil || opts.Metadata == nil || opts.Logger == nil {
+		return nil, errors.New("adapter: Config, CloudEvents, Tekton, Kube, Metadata and Logger are required")
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 16
@@ -115,7 +118,7 @@ func New(opts Options) (*Adapter, error) {
 		opts:      opts,
 		cfg:       opts.Config,
 		logger:    opts.Logger,
-		store:     &checkpoint.Store{Client: opts.Tekton, SourceUID: opts.Config.SourceUID},
+		store:     &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
 		logs:      &steplog.Reader{Client: opts.Kube},
 		delivered: map[types.UID]*checkpoint.Progress{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -296,26 +299,26 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		return err
 	}
 	progress := a.progress(tr)
-	saved := progress.Clone()
-
-	var sendErr error
 	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
 		if progress.Done(t) {
 			continue
 		}
-		if sendErr = a.deliver(ctx, tr, t); sendErr != nil {
-			break
+		if err := a.deliver(ctx, tr, t); err != nil {
+			return err
 		}
 		progress.Record(t)
 		a.remember(tr.UID, progress)
-	}
-	if !saved.Covers(progress) {
-		// A TaskRun deleted or replaced meanwhile has nothing left to record.
-		if err := a.store.Save(ctx, tr.Namespace, tr.Name, tr.UID, progress); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) && !apierrors.IsConflict(err) {
-			return errors.Join(sendErr, fmt.Errorf("saving checkpoint: %w", err))
+		// Checkpoint each delivery: a crash can then repeat at most the
+		// events in flight, not a whole backlog.
+		if err := a.store.Save(ctx, tr.Namespace, tr.Name, tr.UID, progress); err != nil {
+			// A TaskRun deleted or replaced meanwhile has nothing left to record.
+			if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
+				return nil
+			}
+			return fmt.Errorf("saving checkpoint: %w", err)
 		}
 	}
-	return sendErr
+	return nil
 }
 
 // progress is the further of the durable checkpoint and this process's memory.

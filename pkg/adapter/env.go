@@ -23,6 +23,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"knative.dev/eventing/pkg/adapter/v2"
@@ -65,11 +66,19 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 			logger.Fatalw("No Kubernetes client configuration", "error", err)
 		}
 	}
+	restCfg = rest.CopyConfig(restCfg)
+	// Every delivered event is checkpointed with one patch, so client-go's
+	// default of 5 requests/s would cap delivery at 5 events/s. KUBE_API_QPS
+	// and KUBE_API_BURST (knative.dev/pkg) still override this.
+	if restCfg.QPS == 0 {
+		restCfg.QPS, restCfg.Burst = 100, 200
+	}
 	a, err := New(Options{
 		Config:      cfg,
 		CloudEvents: ce,
 		Tekton:      tektonclient.NewForConfigOrDie(restCfg),
-		Kube:        kubernetes.NewForConfigOrDie(rest.CopyConfig(restCfg)),
+		Kube:        kubernetes.NewForConfigOrDie(restCfg),
+		Metadata:    metadata.NewForConfigOrDie(restCfg),
 		Logger:      logger,
 		MaxInFlight: e.MaxInFlight,
 	})

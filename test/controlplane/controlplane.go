@@ -31,7 +31,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -139,17 +141,48 @@ func (c *ControlPlane) Stop() error {
 	return errors.Join(err, os.RemoveAll(c.dir))
 }
 
-// RestartAPIServer stops kube-apiserver, waits down, and starts it again on
+// RestartAPIServer kills kube-apiserver (SIGKILL: a crash, and no wait for
+// its graceful shutdown of open watches), waits down, and starts it again on
 // the same address with the same certificates; etcd keeps running, so all
 // objects survive, as in a real control-plane restart.
 func (c *ControlPlane) RestartAPIServer(down time.Duration) error {
 	api := c.env.ControlPlane.APIServer
+	if err := killProcessesWithArg(api.CertDir); err != nil {
+		return err
+	}
 	if err := api.Stop(); err != nil {
 		return fmt.Errorf("stopping kube-apiserver: %w", err)
 	}
 	time.Sleep(down)
 	if err := api.Start(); err != nil {
 		return fmt.Errorf("restarting kube-apiserver: %w", err)
+	}
+	return nil
+}
+
+// killProcessesWithArg SIGKILLs this user's processes whose command line
+// contains arg (a path unique to one control plane).
+func killProcessesWithArg(arg string) error {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	killed := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, []byte(arg)) {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+			killed++
+		}
+	}
+	if killed == 0 {
+		return fmt.Errorf("no process with %s in its command line", arg)
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"knative.dev/eventing/pkg/adapter/v2"
 	"knative.dev/eventing/pkg/metrics/source"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -84,6 +85,7 @@ func startAdapter(t testing.TB, cfg *sourceconfig.Config, sink string, overrides
 		CloudEvents:    ce,
 		Tekton:         tektonclient.NewForConfigOrDie(cp.Config),
 		Kube:           kubernetes.NewForConfigOrDie(cp.Config),
+		Metadata:       metadata.NewForConfigOrDie(cp.Config),
 		Logger:         zaptest.NewLogger(t).Sugar().Named(cfg.SourceUID[:8]),
 		MaxInFlight:    4,
 		RetryBaseDelay: 50 * time.Millisecond,

@@ -43,6 +43,8 @@ type Receiver struct {
 	srv      *http.Server
 	listener net.Listener
 	status   atomic.Int32 // non-zero: answer with this status and drop the event
+	inFlight atomic.Int32
+	maxIn    atomic.Int32
 	delay    atomic.Int64 // nanoseconds to wait before answering
 
 	mu       sync.Mutex
@@ -89,6 +91,14 @@ func (r *Receiver) Delay(d time.Duration) { r.delay.Store(int64(d)) }
 
 // ServeHTTP implements http.Handler.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	n := r.inFlight.Add(1)
+	defer r.inFlight.Add(-1)
+	for {
+		m := r.maxIn.Load()
+		if n <= m || r.maxIn.CompareAndSwap(m, n) {
+			break
+		}
+	}
 	if d := time.Duration(r.delay.Load()); d > 0 {
 		select {
 		case <-time.After(d):
@@ -128,6 +138,9 @@ func (r *Receiver) Events() []cloudevents.Event {
 	defer r.mu.Unlock()
 	return append([]cloudevents.Event(nil), r.events...)
 }
+
+// MaxConcurrent is the most requests that were in progress at once.
+func (r *Receiver) MaxConcurrent() int { return int(r.maxIn.Load()) }
 
 // Rejected counts requests answered with a FailWith status.
 func (r *Receiver) Rejected() int {

@@ -22,6 +22,7 @@ package tektonsim
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,30 @@ func MustCreate(t testing.TB, client tektonclient.Interface, namespace, name str
 		t.Fatalf("creating TaskRun %s: %v", name, err)
 	}
 	return r
+}
+
+// SetEnv sets literal env values on a step of the resolved spec in the
+// status (status.taskSpec), where Tekton keeps what the pod runs.
+func (r *Run) SetEnv(ctx context.Context, stepName string, env map[string]string) error {
+	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
+		for i := range st.TaskSpec.Steps {
+			if st.TaskSpec.Steps[i].Name != stepName {
+				continue
+			}
+			for _, name := range sortedKeys(env) {
+				st.TaskSpec.Steps[i].Env = append(st.TaskSpec.Steps[i].Env, corev1.EnvVar{Name: name, Value: env[name]})
+			}
+		}
+	})
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // PodName is the pod of the current attempt, named as Tekton names them.

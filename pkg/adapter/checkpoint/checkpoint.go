@@ -29,9 +29,9 @@ import (
 	"strconv"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/metadata"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
@@ -133,11 +133,15 @@ func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string) (*Progress, error) {
 	return p, nil
 }
 
-// Store writes checkpoints to TaskRuns.
+// Store writes checkpoints to TaskRuns. It patches through the metadata
+// client, so the apiserver answers with the TaskRun's metadata only rather
+// than the whole object: the patch happens once per delivered event.
 type Store struct {
-	Client    tektonclient.Interface
+	Client    metadata.Interface
 	SourceUID string
 }
+
+var taskRuns = pipelinev1.SchemeGroupVersion.WithResource("taskruns")
 
 // Save writes the progress to the TaskRun's annotation. The patch carries
 // the TaskRun's UID as a precondition so a recreated TaskRun with the same
@@ -156,7 +160,7 @@ func (s *Store) Save(ctx context.Context, namespace, name string, uid types.UID,
 	if err != nil {
 		return err
 	}
-	_, err = s.Client.TektonV1().TaskRuns(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = s.Client.Resource(taskRuns).Namespace(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
 }
 

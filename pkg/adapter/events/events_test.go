@@ -109,7 +109,7 @@ func TestNew(t *testing.T) {
 			tr.Labels = nil
 			return tr
 		}(),
-		t: transitions.Transition{StepState: pipelinev1.StepState{Name: "unnamed-1"}, Kind: transitions.Started, Time: finished, PodName: "p"},
+		t:        transitions.Transition{StepState: pipelinev1.StepState{Name: "unnamed-1"}, Kind: transitions.Started, Time: finished, PodName: "p"},
 		wantType: "dev.tekton.event.step.started.v1",
 		wantExts: map[string]interface{}{"tektontaskrun": "build-x", "tektonstep": "unnamed-1", "tektonnamespace": "ci", "tektonattempt": int32(0)},
 		check: func(t *testing.T, d Data) {
