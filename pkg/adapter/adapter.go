@@ -309,8 +309,12 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		progress.Record(t)
 		a.remember(tr.UID, progress)
 		// Checkpoint each delivery: a crash can then repeat at most the
-		// events in flight, not a whole backlog.
-		if err := a.store.Save(ctx, tr.Namespace, tr.Name, tr.UID, progress); err != nil {
+		// events in flight, not a whole backlog. A shutdown must not cancel
+		// the record of an event the sink already acknowledged.
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
+		err := a.store.Save(saveCtx, tr.Namespace, tr.Name, tr.UID, progress)
+		cancel()
+		if err != nil {
 			// A TaskRun deleted or replaced meanwhile has nothing left to record.
 			if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
 				return nil
