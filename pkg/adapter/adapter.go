@@ -75,6 +75,12 @@ type Options struct {
 	// MeterProvider receives the adapter's metrics; nil means OpenTelemetry's
 	// global provider, which adapter/v2 configures.
 	MeterProvider metric.MeterProvider
+	// CheckpointInterval is how often, at most, the progress of a running
+	// TaskRun is written; a finished attempt is written at once, and all
+	// progress is written on shutdown. A crash can repeat the events
+	// delivered within one interval (with the same ids). 0 writes after
+	// every event.
+	CheckpointInterval time.Duration
 }
 
 // Adapter watches TaskRuns and delivers their step transitions.
@@ -92,9 +98,19 @@ type Adapter struct {
 	listers   func(namespace string) tektonlisters.TaskRunNamespaceLister
 
 	mu sync.Mutex
-	// delivered is what this process knows the sink acknowledged, ahead of
-	// the checkpoint annotation that the informer may not have caught up with.
-	delivered map[types.UID]*checkpoint.Progress
+	// runs is what this process knows of each TaskRun's delivery progress,
+	// ahead of the checkpoint annotation.
+	runs map[types.UID]*runState
+}
+
+// runState is the delivery progress of one TaskRun in this process.
+type runState struct {
+	key types.NamespacedName
+	// delivered is what the sink acknowledged.
+	delivered *checkpoint.Progress
+	// saved is what this process last wrote to the checkpoint, and when.
+	saved   *checkpoint.Progress
+	savedAt time.Time
 }
 
 // New builds an Adapter and its informers; Start runs it.
@@ -115,12 +131,12 @@ func New(opts Options) (*Adapter, error) {
 		opts.SendTimeout = 30 * time.Second
 	}
 	a := &Adapter{
-		opts:      opts,
-		cfg:       opts.Config,
-		logger:    opts.Logger,
-		store:     &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
-		logs:      &steplog.Reader{Client: opts.Kube},
-		delivered: map[types.UID]*checkpoint.Progress{},
+		opts:   opts,
+		cfg:    opts.Config,
+		logger: opts.Logger,
+		store:  &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
+		logs:   &steplog.Reader{Client: opts.Kube},
+		runs:   map[types.UID]*runState{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
@@ -227,7 +243,7 @@ func (a *Adapter) forget(obj interface{}) {
 		return
 	}
 	a.mu.Lock()
-	delete(a.delivered, tr.UID)
+	delete(a.runs, tr.UID)
 	a.mu.Unlock()
 }
 
@@ -259,6 +275,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	<-ctx.Done()
 	a.queue.ShutDown()
 	wg.Wait()
+	a.flush(ctx)
 	if a.filter != nil {
 		a.filter.Cleanup()
 	}
@@ -299,30 +316,18 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		return err
 	}
 	progress := a.progress(tr)
+	var sendErr error
 	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
 		if progress.Done(t) {
 			continue
 		}
-		if err := a.deliver(ctx, tr, t); err != nil {
-			return err
+		if sendErr = a.deliver(ctx, tr, t); sendErr != nil {
+			break
 		}
 		progress.Record(t)
-		a.remember(tr.UID, progress)
-		// Checkpoint each delivery: a crash can then repeat at most the
-		// events in flight, not a whole backlog. A shutdown must not cancel
-		// the record of an event the sink already acknowledged.
-		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
-		err := a.store.Save(saveCtx, tr.Namespace, tr.Name, tr.UID, progress)
-		cancel()
-		if err != nil {
-			// A TaskRun deleted or replaced meanwhile has nothing left to record.
-			if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
-				return nil
-			}
-			return fmt.Errorf("saving checkpoint: %w", err)
-		}
+		a.remember(tr, progress)
 	}
-	return nil
+	return errors.Join(sendErr, a.checkpoint(ctx, tr, key, sendErr == nil))
 }
 
 // progress is the further of the durable checkpoint and this process's memory.
@@ -333,16 +338,85 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if mem := a.delivered[tr.UID]; mem != nil && mem.Covers(p) {
-		return mem.Clone()
+	if st := a.runs[tr.UID]; st != nil && st.delivered.Covers(p) {
+		return st.delivered.Clone()
 	}
 	return p
 }
 
-func (a *Adapter) remember(uid types.UID, p *checkpoint.Progress) {
+func (a *Adapter) remember(tr *pipelinev1.TaskRun, p *checkpoint.Progress) {
 	a.mu.Lock()
-	a.delivered[uid] = p.Clone()
+	defer a.mu.Unlock()
+	st := a.runs[tr.UID]
+	if st == nil {
+		st = &runState{key: types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}, saved: &checkpoint.Progress{}}
+		a.runs[tr.UID] = st
+	}
+	st.delivered = p.Clone()
+}
+
+// checkpoint writes the TaskRun's delivered progress when it is ahead of what
+// is recorded and either the attempt is finished and fully delivered or the
+// checkpoint interval has passed; otherwise it schedules itself for when the
+// interval ends. Coalescing keeps the checkpoint from costing a write, and
+// the watch event that write echoes back, for every event.
+func (a *Adapter) checkpoint(ctx context.Context, tr *pipelinev1.TaskRun, key types.NamespacedName, allDelivered bool) error {
+	a.mu.Lock()
+	st := a.runs[tr.UID]
+	if st == nil || st.saved.Covers(st.delivered) {
+		a.mu.Unlock()
+		return nil
+	}
+	progress, wait := st.delivered.Clone(), a.opts.CheckpointInterval-time.Since(st.savedAt)
 	a.mu.Unlock()
+	if durable, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID); err == nil && durable.Covers(progress) {
+		return nil
+	}
+	finished := allDelivered && tr.Status.CompletionTime != nil
+	if !finished && wait > 0 {
+		a.queue.AddAfter(key, wait)
+		return nil
+	}
+	return a.save(ctx, tr.UID, key, progress)
+}
+
+// save writes progress. A shutdown must not cancel the record of events the
+// sink already acknowledged, so the write outlives ctx's cancellation.
+func (a *Adapter) save(ctx context.Context, uid types.UID, key types.NamespacedName, progress *checkpoint.Progress) error {
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
+	defer cancel()
+	err := a.store.Save(saveCtx, key.Namespace, key.Name, uid, progress)
+	// A TaskRun deleted or replaced meanwhile has nothing left to record.
+	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("saving checkpoint: %w", err)
+	}
+	a.mu.Lock()
+	if st := a.runs[uid]; st != nil {
+		st.saved, st.savedAt = progress, time.Now()
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// flush writes every progress not yet written, on shutdown.
+func (a *Adapter) flush(ctx context.Context) {
+	a.mu.Lock()
+	pending := map[types.UID]*runState{}
+	for uid, st := range a.runs {
+		if !st.saved.Covers(st.delivered) {
+			pending[uid] = &runState{key: st.key, delivered: st.delivered.Clone()}
+		}
+	}
+	a.mu.Unlock()
+	for uid, st := range pending {
+		if err := a.save(ctx, uid, st.key, st.delivered); err != nil {
+			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again",
+				zap.String("taskrun", st.key.String()), zap.Error(err))
+		}
+	}
 }
 
 // deliver builds the transition's event and sends it unless the filters drop

@@ -19,6 +19,7 @@ package adapter
 import (
 	"context"
 	"os"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
@@ -45,6 +46,9 @@ type EnvConfig struct {
 	SourceConfig string `envconfig:"K_SOURCE_CONFIG" required:"true"`
 	// MaxInFlight caps concurrent deliveries.
 	MaxInFlight int `envconfig:"K_MAX_IN_FLIGHT" default:"16"`
+	// CheckpointInterval bounds how often a running TaskRun's progress is
+	// written (and so how many events a crash can repeat).
+	CheckpointInterval time.Duration `envconfig:"K_CHECKPOINT_INTERVAL" default:"1s"`
 }
 
 // NewEnvConfig is the adapter.EnvConfigConstructor.
@@ -74,13 +78,14 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 		restCfg.QPS, restCfg.Burst = 100, 200
 	}
 	a, err := New(Options{
-		Config:      cfg,
-		CloudEvents: ce,
-		Tekton:      tektonclient.NewForConfigOrDie(restCfg),
-		Kube:        kubernetes.NewForConfigOrDie(restCfg),
-		Metadata:    metadata.NewForConfigOrDie(restCfg),
-		Logger:      logger,
-		MaxInFlight: e.MaxInFlight,
+		Config:             cfg,
+		CloudEvents:        ce,
+		Tekton:             tektonclient.NewForConfigOrDie(restCfg),
+		Kube:               kubernetes.NewForConfigOrDie(restCfg),
+		Metadata:           metadata.NewForConfigOrDie(restCfg),
+		Logger:             logger,
+		MaxInFlight:        e.MaxInFlight,
+		CheckpointInterval: e.CheckpointInterval,
 	})
 	if err != nil {
 		logger.Fatalw("Cannot build the adapter", "error", err)

@@ -104,13 +104,7 @@ func TestAdapterSendsStepEventsInOrder(t *testing.T) {
 	}
 
 	// The progress is checkpointed on the TaskRun under this source's key.
-	tr, err := client.TektonV1().TaskRuns(ns).Get(context.Background(), "build", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := tr.Annotations[checkpoint.Key(cfg.SourceUID)]; !ok {
-		t.Errorf("no checkpoint annotation; annotations = %v", tr.Annotations)
-	}
+	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"publish":2`)
 }
 
 func TestAdapterRetriesWhileTheSinkFailsAndKeepsOrder(t *testing.T) {
@@ -404,4 +398,22 @@ func TestDeletedTaskRunIsForgotten(t *testing.T) {
 	if diff := cmp.Diff([]string{"next/a/started"}, sequence(evs)); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
+}
+
+// TestCoalescedCheckpointIsWrittenWithoutFurtherUpdates: with a checkpoint
+// interval, progress of a running TaskRun is still written once the
+// interval ends, even if the TaskRun does not change again.
+func TestCoalescedCheckpointIsWrittenWithoutFurtherUpdates(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	startAdapter(t, cfg, sink.URL, nil, func(o *stepadapter.Options) { o.CheckpointInterval = 2 * time.Second })
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	run := sim.MustCreate(t, client, ns, "build", nil, "compile", "test")
+	run.MustSetSteps(t, sim.Running(), sim.Running())
+	run.MustSetSteps(t, sim.Succeeded(), sim.Running())
+	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 3); err != nil {
+		t.Fatal(err)
+	}
+	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"test":1`)
 }

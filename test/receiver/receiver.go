@@ -49,6 +49,7 @@ type Receiver struct {
 
 	mu       sync.Mutex
 	events   []cloudevents.Event
+	arrivals []time.Time
 	rejected int
 	changed  chan struct{}
 }
@@ -126,6 +127,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.events = append(r.events, *event)
+	r.arrivals = append(r.arrivals, time.Now())
 	close(r.changed)
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
@@ -141,6 +143,13 @@ func (r *Receiver) Events() []cloudevents.Event {
 
 // MaxConcurrent is the most requests that were in progress at once.
 func (r *Receiver) MaxConcurrent() int { return int(r.maxIn.Load()) }
+
+// Arrivals returns when each accepted event arrived, in the order of Events.
+func (r *Receiver) Arrivals() []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.arrivals...)
+}
 
 // Rejected counts requests answered with a FailWith status.
 func (r *Receiver) Rejected() int {

@@ -44,7 +44,10 @@ type Run struct {
 	UID       types.UID
 	Steps     []string
 	Created   metav1.Time
-	attempt   int
+	// OnWrite, when set, is told the resourceVersion and time of each
+	// status write (benchmarks measure latency from it).
+	OnWrite func(resourceVersion string, at time.Time)
+	attempt int
 }
 
 // Create creates a TaskRun with one step per name (unnamed for "") and the
@@ -241,7 +244,10 @@ func (r *Run) update(ctx context.Context, mutate func(*pipelinev1.TaskRunStatus)
 			return err
 		}
 		mutate(&tr.Status)
-		_, err = r.Client.TektonV1().TaskRuns(r.Namespace).UpdateStatus(ctx, tr, metav1.UpdateOptions{})
+		updated, err := r.Client.TektonV1().TaskRuns(r.Namespace).UpdateStatus(ctx, tr, metav1.UpdateOptions{})
+		if err == nil && r.OnWrite != nil {
+			r.OnWrite(updated.ResourceVersion, time.Now())
+		}
 		return err
 	})
 }

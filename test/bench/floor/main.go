@@ -1,0 +1,89 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command floor is the benchmark's floor: a bare client-go informer on
+// TaskRuns that only counts updates, i.e. the cost of watching at all. It
+// records when each resourceVersion arrived and prints "rv unixnano" lines
+// to $FLOOR_OUT when it gets SIGTERM.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+type arrival struct {
+	rv string
+	at int64
+}
+
+func main() {
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	if err != nil {
+		panic(err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	factory := tektoninformers.NewSharedInformerFactoryWithOptions(tektonclient.NewForConfigOrDie(cfg), 0,
+		tektoninformers.WithNamespace(os.Getenv("NAMESPACE")))
+	inf := factory.Tekton().V1().TaskRuns().Informer()
+	arrivals := make(chan arrival, 1<<16)
+	record := func(obj interface{}) {
+		if tr, ok := obj.(*pipelinev1.TaskRun); ok {
+			arrivals <- arrival{tr.ResourceVersion, time.Now().UnixNano()}
+		}
+	}
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    record,
+		UpdateFunc: func(_, obj interface{}) { record(obj) },
+	})
+	var seen []arrival
+	done := make(chan struct{})
+	go func() {
+		for a := range arrivals {
+			seen = append(seen, a)
+		}
+		close(done)
+	}()
+	stop := make(chan struct{})
+	factory.Start(stop)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
+	close(stop)
+	factory.Shutdown()
+	close(arrivals)
+	<-done
+	f, err := os.Create(os.Getenv("FLOOR_OUT"))
+	if err != nil {
+		panic(err)
+	}
+	w := bufio.NewWriter(f)
+	for _, a := range seen {
+		fmt.Fprintf(w, "%s %d\n", a.rv, a.at)
+	}
+	_ = w.Flush()
+	_ = f.Close()
+}
