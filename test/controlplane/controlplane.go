@@ -43,13 +43,14 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Modules whose config/ folders provide CRDs, with the files to take.
+// Modules whose config/ folders provide CRDs, with the files to take; the
+// project's go.mod pins each of them.
 var crdSources = []struct {
 	module string
 	globs  []string
 }{
-	{"github.com/tektoncd/pipeline", []string{"config/300-crds/*.yaml"}},
-	{"knative.dev/eventing", []string{
+	{module: "github.com/tektoncd/pipeline", globs: []string{"config/300-crds/*.yaml"}},
+	{module: "knative.dev/eventing", globs: []string{
 		"config/core/resources/broker.yaml",
 		"config/core/resources/trigger.yaml",
 		"config/core/resources/channel.yaml",
@@ -57,6 +58,8 @@ var crdSources = []struct {
 		"config/core/resources/eventtype.yaml",
 		"config/channels/in-memory-channel/resources/in-memory-channel.yaml",
 	}},
+	// The EventListener is an Addressable: a TektonStepSource's sink can be one.
+	{module: "github.com/tektoncd/triggers", globs: []string{"config/300-eventlistener.yaml"}},
 }
 
 // ControlPlane is a running kube-apiserver with etcd.
@@ -196,7 +199,7 @@ func CRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 		return nil, err
 	}
 	for _, src := range crdSources {
-		dir, err := moduleDir(src.module)
+		dir, err := ModuleDir(src.module)
 		if err != nil {
 			return nil, err
 		}
@@ -249,9 +252,10 @@ func readCRDs(path string) ([]*apiextensionsv1.CustomResourceDefinition, error) 
 	}
 }
 
-// moduleDir finds a dependency's folder in the module cache through the go
-// command, so the CRDs always match the versions pinned in go.mod.
-func moduleDir(module string) (string, error) {
+// ModuleDir finds a dependency's folder in the module cache through the go
+// command, so CRDs and manifests taken from its config/ always match the
+// version pinned in go.mod.
+func ModuleDir(module string) (string, error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
 	cmd.Dir = RepoRoot()
 	var stderr bytes.Buffer

@@ -1,0 +1,141 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package tektonstepsource
+
+import (
+	"context"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	o11yconfigmap "knative.dev/eventing/pkg/observability/configmap"
+	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
+	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	deploymentinformer "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered"
+	namespaceinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/namespace"
+	serviceaccountinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/serviceaccount/filtered"
+	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	rolebindinginformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/rolebinding/filtered"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/resolver"
+
+	// The sink resolver watches Addressables through this duck informer.
+	_ "knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	tektonstepsourceinformer "github.com/tektonstep/tekton-step-source/pkg/client/injection/informers/sources/v1alpha1/tektonstepsource"
+	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
+)
+
+const (
+	// Component names the controller in logs, metrics and leader election;
+	// its log level is `loglevel.controller` in config-logging.
+	Component = "controller"
+
+	// AdapterComponent names the receive adapter in the logging
+	// configuration passed to it (`loglevel.tekton-step-source-adapter`).
+	AdapterComponent = "tekton-step-source-adapter"
+
+	// AdapterImageEnv is the environment variable with the receive adapter
+	// image (config/500-controller.yaml sets it to a ko:// reference).
+	AdapterImageEnv = "TEKTON_STEP_SOURCE_RA_IMAGE"
+)
+
+// WithInformerSelectors adds the label selector of the objects the
+// controller creates to the context's filtered informer factories. Call it
+// on the context given to sharedmain (or injection): the controller's
+// Deployment, ServiceAccount and RoleBinding informers only watch those
+// objects, not every Deployment of the cluster.
+func WithInformerSelectors(ctx context.Context) context.Context {
+	selectors, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
+	for _, s := range selectors {
+		if s == resources.AdapterSelector {
+			return ctx
+		}
+	}
+	return filteredfactory.WithSelectors(ctx, append(append([]string(nil), selectors...), resources.AdapterSelector)...)
+}
+
+// NewController builds the TektonStepSource controller; its signature is
+// injection.ControllerConstructor, for sharedmain.
+func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+	logger := logging.FromContext(ctx)
+	image := os.Getenv(AdapterImageEnv)
+	if image == "" {
+		logger.Panicf("The environment variable %s (the receive adapter image) is not set", AdapterImageEnv)
+	}
+
+	sourceInformer := tektonstepsourceinformer.Get(ctx)
+	deploymentInformer := deploymentinformer.Get(ctx, resources.AdapterSelector)
+	serviceAccountInformer := serviceaccountinformer.Get(ctx, resources.AdapterSelector)
+	roleBindingInformer := rolebindinginformer.Get(ctx, resources.AdapterSelector)
+	namespaceInformer := namespaceinformer.Get(ctx)
+
+	r := &Reconciler{
+		KubeClientSet:        kubeclient.Get(ctx),
+		ReceiveAdapterImage:  image,
+		Configs:              reconcilersource.WatchConfigurations(ctx, AdapterComponent, cmw),
+		NamespaceLister:      namespaceInformer.Lister(),
+		DeploymentLister:     deploymentInformer.Lister(),
+		ServiceAccountLister: serviceAccountInformer.Lister(),
+		RoleBindingLister:    roleBindingInformer.Lister(),
+	}
+	impl := tektonstepsourcereconciler.NewImpl(ctx, r)
+	// Tracker-driven: a sink that appears later or changes its address
+	// enqueues the sources that point at it.
+	r.SinkResolver = resolver.NewURIResolverFromTracker(ctx, impl.Tracker)
+
+	sourceInformer.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
+
+	// What a source owns: changes (a Deployment becoming available, a
+	// deleted RoleBinding) reconcile the owner.
+	owned := cache.FilteringResourceEventHandler{
+		FilterFunc: controller.FilterController(&v1alpha1.TektonStepSource{}),
+		Handler:    controller.HandleAll(impl.EnqueueControllerOf),
+	}
+	deploymentInformer.Informer().AddEventHandler(owned)
+	serviceAccountInformer.Informer().AddEventHandler(owned)
+	roleBindingInformer.Informer().AddEventHandler(owned)
+
+	// Namespaces coming, going or being relabelled change what the sources
+	// with a namespaceSelector watch; the others watch their own namespace.
+	namespaceInformer.Informer().AddEventHandler(controller.HandleAll(func(interface{}) {
+		impl.FilteredGlobalResync(hasNamespaceSelector, sourceInformer.Informer())
+	}))
+
+	// The logging and observability configuration is copied into every
+	// adapter's environment: roll the adapters when it changes. (Registered
+	// after WatchConfigurations, so its observers have seen the change.)
+	resync := func(*corev1.ConfigMap) { impl.GlobalResync(sourceInformer.Informer()) }
+	for _, name := range []string{logging.ConfigMapName(), o11yconfigmap.Name()} {
+		if dw, ok := cmw.(configmap.DefaultingWatcher); ok {
+			dw.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{}}, resync)
+		} else {
+			cmw.Watch(name, resync)
+		}
+	}
+	return impl
+}
+
+func hasNamespaceSelector(obj interface{}) bool {
+	src, ok := obj.(*v1alpha1.TektonStepSource)
+	return ok && src.Spec.NamespaceSelector != nil
+}

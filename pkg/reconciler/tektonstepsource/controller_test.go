@@ -1,0 +1,85 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package tektonstepsource
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	o11yconfigmap "knative.dev/eventing/pkg/observability/configmap"
+	"knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
+	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/logging"
+	. "knative.dev/pkg/reconciler/testing" //nolint:staticcheck // The table test vocabulary, as in Knative.
+
+	// Fake injection clients and informers.
+	_ "knative.dev/pkg/client/injection/ducks/duck/v1/addressable/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/namespace/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/serviceaccount/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/factory/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/rbac/v1/rolebinding/filtered/fake"
+	_ "knative.dev/pkg/injection/clients/dynamicclient/fake"
+
+	_ "github.com/tektonstep/tekton-step-source/pkg/client/injection/informers/sources/v1alpha1/tektonstepsource/fake"
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
+)
+
+func configMapWatcher() configmap.Watcher {
+	return configmap.NewStaticWatcher(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: logging.ConfigMapName(), Namespace: "tekton-step-source"},
+			Data: map[string]string{"loglevel.tekton-step-source-adapter": "debug"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: o11yconfigmap.Name(), Namespace: "tekton-step-source"}},
+	)
+}
+
+func TestNewController(t *testing.T) {
+	ctx, _ := SetupFakeContext(t, WithInformerSelectors)
+	ctx = addressable.WithDuck(ctx)
+	t.Setenv(AdapterImageEnv, "registry.example/adapter")
+
+	impl := NewController(ctx, configMapWatcher())
+	if impl == nil || impl.Reconciler == nil || impl.Tracker == nil {
+		t.Fatalf("NewController returned an incomplete controller: %+v", impl)
+	}
+}
+
+func TestNewControllerNeedsTheAdapterImage(t *testing.T) {
+	ctx, _ := SetupFakeContext(t, WithInformerSelectors)
+	ctx = addressable.WithDuck(ctx)
+	t.Setenv(AdapterImageEnv, "")
+	defer func() {
+		if recover() == nil {
+			t.Errorf("NewController did not refuse to start without %s", AdapterImageEnv)
+		}
+	}()
+	NewController(ctx, configMapWatcher())
+}
+
+func TestWithInformerSelectors(t *testing.T) {
+	other := "app=other"
+	ctx := filteredfactory.WithSelectors(context.Background(), other)
+	ctx = WithInformerSelectors(WithInformerSelectors(ctx))
+	got, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
+	if diff := cmp.Diff([]string{other, resources.AdapterSelector}, got); diff != "" {
+		t.Errorf("selectors (-want +got):\n%s", diff)
+	}
+}

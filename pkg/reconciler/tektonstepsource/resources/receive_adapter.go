@@ -1,0 +1,207 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package resources
+
+import (
+	"encoding/json"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"knative.dev/eventing/pkg/adapter/v2"
+	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/kmeta"
+	"knative.dev/pkg/ptr"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+const (
+	// ContainerName is the name of the adapter's only container.
+	ContainerName = "receive-adapter"
+
+	// probesPort is where adapter/v2 serves /health and /readiness
+	// (knative.dev/pkg injection.HealthCheckDefaultPort).
+	probesPort = 8080
+)
+
+// ReceiveAdapterArgs are what the adapter Deployment is made of. Source must
+// have its defaults applied.
+type ReceiveAdapterArgs struct {
+	// Image is the receive adapter image.
+	Image string
+	// Source is the TektonStepSource, with defaults applied.
+	Source *v1alpha1.TektonStepSource
+	// ServiceAccountName is the account the adapter runs as.
+	ServiceAccountName string
+	// Sink is the resolved sink address.
+	Sink *duckv1.Addressable
+	// Namespaces are the namespaces to watch, unless AllNamespaces.
+	Namespaces []string
+	// AllNamespaces watches TaskRuns cluster-wide.
+	AllNamespaces bool
+	// Configs renders the logging and observability configuration into
+	// environment variables (K_LOGGING_CONFIG, K_OBSERVABILITY_CONFIG, ...).
+	Configs reconcilersource.ConfigAccessor
+}
+
+// MakeSourceConfig is the K_SOURCE_CONFIG of the source's adapter.
+func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (*sourceconfig.Config, error) {
+	cfg := &sourceconfig.Config{
+		SourceUID:       string(src.UID),
+		SourceName:      src.Name,
+		SourceNamespace: src.Namespace,
+		AllNamespaces:   allNamespaces,
+		Filters:         src.Spec.Filters,
+		// TaskRuns that completed before the source existed are history,
+		// not news: the adapter skips them.
+		NotBefore: src.CreationTimestamp,
+	}
+	if !allNamespaces {
+		cfg.Namespaces = namespaces
+	}
+	if sel := src.Spec.Selector; sel != nil {
+		// Not metav1.FormatLabelSelector: it renders an empty selector as
+		// "<none>", which is no selector syntax. An empty string selects
+		// every TaskRun, as an empty selector should.
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil {
+			return nil, fmt.Errorf("spec.selector: %w", err)
+		}
+		cfg.LabelSelector = s.String()
+	}
+	if src.Spec.Log != nil && src.Spec.Log.MaxBytes != nil {
+		cfg.LogMaxBytes = *src.Spec.Log.MaxBytes
+	}
+	return cfg, nil
+}
+
+// MakeReceiveAdapter builds (but does not create) the source's receive
+// adapter Deployment.
+func MakeReceiveAdapter(args *ReceiveAdapterArgs) (*appsv1.Deployment, error) {
+	env, err := makeEnv(args)
+	if err != nil {
+		return nil, err
+	}
+	labels := Labels(args.Source)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            DeploymentName(args.Source),
+			Namespace:       args.Source.Namespace,
+			Labels:          labels,
+			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(args.Source)},
+		},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.Int32(1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			// One adapter at a time: two replicas of the same source during
+			// a rolling update would both deliver and checkpoint the same
+			// transitions. The adapter resumes from its checkpoints, so the
+			// short gap of a Recreate loses nothing.
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: args.ServiceAccountName,
+					EnableServiceLinks: ptr.Bool(false),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.Bool(true),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:  ContainerName,
+						Image: args.Image,
+						Env:   env,
+						Ports: []corev1.ContainerPort{{Name: "probes", ContainerPort: probesPort}},
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/readiness", Port: intstr.FromString("probes")},
+						}},
+						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("probes")},
+						}},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{
+								corev1.ResourceCPU:    resource.MustParse("50m"),
+								corev1.ResourceMemory: resource.MustParse("64Mi"),
+							},
+							Limits: corev1.ResourceList{
+								corev1.ResourceMemory: resource.MustParse("256Mi"),
+							},
+						},
+						// The "restricted" Pod Security Standard.
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.Bool(false),
+							ReadOnlyRootFilesystem:   ptr.Bool(true),
+							RunAsNonRoot:             ptr.Bool(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+						},
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+					}},
+				},
+			},
+		},
+	}, nil
+}
+
+// makeEnv follows adapter/v2's EnvConfig (knative.dev/eventing
+// pkg/adapter/v2/config.go) plus K_SOURCE_CONFIG. Every value is literal (no
+// fieldRef), so the apiserver stores the list exactly as built and the
+// controller can compare it for equality.
+func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
+	src := args.Source
+	if args.Sink == nil || args.Sink.URL == nil {
+		return nil, fmt.Errorf("no sink address")
+	}
+	cfg, err := MakeSourceConfig(src, args.Namespaces, args.AllNamespaces)
+	if err != nil {
+		return nil, err
+	}
+	cfgJSON, err := cfg.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", sourceconfig.EnvName, err)
+	}
+
+	env := []corev1.EnvVar{{Name: adapter.EnvConfigSink, Value: args.Sink.URL.String()}}
+	if args.Sink.CACerts != nil && *args.Sink.CACerts != "" {
+		env = append(env, corev1.EnvVar{Name: adapter.EnvConfigCACert, Value: *args.Sink.CACerts})
+	}
+	if args.Sink.Audience != nil && *args.Sink.Audience != "" {
+		env = append(env, corev1.EnvVar{Name: adapter.EnvConfigAudience, Value: *args.Sink.Audience})
+	}
+	if src.Spec.CloudEventOverrides != nil {
+		overrides, err := json.Marshal(src.Spec.CloudEventOverrides)
+		if err != nil {
+			return nil, fmt.Errorf("encoding ceOverrides: %w", err)
+		}
+		env = append(env, corev1.EnvVar{Name: adapter.EnvConfigCEOverrides, Value: string(overrides)})
+	}
+	env = append(env,
+		corev1.EnvVar{Name: adapter.EnvConfigNamespace, Value: src.Namespace},
+		corev1.EnvVar{Name: adapter.EnvConfigName, Value: src.Name},
+		corev1.EnvVar{Name: sourceconfig.EnvName, Value: cfgJSON},
+	)
+	if args.Configs != nil {
+		env = append(env, args.Configs.ToEnvVars()...)
+	}
+	return env, nil
+}

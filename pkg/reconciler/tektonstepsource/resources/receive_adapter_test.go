@@ -1,0 +1,318 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package resources
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/ptr"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+// fixedConfigs stands in for the ConfigMap watcher.
+type fixedConfigs struct {
+	reconcilersource.ConfigAccessor
+	env []corev1.EnvVar
+}
+
+func (f fixedConfigs) ToEnvVars() []corev1.EnvVar { return f.env }
+
+var created = metav1.NewTime(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+
+func source(mutate ...func(*v1alpha1.TektonStepSource)) *v1alpha1.TektonStepSource {
+	src := &v1alpha1.TektonStepSource{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "steps", Namespace: "ci", UID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67",
+			CreationTimestamp: created,
+		},
+		Spec: v1alpha1.TektonStepSourceSpec{
+			SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{URI: apis.HTTP("sink.ci.svc")}},
+		},
+	}
+	for _, m := range mutate {
+		m(src)
+	}
+	src.SetDefaults(context.Background())
+	return src
+}
+
+func TestMakeReceiveAdapter(t *testing.T) {
+	src := source(func(s *v1alpha1.TektonStepSource) {
+		s.Spec.CloudEventOverrides = &duckv1.CloudEventOverrides{Extensions: map[string]string{"cluster": "dev"}}
+	})
+	caCerts, audience := "-----BEGIN CERTIFICATE-----", "sink-audience"
+	got, err := MakeReceiveAdapter(&ReceiveAdapterArgs{
+		Image:              "registry.example/adapter@sha256:1234",
+		Source:             src,
+		ServiceAccountName: "steps-tektonstep-adapter",
+		Sink:               &duckv1.Addressable{URL: apis.HTTPS("sink.ci.svc"), CACerts: &caCerts, Audience: &audience},
+		Namespaces:         []string{"ci"},
+		Configs:            fixedConfigs{env: []corev1.EnvVar{{Name: "K_LOGGING_CONFIG", Value: "{}"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{
+		"sources.knative.dev/tektonstepsource": "steps",
+		"app.kubernetes.io/name":               "tekton-step-source",
+		"app.kubernetes.io/component":          "adapter",
+	}
+	want := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      "steps-tektonstep-adapter",
+			Namespace: "ci",
+			Labels:    labels,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion:         "sources.knative.dev/v1alpha1",
+				Kind:               "TektonStepSource",
+				Name:               "steps",
+				UID:                "4d9d2337-7988-43b0-8b80-0dc3a12a0e67",
+				Controller:         ptr.Bool(true),
+				BlockOwnerDeletion: ptr.Bool(true),
+			}},
+		},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.Int32(1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: "steps-tektonstep-adapter",
+					EnableServiceLinks: ptr.Bool(false),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.Bool(true),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:  "receive-adapter",
+						Image: "registry.example/adapter@sha256:1234",
+						Env: []corev1.EnvVar{
+							{Name: "K_SINK", Value: "https://sink.ci.svc"},
+							{Name: "K_CA_CERTS", Value: caCerts},
+							{Name: "K_AUDIENCE", Value: audience},
+							{Name: "K_CE_OVERRIDES", Value: `{"extensions":{"cluster":"dev"}}`},
+							{Name: "NAMESPACE", Value: "ci"},
+							{Name: "NAME", Value: "steps"},
+							{Name: "K_SOURCE_CONFIG", Value: `{"sourceUID":"4d9d2337-7988-43b0-8b80-0dc3a12a0e67",` +
+								`"sourceName":"steps","sourceNamespace":"ci","namespaces":["ci"],` +
+								`"notBefore":"2026-11-22T10:00:00Z","logMaxBytes":65536}`},
+							{Name: "K_LOGGING_CONFIG", Value: "{}"},
+						},
+						Ports: []corev1.ContainerPort{{Name: "probes", ContainerPort: 8080}},
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/readiness", Port: intstr.FromString("probes")},
+						}},
+						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("probes")},
+						}},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{
+								corev1.ResourceCPU:    resource.MustParse("50m"),
+								corev1.ResourceMemory: resource.MustParse("64Mi"),
+							},
+							Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+						},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.Bool(false),
+							ReadOnlyRootFilesystem:   ptr.Bool(true),
+							RunAsNonRoot:             ptr.Bool(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+						},
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+					}},
+				},
+			},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("MakeReceiveAdapter (-want +got):\n%s", diff)
+	}
+}
+
+// TestOptionalEnv: K_CA_CERTS, K_AUDIENCE and K_CE_OVERRIDES only appear
+// when set, as adapter/v2 treats an empty value differently from none.
+func TestOptionalEnv(t *testing.T) {
+	empty := ""
+	d, err := MakeReceiveAdapter(&ReceiveAdapterArgs{
+		Image: "img", Source: source(), ServiceAccountName: "sa",
+		Sink:       &duckv1.Addressable{URL: apis.HTTP("sink.ci.svc"), CACerts: &empty},
+		Namespaces: []string{"ci"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		names = append(names, e.Name)
+	}
+	if diff := cmp.Diff([]string{"K_SINK", "NAMESPACE", "NAME", "K_SOURCE_CONFIG"}, names); diff != "" {
+		t.Errorf("env names (-want +got):\n%s", diff)
+	}
+}
+
+func TestMakeReceiveAdapterNeedsASink(t *testing.T) {
+	if _, err := MakeReceiveAdapter(&ReceiveAdapterArgs{Image: "img", Source: source(), Namespaces: []string{"ci"}}); err == nil {
+		t.Error("MakeReceiveAdapter accepted a nil sink")
+	}
+}
+
+func TestMakeSourceConfig(t *testing.T) {
+	filter := eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{"type": v1alpha1.StepFailedEventType}}
+	tests := []struct {
+		name       string
+		src        *v1alpha1.TektonStepSource
+		namespaces []string
+		all        bool
+		want       sourceconfig.Config
+	}{{
+		name:       "defaults",
+		src:        source(),
+		namespaces: []string{"ci"},
+		want: sourceconfig.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+		},
+	}, {
+		name: "selector, filters, no logs",
+		src: source(func(s *v1alpha1.TektonStepSource) {
+			s.Spec.Selector = &metav1.LabelSelector{
+				MatchLabels: map[string]string{"app": "my-app"},
+				MatchExpressions: []metav1.LabelSelectorRequirement{{
+					Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"a", "b"},
+				}},
+			}
+			s.Spec.Filters = []eventingv1.SubscriptionsAPIFilter{filter}
+			zero := int64(0)
+			s.Spec.Log = &v1alpha1.LogSpec{MaxBytes: &zero}
+		}),
+		namespaces: []string{"a", "b"},
+		want: sourceconfig.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			Namespaces: []string{"a", "b"}, LabelSelector: "app=my-app,tier in (a,b)",
+			Filters: []eventingv1.SubscriptionsAPIFilter{filter}, NotBefore: created, LogMaxBytes: 0,
+		},
+	}, {
+		name:       "empty selector selects every TaskRun",
+		src:        source(func(s *v1alpha1.TektonStepSource) { s.Spec.Selector = &metav1.LabelSelector{} }),
+		namespaces: []string{"ci"},
+		want: sourceconfig.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+		},
+	}, {
+		name:       "all namespaces",
+		src:        source(),
+		namespaces: []string{"a", "b", "ci"},
+		all:        true,
+		want: sourceconfig.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			AllNamespaces: true, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := MakeSourceConfig(tc.src, tc.namespaces, tc.all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, *got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+			// What the adapter will read back.
+			encoded, err := got.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			decoded, err := sourceconfig.Decode(encoded)
+			if err != nil {
+				t.Fatalf("the adapter would refuse %s: %v", encoded, err)
+			}
+			if diff := cmp.Diff(got, decoded); diff != "" {
+				t.Errorf("round trip (-sent +decoded):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRBAC(t *testing.T) {
+	src := source()
+	sa := MakeServiceAccount(src)
+	rb := MakeRoleBinding(src)
+	if sa.Name != "steps-tektonstep-adapter" || rb.Name != sa.Name || sa.Namespace != "ci" || rb.Namespace != "ci" {
+		t.Errorf("names: service account %s/%s, role binding %s/%s", sa.Namespace, sa.Name, rb.Namespace, rb.Name)
+	}
+	for _, o := range []metav1.Object{sa, rb} {
+		if !metav1.IsControlledBy(o, src) {
+			t.Errorf("%s is not controlled by the source: %+v", o.GetName(), o.GetOwnerReferences())
+		}
+		if diff := cmp.Diff(Labels(src), o.GetLabels()); diff != "" {
+			t.Errorf("labels (-want +got):\n%s", diff)
+		}
+	}
+	wantRef := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "tekton-step-source-adapter"}
+	if rb.RoleRef != wantRef {
+		t.Errorf("roleRef = %+v, want %+v", rb.RoleRef, wantRef)
+	}
+	wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "ci", Name: sa.Name}}
+	if diff := cmp.Diff(wantSubjects, rb.Subjects); diff != "" {
+		t.Errorf("subjects (-want +got):\n%s", diff)
+	}
+}
+
+// TestLongNames: names and label values stay within Kubernetes' 63
+// characters and differ between sources that share a long prefix.
+func TestLongNames(t *testing.T) {
+	long := strings.Repeat("a", 200)
+	a := source(func(s *v1alpha1.TektonStepSource) { s.Name = long + "-1" })
+	b := source(func(s *v1alpha1.TektonStepSource) { s.Name = long + "-2" })
+	for _, src := range []*v1alpha1.TektonStepSource{a, b} {
+		for _, msg := range validation.IsDNS1123Label(DeploymentName(src)) {
+			t.Errorf("deployment name %q: %s", DeploymentName(src), msg)
+		}
+		for _, msg := range validation.IsValidLabelValue(Labels(src)[SourceLabel]) {
+			t.Errorf("label value %q: %s", Labels(src)[SourceLabel], msg)
+		}
+	}
+	if DeploymentName(a) == DeploymentName(b) || Labels(a)[SourceLabel] == Labels(b)[SourceLabel] {
+		t.Errorf("two sources share a name or label: %s, %s", DeploymentName(a), Labels(a)[SourceLabel])
+	}
+}
+
+func TestAdapterSelector(t *testing.T) {
+	if want := "app.kubernetes.io/component=adapter,app.kubernetes.io/name=tekton-step-source"; AdapterSelector != want {
+		t.Errorf("AdapterSelector = %q, want %q", AdapterSelector, want)
+	}
+}

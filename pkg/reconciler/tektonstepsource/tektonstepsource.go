@@ -1,0 +1,202 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package tektonstepsource is the TektonStepSource controller: for each
+// source it resolves the sink, makes sure the receive adapter's service
+// account may read what the source watches, and runs the adapter as a
+// Deployment. It is modelled on Knative Eventing's ApiServerSource
+// reconciler.
+//
+// Everything the controller creates is owned by the source, so deleting a
+// source garbage-collects its Deployment, ServiceAccount and RoleBinding; the
+// controller needs no finalizer.
+package tektonstepsource
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	appsv1listers "k8s.io/client-go/listers/apps/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	rbacv1listers "k8s.io/client-go/listers/rbac/v1"
+	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/controller"
+	pkgreconciler "knative.dev/pkg/reconciler"
+	"knative.dev/pkg/resolver"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
+)
+
+// Reasons of the Kubernetes Events and conditions the controller reports.
+const (
+	ReasonDeploymentCreated       = "DeploymentCreated"
+	ReasonDeploymentUpdated       = "DeploymentUpdated"
+	ReasonSinkNotFound            = "SinkNotFound"
+	ReasonInsufficientPermissions = "InsufficientPermissions"
+	ReasonInvalidSpec             = "InvalidSpec"
+	// ReasonNotFound is the SinkProvided reason of an unresolvable sink.
+	ReasonNotFound = "NotFound"
+	// ReasonNoNamespaces is the Deployed reason of a source whose
+	// namespaceSelector selects no namespace.
+	ReasonNoNamespaces = "NoNamespaces"
+)
+
+// PermissionRecheckInterval is how soon a source whose service account lacks
+// permissions is checked again. RBAC changes raise no event the controller
+// could watch cheaply, so it polls while (and only while) permissions are
+// missing.
+const PermissionRecheckInterval = 30 * time.Second
+
+// Reconciler reconciles TektonStepSources.
+type Reconciler struct {
+	KubeClientSet kubernetes.Interface
+
+	// ReceiveAdapterImage is the image of the adapter Deployments.
+	ReceiveAdapterImage string
+
+	SinkResolver *resolver.URIResolver
+	// Configs renders the logging and observability ConfigMaps into the
+	// adapter's environment.
+	Configs reconcilersource.ConfigAccessor
+
+	NamespaceLister      corev1listers.NamespaceLister
+	DeploymentLister     appsv1listers.DeploymentLister
+	ServiceAccountLister corev1listers.ServiceAccountLister
+	RoleBindingLister    rbacv1listers.RoleBindingLister
+}
+
+var _ tektonstepsourcereconciler.Interface = (*Reconciler)(nil)
+
+// ReconcileKind implements tektonstepsourcereconciler.Interface. The
+// generated reconciler around it initializes the conditions, sets
+// observedGeneration, writes the status and records the returned event.
+func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStepSource) pkgreconciler.Event {
+	// No admission webhook runs for this CRD: the CRD schema and CEL rules
+	// refuse most invalid specs, and the controller applies the defaults and
+	// the full Go validation (selector operators, filter dialects, CESQL) in
+	// memory before acting on a spec.
+	src.SetDefaults(ctx)
+	if err := src.Validate(ctx); err != nil {
+		src.GetConditionSet().Manage(&src.Status).MarkFalse(v1alpha1.TektonStepSourceConditionReady,
+			ReasonInvalidSpec, "Invalid spec: %v", err)
+		// Permanent: retrying cannot help until the spec changes, which
+		// enqueues the source anyway.
+		return controller.NewPermanentError(pkgreconciler.NewEvent(corev1.EventTypeWarning,
+			ReasonInvalidSpec, "Invalid spec: %v", err))
+	}
+
+	namespaces, allNamespaces, err := r.watchedNamespaces(src)
+	if err != nil {
+		return fmt.Errorf("listing the watched namespaces: %w", err)
+	}
+	src.Status.Namespaces = namespaces
+	src.Status.CloudEventAttributes = cloudEventAttributes(src, namespaces, allNamespaces)
+
+	sink, err := r.SinkResolver.AddressableFromDestinationV1(ctx, src.Spec.Sink, src)
+	if err != nil {
+		src.Status.MarkNoSink(ReasonNotFound, "Sink %s not resolved: %v", describeSink(src.Spec.Sink), err)
+		// Wrapped, the event is recorded and the key retried with backoff;
+		// the resolver also tracks the sink, so its creation or a change of
+		// its address reconciles the source at once.
+		return fmt.Errorf("resolving the sink: %w", pkgreconciler.NewEvent(corev1.EventTypeWarning,
+			ReasonSinkNotFound, "Sink %s not found: %v", describeSink(src.Spec.Sink), err))
+	}
+	src.Status.MarkSink(sink)
+
+	serviceAccount, err := r.reconcilePermissions(ctx, src, namespaces, allNamespaces)
+	if err != nil {
+		return err
+	}
+
+	if !allNamespaces && len(namespaces) == 0 {
+		// An adapter with nothing to watch would only fail; remove it until
+		// a matching namespace appears (namespace events re-reconcile).
+		if err := r.deleteReceiveAdapter(ctx, src); err != nil {
+			return err
+		}
+		src.Status.MarkNotDeployed(ReasonNoNamespaces,
+			"spec.namespaceSelector selects no namespace: there is nothing to watch")
+		return nil
+	}
+
+	ra, err := r.reconcileReceiveAdapter(ctx, src, serviceAccount, sink, namespaces, allNamespaces)
+	if err != nil {
+		return err
+	}
+	src.Status.PropagateDeploymentAvailability(ra)
+	return nil
+}
+
+// watchedNamespaces returns the sorted namespaces the source watches and
+// whether it watches all of them (an empty namespaceSelector).
+func (r *Reconciler) watchedNamespaces(src *v1alpha1.TektonStepSource) ([]string, bool, error) {
+	sel := src.Spec.NamespaceSelector
+	if sel == nil {
+		return []string{src.Namespace}, false, nil
+	}
+	all := len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, false, err
+	}
+	list, err := r.NamespaceLister.List(selector)
+	if err != nil {
+		return nil, false, err
+	}
+	names := make([]string, 0, len(list))
+	for _, ns := range list {
+		names = append(names, ns.Name)
+	}
+	sort.Strings(names)
+	return names, all, nil
+}
+
+// cloudEventAttributes lists what the source emits, for the source duck
+// type (status.ceAttributes, from which Knative derives EventTypes). An
+// event's real source is its TaskRun's path; the attribute names the
+// collection the TaskRuns come from: the namespace's TaskRuns when the
+// source watches one namespace, all TaskRuns when it watches several or all
+// (one entry per type keeps the list short and stable while namespaces come
+// and go).
+func cloudEventAttributes(src *v1alpha1.TektonStepSource, namespaces []string, all bool) []duckv1.CloudEventAttributes {
+	source := "/apis/tekton.dev/v1/taskruns"
+	if !all && len(namespaces) == 1 {
+		source = fmt.Sprintf("/apis/tekton.dev/v1/namespaces/%s/taskruns", namespaces[0])
+	}
+	attrs := make([]duckv1.CloudEventAttributes, 0, len(v1alpha1.EventTypes))
+	for _, t := range v1alpha1.EventTypes {
+		attrs = append(attrs, duckv1.CloudEventAttributes{Type: t, Source: source})
+	}
+	return attrs
+}
+
+// describeSink renders a sink for messages, e.g.
+// {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}}.
+func describeSink(dest duckv1.Destination) string {
+	b, err := json.Marshal(dest)
+	if err != nil {
+		return fmt.Sprintf("%+v", dest)
+	}
+	return string(b)
+}

@@ -1,0 +1,675 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package tektonstepsource
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	clientgotesting "k8s.io/client-go/testing"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
+	fakekubeclient "knative.dev/pkg/client/injection/kube/client/fake"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	logtesting "knative.dev/pkg/logging/testing"
+	"knative.dev/pkg/ptr"
+	. "knative.dev/pkg/reconciler/testing" //nolint:staticcheck // The table test vocabulary, as in Knative.
+	"knative.dev/pkg/resolver"
+	"knative.dev/pkg/tracker"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	fakesourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/injection/client/fake"
+	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
+	. "github.com/tektonstep/tekton-step-source/pkg/reconciler/testing"
+)
+
+const (
+	image      = "registry.example/receive-adapter@sha256:0123"
+	sourceName = "steps"
+	sourceUID  = "4d9d2337-7988-43b0-8b80-0dc3a12a0e67"
+	testNS     = "ci"
+	generation = 2
+	adapterSA  = "steps-tektonstep-adapter"
+	userSA     = "watcher"
+	userName   = "system:serviceaccount:ci:watcher"
+
+	oneNamespaceSource = "/apis/tekton.dev/v1/namespaces/ci/taskruns"
+	allTaskRunsSource  = "/apis/tekton.dev/v1/taskruns"
+)
+
+var (
+	created = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+	brokerRef = duckv1.Destination{Ref: &duckv1.KReference{
+		APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default"}}
+	brokerAddr = &duckv1.Addressable{
+		Name: ptr.String("http"),
+		URL:  apis.HTTP("broker-ingress.knative-eventing.svc.cluster.local"),
+	}
+	uriSink = duckv1.Destination{URI: apis.HTTP("event-display.ci.svc.cluster.local")}
+	uriAddr = &duckv1.Addressable{URL: apis.HTTP("event-display.ci.svc.cluster.local")}
+)
+
+// baseOptions are the spec and metadata of the source of most rows.
+func baseOptions(sink duckv1.Destination) []SourceOption {
+	return []SourceOption{
+		WithSourceUID(sourceUID),
+		WithSourceGeneration(generation),
+		WithSourceCreationTimestamp(created),
+		WithSink(sink),
+	}
+}
+
+func newSource(opts ...SourceOption) *v1alpha1.TektonStepSource {
+	return NewTektonStepSource(sourceName, testNS, opts...)
+}
+
+// reconciled returns the options for the status a reconcile writes before
+// the Deployment's availability: conditions initialized, observed
+// generation, watched namespaces and the event attributes.
+func reconciled(ceSource string, namespaces ...string) []SourceOption {
+	return []SourceOption{
+		WithInitConditions,
+		WithObservedGeneration(generation),
+		WithStatusNamespaces(namespaces...),
+		WithCEAttributes(ceSource),
+	}
+}
+
+func join(groups ...[]SourceOption) []SourceOption {
+	var all []SourceOption
+	for _, g := range groups {
+		all = append(all, g...)
+	}
+	return all
+}
+
+// makeAdapter is the Deployment the reconciler builds for src.
+func makeAdapter(t *testing.T, src *v1alpha1.TektonStepSource, sa string, sink *duckv1.Addressable, namespaces []string, all bool) *appsv1.Deployment {
+	t.Helper()
+	src = src.DeepCopy()
+	src.SetDefaults(context.Background())
+	d, err := resources.MakeReceiveAdapter(&resources.ReceiveAdapterArgs{
+		Image:              image,
+		Source:             src,
+		ServiceAccountName: sa,
+		Sink:               sink,
+		Namespaces:         namespaces,
+		AllNamespaces:      all,
+		Configs:            &reconcilersource.EmptyVarsGenerator{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// sar is the SubjectAccessReview the reconciler asks for one permission.
+func sar(ns, verb, group, resource, subresource string) *authorizationv1.SubjectAccessReview {
+	return &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   userName,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:ci", "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: ns, Verb: verb, Group: group, Resource: resource, Subresource: subresource,
+		},
+	}}
+}
+
+// sars are the reviews of every permission the adapter needs in ns.
+func sars(ns string) []runtime.Object {
+	return []runtime.Object{
+		sar(ns, "get", "tekton.dev", "taskruns", ""),
+		sar(ns, "list", "tekton.dev", "taskruns", ""),
+		sar(ns, "watch", "tekton.dev", "taskruns", ""),
+		sar(ns, "patch", "tekton.dev", "taskruns", ""),
+		sar(ns, "get", "", "pods", ""),
+		sar(ns, "get", "", "pods", "log"),
+	}
+}
+
+// sarReactor answers SubjectAccessReviews: allowed unless deny says no.
+func sarReactor(deny func(*authorizationv1.ResourceAttributes) bool) clientgotesting.ReactionFunc {
+	return func(action clientgotesting.Action) (bool, runtime.Object, error) {
+		if action.GetVerb() != "create" || action.GetResource().Resource != "subjectaccessreviews" {
+			return false, nil, nil
+		}
+		review := action.(clientgotesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview).DeepCopy()
+		review.Status.Allowed = !deny(review.Spec.ResourceAttributes)
+		return true, review, nil
+	}
+}
+
+var allowAll = sarReactor(func(*authorizationv1.ResourceAttributes) bool { return false })
+
+func statusUpdate(src *v1alpha1.TektonStepSource) clientgotesting.UpdateActionImpl {
+	return clientgotesting.UpdateActionImpl{Object: src}
+}
+
+func TestReconcile(t *testing.T) {
+	// A first reconcile of a source without serviceAccountName whose sink
+	// resolves: per-source ServiceAccount and RoleBinding, the Deployment,
+	// and a status waiting for the Deployment to become available.
+	firstReconcile := func(name string, sink duckv1.Destination, addr *duckv1.Addressable, sinkObjects ...runtime.Object) TableRow {
+		src := newSource(baseOptions(sink)...)
+		ra := makeAdapter(t, src, adapterSA, addr, []string{testNS}, false)
+		return TableRow{
+			Name:    name,
+			Objects: append([]runtime.Object{src}, sinkObjects...),
+			Key:     testNS + "/" + sourceName,
+			WantCreates: []runtime.Object{
+				resources.MakeServiceAccount(src),
+				resources.MakeRoleBinding(src),
+				ra,
+			},
+			WantEvents: []string{
+				Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(sink),
+				reconciled(oneNamespaceSource, testNS),
+				[]SourceOption{WithStatusSink(addr), WithSufficientPermissions, WithDeploymentStatus(ra)})...))},
+		}
+	}
+
+	channelAddr := &duckv1.Addressable{URL: apis.HTTP("events-kn-channel.ci.svc.cluster.local")}
+	caCerts, audience := selfSignedCert(t), "sink-audience"
+	tlsSink := duckv1.Destination{URI: apis.HTTPS("event-display.ci.svc.cluster.local"), CACerts: &caCerts, Audience: &audience}
+	tlsAddr := &duckv1.Addressable{URL: apis.HTTPS("event-display.ci.svc.cluster.local"), CACerts: &caCerts, Audience: &audience}
+
+	readySource := func(sink duckv1.Destination, addr *duckv1.Addressable, ra *appsv1.Deployment, more ...SourceOption) *v1alpha1.TektonStepSource {
+		return newSource(join(baseOptions(sink), more,
+			reconciled(oneNamespaceSource, testNS),
+			[]SourceOption{WithStatusSink(addr), WithSufficientPermissions, WithDeploymentStatus(ra)})...)
+	}
+	src := newSource(baseOptions(brokerRef)...)
+	available := WithDeploymentAvailable(makeAdapter(t, src, adapterSA, brokerAddr, []string{testNS}, false))
+
+	table := TableTest{{
+		Name: "bad workqueue key",
+		Key:  "too/many/parts",
+	}, {
+		Name: "key not found",
+		Key:  "foo/not-found",
+	}, {
+		// No finalizer: the source's objects are owned by it and garbage
+		// collected; the reconciler has nothing to do.
+		Name:    "source being deleted",
+		Objects: []runtime.Object{newSource(append(baseOptions(brokerRef), WithSourceDeleted)...)},
+		Key:     testNS + "/" + sourceName,
+	}, {
+		Name: "invalid spec: not deployed, permanent error",
+		Objects: []runtime.Object{newSource(append(baseOptions(uriSink),
+			WithFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "type = = 'x'"}))...)},
+		Key:     testNS + "/" + sourceName,
+		WantErr: true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, ReasonInvalidSpec, "Invalid spec: %s", invalidCESQLMessage(t)),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(append(baseOptions(uriSink),
+			WithFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "type = = 'x'"}),
+			WithInitConditions, WithObservedGeneration(generation),
+			WithReadyFalse(ReasonInvalidSpec, "Invalid spec: "+invalidCESQLMessage(t)))...))},
+	}, {
+		Name:    "sink not found",
+		Objects: []runtime.Object{newSource(baseOptions(brokerRef)...)},
+		Key:     testNS + "/" + sourceName,
+		WantErr: true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, ReasonSinkNotFound,
+				`Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}} not found: `+
+					`failed to get object ci/default: brokers.eventing.knative.dev "default" not found`),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
+			reconciled(oneNamespaceSource, testNS),
+			[]SourceOption{WithStatusNoSink(ReasonNotFound,
+				`Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}} not resolved: `+
+					`failed to get object ci/default: brokers.eventing.knative.dev "default" not found`)})...))},
+	}, {
+		Name:    "sink not addressable yet",
+		Objects: []runtime.Object{newSource(baseOptions(brokerRef)...), NewBroker("default", testNS, nil)},
+		Key:     testNS + "/" + sourceName,
+		WantErr: true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, ReasonSinkNotFound,
+				`Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}} not found: `+
+					`address not set for Kind = Broker, Namespace = ci, Name = default, APIVersion = eventing.knative.dev/v1, Group = , Address = `),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
+			reconciled(oneNamespaceSource, testNS),
+			[]SourceOption{WithStatusNoSink(ReasonNotFound,
+				`Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}} not resolved: `+
+					`address not set for Kind = Broker, Namespace = ci, Name = default, APIVersion = eventing.knative.dev/v1, Group = , Address = `)})...))},
+	}, {
+		Name: "sink in another namespace is not looked up in the source's",
+		Objects: []runtime.Object{
+			newSource(baseOptions(duckv1.Destination{Ref: &duckv1.KReference{
+				APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default", Namespace: "other"}})...),
+			NewBroker("default", testNS, brokerAddr),
+		},
+		Key:     testNS + "/" + sourceName,
+		WantErr: true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, ReasonSinkNotFound,
+				`Sink {"ref":{"kind":"Broker","namespace":"other","name":"default","apiVersion":"eventing.knative.dev/v1"}} not found: `+
+					`failed to get object other/default: brokers.eventing.knative.dev "default" not found`),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(duckv1.Destination{Ref: &duckv1.KReference{
+			APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default", Namespace: "other"}}),
+			reconciled(oneNamespaceSource, testNS),
+			[]SourceOption{WithStatusNoSink(ReasonNotFound,
+				`Sink {"ref":{"kind":"Broker","namespace":"other","name":"default","apiVersion":"eventing.knative.dev/v1"}} not resolved: `+
+					`failed to get object other/default: brokers.eventing.knative.dev "default" not found`)})...))},
+	},
+		firstReconcile("sink: Broker", brokerRef, brokerAddr, NewBroker("default", testNS, brokerAddr)),
+		firstReconcile("sink: InMemoryChannel",
+			duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "messaging.knative.dev/v1", Kind: "InMemoryChannel", Name: "events"}},
+			channelAddr, NewInMemoryChannel("events", testNS, channelAddr)),
+		firstReconcile("sink: Knative Service",
+			duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "serving.knative.dev/v1", Kind: "Service", Name: "display"}},
+			&duckv1.Addressable{URL: apis.HTTP("display.ci.svc.cluster.local")},
+			NewServingService("display", testNS, "http://display.ci.svc.cluster.local")),
+		firstReconcile("sink: Tekton Triggers EventListener",
+			duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: "on-step"}},
+			&duckv1.Addressable{URL: &apis.URL{Scheme: "http", Host: "el-on-step.ci.svc.cluster.local:8080"}},
+			NewEventListener("on-step", testNS, "http://el-on-step.ci.svc.cluster.local:8080")),
+		firstReconcile("sink: URI", uriSink, uriAddr),
+		firstReconcile("sink: ref and relative URI",
+			duckv1.Destination{Ref: brokerRef.Ref, URI: &apis.URL{Path: "/steps"}},
+			&duckv1.Addressable{Name: ptr.String("http"),
+				URL: &apis.URL{Scheme: "http", Host: "broker-ingress.knative-eventing.svc.cluster.local", Path: "/steps"}},
+			NewBroker("default", testNS, brokerAddr)),
+		firstReconcile("sink with CA certificates and audience", tlsSink, tlsAddr),
+		{
+			Name: "adapter available: Ready",
+			Objects: []runtime.Object{
+				newSource(baseOptions(brokerRef)...), NewBroker("default", testNS, brokerAddr),
+				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+			},
+			Key:               testNS + "/" + sourceName,
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(readySource(brokerRef, brokerAddr, available))},
+		}, {
+			// What a first reconcile created, reconciled again: nothing to do.
+			Name: "second reconcile is a no-op",
+			Objects: []runtime.Object{
+				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
+				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+			},
+			Key: testNS + "/" + sourceName,
+		}, {
+			Name: "sink address changed: Deployment updated",
+			Objects: []runtime.Object{
+				readySource(brokerRef, brokerAddr, available),
+				NewBroker("default", testNS, &duckv1.Addressable{URL: apis.HTTP("new-ingress.knative-eventing.svc.cluster.local")}),
+				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+			},
+			Key: testNS + "/" + sourceName,
+			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: withStatusOf(available, makeAdapter(t, src, adapterSA,
+				&duckv1.Addressable{URL: apis.HTTP("new-ingress.knative-eventing.svc.cluster.local")}, []string{testNS}, false))}},
+			WantEvents: []string{
+				Eventf(corev1.EventTypeNormal, ReasonDeploymentUpdated, `Deployment "steps-tektonstep-adapter" updated`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(readySource(brokerRef,
+				&duckv1.Addressable{URL: apis.HTTP("new-ingress.knative-eventing.svc.cluster.local")}, available))},
+		}, {
+			Name: "Deployment drifted (image, extra env): updated",
+			Objects: []runtime.Object{
+				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
+				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src),
+				drifted(available),
+			},
+			Key:         testNS + "/" + sourceName,
+			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: withStatusOf(available, available)}},
+			WantEvents: []string{
+				Eventf(corev1.EventTypeNormal, ReasonDeploymentUpdated, `Deployment "steps-tektonstep-adapter" updated`),
+			},
+		}, {
+			Name: "Deployment of the same name owned by someone else",
+			Objects: []runtime.Object{
+				newSource(baseOptions(uriSink)...),
+				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src),
+				notOwned(makeAdapter(t, src, adapterSA, uriAddr, []string{testNS}, false)),
+			},
+			Key:     testNS + "/" + sourceName,
+			WantErr: true,
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, "InternalError", `deployment "steps-tektonstep-adapter" is not owned by TektonStepSource "steps"`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(uriSink),
+				reconciled(oneNamespaceSource, testNS),
+				[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions,
+					WithNotDeployed("DeploymentNotOwned", `Deployment "steps-tektonstep-adapter" exists and is not owned by this source`)})...))},
+		}, {
+			Name: "ServiceAccount of the same name owned by someone else",
+			Objects: []runtime.Object{
+				newSource(baseOptions(uriSink)...),
+				notOwned(resources.MakeServiceAccount(src)),
+			},
+			Key:     testNS + "/" + sourceName,
+			WantErr: true,
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, "InternalError", `service account "steps-tektonstep-adapter" is not owned by TektonStepSource "steps"`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(uriSink),
+				reconciled(oneNamespaceSource, testNS),
+				[]SourceOption{WithStatusSink(uriAddr),
+					WithNoSufficientPermissions("ServiceAccountNotOwned", `Service account "steps-tektonstep-adapter" exists and is not owned by this source`)})...))},
+		}, {
+			Name: "RoleBinding to another role: replaced",
+			Objects: []runtime.Object{
+				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
+				resources.MakeServiceAccount(src), withRoleRef(resources.MakeRoleBinding(src), "admin"), available,
+			},
+			Key:         testNS + "/" + sourceName,
+			WantDeletes: []clientgotesting.DeleteActionImpl{deleteAction("rolebindings", adapterSA)},
+			WantCreates: []runtime.Object{resources.MakeRoleBinding(src)},
+		}, {
+			Name: "RoleBinding with other subjects: updated",
+			Objects: []runtime.Object{
+				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
+				resources.MakeServiceAccount(src), withSubjects(resources.MakeRoleBinding(src), rbacv1.Subject{Kind: "Group", Name: "system:authenticated"}), available,
+			},
+			Key:         testNS + "/" + sourceName,
+			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: resources.MakeRoleBinding(src)}},
+		}, {
+			Name:    "serviceAccountName: allowed, nothing granted",
+			Objects: []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
+			Key:     testNS + "/" + sourceName,
+			WantCreates: append(sars(testNS),
+				makeAdapter(t, newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...), userSA, uriAddr, []string{testNS}, false)),
+			WantEvents: []string{
+				Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
+				reconciled(oneNamespaceSource, testNS),
+				[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions,
+					WithDeploymentStatus(makeAdapter(t, src, userSA, uriAddr, []string{testNS}, false))})...))},
+			WithReactors:            []clientgotesting.ReactionFunc{allowAll},
+			SkipNamespaceValidation: true, // SubjectAccessReviews are cluster-scoped.
+		}, {
+			Name:        "serviceAccountName: missing permissions listed, not deployed, rechecked",
+			Objects:     []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
+			Key:         testNS + "/" + sourceName,
+			WantErr:     true, // the requeue after PermissionRecheckInterval
+			WantCreates: sars(testNS),
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
+					`Service account "watcher" cannot list, watch taskruns.tekton.dev in namespace "ci"; get pods/log in namespace "ci"`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
+				reconciled(oneNamespaceSource, testNS),
+				[]SourceOption{WithStatusSink(uriAddr), WithNoSufficientPermissions(ReasonInsufficientPermissions,
+					`Service account "watcher" cannot list, watch taskruns.tekton.dev in namespace "ci"; get pods/log in namespace "ci"`)})...))},
+			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
+				return a.Verb == "list" || a.Verb == "watch" || a.Subresource == "log"
+			})},
+			SkipNamespaceValidation: true,
+		}, {
+			Name: "switched to serviceAccountName: the per-source account and binding are revoked",
+			Objects: []runtime.Object{
+				newSource(append(baseOptions(brokerRef), WithServiceAccountName(userSA))...), NewBroker("default", testNS, brokerAddr),
+				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+			},
+			Key: testNS + "/" + sourceName,
+			WantDeletes: []clientgotesting.DeleteActionImpl{
+				deleteAction("rolebindings", adapterSA), deleteAction("serviceaccounts", adapterSA),
+			},
+			WantCreates: sars(testNS),
+			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: withStatusOf(available,
+				makeAdapter(t, src, userSA, brokerAddr, []string{testNS}, false))}},
+			WantEvents: []string{
+				Eventf(corev1.EventTypeNormal, ReasonDeploymentUpdated, `Deployment "steps-tektonstep-adapter" updated`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+				baseOptions(brokerRef), []SourceOption{WithServiceAccountName(userSA)},
+				reconciled(oneNamespaceSource, testNS),
+				[]SourceOption{WithStatusSink(brokerAddr), WithSufficientPermissions, WithDeploymentStatus(available)})...))},
+			WithReactors:            []clientgotesting.ReactionFunc{allowAll},
+			SkipNamespaceValidation: true,
+		},
+		namespaceSelectorRow(t, "namespaceSelector: the matching namespaces, granted cluster-wide",
+			&metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}, nil,
+			[]string{"a1", "a2"}, false),
+		namespaceSelectorRow(t, "namespaceSelector: a namespace joined, the Deployment follows",
+			&metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}, []string{"a1"},
+			[]string{"a1", "a2"}, false),
+		namespaceSelectorRow(t, "namespaceSelector {}: all namespaces, checked cluster-wide",
+			&metav1.LabelSelector{}, nil,
+			[]string{"a1", "a2", "b", testNS}, true),
+		{
+			Name: "namespaceSelector: granted per namespace, checked one by one; one lacks a grant",
+			Objects: append(namespaces(), newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA),
+				WithNamespaceSelector(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+					Key: "team", Operator: metav1.LabelSelectorOpExists}}}))...)),
+			Key:         testNS + "/" + sourceName,
+			WantErr:     true,
+			WantCreates: append(append(sars(""), sars("a1")...), append(sars("a2"), sars("b")...)...),
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
+					`Service account "watcher" cannot get pods/log in namespace "a2"; get, list, watch, patch taskruns.tekton.dev in namespace "b"; get pods in namespace "b"; get pods/log in namespace "b"`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA),
+					WithNamespaceSelector(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+						Key: "team", Operator: metav1.LabelSelectorOpExists}}})},
+				reconciled(allTaskRunsSource, "a1", "a2", "b"),
+				[]SourceOption{WithStatusSink(uriAddr), WithNoSufficientPermissions(ReasonInsufficientPermissions,
+					`Service account "watcher" cannot get pods/log in namespace "a2"; get, list, watch, patch taskruns.tekton.dev in namespace "b"; get pods in namespace "b"; get pods/log in namespace "b"`)})...))},
+			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
+				return a.Namespace == "" || a.Namespace == "b" || (a.Namespace == "a2" && a.Subresource == "log")
+			})},
+			SkipNamespaceValidation: true,
+		}, {
+			Name: "namespaceSelector selects nothing: adapter removed",
+			Objects: append(namespaces(),
+				newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA),
+					WithNamespaceSelector(&metav1.LabelSelector{MatchLabels: map[string]string{"team": "c"}}))...),
+				makeAdapter(t, src, userSA, uriAddr, []string{"c1"}, false)),
+			Key:         testNS + "/" + sourceName,
+			WantDeletes: []clientgotesting.DeleteActionImpl{deleteAction("deployments", "steps-tektonstep-adapter")},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA),
+					WithNamespaceSelector(&metav1.LabelSelector{MatchLabels: map[string]string{"team": "c"}})},
+				reconciled(allTaskRunsSource),
+				[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions,
+					WithNotDeployed(ReasonNoNamespaces, "spec.namespaceSelector selects no namespace: there is nothing to watch")})...))},
+			WithReactors:            []clientgotesting.ReactionFunc{allowAll},
+			SkipNamespaceValidation: true,
+		},
+	}
+
+	logger := logtesting.TestLogger(t)
+	table.Test(t, MakeFactory(func(ctx context.Context, listers *Listers, _ configmap.Watcher) controller.Reconciler {
+		ctx = addressable.WithDuck(ctx)
+		r := &Reconciler{
+			KubeClientSet:        fakekubeclient.Get(ctx),
+			ReceiveAdapterImage:  image,
+			SinkResolver:         resolver.NewURIResolverFromTracker(ctx, tracker.New(func(types.NamespacedName) {}, 0)),
+			Configs:              &reconcilersource.EmptyVarsGenerator{},
+			NamespaceLister:      listers.GetNamespaceLister(),
+			DeploymentLister:     listers.GetDeploymentLister(),
+			ServiceAccountLister: listers.GetServiceAccountLister(),
+			RoleBindingLister:    listers.GetRoleBindingLister(),
+		}
+		return tektonstepsourcereconciler.NewReconciler(ctx, logger, fakesourcesclient.Get(ctx),
+			listers.GetTektonStepSourceLister(), controller.GetEventRecorder(ctx), r)
+	}, logger))
+}
+
+// namespaces are the cluster's namespaces in the selector rows.
+func namespaces() []runtime.Object {
+	return []runtime.Object{
+		NewNamespace("a1", map[string]string{"team": "a"}),
+		NewNamespace("a2", map[string]string{"team": "a"}),
+		NewNamespace("b", map[string]string{"team": "b"}),
+		NewNamespace(testNS, nil),
+	}
+}
+
+// namespaceSelectorRow: a source with a service account and a namespace
+// selector; before is what an existing Deployment watches (nil: none yet).
+func namespaceSelectorRow(t *testing.T, name string, sel *metav1.LabelSelector, before, want []string, all bool) TableRow {
+	opts := append(baseOptions(uriSink), WithServiceAccountName(userSA), WithNamespaceSelector(sel))
+	src := newSource(opts...)
+	ceSource := allTaskRunsSource
+	wantAdapter := makeAdapter(t, src, userSA, uriAddr, want, all)
+	row := TableRow{
+		Name:    name,
+		Objects: append(namespaces(), src),
+		Key:     testNS + "/" + sourceName,
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(opts,
+			reconciled(ceSource, want...),
+			[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions, WithDeploymentStatus(wantAdapter)})...))},
+		WithReactors:            []clientgotesting.ReactionFunc{allowAll},
+		SkipNamespaceValidation: true,
+	}
+	// Several namespaces: one cluster-wide review per permission answers
+	// for all of them when the account has a ClusterRoleBinding.
+	row.WantCreates = sars("")
+	if before == nil {
+		row.WantCreates = append(row.WantCreates, wantAdapter)
+		row.WantEvents = []string{Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`)}
+	} else {
+		row.Objects = append(row.Objects, makeAdapter(t, src, userSA, uriAddr, before, all))
+		row.WantUpdates = []clientgotesting.UpdateActionImpl{{Object: wantAdapter}}
+		row.WantEvents = []string{Eventf(corev1.EventTypeNormal, ReasonDeploymentUpdated, `Deployment "steps-tektonstep-adapter" updated`)}
+	}
+	return row
+}
+
+// invalidCESQLMessage is the validation error of the invalid-spec row,
+// computed by the API package so the row checks the controller reports it
+// (with its field path) rather than the wording.
+func invalidCESQLMessage(t *testing.T) string {
+	src := newSource(append(baseOptions(uriSink), WithFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "type = = 'x'"}))...)
+	err := src.Validate(context.Background())
+	if err == nil {
+		t.Fatal("the invalid-spec row's source is valid")
+	}
+	return err.Error()
+}
+
+// selfSignedCert returns a PEM certificate: validation parses sink CA certs.
+func selfSignedCert(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "sink-ca"},
+		NotBefore:    created,
+		NotAfter:     created.Add(24 * time.Hour),
+		IsCA:         true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// withStatusOf returns want carrying have's status (an update keeps it).
+func withStatusOf(have, want *appsv1.Deployment) *appsv1.Deployment {
+	want = want.DeepCopy()
+	want.Status = have.Status
+	return want
+}
+
+// drifted is the Deployment after somebody edited it.
+func drifted(d *appsv1.Deployment) *appsv1.Deployment {
+	d = d.DeepCopy()
+	c := &d.Spec.Template.Spec.Containers[0]
+	c.Image = "registry.example/someone-else"
+	c.Env = append(c.Env, corev1.EnvVar{Name: "EXTRA", Value: "1"})
+	return d
+}
+
+func notOwned[T metav1.Object](o T) T {
+	o.SetOwnerReferences([]metav1.OwnerReference{{
+		APIVersion: "v1", Kind: "ConfigMap", Name: "somebody", UID: "1", Controller: ptr.Bool(true)}})
+	return o
+}
+
+func withRoleRef(rb *rbacv1.RoleBinding, role string) *rbacv1.RoleBinding {
+	rb.RoleRef.Name = role
+	return rb
+}
+
+func withSubjects(rb *rbacv1.RoleBinding, s ...rbacv1.Subject) *rbacv1.RoleBinding {
+	rb.Subjects = s
+	return rb
+}
+
+func deleteAction(resource, name string) clientgotesting.DeleteActionImpl {
+	return clientgotesting.DeleteActionImpl{
+		ActionImpl: clientgotesting.ActionImpl{
+			Namespace: testNS,
+			Verb:      "delete",
+			Resource:  schema.GroupVersionResource{Resource: resource},
+		},
+		Name: name,
+	}
+}
+
+// TestCloudEventAttributes documents the source attribute choice.
+func TestCloudEventAttributes(t *testing.T) {
+	src := newSource(baseOptions(uriSink)...)
+	for _, tc := range []struct {
+		namespaces []string
+		all        bool
+		want       string
+	}{
+		{[]string{"ci"}, false, "/apis/tekton.dev/v1/namespaces/ci/taskruns"},
+		{[]string{"a", "b"}, false, "/apis/tekton.dev/v1/taskruns"},
+		{[]string{"a"}, true, "/apis/tekton.dev/v1/taskruns"},
+		{nil, false, "/apis/tekton.dev/v1/taskruns"},
+	} {
+		attrs := cloudEventAttributes(src, tc.namespaces, tc.all)
+		if len(attrs) != len(v1alpha1.EventTypes) {
+			t.Fatalf("%d attributes, want one per event type", len(attrs))
+		}
+		for i, a := range attrs {
+			if a.Type != v1alpha1.EventTypes[i] || a.Source != tc.want {
+				t.Errorf("namespaces %v (all %v): attribute %d = %+v, want type %s source %s",
+					tc.namespaces, tc.all, i, a, v1alpha1.EventTypes[i], tc.want)
+			}
+		}
+	}
+}

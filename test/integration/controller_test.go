@@ -1,0 +1,417 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	"github.com/tektonstep/tekton-step-source/test/inprocess"
+)
+
+// newSourceObject is a source with the given sink and spec changes.
+func newSourceObject(name string, sink duckv1.Destination, mutate ...func(*v1alpha1.TektonStepSourceSpec)) *v1alpha1.TektonStepSource {
+	src := &v1alpha1.TektonStepSource{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       v1alpha1.TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: sink}},
+	}
+	for _, m := range mutate {
+		m(&src.Spec)
+	}
+	return src
+}
+
+func (e *controllerEnv) createSource(t *testing.T, ns string, src *v1alpha1.TektonStepSource) *v1alpha1.TektonStepSource {
+	t.Helper()
+	created, err := e.sources.SourcesV1alpha1().TektonStepSources(ns).Create(context.Background(), src, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
+
+// checkAdapter checks the adapter Deployment the controller made for src
+// and returns its decoded K_SOURCE_CONFIG.
+func checkAdapter(t *testing.T, src *v1alpha1.TektonStepSource, d *appsv1.Deployment, sink, serviceAccount string) *sourceconfig.Config {
+	t.Helper()
+	if !metav1.IsControlledBy(d, src) {
+		t.Errorf("the Deployment is not controlled by the source: %+v", d.OwnerReferences)
+	}
+	wantLabels := map[string]string{
+		"sources.knative.dev/tektonstepsource": src.Name,
+		"app.kubernetes.io/name":               "tekton-step-source",
+		"app.kubernetes.io/component":          "adapter",
+	}
+	if diff := cmp.Diff(wantLabels, d.Labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	pod := d.Spec.Template.Spec
+	if pod.ServiceAccountName != serviceAccount {
+		t.Errorf("serviceAccountName = %q, want %q", pod.ServiceAccountName, serviceAccount)
+	}
+	if len(pod.Containers) != 1 || pod.Containers[0].Image != testAdapterImage {
+		t.Fatalf("containers = %+v, want one with image %s (TEKTON_STEP_SOURCE_RA_IMAGE)", pod.Containers, testAdapterImage)
+	}
+	env := envOf(d)
+	for name, want := range map[string]string{"K_SINK": sink, "NAMESPACE": src.Namespace, "NAME": src.Name} {
+		if env[name] != want {
+			t.Errorf("%s = %q, want %q", name, env[name], want)
+		}
+	}
+	for _, name := range []string{"K_LOGGING_CONFIG", "K_OBSERVABILITY_CONFIG"} {
+		if !json.Valid([]byte(env[name])) {
+			t.Errorf("%s is not JSON: %q", name, env[name])
+		}
+	}
+	// config-logging's loglevel.tekton-step-source-adapter reaches the adapter.
+	if !strings.Contains(env["K_LOGGING_CONFIG"], "zap-logger-config") {
+		t.Errorf("K_LOGGING_CONFIG lacks config-logging's zap configuration: %s", env["K_LOGGING_CONFIG"])
+	}
+	cfg, err := sourceconfig.Decode(env[sourceconfig.EnvName])
+	if err != nil {
+		t.Fatalf("the adapter would refuse its config: %v", err)
+	}
+	if cfg.SourceUID != string(src.UID) || cfg.SourceName != src.Name || cfg.SourceNamespace != src.Namespace {
+		t.Errorf("source identity in K_SOURCE_CONFIG = %s %s/%s, want %s %s/%s",
+			cfg.SourceUID, cfg.SourceNamespace, cfg.SourceName, src.UID, src.Namespace, src.Name)
+	}
+	if !cfg.NotBefore.Equal(&src.CreationTimestamp) {
+		t.Errorf("notBefore = %v, want the source's creation %v", cfg.NotBefore, src.CreationTimestamp)
+	}
+	return cfg
+}
+
+// TestControllerBrokerSink follows a source whose Broker only appears
+// later: NotFound, then (the tracker, without touching the source) resolved,
+// deployed, Ready once the Deployment is available, no update loop, and an
+// address change rolls the adapter.
+func TestControllerBrokerSink(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	ctx := context.Background()
+
+	src := env.createSource(t, ns, newSourceObject("to-broker", duckv1.Destination{Ref: &duckv1.KReference{
+		APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default"}}))
+
+	got := env.waitForSource(t, ns, src.Name, "SinkProvided=False/NotFound", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSinkProvided, corev1.ConditionFalse, "NotFound")
+	})
+	if msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSinkProvided).Message; !strings.Contains(msg, `brokers.eventing.knative.dev "default" not found`) {
+		t.Errorf("SinkProvided message %q does not say the Broker is missing", msg)
+	}
+	if msg := env.waitForEvent(t, ns, src.Name, corev1.EventTypeWarning, "SinkNotFound"); !strings.Contains(msg, "Broker") {
+		t.Errorf("SinkNotFound event %q does not name the sink", msg)
+	}
+	if _, err := env.kube.AppsV1().Deployments(ns).Get(ctx, "to-broker-tektonstep-adapter", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a source without a sink got a Deployment (err %v)", err)
+	}
+
+	// The Broker appears; the source is not touched.
+	url := "http://broker-ingress.knative-eventing.svc.cluster.local/" + ns + "/default"
+	env.createAddressable(t, brokerGVR, "Broker", ns, "default", url)
+	got = env.waitForSource(t, ns, src.Name, "SinkProvided=True", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSinkProvided, corev1.ConditionTrue, "")
+	})
+	if got.Generation != src.Generation || got.Status.SinkURI.String() != url {
+		t.Errorf("generation %d (created %d), sinkUri %s, want %s", got.Generation, src.Generation, got.Status.SinkURI, url)
+	}
+
+	d := env.waitForDeployment(t, ns, "to-broker-tektonstep-adapter", "creation", func(*appsv1.Deployment) bool { return true })
+	cfg := checkAdapter(t, got, d, url, "to-broker-tektonstep-adapter")
+	if diff := cmp.Diff([]string{ns}, cfg.Namespaces); diff != "" || cfg.AllNamespaces || cfg.LogMaxBytes != v1alpha1.DefaultLogMaxBytes || cfg.LabelSelector != "" {
+		t.Errorf("K_SOURCE_CONFIG = %+v, want only namespace %s, default log cap, no selector", cfg, ns)
+	}
+	env.waitForEvent(t, ns, src.Name, corev1.EventTypeNormal, "DeploymentCreated")
+
+	// The per-source account and its binding, in the source's namespace only.
+	sa, err := env.kube.CoreV1().ServiceAccounts(ns).Get(ctx, "to-broker-tektonstep-adapter", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := env.kube.RbacV1().RoleBindings(ns).Get(ctx, "to-broker-tektonstep-adapter", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !metav1.IsControlledBy(sa, got) || !metav1.IsControlledBy(rb, got) {
+		t.Errorf("service account or role binding not owned by the source: %+v %+v", sa.OwnerReferences, rb.OwnerReferences)
+	}
+	if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != "tekton-step-source-adapter" ||
+		len(rb.Subjects) != 1 || rb.Subjects[0].Name != sa.Name || rb.Subjects[0].Namespace != ns {
+		t.Errorf("role binding = %+v %+v", rb.RoleRef, rb.Subjects)
+	}
+	// Deleting the source garbage-collects all three through their owner
+	// references (the garbage collector is not running here); no finalizer.
+	if len(got.Finalizers) != 0 {
+		t.Errorf("finalizers = %v, want none", got.Finalizers)
+	}
+
+	got = env.waitForSource(t, ns, src.Name, "SufficientPermissions=True, Deployed=Unknown", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionTrue, "") &&
+			conditionIs(s, v1alpha1.TektonStepSourceConditionDeployed, corev1.ConditionUnknown, "")
+	})
+	if got.Status.ObservedGeneration != got.Generation || !cmp.Equal([]string{ns}, got.Status.Namespaces) {
+		t.Errorf("observedGeneration %d (generation %d), namespaces %v", got.Status.ObservedGeneration, got.Generation, got.Status.Namespaces)
+	}
+	var types []string
+	for _, a := range got.Status.CloudEventAttributes {
+		types = append(types, a.Type)
+		if a.Source != "/apis/tekton.dev/v1/namespaces/"+ns+"/taskruns" {
+			t.Errorf("ceAttributes source = %q", a.Source)
+		}
+	}
+	if diff := cmp.Diff(v1alpha1.EventTypes, types); diff != "" {
+		t.Errorf("ceAttributes types (-want +got):\n%s", diff)
+	}
+
+	// No kubelet here: make the Deployment available as one would.
+	if _, err := inprocess.MarkAvailable(ctx, env.kube, d); err != nil {
+		t.Fatal(err)
+	}
+	env.waitForSource(t, ns, src.Name, "Ready=True", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionReady, corev1.ConditionTrue, "")
+	})
+	// That reconcile compared the stored (apiserver-defaulted) Deployment
+	// with the wanted one: equal, so no update.
+	d = env.waitForDeployment(t, ns, d.Name, "no update", func(*appsv1.Deployment) bool { return true })
+	if d.Generation != 1 {
+		t.Errorf("the Deployment was updated without a change: generation %d", d.Generation)
+	}
+
+	// The Broker's address changes: the adapter follows.
+	broker, err := env.dynamic.Resource(brokerGVR).Namespace(ns).Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newURL := "http://broker-ingress-2.knative-eventing.svc.cluster.local/" + ns + "/default"
+	env.setAddress(t, brokerGVR, broker, newURL)
+	d = env.waitForDeployment(t, ns, d.Name, "K_SINK updated", func(d *appsv1.Deployment) bool { return envOf(d)["K_SINK"] == newURL })
+	env.waitForEvent(t, ns, src.Name, corev1.EventTypeNormal, "DeploymentUpdated")
+	env.waitForSource(t, ns, src.Name, "the new sinkUri", func(s *v1alpha1.TektonStepSource) bool {
+		return s.Status.SinkURI.String() == newURL
+	})
+	if d.Generation != 2 {
+		t.Errorf("Deployment generation = %d after one sink change, want 2", d.Generation)
+	}
+}
+
+// TestControllerEventListenerSink resolves a Tekton Triggers EventListener
+// (status.address.url) and checks the adapter's pod template passes the
+// restricted Pod Security Standard of a real apiserver.
+func TestControllerEventListenerSink(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	ctx := context.Background()
+
+	url := "http://el-on-step." + ns + ".svc.cluster.local:8080"
+	env.createAddressable(t, eventListenerGVR, "EventListener", ns, "on-step", url)
+	src := env.createSource(t, ns, newSourceObject("to-listener", duckv1.Destination{Ref: &duckv1.KReference{
+		APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: "on-step"}}))
+	got := env.waitForSource(t, ns, src.Name, "SinkProvided=True", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSinkProvided, corev1.ConditionTrue, "")
+	})
+	if got.Status.SinkURI.String() != url {
+		t.Errorf("sinkUri = %s, want %s", got.Status.SinkURI, url)
+	}
+	d := env.waitForDeployment(t, ns, "to-listener-tektonstep-adapter", "creation", func(*appsv1.Deployment) bool { return true })
+	checkAdapter(t, got, d, url, "to-listener-tektonstep-adapter")
+
+	// Admission of a pod from the template in a namespace that enforces
+	// "restricted" proves the security context is complete.
+	restricted := cp.NewNamespace(t)
+	env.labelNamespace(t, restricted, "pod-security.kubernetes.io/enforce", "restricted")
+	env.createServiceAccount(t, restricted, d.Spec.Template.Spec.ServiceAccountName)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "adapter", Labels: d.Spec.Template.Labels},
+		Spec:       d.Spec.Template.Spec,
+	}
+	if _, err := env.kube.CoreV1().Pods(restricted).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Errorf("the adapter pod is refused under the restricted Pod Security Standard: %v", err)
+	}
+}
+
+// TestControllerURISink: a plain URI with every spec field that reaches the
+// adapter's environment.
+func TestControllerURISink(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	zero := int64(0)
+	filter := eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{"type": v1alpha1.StepFailedEventType}}
+	url := "http://event-display." + ns + ".svc.cluster.local"
+	src := env.createSource(t, ns, newSourceObject("to-uri", duckv1.Destination{URI: apis.HTTP("event-display." + ns + ".svc.cluster.local")},
+		func(s *v1alpha1.TektonStepSourceSpec) {
+			s.CloudEventOverrides = &duckv1.CloudEventOverrides{Extensions: map[string]string{"cluster": "dev"}}
+			s.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "my-app"}}
+			s.Filters = []eventingv1.SubscriptionsAPIFilter{filter}
+			s.Log = &v1alpha1.LogSpec{MaxBytes: &zero}
+		}))
+	got := env.waitForSource(t, ns, src.Name, "SinkProvided=True", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSinkProvided, corev1.ConditionTrue, "")
+	})
+	d := env.waitForDeployment(t, ns, "to-uri-tektonstep-adapter", "creation", func(*appsv1.Deployment) bool { return true })
+	cfg := checkAdapter(t, got, d, url, "to-uri-tektonstep-adapter")
+	if cfg.LabelSelector != "app=my-app" || cfg.LogMaxBytes != 0 || !cmp.Equal([]eventingv1.SubscriptionsAPIFilter{filter}, cfg.Filters) {
+		t.Errorf("K_SOURCE_CONFIG = %+v, want selector app=my-app, no logs, the filter", cfg)
+	}
+	if o := envOf(d)["K_CE_OVERRIDES"]; o != `{"extensions":{"cluster":"dev"}}` {
+		t.Errorf("K_CE_OVERRIDES = %s", o)
+	}
+	if _, err := inprocess.MarkAvailable(context.Background(), env.kube, d); err != nil {
+		t.Fatal(err)
+	}
+	env.waitForSource(t, ns, src.Name, "Ready=True", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionReady, corev1.ConditionTrue, "")
+	})
+}
+
+// TestControllerInvalidSpec: what the CRD schema lets through but Go
+// validation refuses (a CESQL syntax error) is reported, not deployed.
+func TestControllerInvalidSpec(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	src := env.createSource(t, ns, newSourceObject("invalid", duckv1.Destination{URI: apis.HTTP("sink.example")},
+		func(s *v1alpha1.TektonStepSourceSpec) {
+			s.Filters = []eventingv1.SubscriptionsAPIFilter{{CESQL: "type = = 'x'"}}
+		}))
+	got := env.waitForSource(t, ns, src.Name, "Ready=False/InvalidSpec", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionReady, corev1.ConditionFalse, "InvalidSpec")
+	})
+	if msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionReady).Message; !strings.Contains(msg, "spec.filters[0].cesql") {
+		t.Errorf("Ready message %q lacks the field path", msg)
+	}
+	if msg := env.waitForEvent(t, ns, src.Name, corev1.EventTypeWarning, "InvalidSpec"); !strings.Contains(msg, "spec.filters[0].cesql") {
+		t.Errorf("InvalidSpec event %q lacks the field path", msg)
+	}
+	if _, err := env.kube.AppsV1().Deployments(ns).Get(context.Background(), "invalid-tektonstep-adapter", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("an invalid source got a Deployment (err %v)", err)
+	}
+}
+
+// TestControllerServiceAccountPermissions: a user-provided account gets no
+// grant; what it lacks is listed until an administrator grants it.
+func TestControllerServiceAccountPermissions(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	ctx := context.Background()
+	env.createServiceAccount(t, ns, "watcher")
+	src := env.createSource(t, ns, newSourceObject("own-account", duckv1.Destination{URI: apis.HTTP("sink.example")},
+		func(s *v1alpha1.TektonStepSourceSpec) { s.ServiceAccountName = "watcher" }))
+
+	got := env.waitForSource(t, ns, src.Name, "SufficientPermissions=False", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "InsufficientPermissions")
+	})
+	want := `Service account "watcher" cannot get, list, watch, patch taskruns.tekton.dev in namespace "` + ns +
+		`"; get pods in namespace "` + ns + `"; get pods/log in namespace "` + ns + `"`
+	if msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message; msg != want {
+		t.Errorf("SufficientPermissions message:\n got %s\nwant %s", msg, want)
+	}
+	if msg := env.waitForEvent(t, ns, src.Name, corev1.EventTypeWarning, "InsufficientPermissions"); msg != want {
+		t.Errorf("InsufficientPermissions event: %s", msg)
+	}
+	if _, err := env.kube.AppsV1().Deployments(ns).Get(ctx, "own-account-tektonstep-adapter", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deployed without permissions (err %v)", err)
+	}
+	if _, err := env.kube.RbacV1().RoleBindings(ns).Get(ctx, "own-account-tektonstep-adapter", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the controller granted a user-provided account something (err %v)", err)
+	}
+
+	env.grantAdapterRole(t, ns, ns, "watcher")
+	env.touch(t, ns, src.Name) // instead of waiting PermissionRecheckInterval
+	env.waitForSource(t, ns, src.Name, "SufficientPermissions=True", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionTrue, "")
+	})
+	d := env.waitForDeployment(t, ns, "own-account-tektonstep-adapter", "creation", func(*appsv1.Deployment) bool { return true })
+	if sa := d.Spec.Template.Spec.ServiceAccountName; sa != "watcher" {
+		t.Errorf("serviceAccountName = %q, want watcher", sa)
+	}
+}
+
+// TestControllerNamespaceSelector: the watched namespaces follow the
+// selector as namespaces are labelled, each checked for permissions.
+func TestControllerNamespaceSelector(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	env.createServiceAccount(t, ns, "watcher")
+	label := "test.tektonstep.dev/team"
+	var watched []string
+	for i := 0; i < 2; i++ {
+		other := cp.NewNamespace(t)
+		env.grantAdapterRole(t, other, ns, "watcher")
+		env.labelNamespace(t, other, label, ns)
+		watched = append(watched, other)
+	}
+	sort.Strings(watched)
+	src := env.createSource(t, ns, newSourceObject("selected", duckv1.Destination{URI: apis.HTTP("sink.example")},
+		func(s *v1alpha1.TektonStepSourceSpec) {
+			s.ServiceAccountName = "watcher"
+			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: ns}}
+		}))
+
+	got := env.waitForSource(t, ns, src.Name, "two namespaces, SufficientPermissions=True", func(s *v1alpha1.TektonStepSource) bool {
+		return cmp.Equal(watched, s.Status.Namespaces) &&
+			conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionTrue, "")
+	})
+	for _, a := range got.Status.CloudEventAttributes {
+		if a.Source != "/apis/tekton.dev/v1/taskruns" {
+			t.Errorf("ceAttributes source = %q for several namespaces", a.Source)
+		}
+	}
+	name := "selected-tektonstep-adapter"
+	env.waitForDeployment(t, ns, name, "two namespaces", func(d *appsv1.Deployment) bool {
+		cfg, err := sourceconfig.Decode(envOf(d)[sourceconfig.EnvName])
+		return err == nil && cmp.Equal(watched, cfg.Namespaces)
+	})
+
+	// A third namespace, granted and then labelled: followed without
+	// touching the source.
+	third := cp.NewNamespace(t)
+	env.grantAdapterRole(t, third, ns, "watcher")
+	env.labelNamespace(t, third, label, ns)
+	watched = append(watched, third)
+	sort.Strings(watched)
+	env.waitForSource(t, ns, src.Name, "three namespaces", func(s *v1alpha1.TektonStepSource) bool {
+		return cmp.Equal(watched, s.Status.Namespaces)
+	})
+	env.waitForDeployment(t, ns, name, "three namespaces", func(d *appsv1.Deployment) bool {
+		cfg, err := sourceconfig.Decode(envOf(d)[sourceconfig.EnvName])
+		return err == nil && cmp.Equal(watched, cfg.Namespaces)
+	})
+
+	// A fourth, labelled without a grant: reported.
+	fourth := cp.NewNamespace(t)
+	env.labelNamespace(t, fourth, label, ns)
+	got = env.waitForSource(t, ns, src.Name, "SufficientPermissions=False", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "InsufficientPermissions")
+	})
+	msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message
+	if !strings.Contains(msg, `in namespace "`+fourth+`"`) || strings.Contains(msg, `in namespace "`+third+`"`) {
+		t.Errorf("SufficientPermissions message %q should name %s only", msg, fourth)
+	}
+}
