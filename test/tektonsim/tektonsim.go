@@ -219,17 +219,18 @@ func (r *Run) Finish(ctx context.Context, succeeded bool) error {
 	})
 }
 
-// Retry moves the finished attempt to retriesStatus and starts a new one
-// with a new pod, as Tekton does for `retries:`.
+// Retry moves the finished attempt to retriesStatus as Tekton (v1.15) does
+// for `retries:`: podName is cleared but status.steps keep the old attempt's
+// states until the next SetSteps writes the new pod's.
 func (r *Run) Retry(ctx context.Context) error {
 	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
 		old := st.DeepCopy()
 		old.RetriesStatus = nil
 		st.RetriesStatus = append(st.RetriesStatus, *old)
 		r.attempt = len(st.RetriesStatus)
-		st.Steps = nil
+		st.StartTime = nil
 		st.CompletionTime = nil
-		st.PodName = r.PodName()
+		st.PodName = ""
 		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "ToBeRetried"})
 	})
 }
@@ -244,9 +245,11 @@ func (r *Run) update(ctx context.Context, mutate func(*pipelinev1.TaskRunStatus)
 			return err
 		}
 		mutate(&tr.Status)
+		// Latency counts from when the write was issued.
+		issued := time.Now()
 		updated, err := r.Client.TektonV1().TaskRuns(r.Namespace).UpdateStatus(ctx, tr, metav1.UpdateOptions{})
 		if err == nil && r.OnWrite != nil {
-			r.OnWrite(updated.ResourceVersion, time.Now())
+			r.OnWrite(updated.ResourceVersion, issued)
 		}
 		return err
 	})

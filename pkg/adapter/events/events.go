@@ -97,6 +97,7 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *Log) (cloudevent
 	e.SetType(t.Kind.EventType())
 	e.SetSource(v1alpha1.TaskRunEventSource(tr.Namespace, tr.Name))
 	e.SetSubject(t.StepState.Name)
+	e.SetDataSchema(v1alpha1.StepEventDataSchema)
 	e.SetTime(t.Time.Time)
 	e.SetExtension(ExtTaskRun, tr.Name)
 	e.SetExtension(ExtStep, t.StepState.Name)

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -117,7 +118,20 @@ func ForTaskRun(tr *pipelinev1.TaskRun, notBefore time.Time) []Transition {
 	for i := range tr.Status.RetriesStatus {
 		out = appendAttempt(out, i, &tr.Status.RetriesStatus[i], tr.CreationTimestamp, notBefore)
 	}
+	if n := len(tr.Status.RetriesStatus); n > 0 && leftOver(&tr.Status, &tr.Status.RetriesStatus[n-1]) {
+		return out
+	}
 	return appendAttempt(out, len(tr.Status.RetriesStatus), &tr.Status, tr.CreationTimestamp, notBefore)
+}
+
+// leftOver reports whether the current status still shows the previous
+// attempt. When Tekton retries a TaskRun it copies the status into
+// retriesStatus and clears podName, but leaves status.steps as they were
+// until the new pod reports container statuses; those steps belong to the
+// archived attempt, not to the new one.
+func leftOver(current, previous *pipelinev1.TaskRunStatus) bool {
+	return current.PodName == "" || current.PodName == previous.PodName ||
+		equality.Semantic.DeepEqual(current.Steps, previous.Steps)
 }
 
 func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, created metav1.Time, notBefore time.Time) []Transition {

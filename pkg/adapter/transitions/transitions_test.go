@@ -185,6 +185,30 @@ func TestForTaskRun(t *testing.T) {
 		}(),
 		want: []string{"0/a/started@4", "0/a/failed@10[Error]", "0/b/skipped@10[Skipped]", "1/a/started@3"},
 	}, {
+		name: "retry just archived: Tekton cleared podName but left the old steps",
+		tr: func() *pipelinev1.TaskRun {
+			old := []pipelinev1.StepState{exited("a", 1, "Error", 4, 10), exited("b", 1, "Skipped", 10, 10)}
+			tr := taskRun(old...)
+			tr.Status.PodName = ""
+			tr.Status.RetriesStatus = []pipelinev1.TaskRunStatus{{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+				PodName: "tr-pod", Steps: old,
+			}}}
+			return tr
+		}(),
+		want: []string{"0/a/started@4", "0/a/failed@10[Error]", "0/b/skipped@10[Skipped]"},
+	}, {
+		name: "retry pod created but not reporting yet: the old steps are still shown",
+		tr: func() *pipelinev1.TaskRun {
+			old := []pipelinev1.StepState{exited("a", 1, "Error", 4, 10)}
+			tr := taskRun(old...)
+			tr.Status.PodName = "tr-pod-retry1"
+			tr.Status.RetriesStatus = []pipelinev1.TaskRunStatus{{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+				PodName: "tr-pod", Steps: old,
+			}}}
+			return tr
+		}(),
+		want: []string{"0/a/started@4", "0/a/failed@10[Error]"},
+	}, {
 		name: "sidecars and init containers are not steps",
 		tr: func() *pipelinev1.TaskRun {
 			tr := taskRun(waiting("a"))
