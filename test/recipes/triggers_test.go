@@ -1,0 +1,135 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package recipes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap/zaptest"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/eventing/pkg/eventfilter"
+	"knative.dev/eventing/pkg/eventfilter/attributes"
+	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/test/controlplane"
+)
+
+func recipesDir() string {
+	return filepath.Join(controlplane.RepoRoot(), "config", "samples", "recipes")
+}
+
+// brokerFilter evaluates a Trigger's filter exactly as Knative's Broker
+// filter handler does (pkg/broker/filter, filterEvent): spec.filters with the
+// SubscriptionsAPI implementation when present, else spec.filter.attributes.
+func brokerFilter(t *testing.T, tr *eventingv1.Trigger) eventfilter.Filter {
+	switch {
+	case len(tr.Spec.Filters) > 0:
+		return subscriptionsapi.CreateSubscriptionsAPIFilters(zaptest.NewLogger(t), tr.Spec.Filters)
+	case tr.Spec.Filter != nil:
+		return attributes.NewAttributesFilter(tr.Spec.Filter.Attributes)
+	}
+	t.Fatalf("Trigger %s has no filter", tr.Name)
+	return nil
+}
+
+// TestTriggerRecipes checks that each Trigger in config/samples/recipes
+// passes exactly the real events it is meant for, and that the apiserver
+// (Knative's Trigger CRD) accepts it.
+func TestTriggerRecipes(t *testing.T) {
+	_, reqs := realEvents(t)
+	want := map[string][]string{
+		"trigger-page-on-failed-step.yaml": {"release-42-build/test/failed"},
+		"trigger-count-started-steps.yaml": {
+			"lint/lint/started", "release-42-build/compile/started", "release-42-build/test/started", "release-43-build/unit/started",
+		},
+		"trigger-finished-steps-cesql.yaml": {
+			"release-42-build/compile/succeeded", "release-42-build/test/failed", "release-43-build/unit/failed",
+		},
+	}
+	files, err := filepath.Glob(filepath.Join(recipesDir(), "trigger-*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	var wantNames []string
+	for n := range want {
+		wantNames = append(wantNames, n)
+	}
+	sort.Strings(wantNames)
+	if diff := cmp.Diff(wantNames, names); diff != "" {
+		t.Fatalf("Trigger recipes (-tested +present): every trigger-*.yaml needs its expectation here\n%s", diff)
+	}
+	ns := cp.NewNamespace(t)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &eventingv1.Trigger{}
+			if err := yaml.UnmarshalStrict(data, tr); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := controlplane.ApplyFiles(context.Background(), cp.Config, ns, f); err != nil {
+				t.Fatalf("the apiserver refuses the recipe: %v", err)
+			}
+			filter := brokerFilter(t, tr)
+			defer filter.Cleanup()
+			got := keys(reqs, func(r request) bool {
+				return filter.Filter(context.Background(), r.Event) == eventfilter.PassFilter
+			})
+			if diff := cmp.Diff(want[filepath.Base(f)], got); diff != "" {
+				t.Errorf("events the Trigger passes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCountStartedStepsPerTask is what the counter behind
+// trigger-count-started-steps.yaml computes from the events it receives.
+func TestCountStartedStepsPerTask(t *testing.T) {
+	_, reqs := realEvents(t)
+	data, err := os.ReadFile(filepath.Join(recipesDir(), "trigger-count-started-steps.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &eventingv1.Trigger{}
+	if err := yaml.UnmarshalStrict(data, tr); err != nil {
+		t.Fatal(err)
+	}
+	filter := brokerFilter(t, tr)
+	counts := map[string]int{}
+	for _, r := range reqs {
+		if filter.Filter(context.Background(), r.Event) == eventfilter.PassFilter {
+			counts[fmt.Sprint(r.Event.Extensions()[events.ExtTask])]++
+		}
+	}
+	if diff := cmp.Diff(map[string]int{"build": 3, "lint": 1}, counts); diff != "" {
+		t.Errorf("started steps per task (-want +got):\n%s", diff)
+	}
+}
