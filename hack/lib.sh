@@ -43,3 +43,185 @@ kube_version_ldflags() {
       "${pkg}" "${v}" "${pkg}" "${major}" "${pkg}" "${minor}" "${pkg}"
   done
 }
+
+# ---------------------------------------------------------------------------
+# The single-node cluster (hack/cluster-up.sh, hack/cluster-down.sh,
+# hack/e2e.sh, hack/demo.sh). Everything it writes lives under CLUSTER_DIR,
+# except what the tools hard-code (see hack/cluster-down.sh).
+
+CLUSTER_DIR="${CACHE_DIR}/cluster"
+IMAGE_DIR="${CACHE_DIR}/images"
+TEKTON_BIN_DIR="${CACHE_DIR}/tekton/bin"
+TEKTON_VERSION="v1.15.1"
+# Pods live on a bridge in RFC 5737 documentation space that exists only on
+# this machine (TEST-NET-2; the host's own interface may already use
+# TEST-NET-1, 192.0.2.0/24). The bridge's address is the node address and
+# the apiserver's: the first address of the Service range, so the
+# `kubernetes` Service IP that in-cluster clients use reaches the apiserver
+# without kube-proxy or NAT. Pods get no default route: they can reach the
+# bridge, each other and nothing else.
+CLUSTER_IP="198.51.100.1"
+CLUSTER_SUBNET="198.51.100.0/24"
+CLUSTER_SERVICE_CIDR="198.51.100.0/28"
+CLUSTER_POD_RANGE_START="198.51.100.16"
+CLUSTER_POD_RANGE_END="198.51.100.254"
+CLUSTER_BRIDGE="tss0"
+CLUSTER_NODE="tss-node"
+CLUSTER_KUBECONFIG="${CLUSTER_DIR}/kubeconfig"
+CLUSTER_ETCD_PORT=32379
+# Images imported into containerd; pods never pull (containerd's only
+# registry endpoint is a closed loopback port).
+IMAGE_PAUSE="tss.local/pause:v1"
+IMAGE_BUSYBOX="tss.local/busybox:v1"
+IMAGE_RECEIVER="tss.local/receiver:v1"
+IMAGE_TEKTON_PREFIX="tss.local/tekton"
+TEKTON_IMAGES=(controller entrypoint nop workingdirinit sidecarlogresults)
+
+# with_progress <message> <command...>: runs a long command, printing a dot
+# every 10 s so a first run that compiles for minutes is visibly alive.
+with_progress() {
+  local msg="$1"; shift
+  log "${msg}"
+  "$@" &
+  local pid=$! start=${SECONDS}
+  while kill -0 "${pid}" 2>/dev/null; do
+    sleep 1
+    if (( (SECONDS - start) % 10 == 0 )) && [[ -t 2 ]]; then
+      printf '    … %ds\n' "$((SECONDS - start))" >&2
+    fi
+  done
+  wait "${pid}"
+}
+
+# build_cluster_binaries builds (once) everything the cluster runs: the
+# Kubernetes components and kubectl, etcd, Tekton's controller and step
+# binaries, the image tool and the Go helper (tss-cluster).
+build_cluster_binaries() {
+  local kube="${REPO_ROOT}/hack/tools/kube" ldflags
+  ldflags="$(kube_version_ldflags)"
+  build_go_tool "${REPO_ROOT}/hack/tools/etcd" go.etcd.io/etcd/server/v3 "${BIN_DIR}/etcd"
+  local c
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do
+    build_go_tool "${kube}" "k8s.io/kubernetes/cmd/${c}" "${BIN_DIR}/${c}" "${ldflags}"
+  done
+  for c in "${TEKTON_IMAGES[@]}"; do
+    build_go_tool "${REPO_ROOT}/hack/tools/tekton" "github.com/tektoncd/pipeline/cmd/${c}" "${TEKTON_BIN_DIR}/${c}"
+  done
+  # Small and quick: always rebuilt from the working tree.
+  (cd "${REPO_ROOT}/hack/tools/images" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "${BIN_DIR}/imagetool" .) \
+    || die "building the image tool failed"
+  (cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -trimpath -o "${BIN_DIR}/tss-cluster" ./test/e2e/cmd/tss-cluster \
+    && CGO_ENABLED=0 go build -trimpath -o "${IMAGE_DIR}/bin/pause" ./test/images/pause \
+    && CGO_ENABLED=0 go build -trimpath -o "${IMAGE_DIR}/bin/receiver" ./test/images/receiver) \
+    || die "building the cluster helpers failed"
+}
+
+# build_cluster_images writes the docker-archive tarballs of the images the
+# cluster needs besides our own (hack/e2e.sh builds those with ko).
+build_cluster_images() {
+  local tool="${BIN_DIR}/imagetool" bb args=() applet c
+  mkdir -p "${IMAGE_DIR}"
+  "${tool}" -tag "${IMAGE_PAUSE}" -out "${IMAGE_DIR}/pause.tar" \
+    -file "${IMAGE_DIR}/bin/pause=/pause" -entrypoint /pause >/dev/null
+  "${tool}" -tag "${IMAGE_RECEIVER}" -out "${IMAGE_DIR}/receiver.tar" -base \
+    -file "${IMAGE_DIR}/bin/receiver=/ko-app/receiver" -entrypoint /ko-app/receiver -cmd "-addr :80" >/dev/null
+  # busybox-static from Debian: the step image of the tests and Tekton's
+  # shell image (it writes step scripts with sh, cat and chmod).
+  bb="$(command -v busybox)" || die "busybox not found (the busybox-static package)"
+  for applet in $("${bb}" --list); do
+    [[ "${applet}" == busybox ]] || args+=(-link "/bin/${applet}=busybox")
+  done
+  "${tool}" -tag "${IMAGE_BUSYBOX}" -out "${IMAGE_DIR}/busybox.tar" -base \
+    -file "${bb}=/bin/busybox:0755" "${args[@]}" -cmd /bin/sh >/dev/null
+  # Tekton's images the way its .ko.yaml builds them: the binary at
+  # /ko-app/<name> on a static base.
+  for c in "${TEKTON_IMAGES[@]}"; do
+    args=(-tag "${IMAGE_TEKTON_PREFIX}/${c}:${TEKTON_VERSION}" -out "${IMAGE_DIR}/tekton-${c}.tar" -base
+      -file "${TEKTON_BIN_DIR}/${c}=/ko-app/${c}:0755" -entrypoint "/ko-app/${c}" -env KO_DATA_PATH=/var/run/ko)
+    [[ "${c}" != controller ]] || args+=(-user 65532)
+    "${tool}" "${args[@]}" >/dev/null
+  done
+}
+
+# cluster_kubectl runs the cluster's own kubectl against the cluster.
+cluster_kubectl() { "${BIN_DIR}/kubectl" --kubeconfig "${KUBECONFIG:-${CLUSTER_KUBECONFIG}}" "$@"; }
+
+# cluster_reachable: does KUBECONFIG (or the local cluster's kubeconfig)
+# point at an apiserver that answers?
+cluster_reachable() {
+  local kc="${1:-${KUBECONFIG:-${CLUSTER_KUBECONFIG}}}"
+  [[ -f "${kc}" ]] && "${BIN_DIR}/kubectl" --kubeconfig "${kc}" --request-timeout=5s get --raw /readyz >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------------
+# Our own images, offline. The ko:// references in config/ are resolved the
+# way `ko resolve` lays images out (the binary at /ko-app/<name>, a static
+# nonroot base, KO_DATA_PATH) but without a registry: each image is a
+# docker-archive tarball imported into the local cluster's containerd,
+# tagged with the hash of its binary so a rebuilt binary rolls Deployments.
+
+PROJECT_MODULE="github.com/tektonstep/tekton-step-source"
+PROJECT_IMAGE_PREFIX="tss.local/tekton-step-source"
+
+# build_project_images fills PROJECT_REPLACES with `-replace ko://...=image`
+# arguments for tss-cluster apply and writes the images to IMAGE_DIR/project.
+build_project_images() {
+  local refs ref pkg name bin hash out="${IMAGE_DIR}/project"
+  PROJECT_REPLACES=()
+  rm -rf "${out}"
+  mkdir -p "${out}" "${IMAGE_DIR}/bin"
+  refs="$( (grep -rhoE "ko://${PROJECT_MODULE}/[A-Za-z0-9_./-]+" "${REPO_ROOT}/config" || true
+    echo "ko://${PROJECT_MODULE}/cmd/receive_adapter") | sort -u)"
+  for ref in ${refs}; do
+    pkg="${ref#ko://}"
+    name="$(basename "${pkg}")"
+    bin="${IMAGE_DIR}/bin/${name}"
+    (cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${bin}" "./${pkg#"${PROJECT_MODULE}"/}") \
+      || die "building ${pkg} failed"
+    hash="$(sha256sum "${bin}" | cut -c1-16)"
+    local args=(-tag "${PROJECT_IMAGE_PREFIX}/${name}:${hash}" -out "${out}/${name}.tar" -base
+      -file "${bin}=/ko-app/${name}:0755" -entrypoint "/ko-app/${name}" -user 65532
+      -env KO_DATA_PATH=/var/run/ko)
+    "${BIN_DIR}/imagetool" "${args[@]}" >/dev/null || die "packing ${name} failed"
+    PROJECT_REPLACES+=(-replace "${ref}=${PROJECT_IMAGE_PREFIX}/${name}:${hash}")
+    PROJECT_IMAGES+=("${PROJECT_IMAGE_PREFIX}/${name}:${hash}")
+  done
+}
+
+# import_images <tarball...>: loads images into the local cluster's containerd.
+import_images() {
+  local sock="${CLUSTER_DIR}/run/containerd.sock" tar
+  [[ -S "${sock}" ]] || die "no local cluster containerd at ${sock}: images can only be loaded into the cluster of hack/cluster-up.sh"
+  for tar in "$@"; do
+    ctr -a "${sock}" -n k8s.io images import "${tar}" >/dev/null || die "importing ${tar} failed"
+  done
+}
+
+# deploy_project builds our images, loads them and applies config/ to the
+# cluster of KUBECONFIG, then waits for our controller.
+deploy_project() {
+  local kc="${KUBECONFIG:-${CLUSTER_KUBECONFIG}}"
+  log "building and loading our images (controller, receive adapter)"
+  PROJECT_IMAGES=()
+  build_project_images
+  import_images "${IMAGE_DIR}"/project/*.tar
+  log "installing tekton-step-source from config/"
+  "${BIN_DIR}/tss-cluster" apply -kubeconfig "${kc}" -f "${REPO_ROOT}/config" "${PROJECT_REPLACES[@]}" \
+    >"${CLUSTER_DIR}/logs/project-apply.log" || die "applying config/ failed; see ${CLUSTER_DIR}/logs/project-apply.log"
+  if grep -qs 'kind: Deployment' "${REPO_ROOT}"/config/*.yaml; then
+    "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${kc}" -namespace tekton-step-source -timeout 3m \
+      || die "our controller did not become available"
+  else
+    log "warning: config/ has no controller Deployment yet (cmd/controller is being written)"
+  fi
+}
+
+# deploy_receiver runs the CloudEvents receiver (event-display in default,
+# the sink of config/samples/uri-source.yaml) and waits for it.
+deploy_receiver() {
+  local kc="${KUBECONFIG:-${CLUSTER_KUBECONFIG}}"
+  "${BIN_DIR}/tss-cluster" apply -kubeconfig "${kc}" -f "${REPO_ROOT}/test/e2e/testdata/event-display.yaml" \
+    -replace "image: receiver=image: ${IMAGE_RECEIVER}" >/dev/null || die "deploying the receiver failed"
+  "${BIN_DIR}/kubectl" --kubeconfig "${kc}" -n default rollout status deployment/event-display --timeout=2m >/dev/null \
+    || die "the receiver did not start"
+}

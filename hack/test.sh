@@ -29,4 +29,12 @@ log "fuzzing (short, fixed time; seeds in testdata/fuzz and the f.Add calls)"
 go test -run '^$' -fuzz '^FuzzForTaskRun$' -fuzztime "${FUZZ_TIME:-15s}" ./pkg/adapter/transitions
 go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZ_TIME:-15s}" ./pkg/adapter/events
 
+if [[ "$(uname -s)" == Linux ]]; then
+  # A real single-node cluster (needs root): Tekton runs real pods, our
+  # controller and adapter run as pods. KUBECONFIG is ignored here so the
+  # tests never touch a cluster of the caller's.
+  log "end-to-end tests (hack/e2e.sh)"
+  env -u KUBECONFIG hack/e2e.sh
+fi
+
 log "all tests passed in $((SECONDS - start))s"

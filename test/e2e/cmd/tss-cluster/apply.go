@@ -1,0 +1,146 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/tektonstep/tekton-step-source/test/controlplane"
+)
+
+// apply server-side applies YAML files (or every *.yaml of folders, in name
+// order), after textual replacements (image references), optionally turning
+// CRD conversion webhooks off (no webhook runs in this cluster and only
+// storage versions are used).
+func apply(args []string) error {
+	fs := flag.NewFlagSet("apply", flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig")
+	namespace := fs.String("namespace", "default", "namespace for namespaced objects without one")
+	noConversion := fs.Bool("crd-conversion-none", false, "set spec.conversion.strategy None on CRDs")
+	var files, replaces multiFlag
+	fs.Var(&files, "f", "file or folder (repeatable)")
+	fs.Var(&replaces, "replace", "OLD=NEW textual replacement (repeatable)")
+	_ = fs.Parse(args)
+	if *kubeconfig == "" || len(files) == 0 {
+		return errors.New("apply needs -kubeconfig and -f")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return err
+	}
+	var paths []string
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return err
+		}
+		if !st.IsDir() {
+			paths = append(paths, f)
+			continue
+		}
+		matches, err := filepath.Glob(filepath.Join(f, "*.yaml"))
+		if err != nil {
+			return err
+		}
+		sort.Strings(matches)
+		paths = append(paths, matches...)
+	}
+	var objs []*unstructured.Unstructured
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, r := range replaces {
+			old, repl, ok := strings.Cut(r, "=")
+			if !ok {
+				return fmt.Errorf("bad -replace %q", r)
+			}
+			data = bytes.ReplaceAll(data, []byte(old), []byte(repl))
+		}
+		fileObjs, err := controlplane.DecodeYAML(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		for _, o := range fileObjs {
+			if *noConversion && o.GetKind() == "CustomResourceDefinition" {
+				if err := conversionNone(o); err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+			}
+		}
+		objs = append(objs, fileObjs...)
+	}
+	// CRDs and namespaces first, so the objects that need them can map.
+	rank := func(o *unstructured.Unstructured) int {
+		switch o.GetKind() {
+		case "CustomResourceDefinition", "Namespace":
+			return 0
+		}
+		return 1
+	}
+	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
+	first := 0
+	for first < len(objs) && rank(objs[first]) == 0 {
+		first++
+	}
+	ctx := context.Background()
+	if _, err := controlplane.Apply(ctx, cfg, *namespace, objs[:first]...); err != nil {
+		return err
+	}
+	if err := waitCRDsEstablished(ctx, cfg, objs[:first]); err != nil {
+		return err
+	}
+	applied, err := controlplane.Apply(ctx, cfg, *namespace, objs[first:]...)
+	for _, o := range append(objs[:first], applied...) {
+		fmt.Printf("%s/%s %s applied\n", strings.ToLower(o.GetKind()), o.GetName(), o.GetNamespace())
+	}
+	return err
+}
+
+func conversionNone(o *unstructured.Unstructured) error {
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, crd); err != nil {
+		return err
+	}
+	crd.Spec.Conversion = &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.NoneConverter}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(crd)
+	if err != nil {
+		return err
+	}
+	delete(m, "status")
+	o.Object = m
+	return nil
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
