@@ -169,13 +169,22 @@ func run(opts options) error {
 
 	fmt.Fprintf(os.Stderr, "workload: %d TaskRuns x %d steps at %.0f transitions/s; RSS with %d TaskRuns cached\n",
 		opts.runs, opts.steps, opts.rate, opts.cached)
+	// One namespace of finished TaskRuns serves every contender's RSS figure.
+	cachedNS, err := newNamespace(cp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "creating %d finished TaskRuns\n", opts.cached)
+	if err := createFinished(cp, cachedNS, opts); err != nil {
+		return err
+	}
 	var results []*measurement
 	for _, c := range contenders {
 		m, err := measureThroughput(cp, c, opts, tmp)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
-		if m.peakRSS, err = measureRSS(cp, c, opts, tmp); err != nil {
+		if m.peakRSS, err = measureRSS(c, cachedNS, opts, tmp); err != nil {
 			return fmt.Errorf("%s RSS: %w", c.name, err)
 		}
 		results = append(results, m)
@@ -400,16 +409,9 @@ func floorEvents(m *measurement) ([]sample, error) {
 	return out, scanner.Err()
 }
 
-// measureRSS starts the contender on a namespace with opts.cached finished
+// measureRSS starts the contender on the namespace of opts.cached finished
 // TaskRuns and reads its peak RSS once its cache holds them all.
-func measureRSS(cp *controlplane.ControlPlane, c *contender, opts options, tmp string) (int64, error) {
-	ns, err := newNamespace(cp)
-	if err != nil {
-		return 0, err
-	}
-	if err := createFinished(cp, ns, opts); err != nil {
-		return 0, err
-	}
+func measureRSS(c *contender, ns string, opts options, tmp string) (int64, error) {
 	sink, err := receiver.Start("")
 	if err != nil {
 		return 0, err
