@@ -149,14 +149,18 @@ func New(opts Options) (*Adapter, error) {
 	if len(opts.Config.Filters) > 0 {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}
-	a.setupInformers()
+	selector, err := opts.Config.Selector()
+	if err != nil {
+		return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
+	}
+	a.setupInformers(selector.String())
 	return a, nil
 }
 
 // setupInformers watches TaskRuns cluster-wide or in each configured
 // namespace (so a namespaced service account suffices), with the label
 // selector applied server-side and the cached objects trimmed.
-func (a *Adapter) setupInformers() {
+func (a *Adapter) setupInformers(selector string) {
 	namespaces := a.cfg.Namespaces
 	if a.cfg.AllNamespaces {
 		namespaces = []string{metav1.NamespaceAll}
@@ -165,7 +169,7 @@ func (a *Adapter) setupInformers() {
 	for _, ns := range namespaces {
 		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
 			tektoninformers.WithNamespace(ns),
-			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = a.cfg.LabelSelector }),
+			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
 			tektoninformers.WithTransform(a.trim))
 		inf := factory.Tekton().V1().TaskRuns()
 		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -261,7 +265,8 @@ func (a *Adapter) Start(ctx context.Context) error {
 		return fmt.Errorf("TaskRun informers did not sync: %w", context.Cause(ctx))
 	}
 	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
-		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector))
+		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector),
+		zap.String("excludeEventListener", a.cfg.ExcludeEventListener))
 
 	var wg sync.WaitGroup
 	for i := 0; i < a.opts.MaxInFlight; i++ {

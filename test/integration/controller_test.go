@@ -241,7 +241,10 @@ func TestControllerEventListenerSink(t *testing.T) {
 		t.Errorf("sinkUri = %s, want %s", got.Status.SinkURI, url)
 	}
 	d := env.waitForDeployment(t, ns, "to-listener-tektonstep-adapter", "creation", func(*appsv1.Deployment) bool { return true })
-	checkAdapter(t, got, d, url, "to-listener-tektonstep-adapter")
+	// The recursion guard: the EventListener's own TaskRuns are not watched.
+	if cfg := checkAdapter(t, got, d, url, "to-listener-tektonstep-adapter"); cfg.ExcludeEventListener != "on-step" {
+		t.Errorf("K_SOURCE_CONFIG excludeEventListener = %q, want on-step", cfg.ExcludeEventListener)
+	}
 
 	// Admission of a pod from the template in a namespace that enforces
 	// "restricted" proves the security context is complete.

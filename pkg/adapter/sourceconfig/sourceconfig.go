@@ -24,6 +24,9 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/validation"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 )
 
@@ -49,6 +52,11 @@ type Config struct {
 	// metav1.FormatLabelSelector; empty selects everything.
 	LabelSelector string `json:"labelSelector,omitempty"`
 
+	// ExcludeEventListener is the recursion guard: the name of the Tekton
+	// Triggers EventListener that is the sink. TaskRuns it created (label
+	// triggers.tekton.dev/eventlistener=<name>) are not watched.
+	ExcludeEventListener string `json:"excludeEventListener,omitempty"`
+
 	// Filters are Knative Trigger filters applied to each outgoing event.
 	Filters []eventingv1.SubscriptionsAPIFilter `json:"filters,omitempty"`
 
@@ -59,6 +67,28 @@ type Config struct {
 
 	// LogMaxBytes caps the step log carried in terminal events; 0 disables logs.
 	LogMaxBytes int64 `json:"logMaxBytes"`
+}
+
+// EventListenerLabel is the label Tekton Triggers puts on the resources an
+// EventListener creates; PipelineRuns pass it on to their TaskRuns.
+const EventListenerLabel = "triggers.tekton.dev/eventlistener"
+
+// Selector is the label selector of the TaskRuns to watch: LabelSelector,
+// minus the TaskRuns of ExcludeEventListener. The adapter's watch applies it
+// server-side, so excluded TaskRuns cost nothing.
+func (c *Config) Selector() (labels.Selector, error) {
+	sel, err := labels.Parse(c.LabelSelector)
+	if err != nil {
+		return nil, err
+	}
+	if c.ExcludeEventListener != "" {
+		req, err := labels.NewRequirement(EventListenerLabel, selection.NotEquals, []string{c.ExcludeEventListener})
+		if err != nil {
+			return nil, err
+		}
+		sel = sel.Add(*req)
+	}
+	return sel, nil
 }
 
 // Encode returns the JSON form of the config.
@@ -78,6 +108,12 @@ func Decode(s string) (*Config, error) {
 	}
 	if !c.AllNamespaces && len(c.Namespaces) == 0 {
 		return nil, fmt.Errorf("%s: no namespaces to watch (set allNamespaces or namespaces)", EnvName)
+	}
+	for _, msg := range validation.IsValidLabelValue(c.ExcludeEventListener) {
+		return nil, fmt.Errorf("%s: excludeEventListener %q: %s", EnvName, c.ExcludeEventListener, msg)
+	}
+	if _, err := c.Selector(); err != nil {
+		return nil, fmt.Errorf("%s: labelSelector: %w", EnvName, err)
 	}
 	if c.LogMaxBytes < 0 {
 		return nil, fmt.Errorf("%s: logMaxBytes must not be negative, got %d", EnvName, c.LogMaxBytes)

@@ -25,13 +25,21 @@ import (
 // DefaultLogMaxBytes is the default cap on the step log carried in an event.
 const DefaultLogMaxBytes int64 = 64 * 1024
 
+// DefaultReplicas is the default number of receive adapter pods.
+const DefaultReplicas int32 = 1
+
+// MaxReplicas is the most receive adapter pods a source may have: each
+// replica leads one bucket, and knative.dev/pkg's leader election allows at
+// most 10 buckets.
+const MaxReplicas int32 = 10
+
 // SetDefaults implements apis.Defaultable.
 func (s *TektonStepSource) SetDefaults(ctx context.Context) {
 	s.Spec.SetDefaults(apis.WithinParent(ctx, s.ObjectMeta))
 }
 
-// SetDefaults fills in the log cap and the sink reference's namespace (the
-// source's own), as Knative sources do.
+// SetDefaults fills in the log cap, the replicas and the sink reference's
+// namespace (the source's own), as Knative sources do.
 func (ss *TektonStepSourceSpec) SetDefaults(ctx context.Context) {
 	if ss.Log == nil {
 		ss.Log = &LogSpec{}
@@ -39,6 +47,10 @@ func (ss *TektonStepSourceSpec) SetDefaults(ctx context.Context) {
 	if ss.Log.MaxBytes == nil {
 		maxBytes := DefaultLogMaxBytes
 		ss.Log.MaxBytes = &maxBytes
+	}
+	if ss.Replicas == nil {
+		replicas := DefaultReplicas
+		ss.Replicas = &replicas
 	}
 	ss.Sink.SetDefaults(ctx)
 }

@@ -28,6 +28,7 @@ import (
 func TestTektonStepSourceDefaults(t *testing.T) {
 	defaultMax := DefaultLogMaxBytes
 	zero := int64(0)
+	one, three := DefaultReplicas, int32(3)
 	broker := func(ns string) duckv1.SourceSpec {
 		return duckv1.SourceSpec{Sink: duckv1.Destination{Ref: &duckv1.KReference{
 			APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default", Namespace: ns,
@@ -40,15 +41,15 @@ func TestTektonStepSourceDefaults(t *testing.T) {
 	}{{
 		name: "empty log and sink namespace",
 		in:   TektonStepSourceSpec{SourceSpec: broker("")},
-		want: TektonStepSourceSpec{SourceSpec: broker("ci"), Log: &LogSpec{MaxBytes: &defaultMax}},
+		want: TektonStepSourceSpec{SourceSpec: broker("ci"), Log: &LogSpec{MaxBytes: &defaultMax}, Replicas: &one},
 	}, {
-		name: "logs disabled and another sink namespace are kept",
-		in:   TektonStepSourceSpec{SourceSpec: broker("events"), Log: &LogSpec{MaxBytes: &zero}},
-		want: TektonStepSourceSpec{SourceSpec: broker("events"), Log: &LogSpec{MaxBytes: &zero}},
+		name: "logs disabled, another sink namespace and replicas are kept",
+		in:   TektonStepSourceSpec{SourceSpec: broker("events"), Log: &LogSpec{MaxBytes: &zero}, Replicas: &three},
+		want: TektonStepSourceSpec{SourceSpec: broker("events"), Log: &LogSpec{MaxBytes: &zero}, Replicas: &three},
 	}, {
 		name: "empty log spec",
 		in:   TektonStepSourceSpec{SourceSpec: broker("ci"), Log: &LogSpec{}},
-		want: TektonStepSourceSpec{SourceSpec: broker("ci"), Log: &LogSpec{MaxBytes: &defaultMax}},
+		want: TektonStepSourceSpec{SourceSpec: broker("ci"), Log: &LogSpec{MaxBytes: &defaultMax}, Replicas: &one},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

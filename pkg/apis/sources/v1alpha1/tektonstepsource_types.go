@@ -90,6 +90,22 @@ type TektonStepSourceSpec struct {
 	// succeeded and failed events.
 	// +optional
 	Log *LogSpec `json:"log,omitempty"`
+
+	// IncludeSinkTriggeredRuns turns off the recursion guard. When the sink
+	// is a Tekton Triggers EventListener, TaskRuns that EventListener
+	// created (label triggers.tekton.dev/eventlistener=<its name>, which
+	// PipelineRuns pass on to their TaskRuns) produce no events by default:
+	// otherwise events could start runs whose events start runs, forever.
+	// +optional
+	IncludeSinkTriggeredRuns bool `json:"includeSinkTriggeredRuns,omitempty"`
+
+	// Replicas is the number of receive adapter pods. With more than one,
+	// the replicas split the TaskRuns between them through leader-elected
+	// buckets (one per replica): each TaskRun is handled by exactly one
+	// replica, and a replica's buckets move to the others when it dies.
+	// Defaults to 1; at most 10.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
 }
 
 // LogSpec controls the step log carried in terminal step events.

@@ -85,6 +85,9 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 	if ss.Log != nil && ss.Log.MaxBytes != nil && *ss.Log.MaxBytes < 0 {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, "unbounded", "log.maxBytes"))
 	}
+	if ss.Replicas != nil && (*ss.Replicas < 1 || *ss.Replicas > MaxReplicas) {
+		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Replicas, 1, MaxReplicas, "replicas"))
+	}
 	return errs
 }
 

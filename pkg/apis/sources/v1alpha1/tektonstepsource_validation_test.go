@@ -25,6 +25,7 @@ import (
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/ptr"
 )
 
 func uriSink() duckv1.SourceSpec {
@@ -59,7 +60,9 @@ func TestTektonStepSourceValidation(t *testing.T) {
 				{Exact: map[string]string{"type": StepFailedEventType}},
 				{Any: []eventingv1.SubscriptionsAPIFilter{{Prefix: map[string]string{"tektonstep": "deploy"}}, {CESQL: "tektonattempt > 0"}}},
 			},
-			Log: &LogSpec{MaxBytes: &zero},
+			Log:                      &LogSpec{MaxBytes: &zero},
+			IncludeSinkTriggeredRuns: true,
+			Replicas:                 ptr.Int32(3),
 		},
 	}, {
 		name:      "no sink",
@@ -143,6 +146,16 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		},
 		wantPaths: []string{"spec.log.maxBytes"},
 		wantMsg:   "expected 0 <= -1 <= unbounded",
+	}, {
+		name:      "no replicas",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replicas: ptr.Int32(0)},
+		wantPaths: []string{"spec.replicas"},
+		wantMsg:   "expected 1 <= 0 <= 10",
+	}, {
+		name:      "more replicas than buckets",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replicas: ptr.Int32(11)},
+		wantPaths: []string{"spec.replicas"},
+		wantMsg:   "expected 1 <= 11 <= 10",
 	}, {
 		name: "filter with two dialects",
 		spec: TektonStepSourceSpec{

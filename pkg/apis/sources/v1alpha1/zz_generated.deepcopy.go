@@ -135,6 +135,11 @@ func (in *TektonStepSourceSpec) DeepCopyInto(out *TektonStepSourceSpec) {
 		*out = new(LogSpec)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.Replicas != nil {
+		in, out := &in.Replicas, &out.Replicas
+		*out = new(int32)
+		**out = **in
+	}
 	return
 }
 

@@ -24,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"knative.dev/eventing/pkg/adapter/v2"
 	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
@@ -92,7 +93,23 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 	if src.Spec.Log != nil && src.Spec.Log.MaxBytes != nil {
 		cfg.LogMaxBytes = *src.Spec.Log.MaxBytes
 	}
+	if el := sinkEventListener(src.Spec.Sink); el != "" && !src.Spec.IncludeSinkTriggeredRuns {
+		cfg.ExcludeEventListener = el
+	}
 	return cfg, nil
+}
+
+// sinkEventListener is the name of the Tekton Triggers EventListener the
+// sink refers to, or "". A URI sink is not recognised even when it is an
+// EventListener's address: the README shows the selector to use then.
+func sinkEventListener(sink duckv1.Destination) string {
+	if sink.Ref == nil || sink.Ref.Kind != "EventListener" {
+		return ""
+	}
+	if gv, err := schema.ParseGroupVersion(sink.Ref.APIVersion); err != nil || gv.Group != "triggers.tekton.dev" {
+		return ""
+	}
+	return sink.Ref.Name
 }
 
 // MakeReceiveAdapter builds (but does not create) the source's receive

@@ -233,6 +233,38 @@ func TestMakeSourceConfig(t *testing.T) {
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 		},
 	}, {
+		name: "EventListener sink: the recursion guard excludes its TaskRuns",
+		src: source(func(s *v1alpha1.TektonStepSource) {
+			s.Spec.Sink = duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: "on-step"}}
+		}),
+		namespaces: []string{"ci"},
+		want: sourceconfig.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+			ExcludeEventListener: "on-step",
+		},
+	}, {
+		name: "EventListener sink with includeSinkTriggeredRuns: no guard",
+		src: source(func(s *v1alpha1.TektonStepSource) {
+			s.Spec.Sink = duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: "on-step"}}
+			s.Spec.IncludeSinkTriggeredRuns = true
+		}),
+		namespaces: []string{"ci"},
+		want: sourceconfig.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+		},
+	}, {
+		name: "a kind named EventListener of another group is no Triggers EventListener",
+		src: source(func(s *v1alpha1.TektonStepSource) {
+			s.Spec.Sink = duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "example.com/v1", Kind: "EventListener", Name: "on-step"}}
+		}),
+		namespaces: []string{"ci"},
+		want: sourceconfig.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+		},
+	}, {
 		name:       "all namespaces",
 		src:        source(),
 		namespaces: []string{"a", "b", "ci"},
