@@ -47,6 +47,9 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"knative.dev/eventing/pkg/eventfilter"
 	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
+	"knative.dev/pkg/leaderelection"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
@@ -81,6 +84,16 @@ type Options struct {
 	// delivered within one interval (with the same ids). 0 writes after
 	// every event.
 	CheckpointInterval time.Duration
+	// LeaderElection, when set, makes this adapter one of several replicas
+	// of a source: the TaskRuns are split into LeaderElection.Buckets
+	// buckets, each led by one replica at a time through a Lease (in the
+	// SYSTEM_NAMESPACE namespace, knative.dev/pkg's leader election), and
+	// the adapter only handles the TaskRuns of the buckets it leads.
+	LeaderElection *leaderelection.ComponentConfig
+	// BucketQueue names this source's Leases
+	// (<component>.<queue>.<i>-of-<buckets>); replicas of one source share
+	// it, different sources must not.
+	BucketQueue string
 }
 
 // Adapter watches TaskRuns and delivers their step transitions.
@@ -96,6 +109,11 @@ type Adapter struct {
 
 	informers []cache.SharedIndexInformer
 	listers   func(namespace string) tektonlisters.TaskRunNamespaceLister
+
+	// leader tracks the buckets this replica leads; nil without leader
+	// election, when the adapter handles every TaskRun.
+	leader  *reconciler.LeaderAwareFuncs
+	elector leaderelection.Elector
 
 	mu sync.Mutex
 	// runs is what this process knows of each TaskRun's delivery progress,
@@ -154,7 +172,52 @@ func New(opts Options) (*Adapter, error) {
 		return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
 	}
 	a.setupInformers(selector.String())
+	if opts.LeaderElection != nil {
+		if err := a.setupLeaderElection(); err != nil {
+			return nil, fmt.Errorf("adapter: leader election: %w", err)
+		}
+	}
 	return a, nil
+}
+
+// setupLeaderElection builds the elector of the source's buckets, as
+// Knative's leader-aware reconcilers do. Promotion to a bucket's leader
+// queues the bucket's TaskRuns (whose progress the checkpoints carry over
+// from the previous leader); demotion writes the bucket's pending
+// checkpoints, so the next leader does not send those events again.
+func (a *Adapter) setupLeaderElection() error {
+	a.leader = &reconciler.LeaderAwareFuncs{
+		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
+			n := 0
+			for _, inf := range a.informers {
+				for _, obj := range inf.GetStore().List() {
+					if tr, ok := obj.(*pipelinev1.TaskRun); ok {
+						if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); b.Has(key) {
+							enq(b, key)
+							n++
+						}
+					}
+				}
+			}
+			a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
+			return nil
+		},
+		DemoteFunc: func(b reconciler.Bucket) {
+			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
+			a.flush(context.Background(), b.Has)
+		},
+	}
+	ctx := logging.WithLogger(context.Background(), a.logger)
+	ctx = leaderelection.WithStandardLeaderElectorBuilder(ctx, a.opts.Kube, *a.opts.LeaderElection)
+	elector, err := leaderelection.BuildElector(ctx, a.leader, a.opts.BucketQueue,
+		func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
+	a.elector = elector
+	return err
+}
+
+// owns reports whether this replica handles the TaskRun.
+func (a *Adapter) owns(key types.NamespacedName) bool {
+	return a.leader == nil || a.leader.IsLeaderFor(key)
 }
 
 // setupInformers watches TaskRuns cluster-wide or in each configured
@@ -233,7 +296,9 @@ func trimStatus(st *pipelinev1.TaskRunStatus) {
 
 func (a *Adapter) enqueue(obj interface{}) {
 	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
-		a.queue.Add(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name})
+		if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); a.owns(key) {
+			a.queue.Add(key)
+		}
 	}
 }
 
@@ -268,6 +333,20 @@ func (a *Adapter) Start(ctx context.Context) error {
 		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector),
 		zap.String("excludeEventListener", a.cfg.ExcludeEventListener))
 
+	// The elector outlives ctx until the checkpoints are flushed: a Lease
+	// released earlier would let the next leader start from stale
+	// checkpoints and send again what this replica delivered.
+	electorCtx, stopElector := context.WithCancel(context.WithoutCancel(ctx))
+	electorDone := make(chan struct{})
+	if a.elector != nil {
+		go func() {
+			defer close(electorDone)
+			a.elector.Run(electorCtx)
+		}()
+	} else {
+		close(electorDone)
+	}
+
 	var wg sync.WaitGroup
 	for i := 0; i < a.opts.MaxInFlight; i++ {
 		wg.Add(1)
@@ -280,7 +359,9 @@ func (a *Adapter) Start(ctx context.Context) error {
 	<-ctx.Done()
 	a.queue.ShutDown()
 	wg.Wait()
-	a.flush(ctx)
+	a.flush(ctx, func(types.NamespacedName) bool { return true })
+	stopElector()
+	<-electorDone
 	if a.filter != nil {
 		a.filter.Cleanup()
 	}
@@ -313,6 +394,10 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	if lister == nil {
 		return nil
 	}
+	if !a.owns(key) {
+		// Another replica leads the TaskRun's bucket.
+		return nil
+	}
 	tr, err := lister.Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -325,6 +410,11 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
 		if progress.Done(t) {
 			continue
+		}
+		if !a.owns(key) {
+			// Demoted meanwhile: the next leader takes over from the
+			// checkpoint the demotion wrote.
+			break
 		}
 		if sendErr = a.deliver(ctx, tr, t); sendErr != nil {
 			break
@@ -406,12 +496,13 @@ func (a *Adapter) save(ctx context.Context, uid types.UID, key types.NamespacedN
 	return nil
 }
 
-// flush writes every progress not yet written, on shutdown.
-func (a *Adapter) flush(ctx context.Context) {
+// flush writes the progress not yet written of the TaskRuns that match, on
+// shutdown or when a bucket moves to another replica.
+func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bool) {
 	a.mu.Lock()
 	pending := map[types.UID]*runState{}
 	for uid, st := range a.runs {
-		if !st.saved.Covers(st.delivered) {
+		if match(st.key) && !st.saved.Covers(st.delivered) {
 			pending[uid] = &runState{key: st.key, delivered: st.delivered.Clone()}
 		}
 	}

@@ -29,6 +29,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"knative.dev/eventing/pkg/adapter/v2"
 	"knative.dev/pkg/injection"
+	"knative.dev/pkg/kmeta"
+	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/logging"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
@@ -77,6 +79,15 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 	if restCfg.QPS == 0 {
 		restCfg.QPS, restCfg.Burst = 100, 200
 	}
+	var le *leaderelection.ComponentConfig
+	var bucketQueue string
+	if e.LeaderElectionConfigJson != "" {
+		// Set by the controller when spec.replicas > 1.
+		if le, err = e.GetLeaderElectionConfig(); err != nil {
+			logger.Fatalw("Invalid "+adapter.EnvConfigLeaderElectionConfig, "error", err)
+		}
+		bucketQueue = kmeta.ChildName(cfg.SourceName, "")
+	}
 	a, err := New(Options{
 		Config:             cfg,
 		CloudEvents:        ce,
@@ -86,6 +97,8 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 		Logger:             logger,
 		MaxInFlight:        e.MaxInFlight,
 		CheckpointInterval: e.CheckpointInterval,
+		LeaderElection:     le,
+		BucketQueue:        bucketQueue,
 	})
 	if err != nil {
 		logger.Fatalw("Cannot build the adapter", "error", err)

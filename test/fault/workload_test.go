@@ -182,7 +182,9 @@ type adapterProcess struct {
 	output bytes.Buffer
 }
 
-func startAdapterProcess(t *testing.T, cfg *sourceconfig.Config, sink string) *adapterProcess {
+// startAdapterProcess runs the adapter binary; extraEnv adds KEY=VALUE
+// settings.
+func startAdapterProcess(t *testing.T, cfg *sourceconfig.Config, sink string, extraEnv ...string) *adapterProcess {
 	t.Helper()
 	if _, err := adapterBinary(); err != nil {
 		t.Fatal(err)
@@ -199,6 +201,7 @@ func startAdapterProcess(t *testing.T, cfg *sourceconfig.Config, sink string) *a
 		// Health probes would clash between restarts; the port is free again once killed.
 		"K_MAX_IN_FLIGHT=16",
 	)}
+	p.env = append(p.env, extraEnv...)
 	p.start()
 	t.Cleanup(p.stop)
 	return p

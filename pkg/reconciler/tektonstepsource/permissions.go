@@ -64,6 +64,14 @@ var adapterAccess = []access{
 	{verb: "get", resource: "pods", subresource: "log"},
 }
 
+// leaseAccess is what replicas of an adapter (spec.replicas > 1) need in
+// the source's namespace to share the TaskRuns: the Leases of their buckets.
+var leaseAccess = []access{
+	{verb: "get", group: "coordination.k8s.io", resource: "leases"},
+	{verb: "create", group: "coordination.k8s.io", resource: "leases"},
+	{verb: "update", group: "coordination.k8s.io", resource: "leases"},
+}
+
 // reconcilePermissions makes sure the adapter's service account may do what
 // the adapter does in every watched namespace and returns the account's name.
 //
@@ -141,6 +149,14 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		return out, nil
 	}
 
+	var missing []string
+	if src.Spec.Replicas != nil && *src.Spec.Replicas > 1 {
+		leaseDenied, err := denied(src.Namespace, leaseAccess)
+		if err != nil {
+			return nil, err
+		}
+		missing = append(missing, describeDenied(src.Namespace, leaseDenied)...)
+	}
 	toCheck := adapterAccess
 	if allNamespaces || len(namespaces) > 1 {
 		// Cluster-wide first (a review without a namespace). A cluster-wide
@@ -152,11 +168,10 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 			return nil, err
 		}
 		if allNamespaces {
-			return describeDenied(metav1.NamespaceAll, clusterDenied), nil
+			return append(missing, describeDenied(metav1.NamespaceAll, clusterDenied)...), nil
 		}
 		toCheck = clusterDenied
 	}
-	var missing []string
 	for _, ns := range namespaces {
 		if len(toCheck) == 0 {
 			break

@@ -440,6 +440,29 @@ func TestReconcile(t *testing.T) {
 			})},
 			SkipNamespaceValidation: true,
 		}, {
+			Name:    "replicas: the account must also manage the buckets' Leases",
+			Objects: []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithReplicas(3))...)},
+			Key:     testNS + "/" + sourceName,
+			WantErr: true, // the requeue after PermissionRecheckInterval
+			WantCreates: append([]runtime.Object{
+				sar(testNS, "get", "coordination.k8s.io", "leases", ""),
+				sar(testNS, "create", "coordination.k8s.io", "leases", ""),
+				sar(testNS, "update", "coordination.k8s.io", "leases", ""),
+			}, sars(testNS)...),
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
+					`Service account "watcher" cannot create, update leases.coordination.k8s.io in namespace "ci"`),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA), WithReplicas(3)},
+				reconciled(oneNamespaceSource, testNS),
+				[]SourceOption{WithStatusSink(uriAddr), WithNoSufficientPermissions(ReasonInsufficientPermissions,
+					`Service account "watcher" cannot create, update leases.coordination.k8s.io in namespace "ci"`)})...))},
+			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
+				return a.Resource == "leases" && a.Verb != "get"
+			})},
+			SkipNamespaceValidation: true,
+		}, {
 			Name: "switched to serviceAccountName: the per-source account and binding are revoked",
 			Objects: []runtime.Object{
 				newSource(append(baseOptions(brokerRef), WithServiceAccountName(userSA))...), NewBroker("default", testNS, brokerAddr),

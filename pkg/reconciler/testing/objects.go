@@ -80,6 +80,11 @@ func WithServiceAccountName(sa string) SourceOption {
 	return func(s *v1alpha1.TektonStepSource) { s.Spec.ServiceAccountName = sa }
 }
 
+// WithReplicas sets spec.replicas.
+func WithReplicas(n int32) SourceOption {
+	return func(s *v1alpha1.TektonStepSource) { s.Spec.Replicas = &n }
+}
+
 // WithNamespaceSelector sets spec.namespaceSelector.
 func WithNamespaceSelector(sel *metav1.LabelSelector) SourceOption {
 	return func(s *v1alpha1.TektonStepSource) { s.Spec.NamespaceSelector = sel }

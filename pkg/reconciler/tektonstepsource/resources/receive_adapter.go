@@ -19,6 +19,7 @@ package resources
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,10 +31,21 @@ import (
 	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 	"knative.dev/pkg/kmeta"
+	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/ptr"
+	"knative.dev/pkg/system"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+// Lease timings of adapter replicas (client-go's usual ones, shorter than
+// knative.dev/pkg's defaults): the buckets of a replica that died move to
+// the others within about LeaseDuration.
+const (
+	LeaseDuration      = 15 * time.Second
+	LeaseRenewDeadline = 10 * time.Second
+	LeaseRetryPeriod   = 2 * time.Second
 )
 
 const (
@@ -128,12 +140,12 @@ func MakeReceiveAdapter(args *ReceiveAdapterArgs) (*appsv1.Deployment, error) {
 			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(args.Source)},
 		},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.Int32(1),
+			Replicas: replicas(args.Source),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			// One adapter at a time: two replicas of the same source during
-			// a rolling update would both deliver and checkpoint the same
-			// transitions. The adapter resumes from its checkpoints, so the
-			// short gap of a Recreate loses nothing.
+			// Old and new pods never run together: the new ones may be
+			// configured differently (another sink, other buckets). The
+			// adapter resumes from its checkpoints, so the short gap of a
+			// Recreate loses nothing.
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
@@ -217,8 +229,33 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 		corev1.EnvVar{Name: adapter.EnvConfigName, Value: src.Name},
 		corev1.EnvVar{Name: sourceconfig.EnvName, Value: cfgJSON},
 	)
+	if n := *replicas(src); n > 1 {
+		// The adapter names the Leases
+		// tekton-step-source-adapter.<source>.<i>-of-<replicas>.
+		le, err := adapter.LeaderElectionComponentConfigToJSON(&leaderelection.ComponentConfig{
+			Buckets:       uint32(n),
+			LeaseDuration: LeaseDuration,
+			RenewDeadline: LeaseRenewDeadline,
+			RetryPeriod:   LeaseRetryPeriod,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("encoding the leader election configuration: %w", err)
+		}
+		env = append(env,
+			corev1.EnvVar{Name: adapter.EnvConfigLeaderElectionConfig, Value: le},
+			// Where knative.dev/pkg's leader election keeps the Leases.
+			corev1.EnvVar{Name: system.NamespaceEnvKey, Value: src.Namespace},
+		)
+	}
 	if args.Configs != nil {
 		env = append(env, args.Configs.ToEnvVars()...)
 	}
 	return env, nil
+}
+
+func replicas(src *v1alpha1.TektonStepSource) *int32 {
+	if src.Spec.Replicas == nil {
+		return ptr.Int32(v1alpha1.DefaultReplicas)
+	}
+	return ptr.Int32(*src.Spec.Replicas)
 }

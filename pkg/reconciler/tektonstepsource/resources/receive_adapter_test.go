@@ -18,6 +18,7 @@ package resources
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +31,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"knative.dev/eventing/pkg/adapter/v2"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 	"knative.dev/pkg/ptr"
+	"knative.dev/pkg/system"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -180,6 +183,53 @@ func TestOptionalEnv(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"K_SINK", "NAMESPACE", "NAME", "K_SOURCE_CONFIG"}, names); diff != "" {
 		t.Errorf("env names (-want +got):\n%s", diff)
+	}
+}
+
+// TestReplicas: more than one replica share the TaskRuns through
+// leader-elected buckets, one per replica, with Leases in the source's
+// namespace; one replica runs without leader election.
+func TestReplicas(t *testing.T) {
+	tests := []struct {
+		replicas int32
+		// wantBuckets is 0 when no leader election is configured.
+		wantBuckets uint32
+	}{{replicas: 1}, {replicas: 3, wantBuckets: 3}, {replicas: 10, wantBuckets: 10}}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.replicas), func(t *testing.T) {
+			d, err := MakeReceiveAdapter(&ReceiveAdapterArgs{
+				Image: "img", Source: source(func(s *v1alpha1.TektonStepSource) { s.Spec.Replicas = ptr.Int32(tc.replicas) }),
+				ServiceAccountName: "sa", Sink: &duckv1.Addressable{URL: apis.HTTP("sink.ci.svc")}, Namespaces: []string{"ci"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := *d.Spec.Replicas; got != tc.replicas {
+				t.Errorf("replicas = %d, want %d", got, tc.replicas)
+			}
+			env := map[string]string{}
+			for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+				env[e.Name] = e.Value
+			}
+			raw, ok := env[adapter.EnvConfigLeaderElectionConfig]
+			if tc.wantBuckets == 0 {
+				if ok || env[system.NamespaceEnvKey] != "" {
+					t.Errorf("a single replica got leader election: %q", raw)
+				}
+				return
+			}
+			// Read back the way adapter/v2 reads it.
+			le, err := (&adapter.EnvConfig{LeaderElectionConfigJson: raw}).GetLeaderElectionConfig()
+			if err != nil {
+				t.Fatalf("%s: %v", raw, err)
+			}
+			if le.Buckets != tc.wantBuckets || le.LeaseDuration != LeaseDuration || le.RenewDeadline != LeaseRenewDeadline || le.RetryPeriod != LeaseRetryPeriod {
+				t.Errorf("leader election = %+v, want %d buckets with leases of %s", le, tc.wantBuckets, LeaseDuration)
+			}
+			if env[system.NamespaceEnvKey] != "ci" {
+				t.Errorf("%s = %q, want the source's namespace", system.NamespaceEnvKey, env[system.NamespaceEnvKey])
+			}
+		})
 	}
 }
 
