@@ -178,7 +178,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			}
 			prevFinished = term.FinishedAt
 		case s.Running != nil:
-			if mayRun {
+			if mayRun && !conditional(st, i) {
 				add(i, s, Started, startTime(i, s, prevFinished), "")
 			}
 			// The next step waits for this one.
@@ -188,6 +188,13 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 		}
 	}
 	return out
+}
+
+// conditional reports whether step i has `when` expressions. Its container
+// runs while the entrypoint evaluates them, so until it terminates the
+// step may still turn out Skipped: its started event waits for that.
+func conditional(st *pipelinev1.TaskRunStatus, i int) bool {
+	return st.TaskSpec != nil && i < len(st.TaskSpec.Steps) && len(st.TaskSpec.Steps[i].When) > 0
 }
 
 // terminationReason is Tekton's reason for a terminated step: the one it

@@ -82,6 +82,19 @@ func taskRun(steps ...pipelinev1.StepState) *pipelinev1.TaskRun {
 	return tr
 }
 
+// withWhen gives the TaskRun's resolved steps (status.taskSpec) a `when`
+// expression on the steps at the given indexes.
+func withWhen(tr *pipelinev1.TaskRun, conditional ...int) *pipelinev1.TaskRun {
+	tr.Status.TaskSpec = &pipelinev1.TaskSpec{}
+	for _, s := range tr.Status.Steps {
+		tr.Status.TaskSpec.Steps = append(tr.Status.TaskSpec.Steps, pipelinev1.Step{Name: s.Name})
+	}
+	for _, i := range conditional {
+		tr.Status.TaskSpec.Steps[i].When = pipelinev1.StepWhenExpressions{{Input: "main", Operator: "in", Values: []string{"release"}}}
+	}
+	return tr
+}
+
 // summary renders transitions compactly: attempt/step/kind@second[reason].
 func summary(ts []Transition) []string {
 	var out []string
@@ -137,6 +150,18 @@ func TestForTaskRun(t *testing.T) {
 		name: "when-skipped step, next one running",
 		tr:   taskRun(exited("a", 0, "Skipped", 4, 5), running("b")),
 		want: []string{"0/a/skipped@5[Skipped]", "0/b/started@5"},
+	}, {
+		name: "running step with when expressions: not started until it turns out to run",
+		tr:   withWhen(taskRun(exited("a", 0, "Completed", 4, 5), running("b")), 1),
+		want: []string{"0/a/started@4", "0/a/succeeded@5[Completed]"},
+	}, {
+		name: "step with when expressions that ran: started and terminal together",
+		tr:   withWhen(taskRun(exited("a", 0, "Completed", 4, 5), exited("b", 0, "Completed", 5, 8)), 1),
+		want: []string{"0/a/started@4", "0/a/succeeded@5[Completed]", "0/b/started@5", "0/b/succeeded@8[Completed]"},
+	}, {
+		name: "step with when expressions skipped: no started",
+		tr:   withWhen(taskRun(exited("a", 0, "Completed", 4, 5), exited("b", 0, "Skipped", 5, 5)), 1),
+		want: []string{"0/a/started@4", "0/a/succeeded@5[Completed]", "0/b/skipped@5[Skipped]"},
 	}, {
 		name: "onError continue: failed, and the TaskRun goes on",
 		tr:   taskRun(exited("a", 3, "Continued", 4, 6), exited("b", 0, "Completed", 6, 8)),
