@@ -44,6 +44,48 @@ kube_version_ldflags() {
   done
 }
 
+# build_imagetool builds hack/tools/images (image tarballs and layouts, the
+# loopback registry). Small and quick: always rebuilt from the working tree.
+build_imagetool() {
+  mkdir -p "${BIN_DIR}"
+  (cd "${REPO_ROOT}/hack/tools/images" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "${BIN_DIR}/imagetool" .) \
+    || die "building the image tool failed"
+}
+
+# ---------------------------------------------------------------------------
+# ko (wrapper module hack/tools/ko) builds our controller and receive adapter
+# images from the ko:// references in config/: hack/verify-ko.sh and the
+# cluster (build_project_images).
+#
+# Offline base image: ko's default base (cgr.dev/chainguard/static) cannot be
+# pulled here, so the base is a tiny distroless-like image (imagetool -base:
+# passwd/group with nonroot 65532, /tmp, CA bundle; user 65532) written as an
+# OCI image layout into ko's own cache, KOCACHE/img. ko looks a base image
+# named by digest up there before going to its registry, so no process, no
+# port and no network is involved. The name points at a closed loopback port
+# (like containerd's only registry endpoint): were the digest ever missing,
+# ko would fail at once instead of reaching beyond this machine.
+KO_CACHE_DIR="${CACHE_DIR}/ko"
+KO_BASE_REPO="127.0.0.1:9/tss/static"
+
+build_ko() {
+  build_go_tool "${REPO_ROOT}/hack/tools/ko" github.com/google/ko "${BIN_DIR}/ko"
+}
+
+# ko_resolve <ko resolve arguments...>: runs `ko resolve` with the offline
+# base (rewritten each time; the same inputs give the same digest) for this
+# machine's platform. Needs build_ko and build_imagetool; KO_DOCKER_REPO is
+# the caller's.
+ko_resolve() {
+  local digest
+  mkdir -p "${KO_CACHE_DIR}"
+  digest="$("${BIN_DIR}/imagetool" -oci-layout "${KO_CACHE_DIR}/img" -base -user 65532)" \
+    || die "writing ko's base image into ${KO_CACHE_DIR}/img failed"
+  # ko refuses --platform together with GOOS/GOARCH from the environment.
+  env -u GOOS -u GOARCH -u GOARM KOCACHE="${KO_CACHE_DIR}" KO_DEFAULTBASEIMAGE="${KO_BASE_REPO}@${digest}" \
+    "${BIN_DIR}/ko" resolve --platform "linux/$(go env GOHOSTARCH)" "$@"
+}
+
 # ---------------------------------------------------------------------------
 # The single-node cluster (hack/cluster-up.sh, hack/cluster-down.sh,
 # hack/e2e.sh, hack/demo.sh). Everything it writes lives under CLUSTER_DIR,
@@ -107,9 +149,7 @@ build_cluster_binaries() {
   for c in "${TEKTON_IMAGES[@]}"; do
     build_go_tool "${REPO_ROOT}/hack/tools/tekton" "github.com/tektoncd/pipeline/cmd/${c}" "${TEKTON_BIN_DIR}/${c}"
   done
-  # Small and quick: always rebuilt from the working tree.
-  (cd "${REPO_ROOT}/hack/tools/images" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "${BIN_DIR}/imagetool" .) \
-    || die "building the image tool failed"
+  build_imagetool
   (cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -trimpath -o "${BIN_DIR}/tss-cluster" ./test/e2e/cmd/tss-cluster \
     && CGO_ENABLED=0 go build -trimpath -o "${IMAGE_DIR}/bin/pause" ./test/images/pause \
     && CGO_ENABLED=0 go build -trimpath -o "${IMAGE_DIR}/bin/receiver" ./test/images/receiver) \
@@ -154,59 +194,51 @@ cluster_reachable() {
 }
 
 # ---------------------------------------------------------------------------
-# Our own images, offline. The ko:// references in config/ are resolved the
-# way `ko resolve` lays images out (the binary at /ko-app/<name>, a static
-# nonroot base, KO_DATA_PATH) but without a registry: each image is a
-# docker-archive tarball imported into the local cluster's containerd,
-# tagged with the hash of its binary so a rebuilt binary rolls Deployments.
+# Our own images, built by ko (ko_resolve). ko pushes them to a registry that
+# lives only while build_project_images runs (imagetool serve-registry: in
+# memory, on a free 127.0.0.1 port, stopped on return or when the script
+# dies); containerd pulls them from there by digest, so each pod's
+# `<repo>@sha256:...` reference exists locally. Pods never pull: a digest
+# reference defaults to imagePullPolicy IfNotPresent, and every other
+# registry endpoint is a closed port (hack/cluster-up.sh).
 
-PROJECT_MODULE="github.com/tektonstep/tekton-step-source"
-PROJECT_IMAGE_PREFIX="tss.local/tekton-step-source"
+PROJECT_IMAGE_DIR="${IMAGE_DIR}/project"
 
-# build_project_images fills PROJECT_REPLACES with `-replace ko://...=image`
-# arguments for tss-cluster apply and writes the images to IMAGE_DIR/project.
-build_project_images() {
-  local refs ref pkg name bin hash out="${IMAGE_DIR}/project"
-  PROJECT_REPLACES=()
-  rm -rf "${out}"
-  mkdir -p "${out}" "${IMAGE_DIR}/bin"
-  refs="$( (grep -rhoE "ko://${PROJECT_MODULE}/[A-Za-z0-9_./-]+" "${REPO_ROOT}/config" || true
-    echo "ko://${PROJECT_MODULE}/cmd/receive_adapter") | sort -u)"
-  for ref in ${refs}; do
-    pkg="${ref#ko://}"
-    name="$(basename "${pkg}")"
-    bin="${IMAGE_DIR}/bin/${name}"
-    (cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${bin}" "./${pkg#"${PROJECT_MODULE}"/}") \
-      || die "building ${pkg} failed"
-    hash="$(sha256sum "${bin}" | cut -c1-16)"
-    local args=(-tag "${PROJECT_IMAGE_PREFIX}/${name}:${hash}" -out "${out}/${name}.tar" -base
-      -file "${bin}=/ko-app/${name}:0755" -entrypoint "/ko-app/${name}" -user 65532
-      -env KO_DATA_PATH=/var/run/ko)
-    "${BIN_DIR}/imagetool" "${args[@]}" >/dev/null || die "packing ${name} failed"
-    PROJECT_REPLACES+=(-replace "${ref}=${PROJECT_IMAGE_PREFIX}/${name}:${hash}")
-    PROJECT_IMAGES+=("${PROJECT_IMAGE_PREFIX}/${name}:${hash}")
-  done
-}
-
-# import_images <tarball...>: loads images into the local cluster's containerd.
-import_images() {
-  local sock="${CLUSTER_DIR}/run/containerd.sock" tar
+# build_project_images resolves config/ with ko into
+# PROJECT_IMAGE_DIR/config.yaml and loads the images into the local cluster's
+# containerd. A subshell, so its EXIT trap is its own.
+build_project_images() (
+  local out="${PROJECT_IMAGE_DIR}" sock="${CLUSTER_DIR}/run/containerd.sock" addr pid ref
   [[ -S "${sock}" ]] || die "no local cluster containerd at ${sock}: images can only be loaded into the cluster of hack/cluster-up.sh"
-  for tar in "$@"; do
-    ctr -a "${sock}" -n k8s.io images import "${tar}" >/dev/null || die "importing ${tar} failed"
-  done
-}
+  build_ko
+  build_imagetool
+  rm -rf "${out}" && mkdir -p "${out}" || die "cannot create ${out}"
+  # The registry exits when its standard input (this subshell's end of the
+  # coprocess pipe) closes, however the subshell ends; the trap stops it
+  # at once.
+  coproc REGISTRY { exec "${BIN_DIR}/imagetool" serve-registry; }
+  pid="${REGISTRY_PID}"
+  trap "kill ${pid} 2>/dev/null; wait ${pid} 2>/dev/null; true" EXIT
+  read -r -t 30 addr <&"${REGISTRY[0]}" && [[ "${addr}" == 127.0.0.1:* ]] \
+    || die "the loopback registry did not start"
+  KO_DOCKER_REPO="${addr}/tekton-step-source" ko_resolve --base-import-paths \
+    --image-refs "${out}/image-refs" -f "${REPO_ROOT}/config" >"${out}/config.yaml" 2>"${out}/ko.log" \
+    || die "ko resolve failed; see ${out}/ko.log"
+  ! grep -qE '^[^#]*ko://' "${out}/config.yaml" || die "ko left ko:// references in ${out}/config.yaml"
+  while read -r ref; do
+    ctr -a "${sock}" -n k8s.io images pull --plain-http "${ref}" >>"${out}/pull.log" 2>&1 \
+      || die "pulling ${ref} into containerd failed; see ${out}/pull.log"
+  done <"${out}/image-refs"
+)
 
 # deploy_project builds our images, loads them and applies config/ to the
 # cluster of KUBECONFIG, then waits for our controller.
 deploy_project() {
   local kc="${KUBECONFIG:-${CLUSTER_KUBECONFIG}}"
-  log "building and loading our images (controller, receive adapter)"
-  PROJECT_IMAGES=()
-  build_project_images
-  import_images "${IMAGE_DIR}"/project/*.tar
-  log "installing tekton-step-source from config/"
-  "${BIN_DIR}/tss-cluster" apply -kubeconfig "${kc}" -f "${REPO_ROOT}/config" "${PROJECT_REPLACES[@]}" \
+  log "building our images with ko (controller, receive adapter) and loading them into containerd"
+  build_project_images || exit 1
+  log "installing tekton-step-source from config/ (as resolved by ko)"
+  "${BIN_DIR}/tss-cluster" apply -kubeconfig "${kc}" -f "${PROJECT_IMAGE_DIR}/config.yaml" \
     >"${CLUSTER_DIR}/logs/project-apply.log" || die "applying config/ failed; see ${CLUSTER_DIR}/logs/project-apply.log"
   if grep -qs 'kind: Deployment' "${REPO_ROOT}"/config/*.yaml; then
     "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${kc}" -namespace tekton-step-source -timeout 3m \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): static checks, generated-code
-# check, then every Go test, including the ones against a real
-# kube-apiserver, which this script builds first if needed.
+# check, `ko resolve` of config/ (offline), then every Go test, including the
+# ones against a real kube-apiserver, which this script builds first if needed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
@@ -19,6 +19,9 @@ go vet ./...
 
 log "generated code"
 hack/verify-codegen.sh
+
+log "ko resolve"
+hack/verify-ko.sh
 
 log "go test"
 # Two cores: one package at a time keeps the apiserver-backed tests from

@@ -17,13 +17,21 @@ limitations under the License.
 // Command imagetool packs files from this machine (static binaries, busybox)
 // into a single-layer container image and writes it as a docker-archive
 // tarball, which `ctr images import` loads into containerd, or as an OCI
-// image layout (ko reads one as its base image). No registry, no Docker.
+// image layout (ko's base image, found by digest in KOCACHE/img). No
+// registry, no Docker.
 //
 //	imagetool -tag example.local/x:v1 -out x.tar -base \
 //	  -file ./bin/x=/ko-app/x -entrypoint /ko-app/x -user 65532
 //
 // Every file gets the same fixed timestamp, so the same inputs always give
 // the same image digest.
+//
+//	imagetool serve-registry
+//
+// runs an in-memory registry on a free loopback port, prints its address
+// (127.0.0.1:PORT) and serves until its standard input closes or it gets
+// SIGINT/SIGTERM: `ko resolve` pushes our images there and containerd
+// pulls them from there (hack/lib.sh).
 package main
 
 import (
@@ -32,15 +40,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"path"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -68,6 +82,10 @@ type entry struct {
 var epoch = time.Unix(0, 0).UTC()
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve-registry" {
+		serveRegistry(os.Args[2:])
+		return
+	}
 	var tags, files, dirs, links, envs multiFlag
 	out := flag.String("out", "", "write a docker-archive tarball here (for ctr images import)")
 	ociLayout := flag.String("oci-layout", "", "write an OCI image layout into this folder")
@@ -188,6 +206,50 @@ func main() {
 		}
 	}
 	fmt.Println(digest.String())
+}
+
+// serveRegistry serves an in-memory registry on a loopback address until
+// standard input reaches EOF (the caller closed its end of the pipe or
+// exited, whatever killed it) or a signal arrives.
+func serveRegistry(args []string) {
+	fs := flag.NewFlagSet("serve-registry", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback only)")
+	verbose := fs.Bool("v", false, "log every request to stderr")
+	_ = fs.Parse(args)
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		fail("bad -addr %q: %v", *addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		fail("-addr %q: only loopback addresses", *addr)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fail("%v", err)
+	}
+	logger := log.New(io.Discard, "", 0)
+	if *verbose {
+		logger = log.New(os.Stderr, "registry: ", log.LstdFlags)
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(logger)), ReadHeaderTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Println(ln.Addr().String())
+
+	stop := make(chan struct{}, 3)
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		stop <- struct{}{}
+	}()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	select {
+	case <-stop:
+	case <-sigs:
+	case err := <-served:
+		fail("serving: %v", err)
+	}
+	_ = srv.Close()
 }
 
 // baseEntries are the files of a distroless "static" base image, which ko's
