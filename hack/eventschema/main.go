@@ -29,12 +29,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/build"
-	"go/doc"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"os"
 	"reflect"
 	"sort"
@@ -46,6 +40,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/tektonstep/tekton-step-source/hack/internal/fielddocs"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
@@ -104,12 +99,12 @@ var jsonMarshaler = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
 
 type generator struct {
 	defs map[string]*schema
-	docs map[string]map[string]string
+	docs fielddocs.Cache
 }
 
 // Generate returns the schema document.
 func Generate() ([]byte, error) {
-	g := &generator{defs: map[string]*schema{}, docs: map[string]map[string]string{}}
+	g := &generator{defs: map[string]*schema{}, docs: fielddocs.Cache{}}
 	root, err := g.structSchema(reflect.TypeOf(events.Data{}))
 	if err != nil {
 		return nil, err
@@ -293,43 +288,5 @@ func (g *generator) doc(t reflect.Type, field string) string {
 	if !strings.HasPrefix(pkg, "github.com/tektonstep/tekton-step-source/") {
 		return ""
 	}
-	if _, ok := g.docs[pkg]; !ok {
-		g.docs[pkg] = parseFieldDocs(pkg)
-	}
-	return strings.Join(strings.Fields(g.docs[pkg][t.Name()+"."+field]), " ")
-}
-
-func parseFieldDocs(pkg string) map[string]string {
-	docs := map[string]string{}
-	bp, err := build.Import(pkg, ".", build.FindOnly)
-	if err != nil {
-		panic(fmt.Sprintf("finding %s: %v", pkg, err))
-	}
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, bp.Dir, func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, parser.ParseComments)
-	if err != nil {
-		panic(fmt.Sprintf("parsing %s: %v", pkg, err))
-	}
-	for _, p := range pkgs {
-		for _, dt := range doc.New(p, pkg, doc.AllDecls).Types {
-			for _, spec := range dt.Decl.Specs {
-				ts, ok := spec.(*ast.TypeSpec)
-				if !ok {
-					continue
-				}
-				st, ok := ts.Type.(*ast.StructType)
-				if !ok {
-					continue
-				}
-				for _, f := range st.Fields.List {
-					for _, n := range f.Names {
-						docs[dt.Name+"."+n.Name] = f.Doc.Text()
-					}
-				}
-			}
-		}
-	}
-	return docs
+	return strings.Join(strings.Fields(g.docs.Get(pkg, t.Name(), field)), " ")
 }

@@ -29,12 +29,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/build"
-	"go/doc"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"os"
 	"reflect"
 	"sort"
@@ -43,12 +37,13 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tektonstep/tekton-step-source/hack/internal/fielddocs"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
 func main() {
 	t := reflect.TypeOf(v1alpha1.TektonStepSource{})
-	g := generator{docs: map[string]map[string]string{}}
+	g := generator{docs: fielddocs.Cache{}}
 	root := apiextensionsv1.JSONSchemaProps{
 		Type:       "object",
 		Properties: map[string]apiextensionsv1.JSONSchemaProps{},
@@ -105,8 +100,7 @@ func edit(s *apiextensionsv1.JSONSchemaProps, path []string, f func(*apiextensio
 func ptr[T any](v T) *T { return &v }
 
 type generator struct {
-	// docs caches field docs per package: "Type.Field" -> doc.
-	docs map[string]map[string]string
+	docs fielddocs.Cache
 }
 
 var (
@@ -208,46 +202,5 @@ func (g *generator) doc(t reflect.Type, field string) string {
 }
 
 func (g *generator) rawDoc(t reflect.Type, field string) string {
-	pkg := t.PkgPath()
-	if _, ok := g.docs[pkg]; !ok {
-		g.docs[pkg] = parseFieldDocs(pkg)
-	}
-	return g.docs[pkg][t.Name()+"."+field]
-}
-
-// parseFieldDocs reads the doc comment of every struct field in a package,
-// finding its sources through the go command (so the module cache works).
-func parseFieldDocs(pkg string) map[string]string {
-	docs := map[string]string{}
-	bp, err := build.Import(pkg, ".", build.FindOnly)
-	if err != nil {
-		panic(fmt.Sprintf("finding %s: %v", pkg, err))
-	}
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, bp.Dir, func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, parser.ParseComments)
-	if err != nil {
-		panic(fmt.Sprintf("parsing %s: %v", pkg, err))
-	}
-	for _, p := range pkgs {
-		for _, dt := range doc.New(p, pkg, doc.AllDecls).Types {
-			for _, spec := range dt.Decl.Specs {
-				ts, ok := spec.(*ast.TypeSpec)
-				if !ok {
-					continue
-				}
-				st, ok := ts.Type.(*ast.StructType)
-				if !ok {
-					continue
-				}
-				for _, f := range st.Fields.List {
-					for _, n := range f.Names {
-						docs[dt.Name+"."+n.Name] = f.Doc.Text()
-					}
-				}
-			}
-		}
-	}
-	return docs
+	return g.docs.Get(t.PkgPath(), t.Name(), field)
 }
