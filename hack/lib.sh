@@ -15,10 +15,13 @@ die() { printf '\033[1;31mERROR:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # build_go_tool <wrapper-module-dir> <package> <output> [ldflags]
 # Builds a static binary from a wrapper module under hack/tools, skipping the
-# build when the output exists and is newer than the wrapper's go.mod/go.sum.
+# build when the output was built from the same go.mod, go.sum, package and
+# ldflags (a stamp of their hash next to it: content, not mtimes, so a cache
+# carried over to a fresh clone stays valid).
 build_go_tool() {
-  local dir="$1" pkg="$2" out="$3" ldflags="${4:-}"
-  if [[ -x "${out}" && "${out}" -nt "${dir}/go.sum" && "${out}" -nt "${dir}/go.mod" ]]; then
+  local dir="$1" pkg="$2" out="$3" ldflags="${4:-}" stamp
+  stamp="$(cat "${dir}/go.mod" "${dir}/go.sum" <(echo "${pkg} ${ldflags} $(go env GOVERSION)") | sha256sum | cut -d' ' -f1)"
+  if [[ -x "${out}" && "$(cat "${out}.stamp" 2>/dev/null)" == "${stamp}" ]]; then
     return 0
   fi
   mkdir -p "$(dirname "${out}")"
@@ -27,6 +30,7 @@ build_go_tool() {
   (cd "${dir}" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
       -ldflags "-s -w ${ldflags}" -o "${out}.tmp" "${pkg}") || die "building ${pkg} failed"
   mv "${out}.tmp" "${out}"
+  echo "${stamp}" >"${out}.stamp"
   log "built $(basename "${out}") in $((SECONDS - start))s"
 }
 
