@@ -78,7 +78,7 @@ type controllerEnv struct {
 // addressable-resolver ClusterRole (no controller manager runs here), and
 // runs the real controller in-process, impersonating its service account,
 // until the test ends.
-func startController(t *testing.T) *controllerEnv {
+func startController(t testing.TB) *controllerEnv {
 	t.Helper()
 	ctx := context.Background()
 	t.Setenv("SYSTEM_NAMESPACE", controllerNamespace)
@@ -135,16 +135,21 @@ func startController(t *testing.T) *controllerEnv {
 // testLogger logs through t.Log (shown for failed tests and with -v) until
 // stop is called; later lines (goroutines winding down) are dropped, since
 // t.Log after the test ends panics.
-func testLogger(t *testing.T) (*zap.SugaredLogger, func()) {
+func testLogger(t testing.TB) (*zap.SugaredLogger, func()) {
 	w := &testWriter{t: t}
 	enc := zap.NewDevelopmentEncoderConfig()
-	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zapcore.InfoLevel)
+	level := zapcore.InfoLevel
+	if _, ok := t.(*testing.B); ok {
+		// A benchmark prints its log: warnings and errors only.
+		level = zapcore.WarnLevel
+	}
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), level)
 	return zap.New(core).Sugar().Named("controller"), w.stop
 }
 
 type testWriter struct {
 	mu      sync.Mutex
-	t       *testing.T
+	t       testing.TB
 	stopped bool
 }
 
