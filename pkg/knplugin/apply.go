@@ -53,7 +53,7 @@ func newApplyCommand(g *globalFlags) *cobra.Command {
 			}
 			var docs []*unstructured.Unstructured
 			if len(files) > 0 {
-				if len(args) > 0 || countChanged(cmd, "sink", "namespace-selector", "selector", "service-account", "ce-override", "log-max-bytes") > 0 {
+				if len(args) > 0 || countChanged(cmd, specFlags...) > 0 {
 					return errors.New("'apply -f' takes neither a NAME nor source flags: the file describes the source")
 				}
 				var err error

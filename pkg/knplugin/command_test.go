@@ -159,16 +159,19 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 	}, {
 		name: "update changes only the given flags",
 		args: []string{"update", "steps", "--sink", "eventing.knative.dev/v1:Broker:alerts", "--ce-override", "team-", "--selector", "-",
-			"--service-account", "ci-reader", "--namespace-selector", "team in (a,b)"},
+			"--service-account", "ci-reader", "--namespace-selector", "team in (a,b)", "--replicas", "3", "--include-sink-triggered-runs"},
 		want: []string{"TektonStepSource 'steps' updated in namespace '" + ns + "'."},
 		check: func(t *testing.T, ns string) {
+			three := int32(3)
 			want := v1alpha1.TektonStepSourceSpec{
 				SourceSpec: duckv1.SourceSpec{Sink: brokerRef(ns, "alerts"),
 					CloudEventOverrides: &duckv1.CloudEventOverrides{Extensions: map[string]string{"cluster": "dev"}}},
 				ServiceAccountName: "ci-reader",
 				NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 					{Key: "team", Operator: metav1.LabelSelectorOpIn, Values: []string{"a", "b"}}}},
-				Log: &v1alpha1.LogSpec{MaxBytes: int64p(100)},
+				Log:                      &v1alpha1.LogSpec{MaxBytes: int64p(100)},
+				Replicas:                 &three,
+				IncludeSinkTriggeredRuns: true,
 			}
 			if diff := cmp.Diff(want, getSource(t, ns, "steps").Spec); diff != "" {
 				t.Errorf("updated spec (-want +got):\n%s", diff)
@@ -448,6 +451,9 @@ func TestInvalidSpecsAreRejectedWithTheFieldPath(t *testing.T) {
 		{"negative log size",
 			[]string{"create", "x", "--sink", "broker:default", "--log-max-bytes", "-1"},
 			[]string{"spec.log.maxBytes", "must be 0 (no log in events) or more"}},
+		{"more replicas than buckets",
+			[]string{"create", "x", "--sink", "broker:default", "--replicas", "11"},
+			[]string{"spec.replicas", "should be less than or equal to 10"}},
 		{"reserved extension",
 			[]string{"apply", "x", "--sink", "broker:default", "--ce-override", "type=mine"},
 			[]string{"spec.ceOverrides.extensions", "may not override CloudEvents context attributes"}},

@@ -38,7 +38,13 @@ type sourceFlags struct {
 	serviceAccount    string
 	ceOverrides       []string
 	logMaxBytes       int64
+	replicas          int32
+	includeTriggered  bool
 }
+
+// specFlags are the flags apply -f refuses to mix with a file.
+var specFlags = []string{"sink", "namespace-selector", "selector", "service-account", "ce-override", "log-max-bytes",
+	"replicas", "include-sink-triggered-runs"}
 
 func (f *sourceFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.sink, "sink", "s", "", SinkHelp)
@@ -54,6 +60,11 @@ func (f *sourceFlags) add(fs *pflag.FlagSet) {
 			"You may be provide this flag multiple times. To unset, append \"-\" to the key (e.g. --ce-override key-).")
 	fs.Int64Var(&f.logMaxBytes, "log-max-bytes", 0,
 		"Tail of the step log carried in succeeded and failed events, in bytes; 0: no log. Default (when never set): 65536.")
+	fs.Int32Var(&f.replicas, "replicas", 0,
+		fmt.Sprintf("Number of receive adapter pods (1-%d); more than one share the TaskRuns through leader-elected buckets. Default (when never set): %d.",
+			v1alpha1.MaxReplicas, v1alpha1.DefaultReplicas))
+	fs.BoolVar(&f.includeTriggered, "include-sink-triggered-runs", false,
+		"Also send events for the TaskRuns created by the EventListener that is the sink (turns off the recursion guard).")
 }
 
 // apply writes the flags that were given (changed) into the spec. sink is
@@ -107,6 +118,13 @@ func (f *sourceFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSourceSp
 	if fs.Changed("log-max-bytes") {
 		v := f.logMaxBytes
 		spec.Log = &v1alpha1.LogSpec{MaxBytes: &v}
+	}
+	if fs.Changed("replicas") {
+		v := f.replicas
+		spec.Replicas = &v
+	}
+	if fs.Changed("include-sink-triggered-runs") {
+		spec.IncludeSinkTriggeredRuns = f.includeTriggered
 	}
 	return nil
 }

@@ -192,6 +192,14 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	} else {
 		row(0, "Log Max Bytes", fmt.Sprintf("<default> (%d)", v1alpha1.DefaultLogMaxBytes))
 	}
+	replicas := v1alpha1.DefaultReplicas
+	if s.Spec.Replicas != nil {
+		replicas = *s.Spec.Replicas
+	}
+	row(0, "Replicas", fmt.Sprint(replicas))
+	if s.Spec.IncludeSinkTriggeredRuns {
+		row(0, "Recursion Guard", "off (includeSinkTriggeredRuns)")
+	}
 	if len(s.Spec.Filters) > 0 {
 		b, _ := json.Marshal(s.Spec.Filters)
 		row(0, "Filters", string(b))
