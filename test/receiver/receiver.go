@@ -114,6 +114,11 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
+	if req.Method != http.MethodPost {
+		// As Knative's ingresses: events come by POST only.
+		http.Error(w, "CloudEvents are POSTed", http.StatusMethodNotAllowed)
+		return
+	}
 	msg := cehttp.NewMessageFromHttpRequest(req)
 	defer msg.Finish(nil)
 	event, err := binding.ToEvent(req.Context(), msg)
