@@ -40,4 +40,7 @@ if [[ "$(uname -s)" == Linux ]]; then
   env -u KUBECONFIG hack/e2e.sh
 fi
 
+log "benchmark (quick)"
+hack/bench.sh --quick
+
 log "all tests passed in $((SECONDS - start))s"

@@ -18,14 +18,35 @@ limitations under the License.
 // ApiServerSource adapter (watching TaskRuns in Resource mode) and a bare
 // informer (the floor), on one real kube-apiserver with one workload shape,
 // and prints a table. hack/bench.sh runs it.
+//
+// How it measures, per contender in turn on one kube-apiserver:
+//
+//   - throughput: the contender watches a fresh namespace. Once it watches
+//     (its "cache synced" log line; for ApiServerSource, which keeps no
+//     cache, the event of a probe write), the CPU time it has used so far is
+//     read from /proc/<pid>/stat, the workload runs, and once every expected
+//     event has arrived (plus -settle) it is read again. Latency is from the
+//     issue of each status write to the arrival at the sink (or, for the
+//     floor, at its event handler) of what the write caused.
+//   - RSS: the contender watches the namespace of -cached finished TaskRuns;
+//     VmHWM is read -rss-settle after its initial list was processed.
+//
+// The run fails (exit status 1) when a contender does not deliver every
+// expected event within -timeout; performance targets are only reported.
+// BENCH_PPROF=<dir> saves CPU and heap profiles of the contenders that serve
+// them (knative adapter/v2: ours and ApiServerSource) into dir.
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,11 +57,13 @@ import (
 	"syscall"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"knative.dev/pkg/apis"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
@@ -52,23 +75,63 @@ type options struct {
 	runs, steps int
 	rate        float64 // step transitions per second
 	cached      int     // TaskRuns in the cache for the RSS phase
+	settle      time.Duration
+	rssSettle   time.Duration
+	timeout     time.Duration
+	pprofDir    string
+	only        map[string]bool // contenders to run; all when empty
+}
+
+var began = time.Now()
+
+// logf reports progress on stderr with the time since the start.
+func logf(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
 }
 
 func main() {
-	opts := options{}
-	quick := flag.Bool("quick", false, "small workload (CI keeps the benchmark from rotting)")
+	opts := options{pprofDir: os.Getenv("BENCH_PPROF")}
+	quick := flag.Bool("quick", false, "small workload and short settle times (CI runs it so the benchmark cannot rot); explicit flags still win")
 	flag.IntVar(&opts.runs, "taskruns", 500, "TaskRuns in the workload")
 	flag.IntVar(&opts.steps, "steps", 5, "steps per TaskRun")
 	flag.Float64Var(&opts.rate, "rate", 200, "target step transitions per second")
 	flag.IntVar(&opts.cached, "cached", 5000, "TaskRuns cached for the peak RSS figure")
+	flag.DurationVar(&opts.settle, "settle", 2*time.Second,
+		"idle time after the last expected event before the second CPU reading (covers the adapter's 1 s checkpoint interval)")
+	flag.DurationVar(&opts.rssSettle, "rss-settle", 5*time.Second, "time after the initial list was processed before reading peak RSS")
+	flag.DurationVar(&opts.timeout, "timeout", 3*time.Minute, "how long a contender may take to deliver every expected event")
+	only := flag.String("contenders", "", "comma-separated subset of ours,apiserversource,floor to run (for profiling; the ratios need all three)")
 	flag.Parse()
+	if *only != "" {
+		opts.only = map[string]bool{}
+		for _, name := range strings.Split(*only, ",") {
+			if name != "ours" && name != "apiserversource" && name != "floor" {
+				fmt.Fprintf(os.Stderr, "bench: unknown contender %q (ours, apiserversource, floor)\n", name)
+				os.Exit(2)
+			}
+			opts.only[name] = true
+		}
+	}
 	if *quick {
-		opts.runs, opts.cached = 40, 400
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, apply := range map[string]func(){
+			"taskruns":   func() { opts.runs = 40 },
+			"cached":     func() { opts.cached = 400 },
+			"settle":     func() { opts.settle = 1500 * time.Millisecond },
+			"rss-settle": func() { opts.rssSettle = time.Second },
+			"timeout":    func() { opts.timeout = time.Minute },
+		} {
+			if !set[name] {
+				apply()
+			}
+		}
 	}
 	if err := run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	logf("done")
 }
 
 // contender is one program under measurement.
@@ -76,28 +139,42 @@ type contender struct {
 	name string
 	bin  string
 	env  func(ns, sink string) []string
-	// events reads what the contender produced: for each, when the status
-	// write that caused it happened and when it arrived.
-	events func(c *measurement) ([]sample, error)
+	// readyLog is what the contender logs once its informer cache has
+	// synced. Without one (ApiServerSource: a reflector into a store that
+	// only sends events) readiness is the arrival of a probe write's event.
+	readyLog string
+	// pprof: serves Go's profiles when K_OBSERVABILITY_CONFIG enables them.
+	pprof bool
+	// tally looks at what the contender produced since it last looked.
+	tally func(m *measurement) error
+	// want is how many write-caused events the workload must produce.
+	want func(m *measurement) int
 }
 
 type sample struct{ written, arrived time.Time }
 
 type measurement struct {
 	contender *contender
+	opts      options
 	ns        string
 	sink      *receiver.Receiver
-	proc      *exec.Cmd
-	floorOut  string
+	proc      *process
 	writes    *writeLog
-	cpuTicks  int64
-	events    []sample
-	elapsed   time.Duration
-	peakRSS   int64
+
+	// Tally state: how far the output was read, the events produced in the
+	// window (the CPU denominator), those traced to a status write (the
+	// latency samples), and the keys already counted.
+	read      int
+	delivered int
+	samples   []sample
+	seen      map[string]bool
+
+	cpuTicks int64
+	peakRSS  int64
 }
 
-// writeLog remembers when each status write happened, by resourceVersion and
-// by (TaskRun, update index).
+// writeLog remembers when each status write was issued, by resourceVersion
+// and by (TaskRun, update index).
 type writeLog struct {
 	mu     sync.Mutex
 	byRV   map[string]time.Time
@@ -113,33 +190,48 @@ func (w *writeLog) add(rv, key string, at time.Time) {
 	}
 }
 
+func (w *writeLog) first() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var first time.Time
+	for _, at := range w.byRV {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	return first
+}
+
+type bench struct {
+	opts   options
+	cp     *controlplane.ControlPlane
+	tekton tektonclient.Interface
+	tmp    string
+}
+
 func run(opts options) error {
-	root := controlplane.RepoRoot()
 	tmp, err := os.MkdirTemp("", "tss-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bins := map[string]string{
-		"ours":            "./cmd/receive_adapter",
-		"apiserversource": "knative.dev/eventing/cmd/apiserver_receive_adapter",
-		"floor":           "./test/bench/floor",
-	}
-	for name, pkg := range bins {
-		out := filepath.Join(tmp, name)
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Dir, cmd.Stderr = root, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building %s: %w", pkg, err)
+	if opts.pprofDir != "" {
+		if err := os.MkdirAll(opts.pprofDir, 0o755); err != nil {
+			return err
 		}
-		bins[name] = out
 	}
-	fmt.Fprintln(os.Stderr, "starting kube-apiserver and etcd")
+	logf("building the three contenders")
+	bins, err := build(controlplane.RepoRoot(), tmp)
+	if err != nil {
+		return err
+	}
+	logf("starting kube-apiserver and etcd")
 	cp, err := controlplane.Start()
 	if err != nil {
 		return err
 	}
 	defer cp.Stop()
+	b := &bench{opts: opts, cp: cp, tekton: tektonclient.NewForConfigOrDie(cp.Config), tmp: tmp}
 
 	common := func(ns, sink string) []string {
 		return append(os.Environ(), "KUBECONFIG="+cp.KubeconfigPath, "K_SINK="+sink, "NAMESPACE="+ns,
@@ -153,38 +245,50 @@ func run(opts options) error {
 			encoded, _ := cfg.Encode()
 			return append(common(ns, sink), "K_SOURCE_CONFIG="+encoded)
 		},
-		events: oursEvents,
+		// pkg/adapter logs it after cache.WaitForCacheSync.
+		readyLog: "Watching TaskRuns",
+		pprof:    true,
+		tally:    oursTally,
+		// One started and one succeeded event per step.
+		want: func(m *measurement) int { return m.opts.runs * m.opts.steps * 2 },
 	}, {
 		name: "apiserversource", bin: bins["apiserversource"],
 		env: func(ns, sink string) []string {
 			cfg := fmt.Sprintf(`{"namespaces":[%q],"allNamespaces":false,"mode":"Resource","resources":[{"gvr":{"Group":"tekton.dev","Version":"v1","Resource":"taskruns"}}]}`, ns)
 			return append(common(ns, sink), "K_SOURCE_CONFIG="+cfg)
 		},
-		events: apiServerSourceEvents,
+		pprof: true,
+		tally: apiServerSourceTally,
+		want:  writesWanted,
 	}, {
 		name: "floor", bin: bins["floor"],
-		env:    common,
-		events: floorEvents,
+		env:      common,
+		readyLog: "floor: cache synced",
+		tally:    floorTally,
+		want:     writesWanted,
 	}}
 
-	fmt.Fprintf(os.Stderr, "workload: %d TaskRuns x %d steps at %.0f transitions/s; RSS with %d TaskRuns cached\n",
+	logf("workload: %d TaskRuns x %d steps at %.0f transitions/s; RSS with %d TaskRuns cached",
 		opts.runs, opts.steps, opts.rate, opts.cached)
 	// One namespace of finished TaskRuns serves every contender's RSS figure.
-	cachedNS, err := newNamespace(cp)
+	cachedNS, err := b.newNamespace()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "creating %d finished TaskRuns\n", opts.cached)
-	if err := createFinished(cp, cachedNS, opts); err != nil {
+	logf("creating %d finished TaskRuns", opts.cached)
+	if err := b.createFinished(cachedNS); err != nil {
 		return err
 	}
 	var results []*measurement
 	for _, c := range contenders {
-		m, err := measureThroughput(cp, c, opts, tmp)
+		if opts.only != nil && !opts.only[c.name] {
+			continue
+		}
+		m, err := b.measureThroughput(c)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
-		if m.peakRSS, err = measureRSS(c, cachedNS, opts, tmp); err != nil {
+		if m.peakRSS, err = b.measureRSS(c, cachedNS); err != nil {
 			return fmt.Errorf("%s RSS: %w", c.name, err)
 		}
 		results = append(results, m)
@@ -193,8 +297,37 @@ func run(opts options) error {
 	return nil
 }
 
-func newNamespace(cp *controlplane.ControlPlane) (string, error) {
-	ns, err := kubernetes.NewForConfigOrDie(cp.Config).CoreV1().Namespaces().Create(context.Background(),
+// build compiles the contenders in parallel (mostly linking, with a warm
+// build cache).
+func build(root, tmp string) (map[string]string, error) {
+	pkgs := map[string]string{
+		"ours":            "./cmd/receive_adapter",
+		"apiserversource": "knative.dev/eventing/cmd/apiserver_receive_adapter",
+		"floor":           "./test/bench/floor",
+	}
+	bins := map[string]string{}
+	errs := make(chan error, len(pkgs))
+	var wg sync.WaitGroup
+	for name, pkg := range pkgs {
+		out := filepath.Join(tmp, name)
+		bins[name] = out
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command("go", "build", "-o", out, pkg)
+			cmd.Dir, cmd.Stderr = root, os.Stderr
+			if err := cmd.Run(); err != nil {
+				errs <- fmt.Errorf("building %s: %w", pkg, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return bins, <-errs
+}
+
+func (b *bench) newNamespace() (string, error) {
+	ns, err := kubernetes.NewForConfigOrDie(b.cp.Config).CoreV1().Namespaces().Create(context.Background(),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bench-"}}, metav1.CreateOptions{})
 	if err != nil {
 		return "", err
@@ -202,31 +335,139 @@ func newNamespace(cp *controlplane.ControlPlane) (string, error) {
 	return ns.Name, nil
 }
 
-func start(c *contender, ns string, sink *receiver.Receiver, floorOut string) (*exec.Cmd, error) {
-	cmd := exec.Command(c.bin)
-	cmd.Env = append(c.env(ns, sink.URL), "FLOOR_OUT="+floorOut)
-	logFile, err := os.Create(floorOut + ".log")
+// process is a running contender.
+type process struct {
+	cmd       *exec.Cmd
+	log       string
+	exited    chan struct{}
+	pprofBase string // http://127.0.0.1:<port> when profiling
+}
+
+func (b *bench) start(c *contender, ns string, sink *receiver.Receiver, base string) (*process, error) {
+	p := &process{log: base + ".log", exited: make(chan struct{})}
+	env := append(c.env(ns, sink.URL), "FLOOR_OUT="+base)
+	if c.pprof && b.opts.pprofDir != "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		p.pprofBase = fmt.Sprintf("http://127.0.0.1:%d", port)
+		env = append(env, `K_OBSERVABILITY_CONFIG={"runtime":{"profiling":"enabled"}}`, fmt.Sprintf("PROFILING_PORT=%d", port))
+	}
+	p.cmd = exec.Command(c.bin)
+	p.cmd.Env = env
+	logFile, err := os.Create(p.log)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	return cmd, cmd.Start()
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if err := p.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		logFile.Close()
+		close(p.exited)
+	}()
+	return p, nil
 }
 
-func stop(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// stop sends SIGTERM and waits (SIGKILL after 30 s).
+func (p *process) stop() {
 	select {
-	case <-done:
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
 	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 	}
 }
 
-func measureThroughput(cp *controlplane.ControlPlane, c *contender, opts options, tmp string) (*measurement, error) {
-	ns, err := newNamespace(cp)
+func (p *process) alive() error {
+	select {
+	case <-p.exited:
+		return fmt.Errorf("exited early (%s); its log ends:\n%s", p.cmd.ProcessState, p.logTail())
+	default:
+		return nil
+	}
+}
+
+func (p *process) logTail() string {
+	data, _ := os.ReadFile(p.log)
+	if len(data) > 3000 {
+		data = data[len(data)-3000:]
+	}
+	return string(data)
+}
+
+// waitReady waits until the contender watches: its ready log line, or the
+// event of a label patch on the TaskRun probe (created when missing).
+func (b *bench) waitReady(c *contender, m *measurement, probe string) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	if c.readyLog != "" {
+		for {
+			if err := m.proc.alive(); err != nil {
+				return err
+			}
+			if data, _ := os.ReadFile(m.proc.log); bytes.Contains(data, []byte(c.readyLog)) {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("no %q in its log after 2m; its log ends:\n%s", c.readyLog, m.proc.logTail())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	ctx := context.Background()
+	taskruns := b.tekton.TektonV1().TaskRuns(m.ns)
+	if _, err := taskruns.Get(ctx, probe, metav1.GetOptions{}); err != nil {
+		if _, err := taskruns.Create(ctx, &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: probe},
+			Spec: pipelinev1.TaskRunSpec{TaskSpec: &pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: "s", Image: "busybox"}}}}},
+			metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating the probe TaskRun: %w", err)
+		}
+	}
+	read := 0
+	for i := 0; ; i++ {
+		if err := m.proc.alive(); err != nil {
+			return err
+		}
+		patch := fmt.Sprintf(`{"metadata":{"labels":{"bench-probe":"%d"}}}`, i)
+		if _, err := taskruns.Patch(ctx, probe, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("patching the probe TaskRun: %w", err)
+		}
+		for wait := time.Now().Add(500 * time.Millisecond); time.Now().Before(wait); time.Sleep(20 * time.Millisecond) {
+			evs := m.sink.Events()
+			for _, e := range evs[read:] {
+				if obj, err := objectOf(e.Data()); err == nil && obj.Metadata.Name == probe {
+					return nil
+				}
+			}
+			read = len(evs)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no event for the probe TaskRun after 2m; its log ends:\n%s", m.proc.logTail())
+		}
+	}
+}
+
+func (b *bench) measureThroughput(c *contender) (*measurement, error) {
+	ns, err := b.newNamespace()
 	if err != nil {
 		return nil, err
 	}
@@ -235,52 +476,117 @@ func measureThroughput(cp *controlplane.ControlPlane, c *contender, opts options
 		return nil, err
 	}
 	defer sink.Stop()
-	m := &measurement{contender: c, ns: ns, sink: sink, floorOut: filepath.Join(tmp, c.name+".floor"),
+	m := &measurement{contender: c, opts: b.opts, ns: ns, sink: sink, seen: map[string]bool{},
 		writes: &writeLog{byRV: map[string]time.Time{}, byStep: map[string]time.Time{}}}
-	if m.proc, err = start(c, ns, sink, m.floorOut); err != nil {
+	if m.proc, err = b.start(c, ns, sink, filepath.Join(b.tmp, c.name+".throughput")); err != nil {
 		return nil, err
 	}
-	time.Sleep(3 * time.Second) // informer sync; excluded from the CPU figure
-	before, err := cpuTicks(m.proc.Process.Pid)
+	defer m.proc.stop()
+	if err := b.waitReady(c, m, "probe"); err != nil {
+		return nil, err
+	}
+	// Whatever arrived so far (probe events) is not part of the workload.
+	m.read = len(sink.Events())
+	before, err := cpuTicks(m.proc.cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "%s: driving the workload\n", c.name)
-	began := time.Now()
-	if err := drive(cp, ns, opts, m.writes); err != nil {
-		stop(m.proc)
+	writesPerSecond := b.opts.rate * float64(b.opts.steps+1) / float64(2*b.opts.steps)
+	// Generous: the apiserver may not keep up with the target rate; the
+	// profile's idle tail costs nothing.
+	cpuProfile := b.profileCPU(m, 2*time.Duration(float64(b.opts.runs*(b.opts.steps+1))/writesPerSecond*float64(time.Second))+10*time.Second)
+	logf("%s: driving the workload", c.name)
+	if err := b.drive(ns, m.writes); err != nil {
 		return nil, err
 	}
-	// Let the contender catch up: wait until its output stops growing.
-	want := opts.runs * opts.steps * 2
-	if c.name != "floor" {
-		_, _ = sink.WaitFor(context.Background(), 2*time.Minute, func(evs []cloudevents.Event) bool { return len(evs) >= want })
-	}
-	time.Sleep(2 * time.Second)
-	after, err := cpuTicks(m.proc.Process.Pid)
-	if err != nil {
-		return nil, err
-	}
-	stop(m.proc)
-	m.cpuTicks = after - before
-	if m.events, err = c.events(m); err != nil {
-		return nil, err
-	}
-	var last time.Time
-	for _, s := range m.events {
-		if s.arrived.After(last) {
-			last = s.arrived
+	want := c.want(m)
+	logf("%s: workload written; waiting for %d events", c.name, want)
+	for deadline := time.Now().Add(b.opts.timeout); ; time.Sleep(100 * time.Millisecond) {
+		if err := m.proc.alive(); err != nil {
+			return nil, err
+		}
+		if err := c.tally(m); err != nil {
+			return nil, err
+		}
+		if len(m.samples) >= want || time.Now().After(deadline) {
+			break
 		}
 	}
-	m.elapsed = last.Sub(began)
+	time.Sleep(b.opts.settle)
+	after, err := cpuTicks(m.proc.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if err := <-cpuProfile; err != nil {
+		return nil, err
+	}
+	if err := b.saveProfile(m.proc, "heap?gc=1", c.name+".throughput.heap.pb.gz"); err != nil {
+		return nil, err
+	}
+	m.proc.stop()
+	if err := c.tally(m); err != nil { // the floor flushes the rest on SIGTERM
+		return nil, err
+	}
+	m.cpuTicks = after - before
+	if len(m.samples) < want {
+		return nil, fmt.Errorf("delivered %d of the %d expected events within %s", len(m.samples), want, b.opts.timeout)
+	}
+	logf("%s: %d events, %.2f s CPU", c.name, m.delivered, float64(m.cpuTicks)/100)
 	return m, nil
+}
+
+// profileCPU fetches a CPU profile of the given length in the background
+// when profiling; the channel reports the outcome.
+func (b *bench) profileCPU(m *measurement, length time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if m.proc.pprofBase == "" {
+		done <- nil
+		return done
+	}
+	seconds := int(math.Ceil(length.Seconds()))
+	go func() {
+		done <- b.saveProfile(m.proc, fmt.Sprintf("profile?seconds=%d", seconds), m.contender.name+".throughput.cpu.pb.gz")
+	}()
+	return done
+}
+
+func (b *bench) saveProfile(p *process, path, file string) error {
+	if p.pprofBase == "" {
+		return nil
+	}
+	resp, err := http.Get(p.pprofBase + "/debug/pprof/" + path)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s: %s: %s", path, resp.Status, data)
+	}
+	logf("saved %s", filepath.Join(b.opts.pprofDir, file))
+	return os.WriteFile(filepath.Join(b.opts.pprofDir, file), data, 0o644)
 }
 
 // drive runs the workload at the target transition rate: each TaskRun goes
 // through steps+1 status writes (all running, then one more step succeeded
 // per write), 2 transitions per write on average.
-func drive(cp *controlplane.ControlPlane, ns string, opts options, writes *writeLog) error {
-	client := tektonclient.NewForConfigOrDie(cp.Config)
+func (b *bench) drive(ns string, writes *writeLog) error {
+	opts := b.opts
+	var names []string
+	for i := 0; i < opts.steps; i++ {
+		names = append(names, fmt.Sprintf("s%d", i))
+	}
+	runs := make([]*sim.Run, opts.runs)
+	if err := parallel(opts.runs, 16, func(i int) error {
+		r, err := sim.Create(context.Background(), b.tekton, ns, fmt.Sprintf("run-%04d", i), nil, names...)
+		runs[i] = r
+		return err
+	}); err != nil {
+		return err
+	}
 	writesPerSecond := opts.rate * float64(opts.steps+1) / float64(2*opts.steps)
 	tokens := make(chan struct{})
 	stopTicker := make(chan struct{})
@@ -301,162 +607,41 @@ func drive(cp *controlplane.ControlPlane, ns string, opts options, writes *write
 		}
 	}()
 	defer close(stopTicker)
-	var names []string
-	for i := 0; i < opts.steps; i++ {
-		names = append(names, fmt.Sprintf("s%d", i))
-	}
-	runs := make([]*sim.Run, opts.runs)
-	for i := range runs {
-		r, err := sim.Create(context.Background(), client, ns, fmt.Sprintf("run-%04d", i), nil, names...)
-		if err != nil {
-			return err
-		}
-		runs[i] = r
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, opts.runs)
-	sem := make(chan struct{}, 32)
-	for _, r := range runs {
-		wg.Add(1)
-		go func(r *sim.Run) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			for k := 0; k <= opts.steps; k++ {
-				<-tokens
-				key := fmt.Sprintf("%s/%d", r.Name, k)
-				r.OnWrite = func(rv string, at time.Time) { writes.add(rv, key, at) }
-				states := make([]sim.State, opts.steps)
-				for i := range states {
-					if i < k {
-						states[i] = sim.Succeeded()
-					} else {
-						states[i] = sim.Running()
-					}
-				}
-				if err := r.SetSteps(context.Background(), states...); err != nil {
-					errs <- err
-					return
+	return parallel(opts.runs, 32, func(i int) error {
+		r := runs[i]
+		for k := 0; k <= opts.steps; k++ {
+			<-tokens
+			key := fmt.Sprintf("%s/%d", r.Name, k)
+			r.OnWrite = func(rv string, at time.Time) { writes.add(rv, key, at) }
+			states := make([]sim.State, opts.steps)
+			for i := range states {
+				if i < k {
+					states[i] = sim.Succeeded()
+				} else {
+					states[i] = sim.Running()
 				}
 			}
-		}(r)
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+			if err := r.SetSteps(context.Background(), states...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
-// oursEvents maps each step event to the write that made it: started of
-// step i comes from write i, succeeded of step i from write i+1.
-func oursEvents(m *measurement) ([]sample, error) {
-	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
-	var out []sample
-	for i, e := range evs {
-		step, err := strconv.Atoi(strings.TrimPrefix(e.Subject(), "s"))
-		if err != nil {
-			return nil, fmt.Errorf("unexpected subject %q", e.Subject())
-		}
-		if strings.HasSuffix(e.Type(), ".succeeded.v1") {
-			step++
-		}
-		key := fmt.Sprintf("%v/%d", e.Extensions()["tektontaskrun"], step)
-		if w, ok := m.writes.byStep[key]; ok {
-			out = append(out, sample{w, arrivals[i]})
-		}
-	}
-	return out, nil
-}
-
-// apiServerSourceEvents maps each event (the TaskRun in Resource mode) to its
-// resourceVersion's write.
-func apiServerSourceEvents(m *measurement) ([]sample, error) {
-	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
-	var out []sample
-	for i, e := range evs {
-		var obj struct {
-			Metadata struct {
-				ResourceVersion string `json:"resourceVersion"`
-			} `json:"metadata"`
-		}
-		if err := json.Unmarshal(e.Data(), &obj); err != nil {
-			return nil, err
-		}
-		if w, ok := m.writes.byRV[obj.Metadata.ResourceVersion]; ok {
-			out = append(out, sample{w, arrivals[i]})
-		}
-	}
-	return out, nil
-}
-
-func floorEvents(m *measurement) ([]sample, error) {
-	f, err := os.Open(m.floorOut)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []sample
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		var rv string
-		var at int64
-		if _, err := fmt.Sscanf(scanner.Text(), "%s %d", &rv, &at); err != nil {
-			return nil, err
-		}
-		if w, ok := m.writes.byRV[rv]; ok {
-			out = append(out, sample{w, time.Unix(0, at)})
-		}
-	}
-	return out, scanner.Err()
-}
-
-// measureRSS starts the contender on the namespace of opts.cached finished
-// TaskRuns and reads its peak RSS once its cache holds them all.
-func measureRSS(c *contender, ns string, opts options, tmp string) (int64, error) {
-	sink, err := receiver.Start("")
-	if err != nil {
-		return 0, err
-	}
-	defer sink.Stop()
-	cmd, err := start(c, ns, sink, filepath.Join(tmp, c.name+".rss"))
-	if err != nil {
-		return 0, err
-	}
-	defer stop(cmd)
-	if c.name == "apiserversource" {
-		// It sends an event per cached object at start; let it finish.
-		_, _ = sink.WaitForCount(context.Background(), 2*time.Minute, opts.cached)
-	}
-	time.Sleep(5 * time.Second)
-	return peakRSS(cmd.Process.Pid)
-}
-
-func createFinished(cp *controlplane.ControlPlane, ns string, opts options) error {
-	client := tektonclient.NewForConfigOrDie(cp.Config)
-	var names []string
-	for i := 0; i < opts.steps; i++ {
-		names = append(names, fmt.Sprintf("s%d", i))
-	}
-	sem := make(chan struct{}, 16)
-	errs := make(chan error, opts.cached)
+// parallel runs f(0..n-1) with at most width at a time and returns the
+// first error.
+func parallel(n, width int, f func(i int) error) error {
+	sem := make(chan struct{}, width)
+	errs := make(chan error, n)
 	var wg sync.WaitGroup
-	for i := 0; i < opts.cached; i++ {
+	for i := 0; i < n; i++ {
 		wg.Add(1)
+		sem <- struct{}{}
 		go func(i int) {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
-			r, err := sim.Create(context.Background(), client, ns, fmt.Sprintf("done-%05d", i), nil, names...)
-			if err == nil {
-				states := make([]sim.State, opts.steps)
-				for j := range states {
-					states[j] = sim.Succeeded()
-				}
-				err = r.SetSteps(context.Background(), states...)
-			}
-			if err == nil {
-				err = r.Finish(context.Background(), true)
-			}
-			if err != nil {
+			if err := f(i); err != nil {
 				errs <- err
 			}
 		}(i)
@@ -464,6 +649,166 @@ func createFinished(cp *controlplane.ControlPlane, ns string, opts options) erro
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+func writesWanted(m *measurement) int {
+	m.writes.mu.Lock()
+	defer m.writes.mu.Unlock()
+	return len(m.writes.byRV)
+}
+
+// oursTally maps each step event to the write that made it: started of step
+// i comes from write i, succeeded of step i from write i+1. A repeated
+// event counts as delivered but gives no second sample.
+func oursTally(m *measurement) error {
+	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
+	m.writes.mu.Lock()
+	defer m.writes.mu.Unlock()
+	for i := m.read; i < len(evs); i++ {
+		e := evs[i]
+		m.delivered++
+		step, err := strconv.Atoi(strings.TrimPrefix(e.Subject(), "s"))
+		if err != nil {
+			return fmt.Errorf("unexpected subject %q", e.Subject())
+		}
+		if strings.HasSuffix(e.Type(), ".succeeded.v1") {
+			step++
+		}
+		key := fmt.Sprintf("%v/%d", e.Extensions()["tektontaskrun"], step)
+		if w, ok := m.writes.byStep[key]; ok && !m.seen[key+e.Type()] {
+			m.seen[key+e.Type()] = true
+			m.samples = append(m.samples, sample{w, arrivals[i]})
+		}
+	}
+	m.read = len(evs)
+	return nil
+}
+
+type object struct {
+	Metadata struct {
+		Name            string `json:"name"`
+		ResourceVersion string `json:"resourceVersion"`
+	} `json:"metadata"`
+}
+
+func objectOf(data []byte) (object, error) {
+	var obj object
+	err := json.Unmarshal(data, &obj)
+	return obj, err
+}
+
+// apiServerSourceTally maps each event (the TaskRun in Resource mode) to its
+// resourceVersion's write.
+func apiServerSourceTally(m *measurement) error {
+	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
+	m.writes.mu.Lock()
+	defer m.writes.mu.Unlock()
+	for i := m.read; i < len(evs); i++ {
+		obj, err := objectOf(evs[i].Data())
+		if err != nil {
+			return err
+		}
+		if obj.Metadata.Name == "probe" {
+			continue
+		}
+		m.delivered++
+		rv := obj.Metadata.ResourceVersion
+		if w, ok := m.writes.byRV[rv]; ok && !m.seen[rv] {
+			m.seen[rv] = true
+			m.samples = append(m.samples, sample{w, arrivals[i]})
+		}
+	}
+	m.read = len(evs)
+	return nil
+}
+
+// floorTally reads the floor's "rv unixnano" lines (flushed every 100 ms).
+func floorTally(m *measurement) error {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(m.proc.log), m.contender.name+".throughput"))
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(string(data), "\n")
+	lines = lines[:len(lines)-1] // complete lines only
+	m.writes.mu.Lock()
+	defer m.writes.mu.Unlock()
+	for _, line := range lines[min(m.read, len(lines)):] {
+		var rv string
+		var at int64
+		if _, err := fmt.Sscanf(line, "%s %d", &rv, &at); err != nil {
+			return fmt.Errorf("floor output %q: %w", line, err)
+		}
+		m.delivered++
+		if w, ok := m.writes.byRV[rv]; ok && !m.seen[rv] {
+			m.seen[rv] = true
+			m.samples = append(m.samples, sample{w, time.Unix(0, at)})
+		}
+	}
+	m.read = max(m.read, len(lines))
+	return nil
+}
+
+// measureRSS starts the contender on the namespace of opts.cached finished
+// TaskRuns and reads its peak RSS once it has processed the initial list.
+func (b *bench) measureRSS(c *contender, ns string) (int64, error) {
+	sink, err := receiver.Start("")
+	if err != nil {
+		return 0, err
+	}
+	defer sink.Stop()
+	m := &measurement{contender: c, opts: b.opts, ns: ns, sink: sink}
+	if m.proc, err = b.start(c, ns, sink, filepath.Join(b.tmp, c.name+".rss")); err != nil {
+		return 0, err
+	}
+	defer m.proc.stop()
+	if err := b.waitReady(c, m, "done-00000"); err != nil {
+		return 0, err
+	}
+	time.Sleep(b.opts.rssSettle)
+	if err := m.proc.alive(); err != nil {
+		return 0, err
+	}
+	rss, err := peakRSS(m.proc.cmd.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
+	for path, file := range map[string]string{"heap?gc=1": ".rss.heap.pb.gz", "heap?debug=1": ".rss.heap.txt"} {
+		if err := b.saveProfile(m.proc, path, c.name+file); err != nil {
+			return 0, err
+		}
+	}
+	logf("%s: peak RSS %.1f MiB with %d TaskRuns cached", c.name, float64(rss)/(1<<20), b.opts.cached)
+	return rss, nil
+}
+
+// createFinished creates opts.cached TaskRuns whose steps all succeeded and
+// that completed: the state Tekton leaves them in (SetSteps then Finish,
+// written as one status update).
+func (b *bench) createFinished(ns string) error {
+	var names []string
+	for i := 0; i < b.opts.steps; i++ {
+		names = append(names, fmt.Sprintf("s%d", i))
+	}
+	ctx := context.Background()
+	return parallel(b.opts.cached, 16, func(i int) error {
+		r, err := sim.Create(ctx, b.tekton, ns, fmt.Sprintf("done-%05d", i), nil, names...)
+		if err != nil {
+			return err
+		}
+		tr, err := b.tekton.TektonV1().TaskRuns(ns).Get(ctx, r.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		now := time.Now().Truncate(time.Second)
+		tr.Status.Steps = nil
+		for _, s := range r.Steps {
+			tr.Status.Steps = append(tr.Status.Steps, sim.Succeeded()(s, now))
+		}
+		tr.Status.CompletionTime = &metav1.Time{Time: now}
+		tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
+		_, err = b.tekton.TektonV1().TaskRuns(ns).UpdateStatus(ctx, tr, metav1.UpdateOptions{})
+		return err
+	})
 }
 
 // cpuTicks is the process's user+system CPU time in clock ticks (1/100 s).
@@ -506,31 +851,68 @@ func percentile(samples []sample, p float64) time.Duration {
 	return lat[int(p*float64(len(lat)-1))]
 }
 
+// eventsPerSecond is the write-caused events over the time from the first
+// write to the last such event's arrival.
+func eventsPerSecond(m *measurement) float64 {
+	first := m.writes.first()
+	var last time.Time
+	for _, s := range m.samples {
+		if s.arrived.After(last) {
+			last = s.arrived
+		}
+	}
+	if !last.After(first) {
+		return 0
+	}
+	return float64(len(m.samples)) / last.Sub(first).Seconds()
+}
+
 func printTable(results []*measurement, opts options) {
 	fmt.Printf("\nWorkload: %d TaskRuns x %d steps, target %.0f step transitions/s; peak RSS with %d TaskRuns cached.\n\n",
 		opts.runs, opts.steps, opts.rate, opts.cached)
-	fmt.Printf("| %-16s | %8s | %18s | %14s | %9s | %9s | %9s |\n", "contender", "events", "CPU s / 1000 events", "peak RSS (MiB)", "p50", "p99", "events/s")
-	fmt.Println("|------------------|----------|---------------------|----------------|-----------|-----------|-----------|")
+	fmt.Printf("| %-16s | %8s | %7s | %19s | %14s | %9s | %9s | %9s |\n",
+		"contender", "events", "CPU s", "CPU s / 1000 events", "peak RSS (MiB)", "p50", "p99", "events/s")
+	fmt.Println("|------------------|----------|---------|---------------------|----------------|-----------|-----------|-----------|")
 	byName := map[string]*measurement{}
 	for _, m := range results {
 		byName[m.contender.name] = m
-		fmt.Printf("| %-16s | %8d | %19.3f | %14.1f | %9s | %9s | %9.0f |\n", m.contender.name, len(m.events),
-			cpuPer1000(m), float64(m.peakRSS)/(1<<20), percentile(m.events, 0.5).Round(100*time.Microsecond),
-			percentile(m.events, 0.99).Round(100*time.Microsecond), float64(len(m.events))/m.elapsed.Seconds())
+		fmt.Printf("| %-16s | %8d | %7.2f | %19.3f | %14.1f | %9s | %9s | %9.0f |\n", m.contender.name, m.delivered,
+			float64(m.cpuTicks)/100, cpuPer1000(m), float64(m.peakRSS)/(1<<20),
+			percentile(m.samples, 0.5).Round(100*time.Microsecond), percentile(m.samples, 0.99).Round(100*time.Microsecond),
+			eventsPerSecond(m))
 	}
 	ours, asrc, floor := byName["ours"], byName["apiserversource"], byName["floor"]
-	fmt.Printf("\nours / apiserversource: CPU per event %.2fx (target <= 0.5x), peak RSS %.2fx (target <= 0.5x)\n",
-		cpuPer1000(ours)/cpuPer1000(asrc), float64(ours.peakRSS)/float64(asrc.peakRSS))
-	fmt.Printf("ours / floor:           CPU per event %.2fx, peak RSS %.2fx\n",
-		cpuPer1000(ours)/cpuPer1000(floor), float64(ours.peakRSS)/float64(floor.peakRSS))
-	fmt.Printf("p99 latency: ours %s vs floor %s + 10ms = %s (target: ours <= that)\n",
-		percentile(ours.events, 0.99).Round(100*time.Microsecond), percentile(floor.events, 0.99).Round(100*time.Microsecond),
-		(percentile(floor.events, 0.99) + 10*time.Millisecond).Round(100*time.Microsecond))
+	if ours == nil || asrc == nil || floor == nil {
+		return
+	}
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return math.NaN()
+		}
+		return a / b
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	cpuRatio, rssRatio := ratio(cpuPer1000(ours), cpuPer1000(asrc)), ratio(float64(ours.peakRSS), float64(asrc.peakRSS))
+	fmt.Printf("\nours / apiserversource: CPU per event %.2fx (target <= 0.5x: %s), peak RSS %.2fx (target <= 0.5x: %s), CPU for the workload %.2fx\n",
+		cpuRatio, verdict(cpuRatio <= 0.5), rssRatio, verdict(rssRatio <= 0.5), ratio(float64(ours.cpuTicks), float64(asrc.cpuTicks)))
+	fmt.Printf("ours / floor:           CPU per event %.2fx, peak RSS %.2fx, CPU for the workload %.2fx\n",
+		ratio(cpuPer1000(ours), cpuPer1000(floor)), ratio(float64(ours.peakRSS), float64(floor.peakRSS)),
+		ratio(float64(ours.cpuTicks), float64(floor.cpuTicks)))
+	oursP99, floorP99 := percentile(ours.samples, 0.99), percentile(floor.samples, 0.99)
+	fmt.Printf("p99 latency: ours %s vs floor %s + 10ms = %s (target: ours <= that: %s)\n",
+		oursP99.Round(100*time.Microsecond), floorP99.Round(100*time.Microsecond),
+		(floorP99 + 10*time.Millisecond).Round(100*time.Microsecond), verdict(oursP99 <= floorP99+10*time.Millisecond))
+	fmt.Println("(events: all the contender produced during the workload, the CPU denominator; latency and events/s: those caused by the step status writes.)")
 }
 
 func cpuPer1000(m *measurement) float64 {
-	if len(m.events) == 0 {
+	if m.delivered == 0 {
 		return 0
 	}
-	return float64(m.cpuTicks) / 100 / float64(len(m.events)) * 1000
+	return float64(m.cpuTicks) / 100 / float64(m.delivered) * 1000
 }
