@@ -105,7 +105,12 @@ type Adapter struct {
 	logs   *steplog.Reader
 	filter eventfilter.Filter
 	stats  *metrics
-	queue  workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	// queue holds the TaskRuns with transitions to deliver; saves the
+	// TaskRuns whose delivered progress is to be written. Writing off the
+	// delivery path keeps a TaskRun's next events from waiting for an
+	// apiserver round trip.
+	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	saves workqueue.TypedRateLimitingInterface[types.UID]
 
 	informers []cache.SharedIndexInformer
 	listers   func(namespace string) tektonlisters.TaskRunNamespaceLister
@@ -129,7 +134,13 @@ type runState struct {
 	// saved is what this process last wrote to the checkpoint, and when.
 	saved   *checkpoint.Progress
 	savedAt time.Time
+	// writing serialises the TaskRun's checkpoint writes, so an older
+	// progress never lands after a newer one.
+	writing sync.Mutex
 }
+
+// checkpointWriters is how many checkpoint writes run at once.
+const checkpointWriters = 4
 
 // New builds an Adapter and its informers; Start runs it.
 func New(opts Options) (*Adapter, error) {
@@ -158,6 +169,9 @@ func New(opts Options) (*Adapter, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
+		saves: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](opts.RetryBaseDelay, opts.RetryMaxDelay),
+			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "checkpoints"}),
 	}
 	stats, err := newMetrics(opts.MeterProvider, opts.Config.SourceNamespace, opts.Config.SourceName, func() int { return a.queue.Len() })
 	if err != nil {
@@ -275,7 +289,35 @@ func (a *Adapter) trim(obj interface{}) (interface{}, error) {
 		trimStatus(&tr.Status.RetriesStatus[i])
 		tr.Status.RetriesStatus[i].TaskSpec = nil
 	}
+	if a.settled(tr) {
+		// Nothing can be sent for this version: keep only what tells it
+		// apart. A retry clears completionTime, and its version arrives
+		// whole.
+		tr.Status.TaskSpec = nil
+		tr.Status.Steps = nil
+		tr.Status.RetriesStatus = nil
+	}
 	return tr, nil
+}
+
+// settled reports whether the TaskRun is complete and its checkpoint already
+// covers every transition it has (none, when it finished before the source
+// was created). Most of a long-lived cache is such TaskRuns, and their steps
+// and task specs are most of its memory.
+func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
+	if tr.Status.CompletionTime == nil {
+		return false
+	}
+	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	if err != nil {
+		return false
+	}
+	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
+		if !p.Done(t) {
+			return false
+		}
+	}
+	return true
 }
 
 func trimStatus(st *pipelinev1.TaskRunStatus) {
@@ -316,9 +358,11 @@ func (a *Adapter) forget(obj interface{}) {
 	a.mu.Unlock()
 }
 
-// Start runs the informers and MaxInFlight workers until ctx is done.
+// Start runs the informers, MaxInFlight delivery workers and the checkpoint
+// writers until ctx is done, then writes every checkpoint still pending.
 func (a *Adapter) Start(ctx context.Context) error {
 	defer a.queue.ShutDown()
+	defer a.saves.ShutDown()
 	for _, inf := range a.informers {
 		go inf.Run(ctx.Done())
 	}
@@ -347,18 +391,26 @@ func (a *Adapter) Start(ctx context.Context) error {
 		close(electorDone)
 	}
 
-	var wg sync.WaitGroup
+	var deliveries, writers sync.WaitGroup
 	for i := 0; i < a.opts.MaxInFlight; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		deliveries.Go(func() {
 			for a.processNext(ctx) {
 			}
-		}()
+		})
+	}
+	for i := 0; i < checkpointWriters; i++ {
+		writers.Go(func() {
+			for a.processNextSave(ctx) {
+			}
+		})
 	}
 	<-ctx.Done()
 	a.queue.ShutDown()
-	wg.Wait()
+	deliveries.Wait()
+	// The writers finish what is queued; writes still waiting for their
+	// interval, or to be retried, are left to the flush.
+	a.saves.ShutDown()
+	writers.Wait()
 	a.flush(ctx, func(types.NamespacedName) bool { return true })
 	stopElector()
 	<-electorDone
@@ -422,7 +474,8 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		progress.Record(t)
 		a.remember(tr, progress)
 	}
-	return errors.Join(sendErr, a.checkpoint(ctx, tr, key, sendErr == nil))
+	a.checkpoint(tr, sendErr == nil)
+	return sendErr
 }
 
 // progress is the further of the durable checkpoint and this process's memory.
@@ -444,40 +497,83 @@ func (a *Adapter) remember(tr *pipelinev1.TaskRun, p *checkpoint.Progress) {
 	defer a.mu.Unlock()
 	st := a.runs[tr.UID]
 	if st == nil {
-		st = &runState{key: types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}, saved: &checkpoint.Progress{}}
+		// The interval starts with the first delivery, so a running
+		// TaskRun's first event does not cost a write of its own.
+		st = &runState{key: types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}, saved: &checkpoint.Progress{}, savedAt: time.Now()}
 		a.runs[tr.UID] = st
 	}
 	st.delivered = p.Clone()
 }
 
-// checkpoint writes the TaskRun's delivered progress when it is ahead of what
-// is recorded and either the attempt is finished and fully delivered or the
-// checkpoint interval has passed; otherwise it schedules itself for when the
+// checkpoint schedules the write of the TaskRun's delivered progress when it
+// is ahead of what is recorded: at once when the attempt is finished and
+// fully delivered or the checkpoint interval has passed, else when the
 // interval ends. Coalescing keeps the checkpoint from costing a write, and
 // the watch event that write echoes back, for every event.
-func (a *Adapter) checkpoint(ctx context.Context, tr *pipelinev1.TaskRun, key types.NamespacedName, allDelivered bool) error {
+func (a *Adapter) checkpoint(tr *pipelinev1.TaskRun, allDelivered bool) {
 	a.mu.Lock()
 	st := a.runs[tr.UID]
 	if st == nil || st.saved.Covers(st.delivered) {
 		a.mu.Unlock()
-		return nil
+		return
 	}
 	progress, wait := st.delivered.Clone(), a.opts.CheckpointInterval-time.Since(st.savedAt)
 	a.mu.Unlock()
 	if durable, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID); err == nil && durable.Covers(progress) {
-		return nil
+		return
 	}
-	finished := allDelivered && tr.Status.CompletionTime != nil
-	if !finished && wait > 0 {
-		a.queue.AddAfter(key, wait)
-		return nil
+	if finished := allDelivered && tr.Status.CompletionTime != nil; finished || wait <= 0 {
+		a.saves.Add(tr.UID)
+		return
 	}
-	return a.save(ctx, tr.UID, key, progress)
+	a.saves.AddAfter(tr.UID, wait)
 }
 
-// save writes progress. A shutdown must not cancel the record of events the
-// sink already acknowledged, so the write outlives ctx's cancellation.
-func (a *Adapter) save(ctx context.Context, uid types.UID, key types.NamespacedName, progress *checkpoint.Progress) error {
+func (a *Adapter) processNextSave(ctx context.Context) bool {
+	uid, quit := a.saves.Get()
+	if quit {
+		return false
+	}
+	defer a.saves.Done(uid)
+	a.mu.Lock()
+	st := a.runs[uid]
+	a.mu.Unlock()
+	// A TaskRun whose bucket moved to another replica was written by the
+	// demotion's flush; writing it now could overwrite the new leader's
+	// further progress.
+	if st == nil || !a.owns(st.key) {
+		a.saves.Forget(uid)
+		return true
+	}
+	if err := a.save(ctx, uid); err != nil {
+		a.logger.Warnw("Checkpoint not written, will retry", zap.String("taskrun", st.key.String()),
+			zap.Int("retries", a.saves.NumRequeues(uid)), zap.Error(err))
+		a.saves.AddRateLimited(uid)
+		return true
+	}
+	a.saves.Forget(uid)
+	return true
+}
+
+// save writes the TaskRun's delivered progress unless what this process
+// wrote already covers it. A shutdown must not cancel the record of events
+// the sink already acknowledged, so the write outlives ctx's cancellation.
+func (a *Adapter) save(ctx context.Context, uid types.UID) error {
+	a.mu.Lock()
+	st := a.runs[uid]
+	a.mu.Unlock()
+	if st == nil {
+		// Deleted meanwhile.
+		return nil
+	}
+	st.writing.Lock()
+	defer st.writing.Unlock()
+	a.mu.Lock()
+	progress, key, current := st.delivered.Clone(), st.key, st.saved.Covers(st.delivered)
+	a.mu.Unlock()
+	if current {
+		return nil
+	}
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
 	defer cancel()
 	err := a.store.Save(saveCtx, key.Namespace, key.Name, uid, progress)
@@ -489,9 +585,7 @@ func (a *Adapter) save(ctx context.Context, uid types.UID, key types.NamespacedN
 		return fmt.Errorf("saving checkpoint: %w", err)
 	}
 	a.mu.Lock()
-	if st := a.runs[uid]; st != nil {
-		st.saved, st.savedAt = progress, time.Now()
-	}
+	st.saved, st.savedAt = progress, time.Now()
 	a.mu.Unlock()
 	return nil
 }
@@ -500,17 +594,17 @@ func (a *Adapter) save(ctx context.Context, uid types.UID, key types.NamespacedN
 // shutdown or when a bucket moves to another replica.
 func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bool) {
 	a.mu.Lock()
-	pending := map[types.UID]*runState{}
+	pending := map[types.UID]types.NamespacedName{}
 	for uid, st := range a.runs {
 		if match(st.key) && !st.saved.Covers(st.delivered) {
-			pending[uid] = &runState{key: st.key, delivered: st.delivered.Clone()}
+			pending[uid] = st.key
 		}
 	}
 	a.mu.Unlock()
-	for uid, st := range pending {
-		if err := a.save(ctx, uid, st.key, st.delivered); err != nil {
+	for uid, key := range pending {
+		if err := a.save(ctx, uid); err != nil {
 			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again",
-				zap.String("taskrun", st.key.String()), zap.Error(err))
+				zap.String("taskrun", key.String()), zap.Error(err))
 		}
 	}
 }

@@ -1,0 +1,133 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"testing"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+)
+
+var (
+	created     = metav1.NewTime(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	sourceStart = metav1.NewTime(created.Add(time.Hour))
+)
+
+func at(sec int) *metav1.Time {
+	t := metav1.NewTime(created.Add(time.Duration(sec) * time.Second))
+	return &t
+}
+
+func succeeded(name string, start, end int) pipelinev1.StepState {
+	return pipelinev1.StepState{Name: name, Container: "step-" + name, TerminationReason: "Completed",
+		ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			Reason: "Completed", StartedAt: *at(start), FinishedAt: *at(end)}}}
+}
+
+// finishedRun is a TaskRun of two succeeded steps that completed at the
+// given second (nil: still running) and carries the given checkpoint.
+func finishedRun(completed *metav1.Time, annotation string) *pipelinev1.TaskRun {
+	tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{
+		Name: "tr", Namespace: "ns", UID: "uid-1", CreationTimestamp: created,
+		Annotations:   map[string]string{"other": "x"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "tekton"}},
+	}}
+	if annotation != "" {
+		tr.Annotations[checkpoint.Key("src")] = annotation
+	}
+	tr.Spec.TaskRef = &pipelinev1.TaskRef{Name: "build"}
+	tr.Status.PodName = "tr-pod"
+	tr.Status.CompletionTime = completed
+	tr.Status.StartTime = at(1)
+	tr.Status.TaskSpec = &pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: "a"}, {Name: "b"}}}
+	tr.Status.Steps = []pipelinev1.StepState{succeeded("a", 3, 5), succeeded("b", 5, 8)}
+	tr.Status.Results = []pipelinev1.TaskRunResult{{Name: "digest"}}
+	tr.Status.Conditions = duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue}}
+	return tr
+}
+
+func TestTrim(t *testing.T) {
+	const all = `{"a":0,"s":{"a":2,"b":2}}`
+	tests := []struct {
+		name      string
+		tr        *pipelinev1.TaskRun
+		notBefore metav1.Time
+		// settled: steps, task spec and retries are dropped too.
+		settled bool
+	}{{
+		name: "running",
+		tr:   finishedRun(nil, all),
+	}, {
+		name: "finished, nothing delivered yet",
+		tr:   finishedRun(at(9), ""),
+	}, {
+		name: "finished, the last step not delivered yet",
+		tr:   finishedRun(at(9), `{"a":0,"s":{"a":2,"b":1}}`),
+	}, {
+		name: "finished, unreadable checkpoint",
+		tr:   finishedRun(at(9), `{`),
+	}, {
+		name:    "finished and fully delivered",
+		tr:      finishedRun(at(9), all),
+		settled: true,
+	}, {
+		name:      "finished before the source was created",
+		tr:        finishedRun(at(9), ""),
+		notBefore: sourceStart,
+		settled:   true,
+	}, {
+		name: "a later attempt's checkpoint covers earlier attempts",
+		tr: func() *pipelinev1.TaskRun {
+			tr := finishedRun(at(9), `{"a":1,"s":{"a":2,"b":2}}`)
+			tr.Status.RetriesStatus = []pipelinev1.TaskRunStatus{tr.Status}
+			return tr
+		}(),
+		settled: true,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &Adapter{cfg: &sourceconfig.Config{SourceUID: "src", NotBefore: tc.notBefore}}
+			want := tc.tr.Annotations[checkpoint.Key("src")]
+			obj, err := a.trim(tc.tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := obj.(*pipelinev1.TaskRun)
+			if tr.ManagedFields != nil || tr.Spec.TaskRef != nil || tr.Status.Results != nil || tr.Status.Conditions != nil {
+				t.Errorf("managedFields, spec, results or conditions kept: %+v", tr)
+			}
+			if got := tr.Annotations[checkpoint.Key("src")]; got != want || tr.Annotations["other"] != "" {
+				t.Errorf("annotations = %v, want only this source's checkpoint %q", tr.Annotations, want)
+			}
+			if tr.Status.PodName != "tr-pod" || tr.Status.CompletionTime != tc.tr.Status.CompletionTime {
+				t.Errorf("pod name or completion time lost: %+v", tr.Status)
+			}
+			trimmed := tr.Status.TaskSpec == nil && tr.Status.Steps == nil && tr.Status.RetriesStatus == nil
+			if trimmed != tc.settled {
+				t.Errorf("steps, taskSpec and retriesStatus dropped = %v, want %v (status %+v)", trimmed, tc.settled, tr.Status)
+			}
+		})
+	}
+}
