@@ -232,11 +232,16 @@ func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
 }
 
 // startTime is when step i really began. Once terminated, Tekton rewrites
-// startedAt from the entrypoint's record of the real start. While running,
-// the first step started with its container and any later step when the
-// previous one finished.
+// startedAt from the entrypoint's record of the real start; but a step the
+// reconciler stopped (cancel, TaskRun timeout) keeps its container's start,
+// shared by all steps, so a later step never starts before the previous one
+// finished. While running, the first step started with its container and
+// any later step when the previous one finished.
 func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.Time {
 	if s.Terminated != nil && !s.Terminated.StartedAt.IsZero() {
+		if s.Terminated.StartedAt.Before(&prevFinished) {
+			return prevFinished
+		}
 		return s.Terminated.StartedAt
 	}
 	if i == 0 || prevFinished.IsZero() {

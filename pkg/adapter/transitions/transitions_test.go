@@ -174,7 +174,7 @@ func TestForTaskRun(t *testing.T) {
 		name: "TaskRun timeout: the executing step fails, later ones never ran",
 		tr: taskRun(exited("a", 0, "Completed", 4, 10),
 			stoppedByReconciler("b", "TaskRunTimeout", true, 60), stoppedByReconciler("c", "TaskRunTimeout", true, 60)),
-		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@3", "0/b/failed@60[TaskRunTimeout]", "0/c/skipped@60[TaskRunTimeout]"},
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@60[TaskRunTimeout]", "0/c/skipped@60[TaskRunTimeout]"},
 	}, {
 		name: "cancelled while the first step executes",
 		tr:   taskRun(stoppedByReconciler("a", "TaskRunCancelled", true, 20), stoppedByReconciler("b", "TaskRunCancelled", true, 20)),
