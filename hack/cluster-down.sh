@@ -95,10 +95,11 @@ for pid in $(pgrep -f containerd-shim 2>/dev/null || true); do
   if ours "${pid}"; then kill -KILL "${pid}" 2>/dev/null || true; fi
 done
 kubepods=()
-for h in /sys/fs/cgroup/*/; do
-  [[ -d "${h}kubepods" ]] && kubepods+=("${h}kubepods")
+for cg in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+  if [[ -d "${cg}" ]] && ! grep -qxF "${cg}" "${CLUSTER_DIR}/kubepods-before" 2>/dev/null; then
+    kubepods+=("${cg}")
+  fi
 done
-[[ ! -d /sys/fs/cgroup/kubepods ]] || kubepods+=(/sys/fs/cgroup/kubepods)
 for cg in "${kubepods[@]}"; do
   while read -r procs; do
     for pid in $(cat "${procs}" 2>/dev/null); do kill -KILL "${pid}" 2>/dev/null || true; done
@@ -110,6 +111,15 @@ for cg in "${kubepods[@]}"; do
   find "${cg}" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   [[ ! -d "${cg}" ]] || log "warning: could not remove cgroup ${cg}"
 done
+
+# The host's kernel tunables, as they were before the kubelet set its own.
+if [[ -f "${CLUSTER_DIR}/sysctl-before" ]]; then
+  while read -r tunable value; do
+    if [[ "$(cat "/proc/sys/${tunable}")" != "${value}" ]]; then
+      echo "${value}" >"/proc/sys/${tunable}" || log "warning: could not restore ${tunable//\//.} to ${value}"
+    fi
+  done <"${CLUSTER_DIR}/sysctl-before"
+fi
 
 # 4. Network: namespaces the CRI plugin left (the sandboxes whose CNI DEL
 #    did not run), veths on our bridge, the bridge.
@@ -153,6 +163,20 @@ for p in /run/containerd /run/netns /var/lib/cni /var/lib/kubelet /var/log/conta
   [[ ! -e "${p}" ]] || rm -rf "${p}"
 done
 
+# 7. Nothing of the cluster may be left: no process of its own, no mount,
+#    no bridge, the host's kernel tunables as they were.
+left=()
+for p in /proc/[0-9]*; do
+  pid="${p#/proc/}"
+  [[ "${pid}" == "$$" || "${pid}" == "${BASHPID}" ]] || ! ours "${pid}" || left+=("${pid}")
+done
+(( ${#left[@]} == 0 )) || die "processes of the cluster remain: $(ps -o pid=,args= -p "$(IFS=,; echo "${left[*]}")" 2>/dev/null | head -5)"
+! ip link show "${CLUSTER_BRIDGE}" >/dev/null 2>&1 || die "the bridge ${CLUSTER_BRIDGE} remains"
+if [[ -f "${CLUSTER_DIR}/sysctl-before" ]]; then
+  while read -r tunable value; do
+    [[ "$(cat "/proc/sys/${tunable}")" == "${value}" ]] || die "${tunable//\//.} is not back to ${value}"
+  done <"${CLUSTER_DIR}/sysctl-before"
+fi
 if awk -v d="${CLUSTER_DIR}" 'index($5, d) == 1 {found = 1} END {exit !found}' /proc/self/mountinfo; then
   die "mounts remain under ${CLUSTER_DIR}; not removing it (see /proc/self/mountinfo)"
 fi

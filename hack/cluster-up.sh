@@ -46,6 +46,23 @@ fi
 
 [[ -f "${CLUSTER_DIR}/netns-before" ]] || ls /run/netns >"${CLUSTER_DIR}/netns-before" 2>/dev/null || true
 
+# The kubelet sets the kernel tunables it expects (setupKernelTunables:
+# vm.overcommit_memory, vm.panic_on_oom, kernel.panic, kernel.panic_on_oops,
+# kernel.keys.root_maxkeys and root_maxbytes); teardown puts the host's
+# values back. Likewise it creates kubepods cgroups: teardown removes only
+# those that were not there before.
+if [[ ! -f "${CLUSTER_DIR}/sysctl-before" ]]; then
+  for t in vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops \
+      kernel/keys/root_maxkeys kernel/keys/root_maxbytes; do
+    [[ ! -r "/proc/sys/${t}" ]] || echo "${t} $(cat "/proc/sys/${t}")"
+  done >"${CLUSTER_DIR}/sysctl-before"
+fi
+if [[ ! -f "${CLUSTER_DIR}/kubepods-before" ]]; then
+  for cg in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+    [[ ! -d "${cg}" ]] || echo "${cg}"
+  done >"${CLUSTER_DIR}/kubepods-before"
+fi
+
 # --- packages ---------------------------------------------------------------
 missing=()
 command -v containerd >/dev/null || missing+=(containerd)

@@ -25,7 +25,8 @@ else
   hack/cluster-up.sh
   export KUBECONFIG="${CLUSTER_KUBECONFIG}"
   if [[ -z "${TSS_KEEP_CLUSTER:-}" ]]; then
-    trap 'hack/cluster-down.sh || true' EXIT
+    # A teardown that leaves something behind fails the run.
+    trap 'rc=$?; hack/cluster-down.sh || rc=1; exit "${rc}"' EXIT
   fi
 fi
 
