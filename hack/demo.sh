@@ -38,11 +38,9 @@ run="shop-$(date +%H%M%S)"
 echo
 bold "PipelineRun demo/${run}: build (checkout, compile, sign: skipped by its when) → test (lint: fails, continues; unit-tests: fails; coverage, publish-report: skipped)"
 bold "Step events, as the receiver (default/event-display) gets them:"
-"${BIN_DIR}/tss-cluster" events -kubeconfig "${KUBECONFIG}" -since-now -only-namespace demo \
-  -pipelinerun "demo/${run}" -idle 5s &
+"${BIN_DIR}/tss-cluster" events -kubeconfig "${KUBECONFIG}" -pipelinerun "demo/${run}" -idle 5s &
 printer=$!
 trap 'kill ${printer} 2>/dev/null || true' EXIT
-sleep 1
 kubectl create -f - >/dev/null <<EOF
 apiVersion: tekton.dev/v1
 kind: PipelineRun

@@ -123,16 +123,18 @@ IMAGE_RECEIVER="tss.local/receiver:v1"
 IMAGE_TEKTON_PREFIX="tss.local/tekton"
 TEKTON_IMAGES=(controller entrypoint nop workingdirinit sidecarlogresults)
 
-# with_progress <message> <command...>: runs a long command, printing a dot
-# every 10 s so a first run that compiles for minutes is visibly alive.
+# with_progress <message> <command...>: runs a long command, printing the
+# time it has taken every 10 s (every minute when stderr is not a terminal,
+# as in CI logs) so a first run that compiles for minutes is visibly alive.
 with_progress() {
   local msg="$1"; shift
   log "${msg}"
   "$@" &
-  local pid=$! start=${SECONDS}
+  local pid=$! start=${SECONDS} every=60
+  [[ ! -t 2 ]] || every=10
   while kill -0 "${pid}" 2>/dev/null; do
     sleep 1
-    if (( (SECONDS - start) % 10 == 0 )) && [[ -t 2 ]]; then
+    if (( (SECONDS - start) % every == 0 )); then
       printf '    … %ds\n' "$((SECONDS - start))" >&2
     fi
   done

@@ -24,6 +24,7 @@ package controlplane
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -253,20 +253,24 @@ func readCRDs(path string) ([]*apiextensionsv1.CustomResourceDefinition, error) 
 }
 
 // ModuleDir finds a dependency's folder in the module cache through the go
-// command, so CRDs and manifests taken from its config/ always match the
-// version pinned in go.mod.
+// command, downloading the module at the version pinned in go.mod when it is
+// not there yet, so CRDs and manifests taken from its config/ always match
+// that version.
 func ModuleDir(module string) (string, error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd := exec.Command("go", "mod", "download", "-json", module)
 	cmd.Dir = RepoRoot()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("locating module %s: %v: %s", module, err, stderr.String())
+		return "", fmt.Errorf("downloading module %s: %v: %s%s", module, err, out, stderr.String())
 	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		return "", fmt.Errorf("module %s is not downloaded; run go mod download", module)
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		return "", fmt.Errorf("reading go mod download's answer for %s: %w", module, err)
 	}
-	return dir, nil
+	if info.Dir == "" {
+		return "", fmt.Errorf("module %s could not be downloaded: %s", module, info.Error)
+	}
+	return info.Dir, nil
 }

@@ -16,7 +16,10 @@ limitations under the License.
 
 // Command local-control-plane starts the same real kube-apiserver and etcd
 // the tests use, with the Tekton, Knative and TektonStepSource CRDs and our
-// config/ installed, writes a kubeconfig and keeps running until interrupted.
+// config/ installed, runs the real controller in this process (no kubelet
+// runs here, so adapter Deployments are marked available as in the
+// integration tests, and no events flow), writes a kubeconfig and keeps
+// running until interrupted.
 package main
 
 import (
@@ -28,20 +31,25 @@ import (
 	"path/filepath"
 	"syscall"
 
+	appsv1 "k8s.io/api/apps/v1"
+	"knative.dev/pkg/logging"
+
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
+	"github.com/tektonstep/tekton-step-source/test/inprocess"
 )
 
 func main() {
 	kubeconfig := flag.String("write-kubeconfig", filepath.Join(controlplane.RepoRoot(), ".cache", "kubeconfig"),
 		"where to write the kubeconfig of the local control plane")
+	withController := flag.Bool("controller", true, "run the controller in this process (logs on stderr)")
 	flag.Parse()
-	if err := run(*kubeconfig); err != nil {
+	if err := run(*kubeconfig, *withController); err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfig string) error {
+func run(kubeconfig string, withController bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -70,17 +78,39 @@ func run(kubeconfig string) error {
 	}
 	defer os.Remove(kubeconfig)
 
+	controllerNote := "No controller runs (-controller=false): sources get no status."
+	if withController {
+		ctx := logging.WithLogger(ctx, logging.FromContext(ctx).Named("controller"))
+		go func() {
+			if err := inprocess.RunController(ctx, cp.Config); err != nil && ctx.Err() == nil {
+				fmt.Fprintln(os.Stderr, "ERROR: controller:", err)
+				stop()
+			}
+		}()
+		go func() {
+			_ = inprocess.SimulateAdapters(ctx, cp.Config, func(d *appsv1.Deployment) {
+				fmt.Fprintf(os.Stderr, "marked the adapter Deployment %s/%s available (simulated: no kubelet here)\n", d.Namespace, d.Name)
+			})
+		}()
+		controllerNote = `The real controller runs in this process (its logs on stderr). No kubelet
+runs here: adapter Deployments are marked available by this process, so a
+source with a reachable sink becomes Ready, but no adapter pod runs and no
+events flow. hack/demo.sh runs the whole thing on a real cluster.`
+	}
+
 	fmt.Printf(`
 Local control plane is up: kube-apiserver %s with etcd, Tekton Pipelines and
 Knative Eventing CRDs, and TektonStepSource installed from config/.
+%s
 
-  export KUBECONFIG=%s
+  export KUBECONFIG=%s PATH=%s:$PATH   # kubectl, built with the apiserver
   kubectl get crds
-  kubectl apply -n default -f config/samples/
+  kubectl apply -n default -f config/samples/uri-source.yaml
   kubectl get tektonstepsources -A
+  kubectl -n default get deployments
 
 Press Ctrl-C to stop it.
-`, cp.Config.Host, kubeconfig)
+`, cp.Config.Host, controllerNote, kubeconfig, filepath.Join(controlplane.RepoRoot(), ".cache", "bin"))
 	<-ctx.Done()
 	fmt.Println("\nstopping the local control plane")
 	return nil

@@ -48,7 +48,7 @@ func events(args []string) error {
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig")
 	namespace := fs.String("namespace", "default", "the receiver's namespace")
 	selector := fs.String("selector", "app=event-display", "the receiver pod's labels")
-	pipelineRun := fs.String("pipelinerun", "", "NAMESPACE/NAME: stop once it finished and no event came for -idle")
+	pipelineRun := fs.String("pipelinerun", "", "NAMESPACE/NAME: only its events, and stop once it finished and no event came for -idle")
 	idle := fs.Duration("idle", 5*time.Second, "see -pipelinerun")
 	color := fs.Bool("color", isTerminal(), "colour the output")
 	sinceNow := fs.Bool("since-now", false, "only events that arrive from now on")
@@ -64,6 +64,18 @@ func events(args []string) error {
 	if err != nil {
 		return err
 	}
+	prNS, prName, ok := strings.Cut(*pipelineRun, "/")
+	if *pipelineRun != "" && !ok {
+		return errors.New("-pipelinerun wants NAMESPACE/NAME")
+	}
+	// Events of that PipelineRun only, from the receiver's whole log: none
+	// is missed however late the PipelineRun is created.
+	wanted := func(e cloudevents.Event) bool {
+		ext := e.Extensions()
+		ns, _ := ext["tektonnamespace"].(string)
+		pr, _ := ext["tektonpipelinerun"].(string)
+		return (*onlyNS == "" || ns == *onlyNS) && (*pipelineRun == "" || ns == prNS && pr == prName)
+	}
 
 	var mu sync.Mutex
 	last := time.Now()
@@ -71,7 +83,7 @@ func events(args []string) error {
 	done := make(chan error, 1)
 	go func() {
 		done <- sink.Follow(ctx, c, *namespace, pod.Name, *sinceNow, func(e cloudevents.Event) {
-			if ns, _ := e.Extensions()["tektonnamespace"].(string); *onlyNS != "" && ns != *onlyNS {
+			if !wanted(e) {
 				return
 			}
 			mu.Lock()
@@ -86,10 +98,6 @@ func events(args []string) error {
 			return nil
 		}
 		return err
-	}
-	prNS, prName, ok := strings.Cut(*pipelineRun, "/")
-	if !ok {
-		return errors.New("-pipelinerun wants NAMESPACE/NAME")
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
