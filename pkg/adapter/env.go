@@ -73,9 +73,10 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 		}
 	}
 	restCfg = rest.CopyConfig(restCfg)
-	// Every delivered event is checkpointed with one patch, so client-go's
-	// default of 5 requests/s would cap delivery at 5 events/s. KUBE_API_QPS
-	// and KUBE_API_BURST (knative.dev/pkg) still override this.
+	// Checkpoints are patches, up to one per running TaskRun and checkpoint
+	// interval, and terminal events may read a log: client-go's default of
+	// 5 requests/s would throttle both. KUBE_API_QPS and KUBE_API_BURST
+	// (knative.dev/pkg) still override this.
 	if restCfg.QPS == 0 {
 		restCfg.QPS, restCfg.Burst = 100, 200
 	}

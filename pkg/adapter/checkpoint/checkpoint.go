@@ -135,7 +135,7 @@ func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string) (*Progress, error) {
 
 // Store writes checkpoints to TaskRuns. It patches through the metadata
 // client, so the apiserver answers with the TaskRun's metadata only rather
-// than the whole object: the patch happens once per delivered event.
+// than the whole object: the adapter writes often (see Options.CheckpointInterval).
 type Store struct {
 	Client    metadata.Interface
 	SourceUID string
