@@ -10,6 +10,16 @@ BIN_DIR="${CACHE_DIR}/bin"
 KUBE_VERSION="v1.35.4"
 ETCD_VERSION="v3.6.5"
 
+# module_dir <module>: the folder of a dependency at the version go.mod pins,
+# downloading it into the module cache first if needed (`go list -m` prints
+# nothing for a module that is not downloaded yet, as on a fresh machine).
+module_dir() {
+  local dir
+  dir="$(cd "${REPO_ROOT}" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  [[ -n "${dir}" ]] || die "module $1 could not be downloaded"
+  echo "${dir}"
+}
+
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31mERROR:\033[0m %s\n' "$*" >&2; exit 1; }
 

@@ -10,8 +10,8 @@ cd "${REPO_ROOT}"
 
 MODULE="$(go list -m)"
 BOILERPLATE="${REPO_ROOT}/hack/boilerplate/boilerplate.go.txt"
-CODEGEN_PKG="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
-KNATIVE_CODEGEN_PKG="$(go list -m -f '{{.Dir}}' knative.dev/pkg)"
+CODEGEN_PKG="$(module_dir k8s.io/code-generator)"
+KNATIVE_CODEGEN_PKG="$(module_dir knative.dev/pkg)"
 # kube_codegen.sh `go install`s its generators into GOBIN; keep them in our
 # cache instead of the user's GOPATH.
 export GOBIN="${CACHE_DIR}/codegen-bin"
