@@ -21,12 +21,15 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
@@ -340,6 +343,57 @@ func TestRetriedTaskRunGetsNewIDs(t *testing.T) {
 	if fmt.Sprint(evs[3].Extensions()["tektonattempt"]) != "1" || decodeData(t, evs[3]).PodRef.Name != "flaky-pod-retry1" {
 		t.Errorf("retry event %s", evs[3])
 	}
+}
+
+// TestOneTaskRunsRetriesDoNotHoldUpOthers: while the sink refuses the
+// events of one TaskRun, which the adapter retries with backoff, another
+// TaskRun's events flow; the refused ones arrive, in order, once the sink
+// takes them.
+func TestOneTaskRunsRetriesDoNotHoldUpOthers(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	var refusing atomic.Bool
+	refusing.Store(true)
+	sink.Refuse(func(e cloudevents.Event) int {
+		if refusing.Load() && e.Extensions()["tektontaskrun"] == "stuck" {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	// One delivery worker: a retry that held its worker would hold up
+	// everything else.
+	startAdapter(t, sourceConfig(ns), sink.URL, nil, func(o *stepadapter.Options) { o.MaxInFlight = 1 })
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	stuck := sim.MustCreate(t, client, ns, "stuck", nil, "a", "b")
+	stuck.MustSetSteps(t, sim.Running(), sim.Running())
+	stuck.MustSetSteps(t, sim.Succeeded(), sim.Running())
+	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, eventTimeout, true,
+		func(context.Context) (bool, error) { return sink.Rejected() >= 3, nil }); err != nil {
+		t.Fatalf("the stuck TaskRun's event was refused %d times, want at least 3 retries", sink.Rejected())
+	}
+
+	free := sim.MustCreate(t, client, ns, "free", nil, "a", "b")
+	free.MustSetSteps(t, sim.Running(), sim.Running())
+	free.MustSetSteps(t, sim.Succeeded(), sim.Running())
+	free.MustSetSteps(t, sim.Succeeded(), sim.Succeeded())
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"free/a/started", "free/a/succeeded", "free/b/started", "free/b/succeeded"}
+	if diff := cmp.Diff(want, sequence(evs)); diff != "" {
+		t.Errorf("events while the stuck TaskRun is retried (-want +got):\n%s", diff)
+	}
+
+	refusing.Store(false)
+	evs, err = sink.WaitForCount(context.Background(), eventTimeout, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"stuck/a/started", "stuck/a/succeeded", "stuck/b/started"}, sequence(forTaskRun(evs, "stuck"))); diff != "" {
+		t.Errorf("the stuck TaskRun's events once the sink takes them (-want +got):\n%s", diff)
+	}
+	assertUniqueIDs(t, evs)
 }
 
 func TestSinkRejectionIsNotRetriedForever(t *testing.T) {

@@ -46,6 +46,7 @@ type Receiver struct {
 	inFlight atomic.Int32
 	maxIn    atomic.Int32
 	delay    atomic.Int64 // nanoseconds to wait before answering
+	refuse   atomic.Pointer[func(cloudevents.Event) int]
 
 	mu       sync.Mutex
 	events   []cloudevents.Event
@@ -86,6 +87,17 @@ func (r *Receiver) Stop() { _ = r.srv.Close() }
 // FailWith makes the receiver answer every request with status (and not
 // record the event); 0 restores normal operation.
 func (r *Receiver) FailWith(status int) { r.status.Store(int32(status)) }
+
+// Refuse makes the receiver answer each event for which status returns a
+// non-zero status with that status (and not record the event); nil restores
+// normal operation.
+func (r *Receiver) Refuse(status func(cloudevents.Event) int) {
+	if status == nil {
+		r.refuse.Store(nil)
+		return
+	}
+	r.refuse.Store(&status)
+}
 
 // Delay makes the receiver wait d before answering each request.
 func (r *Receiver) Delay(d time.Duration) { r.delay.Store(int64(d)) }
@@ -129,6 +141,15 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err := event.Validate(); err != nil {
 		http.Error(w, "invalid CloudEvent: "+err.Error(), http.StatusBadRequest)
 		return
+	}
+	if refuse := r.refuse.Load(); refuse != nil {
+		if status := (*refuse)(*event); status != 0 {
+			r.mu.Lock()
+			r.rejected++
+			r.mu.Unlock()
+			w.WriteHeader(status)
+			return
+		}
 	}
 	r.mu.Lock()
 	r.events = append(r.events, *event)
