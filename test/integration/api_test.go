@@ -18,7 +18,9 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -51,6 +54,7 @@ func TestCRDsAreEstablished(t *testing.T) {
 		"triggers.eventing.knative.dev",
 		"channels.messaging.knative.dev",
 		"inmemorychannels.messaging.knative.dev",
+		"eventlisteners.triggers.tekton.dev",
 	} {
 		t.Run(name, func(t *testing.T) {
 			crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(context.Background(), name, metav1.GetOptions{})
@@ -92,20 +96,40 @@ func TestSourceCRDIsDiscoverable(t *testing.T) {
 	if diff := cmp.Diff([]string{"all", "knative", "eventing", "sources"}, crd.Spec.Names.Categories); diff != "" {
 		t.Errorf("categories (-want +got):\n%s", diff)
 	}
+	for _, label := range []string{"duck.knative.dev/source", "eventing.knative.dev/source", "knative.dev/crd-install"} {
+		if crd.Labels[label] != "true" {
+			t.Errorf("CRD label %s = %q, want \"true\"", label, crd.Labels[label])
+		}
+	}
 	var columns []string
 	for _, c := range crd.Spec.Versions[0].AdditionalPrinterColumns {
-		columns = append(columns, c.Name)
+		columns = append(columns, c.Name+" "+c.JSONPath)
 	}
-	if diff := cmp.Diff([]string{"Ready", "Reason", "Sink", "Age"}, columns); diff != "" {
+	if diff := cmp.Diff([]string{
+		`Ready .status.conditions[?(@.type=="Ready")].status`,
+		`Reason .status.conditions[?(@.type=="Ready")].reason`,
+		"Sink .status.sinkUri",
+		"Age .metadata.creationTimestamp",
+	}, columns); diff != "" {
 		t.Errorf("printer columns (-want +got):\n%s", diff)
 	}
 	if crd.Spec.Versions[0].Subresources == nil || crd.Spec.Versions[0].Subresources.Status == nil {
 		t.Error("status subresource is not enabled")
 	}
-	for _, typ := range v1alpha1.EventTypes {
-		if !strings.Contains(crd.Annotations["registry.knative.dev/eventTypes"], `"`+typ+`"`) {
-			t.Errorf("registry.knative.dev/eventTypes annotation lacks %s", typ)
+	// Knative's EventType registry reads this annotation as a JSON list.
+	var registered []struct{ Type, Schema, Description string }
+	if err := json.Unmarshal([]byte(crd.Annotations["registry.knative.dev/eventTypes"]), &registered); err != nil {
+		t.Fatalf("registry.knative.dev/eventTypes is not a JSON list: %v", err)
+	}
+	var types []string
+	for _, r := range registered {
+		types = append(types, r.Type)
+		if r.Schema != v1alpha1.StepEventDataSchema || len(r.Description) < 20 {
+			t.Errorf("event type %s: schema %q, description %q; want the data schema and a description", r.Type, r.Schema, r.Description)
 		}
+	}
+	if diff := cmp.Diff(v1alpha1.EventTypes, types); diff != "" {
+		t.Errorf("registry.knative.dev/eventTypes (-want +got):\n%s", diff)
 	}
 }
 
@@ -124,9 +148,35 @@ func TestConfigApplies(t *testing.T) {
 	for _, o := range objs {
 		kinds[o.GetKind()] = true
 	}
-	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition"} {
+	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "CustomResourceDefinition"} {
 		if !kinds[k] {
 			t.Errorf("config/ applied no %s", k)
+		}
+	}
+
+	// The roles Knative aggregates: kn and Knative's source duck informers
+	// find our source through the observer role; sink resolution of
+	// EventListeners works through the addressable-resolver aggregation.
+	kube := kubernetes.NewForConfigOrDie(cp.Config)
+	for _, tc := range []struct{ label, group, resource string }{
+		{"duck.knative.dev/source=true", "sources.knative.dev", "tektonstepsources"},
+		{"duck.knative.dev/addressable=true", "triggers.tekton.dev", "eventlisteners"},
+	} {
+		roles, err := kube.RbacV1().ClusterRoles().List(context.Background(), metav1.ListOptions{LabelSelector: tc.label + ",app.kubernetes.io/name=tekton-step-source"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, role := range roles.Items {
+			for _, rule := range role.Rules {
+				if slices.Contains(rule.APIGroups, tc.group) && slices.Contains(rule.Resources, tc.resource) &&
+					slices.Contains(rule.Verbs, "get") && slices.Contains(rule.Verbs, "list") && slices.Contains(rule.Verbs, "watch") {
+					found = true
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no ClusterRole labelled %s lets get/list/watch %s.%s", tc.label, tc.resource, tc.group)
 		}
 	}
 }
