@@ -19,6 +19,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -28,6 +29,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -91,7 +93,8 @@ func checkAdapter(t *testing.T, src *v1alpha1.TektonStepSource, d *appsv1.Deploy
 			t.Errorf("%s is not JSON: %q", name, env[name])
 		}
 	}
-	// config-logging's loglevel.tekton-step-source-adapter reaches the adapter.
+	// config-logging's zap configuration reaches the adapter (its level:
+	// TestControllerRollsAdaptersOnLoggingChange).
 	if !strings.Contains(env["K_LOGGING_CONFIG"], "zap-logger-config") {
 		t.Errorf("K_LOGGING_CONFIG lacks config-logging's zap configuration: %s", env["K_LOGGING_CONFIG"])
 	}
@@ -417,4 +420,57 @@ func TestControllerNamespaceSelector(t *testing.T) {
 	if !strings.Contains(msg, `in namespace "`+fourth+`"`) || strings.Contains(msg, `in namespace "`+third+`"`) {
 		t.Errorf("SufficientPermissions message %q should name %s only", msg, fourth)
 	}
+
+	// The fourth and the first leave the selection (relabelled): no longer
+	// watched, the permissions suffice again.
+	env.labelNamespace(t, fourth, label, "elsewhere")
+	env.labelNamespace(t, watched[0], label, "elsewhere")
+	watched = watched[1:]
+	env.waitForSource(t, ns, src.Name, "two namespaces again, SufficientPermissions=True", func(s *v1alpha1.TektonStepSource) bool {
+		return cmp.Equal(watched, s.Status.Namespaces) &&
+			conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionTrue, "")
+	})
+	env.waitForDeployment(t, ns, name, "two namespaces again", func(d *appsv1.Deployment) bool {
+		cfg, err := sourceconfig.Decode(envOf(d)[sourceconfig.EnvName])
+		return err == nil && cmp.Equal(watched, cfg.Namespaces)
+	})
+}
+
+// TestControllerRollsAdaptersOnLoggingChange: a change to config-logging
+// reaches every adapter's K_LOGGING_CONFIG without touching the sources.
+func TestControllerRollsAdaptersOnLoggingChange(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	src := env.createSource(t, ns, newSourceObject("logs", duckv1.Destination{URI: apis.HTTP("sink.example")}))
+	const key = "loglevel.tekton-step-source-adapter"
+	// adapter/v2 reads the zap config of K_LOGGING_CONFIG, into which
+	// Knative's config watcher writes the component's level.
+	level := func(d *appsv1.Deployment) string {
+		var cfg map[string]string
+		var zapCfg struct{ Level string }
+		if err := json.Unmarshal([]byte(envOf(d)["K_LOGGING_CONFIG"]), &cfg); err != nil {
+			return "unreadable: " + err.Error()
+		}
+		if err := json.Unmarshal([]byte(cfg["zap-logger-config"]), &zapCfg); err != nil {
+			return "unreadable zap-logger-config: " + err.Error()
+		}
+		return zapCfg.Level
+	}
+	name := src.Name + "-tektonstep-adapter"
+	if got := level(env.waitForDeployment(t, ns, name, "creation", func(*appsv1.Deployment) bool { return true })); got != "info" {
+		t.Fatalf("K_LOGGING_CONFIG level = %q, want config-logging's %s: info", got, key)
+	}
+
+	setLevel := func(value string) {
+		patch := fmt.Sprintf(`{"data":{%q:%q}}`, key, value)
+		if _, err := env.kube.CoreV1().ConfigMaps(controllerNamespace).Patch(context.Background(), "config-logging",
+			types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLevel("debug")
+	t.Cleanup(func() { setLevel("info") })
+	env.waitForDeployment(t, ns, name, "K_LOGGING_CONFIG with the debug level", func(d *appsv1.Deployment) bool {
+		return level(d) == "debug"
+	})
 }
