@@ -7,28 +7,30 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
 
 start=${SECONDS}
-log "control plane binaries"
+# step <what>: a log line with the time since the start.
+step() { log "[$((SECONDS - start))s] $*"; }
+step "control plane binaries"
 hack/build-control-plane.sh >/dev/null
 
-log "gofmt"
+step "gofmt"
 unformatted="$(gofmt -l $(git ls-files -co --exclude-standard '*.go'))"
 [[ -z "${unformatted}" ]] || die "gofmt needed on: ${unformatted}"
 
-log "go vet"
+step "go vet"
 go vet ./...
 
-log "generated code"
+step "generated code"
 hack/verify-codegen.sh
 
-log "ko resolve"
+step "ko resolve"
 hack/verify-ko.sh
 
-log "go test"
+step "go test"
 # Two cores: one package at a time keeps the apiserver-backed tests from
 # starving each other.
 go test -count=1 -p 1 -timeout 30m "$@" ./...
 
-log "fuzzing (short, fixed time; seeds in testdata/fuzz and the f.Add calls)"
+step "fuzzing (short, fixed time; seeds in testdata/fuzz and the f.Add calls)"
 go test -run '^$' -fuzz '^FuzzForTaskRun$' -fuzztime "${FUZZ_TIME:-15s}" ./pkg/adapter/transitions
 go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZ_TIME:-15s}" ./pkg/adapter/events
 
@@ -36,11 +38,11 @@ if [[ "$(uname -s)" == Linux ]]; then
   # A real single-node cluster (needs root): Tekton runs real pods, our
   # controller and adapter run as pods. KUBECONFIG is ignored here so the
   # tests never touch a cluster of the caller's.
-  log "end-to-end tests (hack/e2e.sh)"
+  step "end-to-end tests (hack/e2e.sh)"
   env -u KUBECONFIG hack/e2e.sh
 fi
 
-log "benchmark (quick)"
+step "benchmark (quick)"
 hack/bench.sh --quick
 
 log "all tests passed in $((SECONDS - start))s"
