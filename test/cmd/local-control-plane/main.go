@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"go.uber.org/zap"
 	appsv1 "k8s.io/api/apps/v1"
 	"knative.dev/pkg/logging"
 
@@ -80,7 +81,14 @@ func run(kubeconfig string, withController bool) error {
 
 	controllerNote := "No controller runs (-controller=false): sources get no status."
 	if withController {
-		ctx := logging.WithLogger(ctx, logging.FromContext(ctx).Named("controller"))
+		zapCfg := zap.NewDevelopmentConfig()
+		zapCfg.Level = zap.NewAtomicLevelAt(zap.InfoLevel)
+		zapCfg.DisableStacktrace = true
+		logger, err := zapCfg.Build()
+		if err != nil {
+			return err
+		}
+		ctx := logging.WithLogger(ctx, logger.Sugar().Named("controller"))
 		go func() {
 			if err := inprocess.RunController(ctx, cp.Config); err != nil && ctx.Err() == nil {
 				fmt.Fprintln(os.Stderr, "ERROR: controller:", err)
