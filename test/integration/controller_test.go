@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -348,8 +349,36 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 		t.Errorf("the controller granted a user-provided account something (err %v)", err)
 	}
 
-	env.grantAdapterRole(t, ns, ns, "watcher")
+	// Everything but pods/log: still refused, and only that is listed.
+	partial := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-logs"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"get", "list", "watch", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
+		},
+	}
+	if _, err := env.kube.RbacV1().Roles(ns).Create(ctx, partial, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.kube.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-logs"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "no-logs"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "watcher"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	env.touch(t, ns, src.Name) // instead of waiting PermissionRecheckInterval
+	wantLogs := `Service account "watcher" cannot get pods/log in namespace "` + ns + `"`
+	env.waitForSource(t, ns, src.Name, "only pods/log missing", func(s *v1alpha1.TektonStepSource) bool {
+		c := s.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions)
+		return c != nil && c.IsFalse() && c.Message == wantLogs
+	})
+	if _, err := env.kube.AppsV1().Deployments(ns).Get(ctx, "own-account-tektonstep-adapter", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deployed without pods/log (err %v)", err)
+	}
+
+	env.grantAdapterRole(t, ns, ns, "watcher")
+	env.touch(t, ns, src.Name)
 	env.waitForSource(t, ns, src.Name, "SufficientPermissions=True", func(s *v1alpha1.TektonStepSource) bool {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionTrue, "")
 	})
