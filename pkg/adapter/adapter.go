@@ -394,13 +394,13 @@ func (a *Adapter) Start(ctx context.Context) error {
 	var deliveries, writers sync.WaitGroup
 	for i := 0; i < a.opts.MaxInFlight; i++ {
 		deliveries.Go(func() {
-			for a.processNext(ctx) {
+			for processNext(ctx, a.queue, a.logger, "Delivery incomplete", a.sync) {
 			}
 		})
 	}
 	for i := 0; i < checkpointWriters; i++ {
 		writers.Go(func() {
-			for a.processNextSave(ctx) {
+			for processNext(ctx, a.saves, a.logger, "Checkpoint not written", a.saveOwned) {
 			}
 		})
 	}
@@ -420,21 +420,23 @@ func (a *Adapter) Start(ctx context.Context) error {
 	return nil
 }
 
-func (a *Adapter) processNext(ctx context.Context) bool {
-	key, quit := a.queue.Get()
+// processNext runs do on the next key of q, and retries the key with q's
+// backoff when do fails. It reports false once q is shut down.
+func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitingInterface[K], logger *zap.SugaredLogger,
+	failure string, do func(context.Context, K) error) bool {
+	key, quit := q.Get()
 	if quit {
 		return false
 	}
-	defer a.queue.Done(key)
-	if err := a.sync(ctx, key); err != nil {
+	defer q.Done(key)
+	if err := do(ctx, key); err != nil {
 		if ctx.Err() == nil {
-			a.logger.Warnw("Delivery incomplete, will retry", zap.String("taskrun", key.String()),
-				zap.Int("retries", a.queue.NumRequeues(key)), zap.Error(err))
+			logger.Warnw(failure+", will retry", zap.String("taskrun", fmt.Sprint(key)), zap.Int("retries", q.NumRequeues(key)), zap.Error(err))
 		}
-		a.queue.AddRateLimited(key)
+		q.AddRateLimited(key)
 		return true
 	}
-	a.queue.Forget(key)
+	q.Forget(key)
 	return true
 }
 
@@ -529,30 +531,18 @@ func (a *Adapter) checkpoint(tr *pipelinev1.TaskRun, allDelivered bool) {
 	a.saves.AddAfter(tr.UID, wait)
 }
 
-func (a *Adapter) processNextSave(ctx context.Context) bool {
-	uid, quit := a.saves.Get()
-	if quit {
-		return false
-	}
-	defer a.saves.Done(uid)
+// saveOwned writes the TaskRun's checkpoint if this replica still handles
+// it. A TaskRun whose bucket moved to another replica was written by the
+// demotion's flush; writing it now could overwrite the new leader's further
+// progress.
+func (a *Adapter) saveOwned(ctx context.Context, uid types.UID) error {
 	a.mu.Lock()
 	st := a.runs[uid]
 	a.mu.Unlock()
-	// A TaskRun whose bucket moved to another replica was written by the
-	// demotion's flush; writing it now could overwrite the new leader's
-	// further progress.
 	if st == nil || !a.owns(st.key) {
-		a.saves.Forget(uid)
-		return true
+		return nil
 	}
-	if err := a.save(ctx, uid); err != nil {
-		a.logger.Warnw("Checkpoint not written, will retry", zap.String("taskrun", st.key.String()),
-			zap.Int("retries", a.saves.NumRequeues(uid)), zap.Error(err))
-		a.saves.AddRateLimited(uid)
-		return true
-	}
-	a.saves.Forget(uid)
-	return true
+	return a.save(ctx, uid)
 }
 
 // save writes the TaskRun's delivered progress unless what this process
@@ -582,7 +572,7 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("saving checkpoint: %w", err)
+		return fmt.Errorf("saving the checkpoint of TaskRun %s: %w", key, err)
 	}
 	a.mu.Lock()
 	st.saved, st.savedAt = progress, time.Now()
