@@ -613,15 +613,7 @@ func (b *bench) drive(ns string, writes *writeLog) error {
 			<-tokens
 			key := fmt.Sprintf("%s/%d", r.Name, k)
 			r.OnWrite = func(rv string, at time.Time) { writes.add(rv, key, at) }
-			states := make([]sim.State, opts.steps)
-			for i := range states {
-				if i < k {
-					states[i] = sim.Succeeded()
-				} else {
-					states[i] = sim.Running()
-				}
-			}
-			if err := r.SetSteps(context.Background(), states...); err != nil {
+			if err := r.SetSteps(context.Background(), sim.Progressed(opts.steps, k)...); err != nil {
 				return err
 			}
 		}

@@ -99,15 +99,7 @@ func (w workload) driveOne(client tektonclient.Interface, ns, name string) error
 		return err
 	}
 	for done := 0; done <= w.steps; done++ {
-		states := make([]sim.State, w.steps)
-		for i := range states {
-			if i < done {
-				states[i] = sim.Succeeded()
-			} else {
-				states[i] = sim.Running()
-			}
-		}
-		if err := r.SetSteps(ctx, states...); err != nil {
+		if err := r.SetSteps(ctx, sim.Progressed(w.steps, done)...); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		time.Sleep(w.pace)

@@ -161,6 +161,20 @@ func Succeeded() State { return Exited(0, "Completed") }
 // Failed is a step that exited 1.
 func Failed() State { return Exited(1, "Error") }
 
+// Progressed is the states of n steps of which the first done succeeded and
+// the others run: the status after the done-th step finished.
+func Progressed(n, done int) []State {
+	states := make([]State, n)
+	for i := range states {
+		if i < done {
+			states[i] = Succeeded()
+		} else {
+			states[i] = Running()
+		}
+	}
+	return states
+}
+
 // Skipped is a step Tekton skipped after an earlier failure.
 func Skipped() State { return Exited(1, "Skipped") }
 
