@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
 	"github.com/tektonstep/tekton-step-source/test/inprocess"
 )
 
@@ -324,6 +326,9 @@ func TestControllerInvalidSpec(t *testing.T) {
 // TestControllerServiceAccountPermissions: a user-provided account gets no
 // grant; what it lacks is listed until an administrator grants it.
 func TestControllerServiceAccountPermissions(t *testing.T) {
+	revalidation := tektonstepsource.PermissionRevalidationInterval
+	tektonstepsource.PermissionRevalidationInterval = 2 * time.Second
+	t.Cleanup(func() { tektonstepsource.PermissionRevalidationInterval = revalidation })
 	env := startController(t)
 	ns := cp.NewNamespace(t)
 	ctx := context.Background()
@@ -386,6 +391,15 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 	if sa := d.Spec.Template.Spec.ServiceAccountName; sa != "watcher" {
 		t.Errorf("serviceAccountName = %q, want watcher", sa)
 	}
+
+	// Revoked again: RBAC changes raise no event, the periodic check finds it.
+	if err := env.kube.RbacV1().RoleBindings(ns).Delete(ctx, "tekton-step-source-watcher", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.waitForSource(t, ns, src.Name, "SufficientPermissions=False after the revocation", func(s *v1alpha1.TektonStepSource) bool {
+		c := s.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions)
+		return c != nil && c.IsFalse() && c.Message == wantLogs
+	})
 }
 
 // TestControllerNamespaceSelector: the watched namespaces follow the

@@ -68,6 +68,13 @@ const (
 // missing.
 const PermissionRecheckInterval = 30 * time.Second
 
+// PermissionRevalidationInterval is how often the permissions of a
+// user-provided service account are checked again while they suffice, so
+// that revoked ones show as SufficientPermissions=False (the adapter's
+// requests are refused by the apiserver from the moment they are revoked).
+// A variable so that tests can shorten it.
+var PermissionRevalidationInterval = 5 * time.Minute
+
 // Reconciler reconciles TektonStepSources.
 type Reconciler struct {
 	KubeClientSet kubernetes.Interface
@@ -145,6 +152,9 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		return err
 	}
 	src.Status.PropagateDeploymentAvailability(ra)
+	if src.Spec.ServiceAccountName != "" {
+		return controller.NewRequeueAfter(PermissionRevalidationInterval)
+	}
 	return nil
 }
 

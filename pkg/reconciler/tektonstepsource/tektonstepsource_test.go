@@ -408,6 +408,7 @@ func TestReconcile(t *testing.T) {
 			Name:    "serviceAccountName: allowed, nothing granted",
 			Objects: []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
 			Key:     testNS + "/" + sourceName,
+			WantErr: true, // the requeue after PermissionRevalidationInterval
 			WantCreates: append(sars(testNS),
 				makeAdapter(t, newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...), userSA, uriAddr, []string{testNS}, false)),
 			WantEvents: []string{
@@ -468,7 +469,8 @@ func TestReconcile(t *testing.T) {
 				newSource(append(baseOptions(brokerRef), WithServiceAccountName(userSA))...), NewBroker("default", testNS, brokerAddr),
 				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
 			},
-			Key: testNS + "/" + sourceName,
+			Key:     testNS + "/" + sourceName,
+			WantErr: true, // the requeue after PermissionRevalidationInterval
 			WantDeletes: []clientgotesting.DeleteActionImpl{
 				deleteAction("rolebindings", adapterSA), deleteAction("serviceaccounts", adapterSA),
 			},
@@ -580,6 +582,7 @@ func namespaceSelectorRow(t *testing.T, name string, sel *metav1.LabelSelector, 
 			[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions, WithDeploymentStatus(wantAdapter)})...))},
 		WithReactors:            []clientgotesting.ReactionFunc{allowAll},
 		SkipNamespaceValidation: true,
+		WantErr:                 true, // the requeue after PermissionRevalidationInterval
 	}
 	// Several namespaces: one cluster-wide review per permission answers
 	// for all of them when the account has a ClusterRoleBinding.
