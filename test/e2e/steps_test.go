@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 )
 
@@ -423,6 +424,13 @@ func TestDeletingSourceRemovesAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal("the Ready source owns no Deployment")
 	}
+	account := resources.ServiceAccountName(src)
+	if _, err := kube.CoreV1().ServiceAccounts(ns).Get(ctxFor(t, time.Minute), account, metav1.GetOptions{}); err != nil {
+		t.Fatalf("the source's ServiceAccount: %v", err)
+	}
+	if _, err := kube.RbacV1().RoleBindings(ns).Get(ctxFor(t, time.Minute), account, metav1.GetOptions{}); err != nil {
+		t.Fatalf("the source's RoleBinding: %v", err)
+	}
 	if err := sources.SourcesV1alpha1().TektonStepSources(ns).Delete(ctxFor(t, time.Minute), src.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -453,5 +461,16 @@ func TestDeletingSourceRemovesAdapter(t *testing.T) {
 		})
 	if err != nil {
 		t.Fatalf("adapter pods of %v still there", adapters)
+	}
+	// And the per-source ServiceAccount and RoleBinding: what the source was
+	// granted goes with it (the garbage collector follows their ownerRefs).
+	err = wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			_, saErr := kube.CoreV1().ServiceAccounts(ns).Get(ctx, account, metav1.GetOptions{})
+			_, rbErr := kube.RbacV1().RoleBindings(ns).Get(ctx, account, metav1.GetOptions{})
+			return isNotFound(saErr) && isNotFound(rbErr), nil
+		})
+	if err != nil {
+		t.Fatalf("the ServiceAccount or RoleBinding %s/%s is still there after the source was deleted", ns, account)
 	}
 }
