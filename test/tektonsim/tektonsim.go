@@ -178,20 +178,6 @@ func Progressed(n, done int) []State {
 // Skipped is a step Tekton skipped after an earlier failure.
 func Skipped() State { return Exited(1, "Skipped") }
 
-// StoppedByReconciler is what Tekton's reconciler writes for a step when it
-// cancels (TaskRunCancelled) or times out (TaskRunTimeout) a TaskRun.
-func StoppedByReconciler(reason string, wasRunning bool, created metav1.Time) State {
-	return func(name string, at time.Time) pipelinev1.StepState {
-		start := created
-		if wasRunning {
-			start = metav1.NewTime(at.Add(-time.Second))
-		}
-		return step(name, corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: 1, Reason: reason, StartedAt: start, FinishedAt: metav1.NewTime(at),
-		}}, reason)
-	}
-}
-
 func step(name string, state corev1.ContainerState, reason string) pipelinev1.StepState {
 	return pipelinev1.StepState{Name: name, Container: "step-" + name, ContainerState: state, TerminationReason: reason}
 }

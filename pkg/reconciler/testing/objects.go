@@ -90,24 +90,9 @@ func WithNamespaceSelector(sel *metav1.LabelSelector) SourceOption {
 	return func(s *v1alpha1.TektonStepSource) { s.Spec.NamespaceSelector = sel }
 }
 
-// WithSelector sets spec.selector.
-func WithSelector(sel *metav1.LabelSelector) SourceOption {
-	return func(s *v1alpha1.TektonStepSource) { s.Spec.Selector = sel }
-}
-
 // WithFilters sets spec.filters.
 func WithFilters(f ...eventingv1.SubscriptionsAPIFilter) SourceOption {
 	return func(s *v1alpha1.TektonStepSource) { s.Spec.Filters = f }
-}
-
-// WithCEOverrides sets spec.ceOverrides.
-func WithCEOverrides(o *duckv1.CloudEventOverrides) SourceOption {
-	return func(s *v1alpha1.TektonStepSource) { s.Spec.CloudEventOverrides = o }
-}
-
-// WithLogMaxBytes sets spec.log.maxBytes.
-func WithLogMaxBytes(n int64) SourceOption {
-	return func(s *v1alpha1.TektonStepSource) { s.Spec.Log = &v1alpha1.LogSpec{MaxBytes: &n} }
 }
 
 // WithInitConditions initializes the conditions (all Unknown).
@@ -150,14 +135,6 @@ func WithNotDeployed(reason, msg string) SourceOption {
 func WithReadyFalse(reason, msg string) SourceOption {
 	return func(s *v1alpha1.TektonStepSource) {
 		s.GetConditionSet().Manage(&s.Status).MarkFalse(apis.ConditionReady, reason, "%s", msg)
-	}
-}
-
-// WithReadyUnknown marks Ready Unknown directly, as the generated reconciler
-// does for a generation it has not observed yet.
-func WithReadyUnknown(reason, msg string) SourceOption {
-	return func(s *v1alpha1.TektonStepSource) {
-		s.GetConditionSet().Manage(&s.Status).MarkUnknown(apis.ConditionReady, reason, "%s", msg)
 	}
 }
 
