@@ -120,10 +120,23 @@ type Adapter struct {
 	leader  *reconciler.LeaderAwareFuncs
 	elector leaderelection.Elector
 
+	// journal keeps the progress of running TaskRuns (see checkpoint.Journal).
+	journal *checkpoint.Journal
+	// journalKick wakes the journal writer; journalWriting serialises the
+	// journal writes of the writer, demotions and the shutdown.
+	journalKick    chan struct{}
+	journalWriting sync.Mutex
+
 	mu sync.Mutex
 	// runs is what this process knows of each TaskRun's delivery progress,
-	// ahead of the checkpoint annotation.
+	// ahead of the checkpoint annotation and the journal.
 	runs map[types.UID]*runState
+	// journalPending holds the TaskRuns whose journal entry is to be
+	// written or removed; journalSizes the size of each entry the journal
+	// holds, and journalBytes their sum.
+	journalPending map[types.UID]struct{}
+	journalSizes   map[types.UID]int
+	journalBytes   int
 }
 
 // runState is the delivery progress of one TaskRun in this process.
@@ -131,16 +144,40 @@ type runState struct {
 	key types.NamespacedName
 	// delivered is what the sink acknowledged.
 	delivered *checkpoint.Progress
-	// saved is what this process last wrote to the checkpoint, and when.
+	// saved is what this process last wrote to the checkpoint annotation,
+	// and when.
 	saved   *checkpoint.Progress
 	savedAt time.Time
-	// writing serialises the TaskRun's checkpoint writes, so an older
+	// journaled is the TaskRun's journal entry as last written or read;
+	// nil when the journal has none.
+	journaled *checkpoint.Progress
+	// finished: delivered covers a finished attempt, which belongs in the
+	// annotation.
+	finished bool
+	// writing serialises the TaskRun's annotation writes, so an older
 	// progress never lands after a newer one.
 	writing sync.Mutex
 }
 
-// checkpointWriters is how many checkpoint writes run at once.
-const checkpointWriters = 4
+// recorded reports whether the delivered progress is durable where it
+// belongs: a finished attempt in the annotation, a running one in the
+// annotation or the journal.
+func (st *runState) recorded() bool {
+	if st.saved.Covers(st.delivered) {
+		return true
+	}
+	return !st.finished && st.journaled != nil && st.journaled.Covers(st.delivered)
+}
+
+const (
+	// checkpointWriters is how many annotation writes run at once.
+	checkpointWriters = 4
+	// maxJournalBytes bounds the journal ConfigMap's content (the
+	// apiserver takes objects up to about 1 MiB, and the journal grows by
+	// up to one interval's new TaskRuns between two looks at its size):
+	// beyond it, running TaskRuns are checkpointed in their annotation.
+	maxJournalBytes = 256 << 10
+)
 
 // New builds an Adapter and its informers; Start runs it.
 func New(opts Options) (*Adapter, error) {
@@ -160,12 +197,16 @@ func New(opts Options) (*Adapter, error) {
 		opts.SendTimeout = 30 * time.Second
 	}
 	a := &Adapter{
-		opts:   opts,
-		cfg:    opts.Config,
-		logger: opts.Logger,
-		store:  &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
-		logs:   &steplog.Reader{Client: opts.Kube},
-		runs:   map[types.UID]*runState{},
+		opts:           opts,
+		cfg:            opts.Config,
+		logger:         opts.Logger,
+		store:          &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
+		logs:           &steplog.Reader{Client: opts.Kube},
+		runs:           map[types.UID]*runState{},
+		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
+		journalKick:    make(chan struct{}, 1),
+		journalPending: map[types.UID]struct{}{},
+		journalSizes:   map[types.UID]int{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
@@ -196,12 +237,19 @@ func New(opts Options) (*Adapter, error) {
 
 // setupLeaderElection builds the elector of the source's buckets, as
 // Knative's leader-aware reconcilers do. Promotion to a bucket's leader
-// queues the bucket's TaskRuns (whose progress the checkpoints carry over
-// from the previous leader); demotion writes the bucket's pending
-// checkpoints, so the next leader does not send those events again.
+// reads the bucket's journal entries and queues its TaskRuns (the journal
+// and the annotations carry the progress over from the previous leader);
+// demotion writes the bucket's pending checkpoints, so the next leader does
+// not send those events again.
 func (a *Adapter) setupLeaderElection() error {
 	a.leader = &reconciler.LeaderAwareFuncs{
 		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
+			if err := a.loadJournal(context.Background(), b.Has); err != nil {
+				// The annotations still hold every finished attempt; the
+				// bucket's running TaskRuns may repeat events.
+				a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
+					zap.String("bucket", b.Name()), zap.Error(err))
+			}
 			n := 0
 			for _, inf := range a.informers {
 				for _, obj := range inf.GetStore().List() {
@@ -355,14 +403,27 @@ func (a *Adapter) forget(obj interface{}) {
 	}
 	a.mu.Lock()
 	delete(a.runs, tr.UID)
+	_, journaled := a.journalSizes[tr.UID]
+	if journaled {
+		a.journalPending[tr.UID] = struct{}{}
+	}
 	a.mu.Unlock()
+	if journaled {
+		a.kickJournal()
+	}
 }
 
-// Start runs the informers, MaxInFlight delivery workers and the checkpoint
-// writers until ctx is done, then writes every checkpoint still pending.
+// Start reads the journal, runs the informers, MaxInFlight delivery workers
+// and the checkpoint writers until ctx is done, then writes every
+// checkpoint still pending.
 func (a *Adapter) Start(ctx context.Context) error {
 	defer a.queue.ShutDown()
 	defer a.saves.ShutDown()
+	// Before any delivery, so that none repeats what the journal records.
+	// With replicas, each promotion reads its bucket's entries again.
+	if err := a.loadJournalRetrying(ctx); err != nil {
+		return err
+	}
 	for _, inf := range a.informers {
 		go inf.Run(ctx.Done())
 	}
@@ -376,6 +437,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
 		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector),
 		zap.String("excludeEventListener", a.cfg.ExcludeEventListener))
+	a.pruneJournal()
 
 	// The elector outlives ctx until the checkpoints are flushed: a Lease
 	// released earlier would let the next leader start from stale
@@ -404,11 +466,12 @@ func (a *Adapter) Start(ctx context.Context) error {
 			}
 		})
 	}
+	writers.Go(func() { a.runJournal(ctx) })
 	<-ctx.Done()
 	a.queue.ShutDown()
 	deliveries.Wait()
 	// The writers finish what is queued; writes still waiting for their
-	// interval, or to be retried, are left to the flush.
+	// interval, or to be retried, and the journal are left to the flush.
 	a.saves.ShutDown()
 	writers.Wait()
 	a.flush(ctx, func(types.NamespacedName) bool { return true })
@@ -508,23 +571,40 @@ func (a *Adapter) remember(tr *pipelinev1.TaskRun, p *checkpoint.Progress) {
 }
 
 // checkpoint schedules the write of the TaskRun's delivered progress when it
-// is ahead of what is recorded: at once when the attempt is finished and
-// fully delivered or the checkpoint interval has passed, else when the
-// interval ends. Coalescing keeps the checkpoint from costing a write, and
-// the watch event that write echoes back, for every event.
+// is ahead of what is recorded. A finished and fully delivered attempt goes
+// to the TaskRun's annotation at once. A running TaskRun's progress goes to
+// the journal, which the journal writer writes at most once per checkpoint
+// interval for all TaskRuns together; if the journal is full, to the
+// annotation, coalesced to one write per TaskRun and interval. Either way a
+// running TaskRun's events cost no TaskRun write, nor the watch event such
+// a write echoes to every TaskRun watcher, each.
 func (a *Adapter) checkpoint(tr *pipelinev1.TaskRun, allDelivered bool) {
+	finished := allDelivered && tr.Status.CompletionTime != nil
 	a.mu.Lock()
 	st := a.runs[tr.UID]
-	if st == nil || st.saved.Covers(st.delivered) {
+	if st == nil {
+		a.mu.Unlock()
+		return
+	}
+	st.finished = finished
+	if st.recorded() {
 		a.mu.Unlock()
 		return
 	}
 	progress, wait := st.delivered.Clone(), a.opts.CheckpointInterval-time.Since(st.savedAt)
+	journal := !finished && (st.journaled != nil || a.journalBytes < maxJournalBytes)
+	if journal {
+		a.journalPending[tr.UID] = struct{}{}
+	}
 	a.mu.Unlock()
+	if journal {
+		a.kickJournal()
+		return
+	}
 	if durable, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID); err == nil && durable.Covers(progress) {
 		return
 	}
-	if finished := allDelivered && tr.Status.CompletionTime != nil; finished || wait <= 0 {
+	if finished || wait <= 0 {
 		a.saves.Add(tr.UID)
 		return
 	}
@@ -576,26 +656,44 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 	}
 	a.mu.Lock()
 	st.saved, st.savedAt = progress, time.Now()
+	// The annotation has it now: the journal entry can go.
+	drop := st.journaled != nil && progress.Covers(st.journaled)
+	if drop {
+		a.journalPending[uid] = struct{}{}
+	}
 	a.mu.Unlock()
+	if drop {
+		a.kickJournal()
+	}
 	return nil
 }
 
-// flush writes the progress not yet written of the TaskRuns that match, on
-// shutdown or when a bucket moves to another replica.
+// flush writes the progress not yet recorded of the TaskRuns that match, on
+// shutdown or when a bucket moves to another replica: finished attempts
+// (and running TaskRuns that do not fit the journal) to their annotation,
+// the others to the journal in one write.
 func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bool) {
 	a.mu.Lock()
-	pending := map[types.UID]types.NamespacedName{}
+	annotate := map[types.UID]types.NamespacedName{}
 	for uid, st := range a.runs {
-		if match(st.key) && !st.saved.Covers(st.delivered) {
-			pending[uid] = st.key
+		if !match(st.key) || st.recorded() {
+			continue
+		}
+		if st.finished || (st.journaled == nil && a.journalBytes >= maxJournalBytes) {
+			annotate[uid] = st.key
+		} else {
+			a.journalPending[uid] = struct{}{}
 		}
 	}
 	a.mu.Unlock()
-	for uid, key := range pending {
+	for uid, key := range annotate {
 		if err := a.save(ctx, uid); err != nil {
 			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again",
 				zap.String("taskrun", key.String()), zap.Error(err))
 		}
+	}
+	if err := a.writeJournal(ctx, match); err != nil {
+		a.logger.Warnw("Could not write the progress journal on shutdown; running TaskRuns may send events again", zap.Error(err))
 	}
 }
 

@@ -572,7 +572,8 @@ func (b *bench) saveProfile(p *process, path, file string) error {
 
 // drive runs the workload at the target transition rate: each TaskRun goes
 // through steps+1 status writes (all running, then one more step succeeded
-// per write), 2 transitions per write on average.
+// per write, the last one also completing the TaskRun), 2 transitions per
+// write on average.
 func (b *bench) drive(ns string, writes *writeLog) error {
 	opts := b.opts
 	var names []string
@@ -613,7 +614,12 @@ func (b *bench) drive(ns string, writes *writeLog) error {
 			<-tokens
 			key := fmt.Sprintf("%s/%d", r.Name, k)
 			r.OnWrite = func(rv string, at time.Time) { writes.add(rv, key, at) }
-			if err := r.SetSteps(context.Background(), sim.Progressed(opts.steps, k)...); err != nil {
+			write := r.SetSteps
+			if k == opts.steps {
+				// The last step's end is the TaskRun's, in one write.
+				write = func(ctx context.Context, states ...sim.State) error { return r.Complete(ctx, true, states...) }
+			}
+			if err := write(context.Background(), sim.Progressed(opts.steps, k)...); err != nil {
 				return err
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ import (
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 )
@@ -67,6 +69,38 @@ func sourceConfig(ns string) *sourceconfig.Config {
 		SourceUID: string(uuid.NewUUID()), SourceName: "test-source", SourceNamespace: ns,
 		Namespaces: []string{ns}, LogMaxBytes: 1024,
 	}
+}
+
+// journal is the source's progress journal.
+func journal(cfg *sourceconfig.Config) *checkpoint.Journal {
+	return checkpoint.SourceJournal(kubernetes.NewForConfigOrDie(cp.Config), cfg.SourceNamespace, cfg.SourceName, cfg.SourceUID)
+}
+
+// waitForJournal waits until the source's journal entry for the TaskRun
+// contains want, or, with want "", until the journal has no entry for it.
+func waitForJournal(t *testing.T, cfg *sourceconfig.Config, taskRun, want string) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(eventTimeout)
+	for time.Now().Before(deadline) {
+		entries, bad, err := journal(cfg).Load(context.Background())
+		if err != nil || len(bad) > 0 {
+			t.Fatalf("reading the journal: %v %v", err, bad)
+		}
+		last = ""
+		for _, e := range entries {
+			if e.TaskRun.Name == taskRun {
+				if last, err = checkpoint.EncodeEntry(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if (want == "" && last == "") || (want != "" && strings.Contains(last, want)) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("journal entry of %s is %q, want one containing %q (none if empty)", taskRun, last, want)
 }
 
 func startAdapter(t testing.TB, cfg *sourceconfig.Config, sink string, overrides *duckv1.CloudEventOverrides, tweaks ...func(*stepadapter.Options)) *runningAdapter {

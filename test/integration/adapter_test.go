@@ -27,9 +27,12 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
@@ -38,6 +41,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -163,8 +167,9 @@ func TestAdapterRestartLosesNothingAndResendsNothing(t *testing.T) {
 	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 3); err != nil {
 		t.Fatal(err)
 	}
-	// Let the checkpoint land, then stop the adapter.
-	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"compile":2`)
+	// Let the running TaskRun's progress reach the journal, then stop the
+	// adapter.
+	waitForJournal(t, cfg, "build", `"compile":2`)
 	first.stop(t)
 
 	// Transitions while no adapter runs.
@@ -182,6 +187,13 @@ func TestAdapterRestartLosesNothingAndResendsNothing(t *testing.T) {
 		t.Errorf("events across a restart (-want +got):\n%s", diff)
 	}
 	assertUniqueIDs(t, evs)
+
+	// Finished: the annotation takes over and the journal entry goes.
+	if err := run.Finish(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"publish":2`)
+	waitForJournal(t, cfg, "build", "")
 }
 
 func waitForCheckpoint(t *testing.T, client tektonclient.Interface, ns, name, sourceUID, contains string) {
@@ -408,7 +420,7 @@ func TestSinkRejectionIsNotRetriedForever(t *testing.T) {
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	run := sim.MustCreate(t, client, ns, "build", nil, "a")
 	run.MustSetSteps(t, sim.Succeeded())
-	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"a":2`)
+	waitForJournal(t, cfg, "build", `"a":2`)
 	if got := sink.Rejected(); got != 2 {
 		t.Errorf("the sink saw %d attempts, want exactly 2 (one per transition, no retries of a 400)", got)
 	}
@@ -454,10 +466,11 @@ func TestDeletedTaskRunIsForgotten(t *testing.T) {
 	}
 }
 
-// TestCoalescedCheckpointIsWrittenWithoutFurtherUpdates: with a checkpoint
-// interval, progress of a running TaskRun is still written once the
-// interval ends, even if the TaskRun does not change again.
-func TestCoalescedCheckpointIsWrittenWithoutFurtherUpdates(t *testing.T) {
+// TestRunningProgressGoesToTheJournal: a running TaskRun's progress is
+// written to the source's journal ConfigMap once the checkpoint interval
+// ends, even if the TaskRun does not change again, and the TaskRun itself
+// is not written until its attempt is finished.
+func TestRunningProgressGoesToTheJournal(t *testing.T) {
 	ns := cp.NewNamespace(t)
 	sink := receiver.New(t)
 	cfg := sourceConfig(ns)
@@ -466,8 +479,90 @@ func TestCoalescedCheckpointIsWrittenWithoutFurtherUpdates(t *testing.T) {
 	run := sim.MustCreate(t, client, ns, "build", nil, "compile", "test")
 	run.MustSetSteps(t, sim.Running(), sim.Running())
 	run.MustSetSteps(t, sim.Succeeded(), sim.Running())
+	before, err := client.TektonV1().TaskRuns(ns).Get(context.Background(), "build", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 3); err != nil {
 		t.Fatal(err)
 	}
-	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"test":1`)
+	waitForJournal(t, cfg, "build", `"t":"`+ns+`/build","a":0,"s":{"compile":2,"test":1}`)
+	after, err := client.TektonV1().TaskRuns(ns).Get(context.Background(), "build", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != before.ResourceVersion {
+		t.Errorf("the adapter wrote the running TaskRun (resourceVersion %s -> %s, annotations %v)",
+			before.ResourceVersion, after.ResourceVersion, after.Annotations)
+	}
+
+	// The journal belongs to the source: garbage collected with it.
+	cm, err := kubernetes.NewForConfigOrDie(cp.Config).CoreV1().ConfigMaps(ns).Get(context.Background(), checkpoint.JournalName(cfg.SourceUID), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := cm.OwnerReferences; len(refs) != 1 || refs[0].UID != types.UID(cfg.SourceUID) || refs[0].Kind != "TektonStepSource" ||
+		refs[0].APIVersion != "sources.knative.dev/v1alpha1" || refs[0].Name != cfg.SourceName {
+		t.Errorf("journal ownerReferences = %+v, want the source", refs)
+	}
+	if got := cm.Labels[checkpoint.JournalLabel]; got != cfg.SourceName {
+		t.Errorf("journal label %s = %q, want %q", checkpoint.JournalLabel, got, cfg.SourceName)
+	}
+
+	// Finished: written to the annotation at once, and dropped from the journal.
+	run.MustSetSteps(t, sim.Succeeded(), sim.Succeeded())
+	if err := run.Finish(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"test":2`)
+	waitForJournal(t, cfg, "build", "")
+}
+
+// TestJournalIsReadAtStartAndPruned: an adapter starting with a journal
+// does not send again what it records, drops the entries of TaskRuns that
+// are gone, and removes the entry of a TaskRun deleted while it runs.
+func TestJournalIsReadAtStartAndPruned(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	run := sim.MustCreate(t, client, ns, "build", nil, "compile", "test")
+	run.MustSetSteps(t, sim.Succeeded(), sim.Running())
+
+	// What a previous adapter of the source recorded: compile done for
+	// build, and an entry of a TaskRun deleted since.
+	recorded := &checkpoint.Progress{}
+	for _, tr := range []transitions.Transition{
+		{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}},
+		{Kind: transitions.Succeeded, StepState: pipelinev1.StepState{Name: "compile"}},
+	} {
+		recorded.Record(tr)
+	}
+	build, err := checkpoint.EncodeEntry(checkpoint.Entry{TaskRun: types.NamespacedName{Namespace: ns, Name: "build"}, Progress: recorded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := checkpoint.EncodeEntry(checkpoint.Entry{TaskRun: types.NamespacedName{Namespace: ns, Name: "gone"}, Progress: recorded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := journal(cfg).Write(context.Background(), map[types.UID]string{run.UID: build, "0b3f9c1e-gone": gone}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	startAdapter(t, cfg, sink.URL, nil)
+	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitForJournal(t, cfg, "gone", "")
+	waitForJournal(t, cfg, "build", `"test":1`)
+	time.Sleep(time.Second)
+	if diff := cmp.Diff([]string{"build/test/started"}, sequence(sink.Events())); diff != "" {
+		t.Errorf("events after a start with a journal (-want +got):\n%s", diff)
+	}
+
+	if err := client.TektonV1().TaskRuns(ns).Delete(context.Background(), "build", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForJournal(t, cfg, "build", "")
 }

@@ -42,6 +42,7 @@ import (
 	"knative.dev/pkg/logging"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
@@ -300,6 +301,31 @@ func (e *controllerEnv) grantAdapterRole(t *testing.T, inNamespace, saNamespace,
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNamespace, Name: sa}},
 	}, metav1.CreateOptions{})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grantJournal gives a service account, in the source's namespace, the
+// narrowest grant of the source's progress journal: get and patch of that
+// one ConfigMap, and create (which Kubernetes cannot limit to a name).
+func (e *controllerEnv) grantJournal(t *testing.T, ns, sa string, sourceUID types.UID) {
+	t.Helper()
+	name := "journal-" + sa
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{checkpoint.JournalName(string(sourceUID))}, Verbs: []string{"get", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+		},
+	}
+	if _, err := e.kube.RbacV1().Roles(ns).Create(context.Background(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.kube.RbacV1().RoleBindings(ns).Create(context.Background(), &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}},
+	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

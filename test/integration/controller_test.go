@@ -36,6 +36,7 @@ import (
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
@@ -339,7 +340,9 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 	got := env.waitForSource(t, ns, src.Name, "SufficientPermissions=False", func(s *v1alpha1.TektonStepSource) bool {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "InsufficientPermissions")
 	})
-	want := `Service account "watcher" cannot get, list, watch, patch taskruns.tekton.dev in namespace "` + ns +
+	want := `Service account "watcher" cannot get, patch configmaps ` + checkpoint.JournalName(string(src.UID)) + ` in namespace "` + ns +
+		`"; create configmaps in namespace "` + ns +
+		`"; get, list, watch, patch taskruns.tekton.dev in namespace "` + ns +
 		`"; get pods in namespace "` + ns + `"; get pods/log in namespace "` + ns + `"`
 	if msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message; msg != want {
 		t.Errorf("SufficientPermissions message:\n got %s\nwant %s", msg, want)
@@ -354,7 +357,9 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 		t.Errorf("the controller granted a user-provided account something (err %v)", err)
 	}
 
-	// Everything but pods/log: still refused, and only that is listed.
+	// Everything but pods/log, the journal granted by name: still
+	// refused, and only pods/log is listed.
+	env.grantJournal(t, ns, "watcher", src.UID)
 	partial := &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "no-logs"},
 		Rules: []rbacv1.PolicyRule{
@@ -422,6 +427,8 @@ func TestControllerNamespaceSelector(t *testing.T) {
 			s.ServiceAccountName = "watcher"
 			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: ns}}
 		}))
+	// The journal is in the source's namespace, which is not watched.
+	env.grantJournal(t, ns, "watcher", src.UID)
 
 	got := env.waitForSource(t, ns, src.Name, "two namespaces, SufficientPermissions=True", func(s *v1alpha1.TektonStepSource) bool {
 		return cmp.Equal(watched, s.Status.Namespaces) &&

@@ -64,7 +64,7 @@ func TestRedirectingSink(t *testing.T) {
 			run := sim.MustCreate(t, client, ns, "build", nil, "a")
 			run.MustSetSteps(t, sim.Succeeded())
 			// Both transitions are done either way: delivered or rejected.
-			waitForCheckpoint(t, client, ns, "build", cfg.SourceUID, `"a":2`)
+			waitForJournal(t, cfg, "build", `"a":2`)
 
 			counts := counters(t, reader)
 			if tc.wantDelivered {

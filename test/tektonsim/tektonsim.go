@@ -198,6 +198,23 @@ func (r *Run) SetSteps(ctx context.Context, states ...State) error {
 	})
 }
 
+// Complete writes the final step states and ends the attempt in one status
+// write, as Tekton's reconciler does when it sees the pod has ended.
+func (r *Run) Complete(ctx context.Context, succeeded bool, states ...State) error {
+	if len(states) != len(r.Steps) {
+		return fmt.Errorf("%d states for %d steps", len(states), len(r.Steps))
+	}
+	now := time.Now().Truncate(time.Second)
+	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
+		st.Steps = nil
+		for i, s := range states {
+			st.Steps = append(st.Steps, s(r.Steps[i], now))
+		}
+		st.PodName = r.PodName()
+		finish(st, succeeded)
+	})
+}
+
 // MustSetSteps is SetSteps for tests.
 func (r *Run) MustSetSteps(t testing.TB, states ...State) {
 	t.Helper()
@@ -208,15 +225,17 @@ func (r *Run) MustSetSteps(t testing.TB, states ...State) {
 
 // Finish marks the attempt done, as Tekton does when the pod ended.
 func (r *Run) Finish(ctx context.Context, succeeded bool) error {
-	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
-		now := metav1.Now()
-		st.CompletionTime = &now
-		if succeeded {
-			st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
-		} else {
-			st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed"})
-		}
-	})
+	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) { finish(st, succeeded) })
+}
+
+func finish(st *pipelinev1.TaskRunStatus, succeeded bool) {
+	now := metav1.Now()
+	st.CompletionTime = &now
+	if succeeded {
+		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
+	} else {
+		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed"})
+	}
 }
 
 // Retry moves the finished attempt to retriesStatus as Tekton (v1.15) does

@@ -39,7 +39,7 @@ type Config struct {
 	// progress checkpoints so several sources can watch one TaskRun.
 	SourceUID string `json:"sourceUID"`
 	// SourceName and SourceNamespace identify the TektonStepSource (for logs
-	// and metrics).
+	// and metrics); its progress journal is in SourceNamespace.
 	SourceName      string `json:"sourceName"`
 	SourceNamespace string `json:"sourceNamespace"`
 
@@ -105,6 +105,13 @@ func Decode(s string) (*Config, error) {
 	c := &Config{}
 	if err := json.Unmarshal([]byte(s), c); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", EnvName, err)
+	}
+	if c.SourceUID == "" || c.SourceName == "" || c.SourceNamespace == "" {
+		return nil, fmt.Errorf("%s: sourceUID, sourceName and sourceNamespace are required", EnvName)
+	}
+	// The UID keys the checkpoints and names the progress journal ConfigMap.
+	for _, msg := range validation.IsDNS1123Subdomain(c.SourceUID) {
+		return nil, fmt.Errorf("%s: sourceUID %q: %s", EnvName, c.SourceUID, msg)
 	}
 	if !c.AllNamespaces && len(c.Namespaces) == 0 {
 		return nil, fmt.Errorf("%s: no namespaces to watch (set allNamespaces or namespaces)", EnvName)

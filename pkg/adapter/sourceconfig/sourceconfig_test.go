@@ -70,15 +70,19 @@ func TestSelector(t *testing.T) {
 }
 
 func TestDecode(t *testing.T) {
+	const id = `"sourceUID":"4d9d2337-7988-43b0-8b80-0dc3a12a0e67","sourceName":"steps","sourceNamespace":"ci"`
 	tests := []struct {
 		name, json, wantErr string
 	}{
-		{name: "valid", json: `{"sourceUID":"u","namespaces":["ci"],"labelSelector":"team=a","excludeEventListener":"on-step","logMaxBytes":10}`},
+		{name: "valid", json: `{` + id + `,"namespaces":["ci"],"labelSelector":"team=a","excludeEventListener":"on-step","logMaxBytes":10}`},
 		{name: "not JSON", json: `{`, wantErr: "parsing K_SOURCE_CONFIG"},
-		{name: "nothing to watch", json: `{"sourceUID":"u"}`, wantErr: "no namespaces to watch"},
-		{name: "negative log cap", json: `{"allNamespaces":true,"logMaxBytes":-1}`, wantErr: "logMaxBytes must not be negative"},
-		{name: "bad selector", json: `{"allNamespaces":true,"labelSelector":"a in (b"}`, wantErr: "labelSelector"},
-		{name: "bad EventListener name", json: `{"allNamespaces":true,"excludeEventListener":"a b"}`, wantErr: "excludeEventListener"},
+		{name: "nothing to watch", json: `{` + id + `}`, wantErr: "no namespaces to watch"},
+		{name: "no source UID", json: `{"sourceName":"s","sourceNamespace":"ci","allNamespaces":true}`, wantErr: "sourceUID, sourceName and sourceNamespace are required"},
+		{name: "no source namespace", json: `{"sourceUID":"u","sourceName":"s","allNamespaces":true}`, wantErr: "sourceUID, sourceName and sourceNamespace are required"},
+		{name: "source UID unfit for a name", json: `{"sourceUID":"U/1","sourceName":"s","sourceNamespace":"ci","allNamespaces":true}`, wantErr: `sourceUID "U/1"`},
+		{name: "negative log cap", json: `{` + id + `,"allNamespaces":true,"logMaxBytes":-1}`, wantErr: "logMaxBytes must not be negative"},
+		{name: "bad selector", json: `{` + id + `,"allNamespaces":true,"labelSelector":"a in (b"}`, wantErr: "labelSelector"},
+		{name: "bad EventListener name", json: `{` + id + `,"allNamespaces":true,"excludeEventListener":"a b"}`, wantErr: "excludeEventListener"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,13 +29,15 @@ import (
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
-// access is one permission the receive adapter needs.
+// access is one permission the receive adapter needs; name, when set,
+// limits it to one object.
 type access struct {
-	verb, group, resource, subresource string
+	verb, group, resource, subresource, name string
 }
 
 // String names the resource the way kubectl does: taskruns.tekton.dev,
@@ -47,6 +49,9 @@ func (a access) String() string {
 	}
 	if a.group != "" {
 		s += "." + a.group
+	}
+	if a.name != "" {
+		s += " " + a.name
 	}
 	return s
 }
@@ -70,6 +75,20 @@ var leaseAccess = []access{
 	{verb: "get", group: "coordination.k8s.io", resource: "leases"},
 	{verb: "create", group: "coordination.k8s.io", resource: "leases"},
 	{verb: "update", group: "coordination.k8s.io", resource: "leases"},
+}
+
+// journalAccess is what every adapter needs in the source's namespace: its
+// progress journal, a ConfigMap named after the source's UID
+// (checkpoint.JournalName). Kubernetes cannot limit create to a name; get
+// and patch are checked for that one ConfigMap, so a Role with resourceNames
+// is enough.
+func journalAccess(src *v1alpha1.TektonStepSource) []access {
+	name := checkpoint.JournalName(string(src.UID))
+	return []access{
+		{verb: "get", resource: "configmaps", name: name},
+		{verb: "patch", resource: "configmaps", name: name},
+		{verb: "create", resource: "configmaps"},
+	}
 }
 
 // reconcilePermissions makes sure the adapter's service account may do what
@@ -136,6 +155,7 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 						Group:       a.group,
 						Resource:    a.resource,
 						Subresource: a.subresource,
+						Name:        a.name,
 					},
 				},
 			}, metav1.CreateOptions{})
@@ -149,14 +169,19 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		return out, nil
 	}
 
-	var missing []string
-	if src.Spec.Replicas != nil && *src.Spec.Replicas > 1 {
-		leaseDenied, err := denied(src.Namespace, leaseAccess)
-		if err != nil {
-			return nil, err
-		}
-		missing = append(missing, describeDenied(src.Namespace, leaseDenied)...)
+	if !allNamespaces && len(namespaces) == 0 {
+		// Nothing to watch: no adapter runs.
+		return nil, nil
 	}
+	inSourceNamespace := journalAccess(src)
+	if src.Spec.Replicas != nil && *src.Spec.Replicas > 1 {
+		inSourceNamespace = append(inSourceNamespace, leaseAccess...)
+	}
+	sourceNamespaceDenied, err := denied(src.Namespace, inSourceNamespace)
+	if err != nil {
+		return nil, err
+	}
+	missing := describeDenied(src.Namespace, sourceNamespaceDenied)
 	toCheck := adapterAccess
 	if allNamespaces || len(namespaces) > 1 {
 		// Cluster-wide first (a review without a namespace). A cluster-wide

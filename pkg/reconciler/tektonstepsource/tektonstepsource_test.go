@@ -51,6 +51,7 @@ import (
 	"knative.dev/pkg/resolver"
 	"knative.dev/pkg/tracker"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	fakesourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/injection/client/fake"
 	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
@@ -160,6 +161,27 @@ func sars(ns string) []runtime.Object {
 		sar(ns, "get", "", "pods", ""),
 		sar(ns, "get", "", "pods", "log"),
 	}
+}
+
+// journalSARs are the reviews of the adapter's progress journal, which
+// every adapter keeps in the source's namespace; they come first.
+func journalSARs() []runtime.Object {
+	named := func(verb string) *authorizationv1.SubjectAccessReview {
+		r := sar(testNS, verb, "", "configmaps", "")
+		r.Spec.ResourceAttributes.Name = checkpoint.JournalName(sourceUID)
+		return r
+	}
+	return []runtime.Object{named("get"), named("patch"), sar(testNS, "create", "", "configmaps", "")}
+}
+
+// userSARs are the reviews for a source with its own account watching
+// nsList, in that order (one cluster-wide pass first for several).
+func userSARs(nsList ...string) []runtime.Object {
+	out := journalSARs()
+	for _, ns := range nsList {
+		out = append(out, sars(ns)...)
+	}
+	return out
 }
 
 // sarReactor answers SubjectAccessReviews: allowed unless deny says no.
@@ -409,7 +431,7 @@ func TestReconcile(t *testing.T) {
 			Objects: []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
 			Key:     testNS + "/" + sourceName,
 			WantErr: true, // the requeue after PermissionRevalidationInterval
-			WantCreates: append(sars(testNS),
+			WantCreates: append(userSARs(testNS),
 				makeAdapter(t, newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...), userSA, uriAddr, []string{testNS}, false)),
 			WantEvents: []string{
 				Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
@@ -426,7 +448,7 @@ func TestReconcile(t *testing.T) {
 			Objects:     []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
 			Key:         testNS + "/" + sourceName,
 			WantErr:     true, // the requeue after PermissionRecheckInterval
-			WantCreates: sars(testNS),
+			WantCreates: userSARs(testNS),
 			WantEvents: []string{
 				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
 					`Service account "watcher" cannot list, watch taskruns.tekton.dev in namespace "ci"; get pods/log in namespace "ci"`),
@@ -445,11 +467,11 @@ func TestReconcile(t *testing.T) {
 			Objects: []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithReplicas(3))...)},
 			Key:     testNS + "/" + sourceName,
 			WantErr: true, // the requeue after PermissionRecheckInterval
-			WantCreates: append([]runtime.Object{
+			WantCreates: append(append(journalSARs(),
 				sar(testNS, "get", "coordination.k8s.io", "leases", ""),
 				sar(testNS, "create", "coordination.k8s.io", "leases", ""),
 				sar(testNS, "update", "coordination.k8s.io", "leases", ""),
-			}, sars(testNS)...),
+			), sars(testNS)...),
 			WantEvents: []string{
 				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
 					`Service account "watcher" cannot create, update leases.coordination.k8s.io in namespace "ci"`),
@@ -474,7 +496,7 @@ func TestReconcile(t *testing.T) {
 			WantDeletes: []clientgotesting.DeleteActionImpl{
 				deleteAction("rolebindings", adapterSA), deleteAction("serviceaccounts", adapterSA),
 			},
-			WantCreates: sars(testNS),
+			WantCreates: userSARs(testNS),
 			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: withStatusOf(available,
 				makeAdapter(t, src, userSA, brokerAddr, []string{testNS}, false))}},
 			WantEvents: []string{
@@ -503,7 +525,7 @@ func TestReconcile(t *testing.T) {
 					Key: "team", Operator: metav1.LabelSelectorOpExists}}}))...)),
 			Key:         testNS + "/" + sourceName,
 			WantErr:     true,
-			WantCreates: append(append(sars(""), sars("a1")...), append(sars("a2"), sars("b")...)...),
+			WantCreates: userSARs("", "a1", "a2", "b"),
 			WantEvents: []string{
 				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
 					`Service account "watcher" cannot get pods/log in namespace "a2"; get, list, watch, patch taskruns.tekton.dev in namespace "b"; get pods in namespace "b"; get pods/log in namespace "b"`),
@@ -586,7 +608,7 @@ func namespaceSelectorRow(t *testing.T, name string, sel *metav1.LabelSelector, 
 	}
 	// Several namespaces: one cluster-wide review per permission answers
 	// for all of them when the account has a ClusterRoleBinding.
-	row.WantCreates = sars("")
+	row.WantCreates = userSARs("")
 	if before == nil {
 		row.WantCreates = append(row.WantCreates, wantAdapter)
 		row.WantEvents = []string{Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`)}

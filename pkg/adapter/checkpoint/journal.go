@@ -1,0 +1,178 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package checkpoint
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"knative.dev/pkg/kmeta"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+// The journal holds the progress of a source's running TaskRuns; the
+// annotation holds it once an attempt is finished. Writing a running
+// TaskRun's progress to the TaskRun itself would cost a TaskRun write per
+// TaskRun and interval, each echoed to every TaskRun watcher (Tekton's
+// controller reconciles it); the journal is one ConfigMap in the source's
+// namespace that nothing watches, written once per interval for all of
+// them. Its keys are TaskRun UIDs, so a recreated TaskRun never inherits an
+// entry, and replicas of a source can each write the keys of their buckets
+// with a merge patch without overwriting each other.
+
+// JournalLabel carries the source's name on its journal ConfigMap (the
+// label the controller puts on the other objects of a source).
+const JournalLabel = "sources.knative.dev/tektonstepsource"
+
+// JournalName is the name of the journal ConfigMap of the source with the
+// given UID. The UID makes it unique: a source recreated with the same name
+// starts a new journal, never the one of its predecessor awaiting garbage
+// collection.
+func JournalName(sourceUID string) string { return "tekton-step-progress-" + sourceUID }
+
+// Entry is the journaled progress of one TaskRun.
+type Entry struct {
+	TaskRun  types.NamespacedName
+	Progress *Progress
+}
+
+// entryJSON is an Entry as stored: {"t":"ns/name","a":1,"s":{"build":2}}.
+type entryJSON struct {
+	TaskRun string `json:"t"`
+	*Progress
+}
+
+// EncodeEntry renders an entry as the journal stores it.
+func EncodeEntry(e Entry) (string, error) {
+	b, err := json.Marshal(entryJSON{TaskRun: e.TaskRun.String(), Progress: e.Progress})
+	return string(b), err
+}
+
+func decodeEntry(value string) (Entry, error) {
+	v := entryJSON{Progress: &Progress{}}
+	if err := json.Unmarshal([]byte(value), &v); err != nil {
+		return Entry{}, err
+	}
+	ns, name, ok := strings.Cut(v.TaskRun, "/")
+	if !ok || ns == "" || name == "" {
+		return Entry{}, fmt.Errorf("TaskRun %q is not namespace/name", v.TaskRun)
+	}
+	return Entry{TaskRun: types.NamespacedName{Namespace: ns, Name: name}, Progress: v.Progress}, nil
+}
+
+// Journal reads and writes a source's journal ConfigMap.
+type Journal struct {
+	Client kubernetes.Interface
+	// Namespace is the source's namespace; the ConfigMap is owned by the
+	// source (Owner), so it is garbage collected with it.
+	Namespace string
+	Owner     metav1.OwnerReference
+}
+
+// SourceJournal is the journal of the TektonStepSource with the given name
+// and UID, in its namespace.
+func SourceJournal(client kubernetes.Interface, namespace, name, uid string) *Journal {
+	return &Journal{
+		Client:    client,
+		Namespace: namespace,
+		Owner: metav1.OwnerReference{
+			APIVersion: v1alpha1.SchemeGroupVersion.String(),
+			Kind:       "TektonStepSource",
+			Name:       name,
+			UID:        types.UID(uid),
+		},
+	}
+}
+
+// Name is the journal ConfigMap's name.
+func (j *Journal) Name() string { return JournalName(string(j.Owner.UID)) }
+
+// Load returns the journal's entries; no ConfigMap yet means no entries.
+// An entry that cannot be read is skipped and reported in the error list,
+// so one bad value costs at most the duplicates of one TaskRun.
+func (j *Journal) Load(ctx context.Context) (map[types.UID]Entry, []error, error) {
+	cm, err := j.Client.CoreV1().ConfigMaps(j.Namespace).Get(ctx, j.Name(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return map[types.UID]Entry{}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the progress journal %s/%s: %w", j.Namespace, j.Name(), err)
+	}
+	entries := make(map[types.UID]Entry, len(cm.Data))
+	var bad []error
+	for uid, value := range cm.Data {
+		e, err := decodeEntry(value)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("journal %s/%s entry %s: %w", j.Namespace, j.Name(), uid, err))
+			continue
+		}
+		entries[types.UID(uid)] = e
+	}
+	return entries, bad, nil
+}
+
+// Write sets the entries given by their encoded values (EncodeEntry) and
+// removes the UIDs in remove, in one merge patch that leaves every other
+// key alone. The first write creates the ConfigMap.
+func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []types.UID) error {
+	data := make(map[string]interface{}, len(set)+len(remove))
+	for _, uid := range remove {
+		data[string(uid)] = nil
+	}
+	for uid, value := range set {
+		data[string(uid)] = value
+	}
+	patch, err := json.Marshal(map[string]interface{}{"data": data})
+	if err != nil {
+		return err
+	}
+	cms := j.Client.CoreV1().ConfigMaps(j.Namespace)
+	_, err = cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	if len(set) == 0 {
+		// Nothing to keep and nothing to remove from.
+		return nil
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            j.Name(),
+			Namespace:       j.Namespace,
+			Labels:          map[string]string{JournalLabel: kmeta.ChildName(j.Owner.Name, "")},
+			OwnerReferences: []metav1.OwnerReference{j.Owner},
+		},
+		Data: make(map[string]string, len(set)),
+	}
+	for uid, value := range set {
+		cm.Data[string(uid)] = value
+	}
+	_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// Another replica of the source created it meanwhile.
+		_, err = cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
+	}
+	return err
+}
