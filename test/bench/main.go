@@ -73,6 +73,7 @@ import (
 
 type options struct {
 	runs, steps int
+	concurrent  int     // TaskRuns running at once
 	rate        float64 // step transitions per second
 	cached      int     // TaskRuns in the cache for the RSS phase
 	settle      time.Duration
@@ -95,6 +96,7 @@ func main() {
 	flag.IntVar(&opts.runs, "taskruns", 500, "TaskRuns in the workload")
 	flag.IntVar(&opts.steps, "steps", 5, "steps per TaskRun")
 	flag.Float64Var(&opts.rate, "rate", 200, "target step transitions per second")
+	flag.IntVar(&opts.concurrent, "concurrent", 32, "TaskRuns running at once: more makes each TaskRun, and its steps, last longer at the same rate")
 	flag.IntVar(&opts.cached, "cached", 5000, "TaskRuns cached for the peak RSS figure")
 	flag.DurationVar(&opts.settle, "settle", 2*time.Second,
 		"idle time after the last expected event before the second CPU reading (covers the adapter's 1 s checkpoint interval)")
@@ -126,6 +128,10 @@ func main() {
 				apply()
 			}
 		}
+	}
+	if opts.concurrent < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -concurrent must be at least 1")
+		os.Exit(2)
 	}
 	if err := run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -608,7 +614,7 @@ func (b *bench) drive(ns string, writes *writeLog) error {
 		}
 	}()
 	defer close(stopTicker)
-	return parallel(opts.runs, 32, func(i int) error {
+	return parallel(opts.runs, opts.concurrent, func(i int) error {
 		r := runs[i]
 		for k := 0; k <= opts.steps; k++ {
 			<-tokens
@@ -766,7 +772,7 @@ func (b *bench) measureRSS(c *contender, ns string) (int64, error) {
 	if err := m.proc.alive(); err != nil {
 		return 0, err
 	}
-	rss, err := peakRSS(m.proc.cmd.Process.Pid)
+	rss, split, err := peakRSS(m.proc.cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
@@ -775,7 +781,7 @@ func (b *bench) measureRSS(c *contender, ns string) (int64, error) {
 			return 0, err
 		}
 	}
-	logf("%s: peak RSS %.1f MiB with %d TaskRuns cached", c.name, float64(rss)/(1<<20), b.opts.cached)
+	logf("%s: peak RSS %.1f MiB with %d TaskRuns cached (now: %s)", c.name, float64(rss)/(1<<20), b.opts.cached, split)
 	return rss, nil
 }
 
@@ -822,19 +828,37 @@ func cpuTicks(pid int) (int64, error) {
 	return utime + stime, nil
 }
 
-// peakRSS is VmHWM in bytes.
-func peakRSS(pid int) (int64, error) {
+// peakRSS is VmHWM in bytes, and how the current RSS splits between
+// anonymous memory (the Go heap and stacks) and mapped files (the binary's
+// code and data), for the log.
+func peakRSS(pid int) (int64, string, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
+	var peak int64 = -1
+	var now []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, err := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb * 1024, err
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		switch fields[0] {
+		case "VmHWM:":
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				return 0, "", err
+			}
+			peak = kb * 1024
+		case "RssAnon:", "RssFile:":
+			kb, _ := strconv.ParseInt(fields[1], 10, 64)
+			now = append(now, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(fields[0], ":"), float64(kb)/1024))
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
+	if peak < 0 {
+		return 0, "", fmt.Errorf("no VmHWM for pid %d", pid)
+	}
+	return peak, strings.Join(now, ", "), nil
 }
 
 func percentile(samples []sample, p float64) time.Duration {
@@ -866,8 +890,8 @@ func eventsPerSecond(m *measurement) float64 {
 }
 
 func printTable(results []*measurement, opts options) {
-	fmt.Printf("\nWorkload: %d TaskRuns x %d steps, target %.0f step transitions/s; peak RSS with %d TaskRuns cached.\n\n",
-		opts.runs, opts.steps, opts.rate, opts.cached)
+	fmt.Printf("\nWorkload: %d TaskRuns x %d steps, %d at a time, target %.0f step transitions/s; peak RSS with %d TaskRuns cached.\n\n",
+		opts.runs, opts.steps, opts.concurrent, opts.rate, opts.cached)
 	fmt.Printf("| %-16s | %8s | %7s | %19s | %14s | %9s | %9s | %9s |\n",
 		"contender", "events", "CPU s", "CPU s / 1000 events", "peak RSS (MiB)", "p50", "p99", "events/s")
 	fmt.Println("|------------------|----------|---------|---------------------|----------------|-----------|-----------|-----------|")

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 )
@@ -431,6 +432,27 @@ func TestDeletingSourceRemovesAdapter(t *testing.T) {
 	if _, err := kube.RbacV1().RoleBindings(ns).Get(ctxFor(t, time.Minute), account, metav1.GetOptions{}); err != nil {
 		t.Fatalf("the source's RoleBinding: %v", err)
 	}
+	// A TaskRun still running when its started event is delivered: the
+	// adapter, in its pod with the role config/ grants, journals it.
+	apply(t, ns, `
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: long
+spec:
+  taskSpec:
+    steps:
+    - {name: wait, image: "{{.Image}}", script: "sleep 60"}
+`)
+	journal := checkpoint.JournalName(string(src.UID))
+	err = wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			cm, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, journal, metav1.GetOptions{})
+			return err == nil && len(cm.Data) == 1, nil
+		})
+	if err != nil {
+		t.Fatalf("the running TaskRun never reached the journal ConfigMap %s/%s", ns, journal)
+	}
 	if err := sources.SourcesV1alpha1().TektonStepSources(ns).Delete(ctxFor(t, time.Minute), src.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -462,15 +484,17 @@ func TestDeletingSourceRemovesAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatalf("adapter pods of %v still there", adapters)
 	}
-	// And the per-source ServiceAccount and RoleBinding: what the source was
-	// granted goes with it (the garbage collector follows their ownerRefs).
+	// And the per-source ServiceAccount, RoleBinding and journal: what the
+	// source was granted and wrote goes with it (the garbage collector
+	// follows their ownerRefs).
 	err = wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
 		func(ctx context.Context) (bool, error) {
 			_, saErr := kube.CoreV1().ServiceAccounts(ns).Get(ctx, account, metav1.GetOptions{})
 			_, rbErr := kube.RbacV1().RoleBindings(ns).Get(ctx, account, metav1.GetOptions{})
-			return isNotFound(saErr) && isNotFound(rbErr), nil
+			_, cmErr := kube.CoreV1().ConfigMaps(ns).Get(ctx, journal, metav1.GetOptions{})
+			return isNotFound(saErr) && isNotFound(rbErr) && isNotFound(cmErr), nil
 		})
 	if err != nil {
-		t.Fatalf("the ServiceAccount or RoleBinding %s/%s is still there after the source was deleted", ns, account)
+		t.Fatalf("the ServiceAccount or RoleBinding %s/%s or the journal %s is still there after the source was deleted", ns, account, journal)
 	}
 }
