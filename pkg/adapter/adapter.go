@@ -78,12 +78,17 @@ type Options struct {
 	// MeterProvider receives the adapter's metrics; nil means OpenTelemetry's
 	// global provider, which adapter/v2 configures.
 	MeterProvider metric.MeterProvider
-	// CheckpointInterval is how often, at most, the progress of a running
-	// TaskRun is written; a finished attempt is written at once, and all
-	// progress is written on shutdown. A crash can repeat the events
-	// delivered within one interval (with the same ids). 0 writes after
-	// every event.
+	// CheckpointInterval is how often, at most, the journal of running
+	// TaskRuns' progress is written; a finished attempt is written to its
+	// annotation at once, and all progress is written on shutdown. A crash
+	// can repeat the events delivered within one interval (with the same
+	// ids). 0 writes after every event.
 	CheckpointInterval time.Duration
+	// JournalMaxBytes bounds the journal ConfigMap's content (0: 256 KiB;
+	// the apiserver takes objects up to about 1 MiB, and the journal grows
+	// by up to one interval's new TaskRuns between two looks at its size).
+	// Beyond it, running TaskRuns are checkpointed in their annotation.
+	JournalMaxBytes int
 	// LeaderElection, when set, makes this adapter one of several replicas
 	// of a source: the TaskRuns are split into LeaderElection.Buckets
 	// buckets, each led by one replica at a time through a Lease (in the
@@ -169,15 +174,8 @@ func (st *runState) recorded() bool {
 	return !st.finished && st.journaled != nil && st.journaled.Covers(st.delivered)
 }
 
-const (
-	// checkpointWriters is how many annotation writes run at once.
-	checkpointWriters = 4
-	// maxJournalBytes bounds the journal ConfigMap's content (the
-	// apiserver takes objects up to about 1 MiB, and the journal grows by
-	// up to one interval's new TaskRuns between two looks at its size):
-	// beyond it, running TaskRuns are checkpointed in their annotation.
-	maxJournalBytes = 256 << 10
-)
+// checkpointWriters is how many annotation writes run at once.
+const checkpointWriters = 4
 
 // New builds an Adapter and its informers; Start runs it.
 func New(opts Options) (*Adapter, error) {
@@ -195,6 +193,9 @@ func New(opts Options) (*Adapter, error) {
 	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = 30 * time.Second
+	}
+	if opts.JournalMaxBytes <= 0 {
+		opts.JournalMaxBytes = 256 << 10
 	}
 	a := &Adapter{
 		opts:           opts,
@@ -592,7 +593,7 @@ func (a *Adapter) checkpoint(tr *pipelinev1.TaskRun, allDelivered bool) {
 		return
 	}
 	progress, wait := st.delivered.Clone(), a.opts.CheckpointInterval-time.Since(st.savedAt)
-	journal := !finished && (st.journaled != nil || a.journalBytes < maxJournalBytes)
+	journal := !finished && (st.journaled != nil || a.journalBytes < a.opts.JournalMaxBytes)
 	if journal {
 		a.journalPending[tr.UID] = struct{}{}
 	}
@@ -679,7 +680,7 @@ func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bo
 		if !match(st.key) || st.recorded() {
 			continue
 		}
-		if st.finished || (st.journaled == nil && a.journalBytes >= maxJournalBytes) {
+		if st.finished || (st.journaled == nil && a.journalBytes >= a.opts.JournalMaxBytes) {
 			annotate[uid] = st.key
 		} else {
 			a.journalPending[uid] = struct{}{}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -565,4 +566,40 @@ func TestJournalIsReadAtStartAndPruned(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForJournal(t, cfg, "build", "")
+}
+
+// TestFullJournalFallsBackToAnnotations: once the journal holds
+// JournalMaxBytes, further running TaskRuns are checkpointed in their own
+// annotation, and a restart still resends nothing.
+func TestFullJournalFallsBackToAnnotations(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	tiny := func(o *stepadapter.Options) { o.JournalMaxBytes = 1 }
+	first := startAdapter(t, cfg, sink.URL, nil, tiny)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	journaled := sim.MustCreate(t, client, ns, "first", nil, "a")
+	journaled.MustSetSteps(t, sim.Running())
+	waitForJournal(t, cfg, "first", `"a":1`)
+
+	annotated := sim.MustCreate(t, client, ns, "second", nil, "a", "b")
+	annotated.MustSetSteps(t, sim.Succeeded(), sim.Running())
+	waitForCheckpoint(t, client, ns, "second", cfg.SourceUID, `"s":{"a":2,"b":1}`)
+	waitForJournal(t, cfg, "second", "")
+	first.stop(t)
+
+	startAdapter(t, cfg, sink.URL, nil, tiny)
+	annotated.MustSetSteps(t, sim.Succeeded(), sim.Succeeded())
+	journaled.MustSetSteps(t, sim.Succeeded())
+	if _, err := sink.WaitForCount(context.Background(), eventTimeout, 6); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	want := []string{"first/a/started", "first/a/succeeded", "second/a/started", "second/a/succeeded", "second/b/started", "second/b/succeeded"}
+	got := sequence(sink.Events())
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events across a restart (-want +got):\n%s", diff)
+	}
+	assertUniqueIDs(t, sink.Events())
 }

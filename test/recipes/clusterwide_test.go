@@ -63,10 +63,11 @@ func TestClusterWideRecipe(t *testing.T) {
 
 	kube := kubernetes.NewForConfigOrDie(cp.Config)
 	user := "system:serviceaccount:tekton-step-events:tekton-step-events"
-	tests := []struct {
+	type access struct {
 		verb, group, resource, subresource string
 		allowed                            bool
-	}{
+	}
+	tests := []access{
 		{"list", "tekton.dev", "taskruns", "", true},
 		{"watch", "tekton.dev", "taskruns", "", true},
 		{"get", "tekton.dev", "taskruns", "", true},
@@ -81,8 +82,18 @@ func TestClusterWideRecipe(t *testing.T) {
 		{"list", "", "pods", "", false},
 		{"get", "", "secrets", "", false},
 		{"create", "tekton.dev", "pipelineruns", "", false},
+		// The journal is in the source's namespace only.
+		{"get", "", "configmaps", "", false},
+		{"patch", "", "configmaps", "", false},
 	}
-	for _, ns := range []string{"ci", "team-a"} {
+	journal := []access{
+		{"get", "", "configmaps", "", true},
+		{"create", "", "configmaps", "", true},
+		{"patch", "", "configmaps", "", true},
+		{"delete", "", "configmaps", "", false},
+		{"get", "", "secrets", "", false},
+	}
+	for ns, tests := range map[string][]access{"ci": tests, "team-a": tests, "tekton-step-events": journal} {
 		for _, tt := range tests {
 			sar, err := kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
 				Spec: authorizationv1.SubjectAccessReviewSpec{
