@@ -74,6 +74,7 @@ import (
 type options struct {
 	runs, steps int
 	concurrent  int     // TaskRuns running at once
+	rounds      int     // throughput rounds per contender, in rotated order
 	rate        float64 // step transitions per second
 	cached      int     // TaskRuns in the cache for the RSS phase
 	settle      time.Duration
@@ -98,6 +99,7 @@ func main() {
 	flag.Float64Var(&opts.rate, "rate", 200, "target step transitions per second")
 	flag.IntVar(&opts.concurrent, "concurrent", 32, "TaskRuns running at once: more makes each TaskRun, and its steps, last longer at the same rate")
 	flag.IntVar(&opts.cached, "cached", 5000, "TaskRuns cached for the peak RSS figure")
+	flag.IntVar(&opts.rounds, "rounds", 3, "throughput rounds per contender, the contenders' order rotated each round: CPU and events/s are the median round, latency percentiles are over every round's samples")
 	flag.DurationVar(&opts.settle, "settle", 2*time.Second,
 		"idle time after the last expected event before the second CPU reading (covers the adapter's 1 s checkpoint interval)")
 	flag.DurationVar(&opts.rssSettle, "rss-settle", 5*time.Second, "time after the initial list was processed before reading peak RSS")
@@ -119,6 +121,7 @@ func main() {
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, apply := range map[string]func(){
 			"taskruns":   func() { opts.runs = 40 },
+			"rounds":     func() { opts.rounds = 1 },
 			"cached":     func() { opts.cached = 400 },
 			"settle":     func() { opts.settle = 1500 * time.Millisecond },
 			"rss-settle": func() { opts.rssSettle = time.Second },
@@ -129,8 +132,8 @@ func main() {
 			}
 		}
 	}
-	if opts.concurrent < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -concurrent must be at least 1")
+	if opts.concurrent < 1 || opts.rounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -concurrent and -rounds must be at least 1")
 		os.Exit(2)
 	}
 	if err := run(opts); err != nil {
@@ -176,7 +179,6 @@ type measurement struct {
 	seen      map[string]bool
 
 	cpuTicks int64
-	peakRSS  int64
 }
 
 // writeLog remembers when each status write was issued, by resourceVersion
@@ -285,22 +287,68 @@ func run(opts options) error {
 	if err := b.createFinished(cachedNS); err != nil {
 		return err
 	}
-	var results []*measurement
+	var active []*contender
 	for _, c := range contenders {
-		if opts.only != nil && !opts.only[c.name] {
-			continue
+		if opts.only == nil || opts.only[c.name] {
+			active = append(active, c)
 		}
-		m, err := b.measureThroughput(c)
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.name, err)
+	}
+	// Whoever runs first meets an apiserver still busy with the cached
+	// TaskRuns just created, and later ones a larger etcd: rotating the
+	// order over the rounds gives each contender each position.
+	rounds := map[*contender][]*measurement{}
+	for r := 0; r < opts.rounds; r++ {
+		for i := range active {
+			c := active[(i+r)%len(active)]
+			if opts.rounds > 1 {
+				logf("%s: round %d of %d", c.name, r+1, opts.rounds)
+			}
+			m, err := b.measureThroughput(c)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			rounds[c] = append(rounds[c], m)
 		}
-		if m.peakRSS, err = b.measureRSS(c, cachedNS); err != nil {
+	}
+	var results []*summary
+	for _, c := range active {
+		s := summarize(c.name, rounds[c])
+		var err error
+		if s.peakRSS, err = b.measureRSS(c, cachedNS); err != nil {
 			return fmt.Errorf("%s RSS: %w", c.name, err)
 		}
-		results = append(results, m)
+		results = append(results, s)
 	}
 	printTable(results, opts)
 	return nil
+}
+
+// summary is a contender's figures over its rounds.
+type summary struct {
+	name string
+	// events is what the contender produced per round (the CPU
+	// denominator), cpuTicks and eventsPerSecond the median round's, and
+	// samples every round's latency samples.
+	events          int
+	cpuTicks        int64
+	eventsPerSecond float64
+	samples         []sample
+	peakRSS         int64
+}
+
+func summarize(name string, ms []*measurement) *summary {
+	s := &summary{name: name, events: ms[0].delivered}
+	var ticks []int64
+	var rates []float64
+	for _, m := range ms {
+		ticks = append(ticks, m.cpuTicks)
+		rates = append(rates, eventsPerSecond(m))
+		s.samples = append(s.samples, m.samples...)
+	}
+	sort.Slice(ticks, func(i, j int) bool { return ticks[i] < ticks[j] })
+	sort.Float64s(rates)
+	s.cpuTicks, s.eventsPerSecond = ticks[len(ticks)/2], rates[len(rates)/2]
+	return s
 }
 
 // build compiles the contenders in parallel (mostly linking, with a warm
@@ -889,19 +937,20 @@ func eventsPerSecond(m *measurement) float64 {
 	return float64(len(m.samples)) / last.Sub(first).Seconds()
 }
 
-func printTable(results []*measurement, opts options) {
-	fmt.Printf("\nWorkload: %d TaskRuns x %d steps, %d at a time, target %.0f step transitions/s; peak RSS with %d TaskRuns cached.\n\n",
+func printTable(results []*summary, opts options) {
+	fmt.Printf("\nWorkload: %d TaskRuns x %d steps, %d at a time, target %.0f step transitions/s; peak RSS with %d TaskRuns cached.\n",
 		opts.runs, opts.steps, opts.concurrent, opts.rate, opts.cached)
+	fmt.Printf("%d round(s) per contender in rotated order: CPU s and events/s of the median round, p50/p99 over all rounds' samples.\n\n", opts.rounds)
 	fmt.Printf("| %-16s | %8s | %7s | %19s | %14s | %9s | %9s | %9s |\n",
 		"contender", "events", "CPU s", "CPU s / 1000 events", "peak RSS (MiB)", "p50", "p99", "events/s")
 	fmt.Println("|------------------|----------|---------|---------------------|----------------|-----------|-----------|-----------|")
-	byName := map[string]*measurement{}
+	byName := map[string]*summary{}
 	for _, m := range results {
-		byName[m.contender.name] = m
-		fmt.Printf("| %-16s | %8d | %7.2f | %19.3f | %14.1f | %9s | %9s | %9.0f |\n", m.contender.name, m.delivered,
+		byName[m.name] = m
+		fmt.Printf("| %-16s | %8d | %7.2f | %19.3f | %14.1f | %9s | %9s | %9.0f |\n", m.name, m.events,
 			float64(m.cpuTicks)/100, cpuPer1000(m), float64(m.peakRSS)/(1<<20),
 			percentile(m.samples, 0.5).Round(100*time.Microsecond), percentile(m.samples, 0.99).Round(100*time.Microsecond),
-			eventsPerSecond(m))
+			m.eventsPerSecond)
 	}
 	ours, asrc, floor := byName["ours"], byName["apiserversource"], byName["floor"]
 	if ours == nil || asrc == nil || floor == nil {
@@ -932,9 +981,9 @@ func printTable(results []*measurement, opts options) {
 	fmt.Println("(events: all the contender produced during the workload, the CPU denominator; latency and events/s: those caused by the step status writes.)")
 }
 
-func cpuPer1000(m *measurement) float64 {
-	if m.delivered == 0 {
+func cpuPer1000(m *summary) float64 {
+	if m.events == 0 {
 		return 0
 	}
-	return float64(m.cpuTicks) / 100 / float64(m.delivered) * 1000
+	return float64(m.cpuTicks) / 100 / float64(m.events) * 1000
 }
