@@ -126,7 +126,6 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 	err := a.journal.Write(writeCtx, set, remove)
 
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if err != nil {
 		for uid := range set {
 			a.journalPending[uid] = struct{}{}
@@ -134,19 +133,32 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 		for _, uid := range remove {
 			a.journalPending[uid] = struct{}{}
 		}
+		a.mu.Unlock()
 		return err
 	}
+	again := false
 	for uid, value := range set {
-		if st := a.runs[uid]; st != nil {
+		a.setJournalSize(uid, len(uid)+len(value))
+		st := a.runs[uid]
+		if st != nil {
 			st.journaled = written[uid]
 		}
-		a.setJournalSize(uid, len(uid)+len(value))
+		// Deleted, or annotated, while the write was on its way: the entry
+		// just written is already obsolete.
+		if st == nil || st.saved.Covers(st.journaled) {
+			a.journalPending[uid] = struct{}{}
+			again = true
+		}
 	}
 	for _, uid := range remove {
 		if st := a.runs[uid]; st != nil {
 			st.journaled = nil
 		}
 		a.setJournalSize(uid, 0)
+	}
+	a.mu.Unlock()
+	if again {
+		a.kickJournal()
 	}
 	return nil
 }
