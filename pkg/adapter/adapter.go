@@ -652,6 +652,7 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
 		return nil
 	}
+	a.stats.checkpointWrote(saveCtx, storeAnnotation, err)
 	if err != nil {
 		return fmt.Errorf("saving the checkpoint of TaskRun %s: %w", key, err)
 	}

@@ -124,6 +124,7 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
 	defer cancel()
 	err := a.journal.Write(writeCtx, set, remove)
+	a.stats.checkpointWrote(writeCtx, storeJournal, err)
 
 	a.mu.Lock()
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap/zaptest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -64,7 +65,12 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientset()
+			stats, err := newMetrics(noop.NewMeterProvider(), "ci", "steps", func() int { return 0 })
+			if err != nil {
+				t.Fatal(err)
+			}
 			a := &Adapter{
+				stats:          stats,
 				opts:           Options{SendTimeout: time.Second},
 				cfg:            &sourceconfig.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
 				logger:         zaptest.NewLogger(t).Sugar(),

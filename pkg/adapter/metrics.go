@@ -35,10 +35,21 @@ const (
 	MetricFailed       = "tekton_step_source.events.failed"
 	MetricSendDuration = "tekton_step_source.send.duration"
 	MetricQueueDepth   = "tekton_step_source.queue.depth"
+	// MetricCheckpointWrites counts checkpoint writes by store (journal or
+	// annotation) and outcome (written or failed): failed writes are
+	// retried, and until one succeeds a crash repeats more events.
+	MetricCheckpointWrites = "tekton_step_source.checkpoint.writes"
+)
+
+// The stores of MetricCheckpointWrites.
+const (
+	storeJournal    = "journal"
+	storeAnnotation = "annotation"
 )
 
 type metrics struct {
 	delivered, filtered, rejected, failed metric.Int64Counter
+	checkpointWrites                      metric.Int64Counter
 	sendDuration                          metric.Float64Histogram
 	attrs                                 metric.MeasurementOption
 }
@@ -65,6 +76,10 @@ func newMetrics(mp metric.MeterProvider, sourceNamespace, sourceName string, que
 	if m.failed, err = meter.Int64Counter(MetricFailed, metric.WithDescription("Failed delivery attempts that will be retried")); err != nil {
 		return nil, err
 	}
+	if m.checkpointWrites, err = meter.Int64Counter(MetricCheckpointWrites,
+		metric.WithDescription("Checkpoint writes, by store (journal, annotation) and outcome (written, failed)")); err != nil {
+		return nil, err
+	}
 	if m.sendDuration, err = meter.Float64Histogram(MetricSendDuration, metric.WithUnit("s"),
 		metric.WithDescription("Time to deliver one event, including the sink's answer")); err != nil {
 		return nil, err
@@ -81,4 +96,14 @@ func (m *metrics) sent(ctx context.Context, eventType string, took time.Duration
 	typeAttr := metric.WithAttributes(attribute.String("event.type", eventType))
 	counter.Add(ctx, 1, m.attrs, typeAttr)
 	m.sendDuration.Record(ctx, took.Seconds(), m.attrs, typeAttr)
+}
+
+// checkpointWrote counts one checkpoint write to the store.
+func (m *metrics) checkpointWrote(ctx context.Context, store string, err error) {
+	outcome := "written"
+	if err != nil {
+		outcome = "failed"
+	}
+	m.checkpointWrites.Add(ctx, 1, m.attrs, metric.WithAttributes(
+		attribute.String("checkpoint.store", store), attribute.String("outcome", outcome)))
 }

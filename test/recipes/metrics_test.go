@@ -116,6 +116,11 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 	run := sim.MustCreate(t, tektonclient.NewForConfigOrDie(cp.Config), ns, "observed", nil, "ok", "reject-me", "never")
 	run.MustSetSteps(t, sim.Running(), sim.Running(), sim.Running())
 	run.MustSetSteps(t, sim.Succeeded(), sim.Failed(), sim.Skipped())
+	// Finished: its checkpoint goes to the annotation; the running
+	// progress before went to the journal.
+	if err := run.Finish(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
 
 	// started ok, succeeded ok, started reject-me, failed reject-me: 4
 	// answered requests, one 503 before them; skipped never is filtered.
@@ -123,6 +128,7 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 		"tekton_step_source_events_delivered_total": true, "tekton_step_source_events_filtered_total": true,
 		"tekton_step_source_events_rejected_total": true, "tekton_step_source_events_failed_total": true,
 		"tekton_step_source_send_duration_seconds": true, "tekton_step_source_queue_depth": true,
+		"tekton_step_source_checkpoint_writes_total": true,
 	}
 	var exported map[string]string
 	deadline := time.Now().Add(30 * time.Second)
@@ -133,6 +139,11 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 			if _, ok := exported[name]; !ok {
 				missing = true
 			}
+		}
+		// Both checkpoint stores: the journal while running, the
+		// annotation once finished.
+		if !strings.Contains(exported["tekton_step_source_checkpoint_writes_total"], "checkpoint_store=annotation") {
+			missing = true
 		}
 		if !missing || time.Now().After(deadline) {
 			break
@@ -173,6 +184,11 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 			t.Errorf("delivered has no %s label: %s", label, exported["tekton_step_source_events_delivered_total"])
 		}
 	}
+	for _, label := range []string{"source_name=", "checkpoint_store=journal", "checkpoint_store=annotation", "outcome=written"} {
+		if !strings.Contains(exported["tekton_step_source_checkpoint_writes_total"], label) {
+			t.Errorf("checkpoint writes have no %s: %s", label, exported["tekton_step_source_checkpoint_writes_total"])
+		}
+	}
 	for _, label := range []string{"http_request_method", "http_response_status_code", "server_address", "server_port", "url_scheme"} {
 		if !strings.Contains(exported["http_client_request_duration_seconds"], label+"=") {
 			t.Errorf("http_client_request_duration_seconds has no %s label: %s", label, exported["http_client_request_duration_seconds"])
@@ -197,7 +213,8 @@ func seriesFamily(name string) string {
 	return name
 }
 
-// gather returns each exported family with a sample of its labels.
+// gather returns each exported family with the labels of its series
+// ("name=value,..." per series, series separated by ";").
 func gather(t *testing.T, reg *prometheus.Registry) map[string]string {
 	t.Helper()
 	families, err := reg.Gather()
@@ -206,13 +223,15 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]string {
 	}
 	out := map[string]string{}
 	for _, f := range families {
-		var labels []string
-		if len(f.GetMetric()) > 0 {
-			for _, l := range f.GetMetric()[0].GetLabel() {
+		var series []string
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
 				labels = append(labels, l.GetName()+"="+l.GetValue())
 			}
+			series = append(series, strings.Join(labels, ","))
 		}
-		out[f.GetName()] = strings.Join(labels, ",")
+		out[f.GetName()] = strings.Join(series, ";")
 	}
 	return out
 }
