@@ -22,6 +22,7 @@ import (
 
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 )
@@ -40,7 +41,7 @@ func (a *Adapter) kickJournal() {
 // and a crash before the next successful write can only repeat events.
 func (a *Adapter) runJournal(ctx context.Context) {
 	var last time.Time
-	failures := 0
+	backoff := a.journalBackoff()
 	for {
 		select {
 		case <-ctx.Done():
@@ -57,16 +58,12 @@ func (a *Adapter) runJournal(ctx context.Context) {
 		err := a.writeJournal(ctx, a.owns)
 		last = time.Now()
 		if err == nil {
-			failures = 0
+			backoff.Forget(journalRetries)
 			continue
 		}
-		failures++
-		delay := a.opts.RetryMaxDelay
-		if failures < 16 && a.opts.RetryBaseDelay<<failures < delay {
-			delay = a.opts.RetryBaseDelay << failures
-		}
+		delay := backoff.When(journalRetries)
 		a.logger.Warnw("Progress journal not written, will retry", zap.String("configMap", a.journal.Name()),
-			zap.Int("retries", failures), zap.Duration("delay", delay), zap.Error(err))
+			zap.Int("retries", backoff.NumRequeues(journalRetries)), zap.Duration("delay", delay), zap.Error(err))
 		select {
 		case <-ctx.Done():
 			return
@@ -74,6 +71,16 @@ func (a *Adapter) runJournal(ctx context.Context) {
 			a.kickJournal()
 		}
 	}
+}
+
+// journalRetries keys the journal's backoff.
+const journalRetries = "journal"
+
+// journalBackoff is the exponential backoff of the journal's reads and
+// writes, between the adapter's RetryBaseDelay and RetryMaxDelay as for
+// deliveries.
+func (a *Adapter) journalBackoff() workqueue.TypedRateLimiter[string] {
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[string](a.opts.RetryBaseDelay, a.opts.RetryMaxDelay)
 }
 
 // writeJournal writes, in one patch, the pending entries of the TaskRuns
@@ -212,21 +219,19 @@ func (a *Adapter) loadJournal(ctx context.Context, match func(types.NamespacedNa
 // backoff (the apiserver may be unavailable a while, or the account not yet
 // allowed to read it) until it succeeds or ctx is done.
 func (a *Adapter) loadJournalRetrying(ctx context.Context) error {
-	delay := a.opts.RetryBaseDelay
+	backoff := a.journalBackoff()
 	for {
 		err := a.loadJournal(ctx, func(types.NamespacedName) bool { return true })
 		if err == nil {
 			return nil
 		}
+		delay := backoff.When(journalRetries)
 		a.logger.Warnw("Cannot read the progress journal yet, will retry", zap.String("configMap", a.journal.Name()),
 			zap.Duration("delay", delay), zap.Error(err))
 		select {
 		case <-ctx.Done():
 			return err
 		case <-time.After(delay):
-		}
-		if delay *= 2; delay > a.opts.RetryMaxDelay {
-			delay = a.opts.RetryMaxDelay
 		}
 	}
 }

@@ -19,15 +19,20 @@ package adapter
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zaptest"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	clientgotesting "k8s.io/client-go/testing"
 
@@ -115,5 +120,78 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 				t.Errorf("still pending: %v", a.journalPending)
 			}
 		})
+	}
+}
+
+// TestJournalWriteIsRetried: a journal write the apiserver refuses is
+// retried with backoff until it lands, and counted as failed meanwhile.
+func TestJournalWriteIsRetried(t *testing.T) {
+	const uid = types.UID("tr-uid")
+	progress := &checkpoint.Progress{}
+	progress.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
+	kube := fake.NewClientset()
+	var refusals atomic.Int32
+	kube.PrependReactor("patch", "configmaps", func(clientgotesting.Action) (bool, runtime.Object, error) {
+		if refusals.Add(1) <= 3 {
+			return true, nil, apierrors.NewServiceUnavailable("etcd is busy")
+		}
+		return false, nil, nil
+	})
+	reader := sdkmetric.NewManualReader()
+	stats, err := newMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), "ci", "steps", func() int { return 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Adapter{
+		stats:          stats,
+		opts:           Options{SendTimeout: time.Second, RetryBaseDelay: 10 * time.Millisecond, RetryMaxDelay: 50 * time.Millisecond},
+		cfg:            &sourceconfig.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
+		logger:         zaptest.NewLogger(t).Sugar(),
+		journal:        checkpoint.SourceJournal(kube, "ci", "steps", "src"),
+		journalKick:    make(chan struct{}, 1),
+		journalPending: map[types.UID]struct{}{uid: {}},
+		journalSizes:   map[types.UID]int{},
+		runs: map[types.UID]*runState{uid: {
+			key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: progress.Clone(), saved: &checkpoint.Progress{},
+		}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.runJournal(ctx)
+	}()
+	a.kickJournal()
+	err = wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, checkpoint.JournalName("src"), metav1.GetOptions{})
+		return err == nil && cm.Data[string(uid)] != "", nil
+	})
+	cancel()
+	<-done
+	if err != nil {
+		t.Fatalf("the entry never landed after %d refusals", refusals.Load())
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != MetricCheckpointWrites {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				store, _ := dp.Attributes.Value("checkpoint.store")
+				outcome, _ := dp.Attributes.Value("outcome")
+				outcomes[store.AsString()+"/"+outcome.AsString()] += dp.Value
+			}
+		}
+	}
+	// The first attempt's Patch is refused; each of the three refusals is
+	// one failed write, then one is written.
+	if outcomes["journal/failed"] != 3 || outcomes["journal/written"] != 1 {
+		t.Errorf("checkpoint writes = %v, want 3 journal/failed and 1 journal/written", outcomes)
 	}
 }
