@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks the receive adapter against Knative's ApiServerSource adapter
-# (TaskRuns, Resource mode) and a bare informer on one real kube-apiserver,
-# and prints a table (docs/benchmarks.md). `--quick` is a small run with short
+# (TaskRuns, Resource mode) and a bare informer (alone, and sending one event
+# per update) on one real kube-apiserver, and prints a table
+# (docs/benchmarks.md). `--quick` is a small run with short
 # settle times (about a minute with a warm build cache) that hack/test.sh runs
 # so the benchmark cannot rot; it fails when a contender does not deliver every
 # expected event, never on a missed performance target. Other flags:
-# -taskruns, -steps, -rate, -cached, -settle, -rss-settle, -timeout,
-# -contenders; BENCH_PPROF=<dir> saves the adapters' CPU and heap profiles.
+# -taskruns, -steps, -rate, -concurrent, -rounds, -cached, -settle,
+# -rss-settle, -timeout, -contenders; BENCH_PPROF=<dir> saves the adapters' CPU and heap profiles.
 # Then it times the controller bringing 500 sources (50 with --quick) to Ready.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -16,12 +16,14 @@ limitations under the License.
 
 // Command bench measures the receive adapter side by side with Knative's
 // ApiServerSource adapter (watching TaskRuns in Resource mode) and a bare
-// informer (the floor), on one real kube-apiserver with one workload shape,
-// and prints a table. hack/bench.sh runs it.
+// informer (the floor), alone and sending one event per update
+// (floor+send), on one real kube-apiserver with one workload shape, and
+// prints a table. hack/bench.sh runs it.
 //
 // How it measures, per contender in turn on one kube-apiserver:
 //
-//   - throughput: the contender watches a fresh namespace. Once it watches
+//   - throughput, -rounds times with the contenders' order rotated each
+//     round: the contender watches a fresh namespace. Once it watches
 //     (its "cache synced" log line; for ApiServerSource, which keeps no
 //     cache, the event of a probe write), the CPU time it has used so far is
 //     read from /proc/<pid>/stat, the workload runs, and once every expected
@@ -104,13 +106,13 @@ func main() {
 		"idle time after the last expected event before the second CPU reading (covers the adapter's 1 s checkpoint interval)")
 	flag.DurationVar(&opts.rssSettle, "rss-settle", 5*time.Second, "time after the initial list was processed before reading peak RSS")
 	flag.DurationVar(&opts.timeout, "timeout", 3*time.Minute, "how long a contender may take to deliver every expected event")
-	only := flag.String("contenders", "", "comma-separated subset of ours,apiserversource,floor to run (for profiling; the ratios need all three)")
+	only := flag.String("contenders", "", "comma-separated subset of ours,apiserversource,floor,floor+send to run (for profiling; the ratios need all four)")
 	flag.Parse()
 	if *only != "" {
 		opts.only = map[string]bool{}
 		for _, name := range strings.Split(*only, ",") {
-			if name != "ours" && name != "apiserversource" && name != "floor" {
-				fmt.Fprintf(os.Stderr, "bench: unknown contender %q (ours, apiserversource, floor)\n", name)
+			if name != "ours" && name != "apiserversource" && name != "floor" && name != "floor+send" {
+				fmt.Fprintf(os.Stderr, "bench: unknown contender %q (ours, apiserversource, floor, floor+send)\n", name)
 				os.Exit(2)
 			}
 			opts.only[name] = true
@@ -228,7 +230,7 @@ func run(opts options) error {
 			return err
 		}
 	}
-	logf("building the three contenders")
+	logf("building the contenders")
 	bins, err := build(controlplane.RepoRoot(), tmp)
 	if err != nil {
 		return err
@@ -273,6 +275,14 @@ func run(opts options) error {
 		env:      common,
 		readyLog: "floor: cache synced",
 		tally:    floorTally,
+		want:     writesWanted,
+	}, {
+		name: "floor+send", bin: bins["floor"],
+		env: func(ns, sink string) []string {
+			return append(common(ns, sink), "FLOOR_SEND=true")
+		},
+		readyLog: "floor: cache synced",
+		tally:    floorSendTally,
 		want:     writesWanted,
 	}}
 
@@ -774,6 +784,24 @@ func apiServerSourceTally(m *measurement) error {
 	return nil
 }
 
+// floorSendTally matches the floor+send's events (id: the resourceVersion)
+// to the writes.
+func floorSendTally(m *measurement) error {
+	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
+	m.writes.mu.Lock()
+	defer m.writes.mu.Unlock()
+	for i := m.read; i < len(evs); i++ {
+		m.delivered++
+		rv := evs[i].ID()
+		if w, ok := m.writes.byRV[rv]; ok && !m.seen[rv] {
+			m.seen[rv] = true
+			m.samples = append(m.samples, sample{w, arrivals[i]})
+		}
+	}
+	m.read = len(evs)
+	return nil
+}
+
 // floorTally reads the floor's "rv unixnano" lines (flushed every 100 ms).
 func floorTally(m *measurement) error {
 	data, err := os.ReadFile(filepath.Join(filepath.Dir(m.proc.log), m.contender.name+".throughput"))
@@ -978,6 +1006,10 @@ func printTable(results []*summary, opts options) {
 	fmt.Printf("p99 latency: ours %s vs floor %s + 10ms = %s (target: ours <= that: %s)\n",
 		oursP99.Round(100*time.Microsecond), floorP99.Round(100*time.Microsecond),
 		(floorP99 + 10*time.Millisecond).Round(100*time.Microsecond), verdict(oursP99 <= floorP99+10*time.Millisecond))
+	if send := byName["floor+send"]; send != nil {
+		fmt.Printf("floor+send / apiserversource: CPU per event %.2fx (the least a watcher that sends one event per update pays)\n",
+			ratio(cpuPer1000(send), cpuPer1000(asrc)))
+	}
 	fmt.Println("(events: all the contender produced during the workload, the CPU denominator; latency and events/s: those caused by the step status writes.)")
 }
 

@@ -20,15 +20,24 @@ limitations under the License.
 // $FLOOR_OUT (buffered, flushed every 100 ms and on SIGTERM, so the benchmark
 // can tell when it has seen every write), and prints "floor: cache synced"
 // once its cache has synced.
+//
+// With FLOOR_SEND=true it also sends, for each update, one small CloudEvent
+// (id: the resourceVersion) to $K_SINK with the CloudEvents SDK's HTTP
+// client, 16 at a time, retrying until acknowledged: the least an adapter
+// that watches TaskRuns and sends an event per update can cost.
 package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
@@ -52,9 +61,13 @@ func main() {
 		tektoninformers.WithNamespace(os.Getenv("NAMESPACE")))
 	inf := factory.Tekton().V1().TaskRuns().Informer()
 	arrivals := make(chan arrival, 1<<16)
+	sends, senders := startSenders(os.Getenv("FLOOR_SEND") == "true", os.Getenv("K_SINK"))
 	record := func(obj interface{}) {
 		if tr, ok := obj.(*pipelinev1.TaskRun); ok {
 			arrivals <- arrival{tr.ResourceVersion, time.Now().UnixNano()}
+			if sends != nil {
+				sends <- tr.ResourceVersion
+			}
 		}
 	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -92,8 +105,43 @@ func main() {
 	<-sig
 	close(stop)
 	factory.Shutdown()
+	if sends != nil {
+		close(sends)
+		senders.Wait()
+	}
 	close(arrivals)
 	<-done
 	_ = w.Flush()
 	_ = f.Close()
+}
+
+// startSenders starts the senders when send is set and returns their
+// queue (nil otherwise) and their WaitGroup.
+func startSenders(send bool, sink string) (chan<- string, *sync.WaitGroup) {
+	var wg sync.WaitGroup
+	if !send {
+		return nil, &wg
+	}
+	client, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink))
+	if err != nil {
+		panic(err)
+	}
+	queue := make(chan string, 1<<16)
+	for i := 0; i < 16; i++ {
+		wg.Go(func() {
+			for rv := range queue {
+				e := cloudevents.NewEvent()
+				e.SetID(rv)
+				e.SetSource("/bench/floor")
+				e.SetType("dev.tekton.bench.update.v1")
+				if err := e.SetData(cloudevents.ApplicationJSON, map[string]string{"resourceVersion": rv}); err != nil {
+					panic(err)
+				}
+				for !cloudevents.IsACK(client.Send(context.Background(), e)) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		})
+	}
+	return queue, &wg
 }
