@@ -146,7 +146,7 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 	}
 	again := false
 	for uid, value := range set {
-		a.setJournalSize(uid, len(uid)+len(value))
+		a.setJournalSize(uid, checkpoint.EntrySize(uid, value))
 		st := a.runs[uid]
 		if st != nil {
 			st.journaled = written[uid]
@@ -195,11 +195,7 @@ func (a *Adapter) loadJournal(ctx context.Context, match func(types.NamespacedNa
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for uid, e := range entries {
-		value, err := checkpoint.EncodeEntry(e)
-		if err != nil {
-			return err
-		}
-		a.setJournalSize(uid, len(uid)+len(value))
+		a.setJournalSize(uid, e.Size)
 		if !match(e.TaskRun) {
 			continue
 		}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -41,15 +42,41 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
+// pendingUID is the TaskRun whose journal entry journalAdapter has pending.
+const pendingUID = types.UID("tr-uid")
+
+// journalAdapter is an Adapter with only what the journal writer uses,
+// against kube, with ci/build (pendingUID) delivered up to compile's
+// start and its journal entry pending.
+func journalAdapter(t *testing.T, kube *fake.Clientset, mp metric.MeterProvider, opts Options) *Adapter {
+	t.Helper()
+	stats, err := newMetrics(mp, "ci", "steps", func() int { return 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := &checkpoint.Progress{}
+	delivered.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
+	return &Adapter{
+		stats:          stats,
+		opts:           opts,
+		cfg:            &sourceconfig.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
+		logger:         zaptest.NewLogger(t).Sugar(),
+		journal:        checkpoint.SourceJournal(kube, "ci", "steps", "src"),
+		journalKick:    make(chan struct{}, 1),
+		journalPending: map[types.UID]struct{}{pendingUID: {}},
+		journalSizes:   map[types.UID]int{},
+		runs: map[types.UID]*runState{pendingUID: {
+			key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{},
+		}},
+	}
+}
+
 // TestJournalEntryObsoleteOnArrival: a TaskRun annotated or deleted while
 // the journal write carrying its entry is on its way must not leave that
 // entry behind; the next write removes it. (Races of the delivery path and
 // the journal writer; test/integration covers the journal end to end.)
 func TestJournalEntryObsoleteOnArrival(t *testing.T) {
-	const uid = types.UID("tr-uid")
-	progress := &checkpoint.Progress{}
-	progress.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
-
+	const uid = pendingUID
 	tests := []struct {
 		name string
 		// during runs while the first write is on its way, with a.mu held.
@@ -61,7 +88,7 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 		wantEntry: true,
 	}, {
 		name:   "annotated meanwhile",
-		during: func(a *Adapter) { a.runs[uid].saved = progress.Clone() },
+		during: func(a *Adapter) { a.runs[uid].saved = a.runs[uid].delivered.Clone() },
 	}, {
 		name: "deleted meanwhile",
 		// As forget does, before the entry's size is known.
@@ -70,25 +97,7 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientset()
-			stats, err := newMetrics(noop.NewMeterProvider(), "ci", "steps", func() int { return 0 })
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := &Adapter{
-				stats:          stats,
-				opts:           Options{SendTimeout: time.Second},
-				cfg:            &sourceconfig.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
-				logger:         zaptest.NewLogger(t).Sugar(),
-				journal:        checkpoint.SourceJournal(kube, "ci", "steps", "src"),
-				journalKick:    make(chan struct{}, 1),
-				journalPending: map[types.UID]struct{}{uid: {}},
-				journalSizes:   map[types.UID]int{},
-				runs: map[types.UID]*runState{uid: {
-					key:       types.NamespacedName{Namespace: "ci", Name: "build"},
-					delivered: progress.Clone(),
-					saved:     &checkpoint.Progress{},
-				}},
-			}
+			a := journalAdapter(t, kube, noop.NewMeterProvider(), Options{SendTimeout: time.Second})
 			var once sync.Once
 			kube.PrependReactor("patch", "configmaps", func(clientgotesting.Action) (bool, runtime.Object, error) {
 				once.Do(func() {
@@ -126,9 +135,7 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 // TestJournalWriteIsRetried: a journal write the apiserver refuses is
 // retried with backoff until it lands, and counted as failed meanwhile.
 func TestJournalWriteIsRetried(t *testing.T) {
-	const uid = types.UID("tr-uid")
-	progress := &checkpoint.Progress{}
-	progress.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
+	const uid = pendingUID
 	kube := fake.NewClientset()
 	var refusals atomic.Int32
 	kube.PrependReactor("patch", "configmaps", func(clientgotesting.Action) (bool, runtime.Object, error) {
@@ -138,23 +145,8 @@ func TestJournalWriteIsRetried(t *testing.T) {
 		return false, nil, nil
 	})
 	reader := sdkmetric.NewManualReader()
-	stats, err := newMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), "ci", "steps", func() int { return 0 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &Adapter{
-		stats:          stats,
-		opts:           Options{SendTimeout: time.Second, RetryBaseDelay: 10 * time.Millisecond, RetryMaxDelay: 50 * time.Millisecond},
-		cfg:            &sourceconfig.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
-		logger:         zaptest.NewLogger(t).Sugar(),
-		journal:        checkpoint.SourceJournal(kube, "ci", "steps", "src"),
-		journalKick:    make(chan struct{}, 1),
-		journalPending: map[types.UID]struct{}{uid: {}},
-		journalSizes:   map[types.UID]int{},
-		runs: map[types.UID]*runState{uid: {
-			key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: progress.Clone(), saved: &checkpoint.Progress{},
-		}},
-	}
+	a := journalAdapter(t, kube, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+		Options{SendTimeout: time.Second, RetryBaseDelay: 10 * time.Millisecond, RetryMaxDelay: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -162,7 +154,7 @@ func TestJournalWriteIsRetried(t *testing.T) {
 		a.runJournal(ctx)
 	}()
 	a.kickJournal()
-	err = wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
 		cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, checkpoint.JournalName("src"), metav1.GetOptions{})
 		return err == nil && cm.Data[string(uid)] != "", nil
 	})

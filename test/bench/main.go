@@ -59,6 +59,7 @@ import (
 	"syscall"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
@@ -760,41 +761,41 @@ func objectOf(data []byte) (object, error) {
 }
 
 // apiServerSourceTally maps each event (the TaskRun in Resource mode) to its
-// resourceVersion's write.
+// resourceVersion's write; the probe's events are not the workload's.
 func apiServerSourceTally(m *measurement) error {
-	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
-	m.writes.mu.Lock()
-	defer m.writes.mu.Unlock()
-	for i := m.read; i < len(evs); i++ {
-		obj, err := objectOf(evs[i].Data())
+	return tallyByResourceVersion(m, func(e cloudevents.Event) (string, bool, error) {
+		obj, err := objectOf(e.Data())
 		if err != nil {
-			return err
+			return "", false, err
 		}
-		if obj.Metadata.Name == "probe" {
-			continue
-		}
-		m.delivered++
-		rv := obj.Metadata.ResourceVersion
-		if w, ok := m.writes.byRV[rv]; ok && !m.seen[rv] {
-			m.seen[rv] = true
-			m.samples = append(m.samples, sample{w, arrivals[i]})
-		}
-	}
-	m.read = len(evs)
-	return nil
+		return obj.Metadata.ResourceVersion, obj.Metadata.Name != "probe", nil
+	})
 }
 
 // floorSendTally matches the floor+send's events (id: the resourceVersion)
 // to the writes.
 func floorSendTally(m *measurement) error {
+	return tallyByResourceVersion(m, func(e cloudevents.Event) (string, bool, error) { return e.ID(), true, nil })
+}
+
+// tallyByResourceVersion counts the sink's new events that rv says belong
+// to the workload, and samples the latency of the first event of each
+// resourceVersion written.
+func tallyByResourceVersion(m *measurement, rv func(cloudevents.Event) (version string, counts bool, err error)) error {
 	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
 	m.writes.mu.Lock()
 	defer m.writes.mu.Unlock()
 	for i := m.read; i < len(evs); i++ {
+		version, counts, err := rv(evs[i])
+		if err != nil {
+			return err
+		}
+		if !counts {
+			continue
+		}
 		m.delivered++
-		rv := evs[i].ID()
-		if w, ok := m.writes.byRV[rv]; ok && !m.seen[rv] {
-			m.seen[rv] = true
+		if w, ok := m.writes.byRV[version]; ok && !m.seen[version] {
+			m.seen[version] = true
 			m.samples = append(m.samples, sample{w, arrivals[i]})
 		}
 	}

@@ -184,16 +184,7 @@ func step(name string, state corev1.ContainerState, reason string) pipelinev1.St
 
 // SetSteps writes status.steps, one state per step in order, as one update.
 func (r *Run) SetSteps(ctx context.Context, states ...State) error {
-	if len(states) != len(r.Steps) {
-		return fmt.Errorf("%d states for %d steps", len(states), len(r.Steps))
-	}
-	now := time.Now().Truncate(time.Second)
-	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
-		st.Steps = nil
-		for i, s := range states {
-			st.Steps = append(st.Steps, s(r.Steps[i], now))
-		}
-		st.PodName = r.PodName()
+	return r.writeSteps(ctx, states, func(st *pipelinev1.TaskRunStatus) {
 		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "Running"})
 	})
 }
@@ -201,6 +192,12 @@ func (r *Run) SetSteps(ctx context.Context, states ...State) error {
 // Complete writes the final step states and ends the attempt in one status
 // write, as Tekton's reconciler does when it sees the pod has ended.
 func (r *Run) Complete(ctx context.Context, succeeded bool, states ...State) error {
+	return r.writeSteps(ctx, states, func(st *pipelinev1.TaskRunStatus) { finish(st, succeeded) })
+}
+
+// writeSteps writes status.steps, one state per step in order, and what
+// then marks the attempt's condition, as one update.
+func (r *Run) writeSteps(ctx context.Context, states []State, condition func(*pipelinev1.TaskRunStatus)) error {
 	if len(states) != len(r.Steps) {
 		return fmt.Errorf("%d states for %d steps", len(states), len(r.Steps))
 	}
@@ -211,7 +208,7 @@ func (r *Run) Complete(ctx context.Context, succeeded bool, states ...State) err
 			st.Steps = append(st.Steps, s(r.Steps[i], now))
 		}
 		st.PodName = r.PodName()
-		finish(st, succeeded)
+		condition(st)
 	})
 }
 

@@ -56,7 +56,12 @@ func JournalName(sourceUID string) string { return "tekton-step-progress-" + sou
 type Entry struct {
 	TaskRun  types.NamespacedName
 	Progress *Progress
+	// Size is what the entry takes in the ConfigMap (EntrySize); Load sets it.
+	Size int
 }
+
+// EntrySize is what an entry takes in the ConfigMap: its key and value.
+func EntrySize(uid types.UID, value string) int { return len(uid) + len(value) }
 
 // entryJSON is an Entry as stored: {"t":"ns/name","a":1,"s":{"build":2}}.
 type entryJSON struct {
@@ -128,6 +133,7 @@ func (j *Journal) Load(ctx context.Context) (map[types.UID]Entry, []error, error
 			bad = append(bad, fmt.Errorf("journal %s/%s entry %s: %w", j.Namespace, j.Name(), uid, err))
 			continue
 		}
+		e.Size = EntrySize(types.UID(uid), value)
 		entries[types.UID(uid)] = e
 	}
 	return entries, bad, nil

@@ -114,7 +114,7 @@ func TestJournalWriteAndLoad(t *testing.T) {
 	if len(bad) != 1 || !strings.Contains(bad[0].Error(), "entry c") {
 		t.Errorf("unreadable entries = %v, want one naming c", bad)
 	}
-	if got := entries["b"]; len(entries) != 1 || got.TaskRun.Name != "b" || got.Progress.Attempt != 2 {
-		t.Errorf("entries = %+v, want b at attempt 2", entries)
+	if got := entries["b"]; len(entries) != 1 || got.TaskRun.Name != "b" || got.Progress.Attempt != 2 || got.Size != len("b")+len(b) {
+		t.Errorf("entries = %+v, want b at attempt 2, of size %d", entries, len("b")+len(b))
 	}
 }
