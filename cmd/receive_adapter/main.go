@@ -28,6 +28,7 @@ import (
 	"knative.dev/pkg/signals"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 func main() {
@@ -36,5 +37,5 @@ func main() {
 	// that adapter/v2 uses for OIDC tokens and CA trust bundles.
 	ctx := adapter.WithInjectorEnabled(signals.NewContext())
 	ctx = filteredFactory.WithSelectors(ctx, auth.OIDCLabelSelector, eventingtls.TrustBundleLabelSelector)
-	adapter.MainWithContext(ctx, stepadapter.Component, stepadapter.NewEnvConfig, stepadapter.NewAdapter)
+	adapter.MainWithContext(ctx, adaptercontract.Component, stepadapter.NewEnvConfig, stepadapter.NewAdapter)
 }

@@ -26,20 +26,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
-	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
 	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -48,19 +42,16 @@ import (
 	"knative.dev/eventing/pkg/eventfilter"
 	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
 	"knative.dev/pkg/leaderelection"
-	"knative.dev/pkg/logging"
 	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 // Options configure an Adapter.
 type Options struct {
-	Config *sourceconfig.Config
+	Config *adaptercontract.Config
 	// CloudEvents is the client that delivers to the sink.
 	CloudEvents cloudevents.Client
 	Tekton      tektonclient.Interface
@@ -68,7 +59,8 @@ type Options struct {
 	// Metadata patches the checkpoint annotations.
 	Metadata metadata.Interface
 	Logger   *zap.SugaredLogger
-	// MaxInFlight caps concurrent deliveries: one per TaskRun being worked on.
+	// MaxInFlight caps concurrent deliveries: one per TaskRun being worked
+	// on (0: DefaultMaxInFlight).
 	MaxInFlight int
 	// RetryBaseDelay and RetryMaxDelay bound the per-TaskRun exponential
 	// backoff after a failed delivery.
@@ -104,7 +96,7 @@ type Options struct {
 // Adapter watches TaskRuns and delivers their step transitions.
 type Adapter struct {
 	opts   Options
-	cfg    *sourceconfig.Config
+	cfg    *adaptercontract.Config
 	logger *zap.SugaredLogger
 	store  *checkpoint.Store
 	logs   *steplog.Reader
@@ -125,57 +117,22 @@ type Adapter struct {
 	leader  *reconciler.LeaderAwareFuncs
 	elector leaderelection.Elector
 
-	// journal keeps the progress of running TaskRuns (see checkpoint.Journal).
-	journal *checkpoint.Journal
-	// journalKick wakes the journal writer; journalWriting serialises the
-	// journal writes of the writer, demotions and the shutdown.
+	// journal is the source's journal ConfigMap (see checkpoint.Journal);
+	// journalKick wakes its writer; journalWriting serialises the journal
+	// writes of the writer, demotions and the shutdown.
+	journal        *checkpoint.Journal
 	journalKick    chan struct{}
 	journalWriting sync.Mutex
 
-	mu sync.Mutex
-	// runs is what this process knows of each TaskRun's delivery progress,
-	// ahead of the checkpoint annotation and the journal.
-	runs map[types.UID]*runState
-	// journalPending holds the TaskRuns whose journal entry is to be
-	// written or removed; journalSizes the size of each entry the journal
-	// holds, and journalBytes their sum.
-	journalPending map[types.UID]struct{}
-	journalSizes   map[types.UID]int
-	journalBytes   int
-}
-
-// runState is the delivery progress of one TaskRun in this process.
-type runState struct {
-	key types.NamespacedName
-	// delivered is what the sink acknowledged.
-	delivered *checkpoint.Progress
-	// saved is what this process last wrote to the checkpoint annotation,
-	// and when.
-	saved   *checkpoint.Progress
-	savedAt time.Time
-	// journaled is the TaskRun's journal entry as last written or read;
-	// nil when the journal has none.
-	journaled *checkpoint.Progress
-	// finished: delivered covers a finished attempt, which belongs in the
-	// annotation.
-	finished bool
-	// writing serialises the TaskRun's annotation writes, so an older
-	// progress never lands after a newer one.
-	writing sync.Mutex
-}
-
-// recorded reports whether the delivered progress is durable where it
-// belongs: a finished attempt in the annotation, a running one in the
-// annotation or the journal.
-func (st *runState) recorded() bool {
-	if st.saved.Covers(st.delivered) {
-		return true
-	}
-	return !st.finished && st.journaled != nil && st.journaled.Covers(st.delivered)
+	// ledger decides where each TaskRun's delivered progress is recorded.
+	ledger *ledger
 }
 
 // checkpointWriters is how many annotation writes run at once.
 const checkpointWriters = 4
+
+// DefaultMaxInFlight is Options.MaxInFlight's (and K_MAX_IN_FLIGHT's) default.
+const DefaultMaxInFlight = 16
 
 // New builds an Adapter and its informers; Start runs it.
 func New(opts Options) (*Adapter, error) {
@@ -183,7 +140,7 @@ func New(opts Options) (*Adapter, error) {
 		return nil, errors.New("adapter: Config, CloudEvents, Tekton, Kube, Metadata and Logger are required")
 	}
 	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = 16
+		opts.MaxInFlight = DefaultMaxInFlight
 	}
 	if opts.RetryBaseDelay <= 0 {
 		opts.RetryBaseDelay = 200 * time.Millisecond
@@ -198,16 +155,14 @@ func New(opts Options) (*Adapter, error) {
 		opts.JournalMaxBytes = 256 << 10
 	}
 	a := &Adapter{
-		opts:           opts,
-		cfg:            opts.Config,
-		logger:         opts.Logger,
-		store:          &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
-		logs:           &steplog.Reader{Client: opts.Kube},
-		runs:           map[types.UID]*runState{},
-		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
-		journalKick:    make(chan struct{}, 1),
-		journalPending: map[types.UID]struct{}{},
-		journalSizes:   map[types.UID]int{},
+		opts:        opts,
+		cfg:         opts.Config,
+		logger:      opts.Logger,
+		store:       &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
+		logs:        &steplog.Reader{Client: opts.Kube},
+		journal:     checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
+		journalKick: make(chan struct{}, 1),
+		ledger:      newLedger(opts.CheckpointInterval, opts.JournalMaxBytes),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
@@ -234,184 +189,6 @@ func New(opts Options) (*Adapter, error) {
 		}
 	}
 	return a, nil
-}
-
-// setupLeaderElection builds the elector of the source's buckets, as
-// Knative's leader-aware reconcilers do. Promotion to a bucket's leader
-// reads the bucket's journal entries and queues its TaskRuns (the journal
-// and the annotations carry the progress over from the previous leader);
-// demotion writes the bucket's pending checkpoints, so the next leader does
-// not send those events again.
-func (a *Adapter) setupLeaderElection() error {
-	a.leader = &reconciler.LeaderAwareFuncs{
-		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
-			if err := a.loadJournal(context.Background(), b.Has); err != nil {
-				// The annotations still hold every finished attempt; the
-				// bucket's running TaskRuns may repeat events.
-				a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
-					zap.String("bucket", b.Name()), zap.Error(err))
-			}
-			n := 0
-			for _, inf := range a.informers {
-				for _, obj := range inf.GetStore().List() {
-					if tr, ok := obj.(*pipelinev1.TaskRun); ok {
-						if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); b.Has(key) {
-							enq(b, key)
-							n++
-						}
-					}
-				}
-			}
-			a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
-			return nil
-		},
-		DemoteFunc: func(b reconciler.Bucket) {
-			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
-			a.flush(context.Background(), b.Has)
-		},
-	}
-	ctx := logging.WithLogger(context.Background(), a.logger)
-	ctx = leaderelection.WithStandardLeaderElectorBuilder(ctx, a.opts.Kube, *a.opts.LeaderElection)
-	elector, err := leaderelection.BuildElector(ctx, a.leader, a.opts.BucketQueue,
-		func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
-	a.elector = elector
-	return err
-}
-
-// owns reports whether this replica handles the TaskRun.
-func (a *Adapter) owns(key types.NamespacedName) bool {
-	return a.leader == nil || a.leader.IsLeaderFor(key)
-}
-
-// setupInformers watches TaskRuns cluster-wide or in each configured
-// namespace (so a namespaced service account suffices), with the label
-// selector applied server-side and the cached objects trimmed.
-func (a *Adapter) setupInformers(selector string) {
-	namespaces := a.cfg.Namespaces
-	if a.cfg.AllNamespaces {
-		namespaces = []string{metav1.NamespaceAll}
-	}
-	byNamespace := map[string]tektonlisters.TaskRunLister{}
-	for _, ns := range namespaces {
-		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
-			tektoninformers.WithNamespace(ns),
-			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
-			tektoninformers.WithTransform(a.trim))
-		inf := factory.Tekton().V1().TaskRuns()
-		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    a.enqueue,
-			UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
-			DeleteFunc: a.forget,
-		})
-		a.informers = append(a.informers, inf.Informer())
-		byNamespace[ns] = inf.Lister()
-	}
-	a.listers = func(namespace string) tektonlisters.TaskRunNamespaceLister {
-		if l, ok := byNamespace[metav1.NamespaceAll]; ok {
-			return l.TaskRuns(namespace)
-		}
-		if l, ok := byNamespace[namespace]; ok {
-			return l.TaskRuns(namespace)
-		}
-		return nil
-	}
-}
-
-// trim keeps only what transitions and events need in the informer cache:
-// no managedFields, no spec (status.taskSpec has the resolved steps), no
-// results, sidecars or provenance, and only this source's annotation.
-func (a *Adapter) trim(obj interface{}) (interface{}, error) {
-	tr, ok := obj.(*pipelinev1.TaskRun)
-	if !ok {
-		return obj, nil
-	}
-	tr.ManagedFields = nil
-	tr.Spec = pipelinev1.TaskRunSpec{}
-	key := checkpoint.Key(a.cfg.SourceUID)
-	if v, ok := tr.Annotations[key]; ok {
-		tr.Annotations = map[string]string{key: v}
-	} else {
-		tr.Annotations = nil
-	}
-	trimStatus(&tr.Status)
-	for i := range tr.Status.RetriesStatus {
-		trimStatus(&tr.Status.RetriesStatus[i])
-		tr.Status.RetriesStatus[i].TaskSpec = nil
-	}
-	if a.settled(tr) {
-		// Nothing can be sent for this version: keep only what tells it
-		// apart. A retry clears completionTime, and its version arrives
-		// whole.
-		tr.Status.TaskSpec = nil
-		tr.Status.Steps = nil
-		tr.Status.RetriesStatus = nil
-	}
-	return tr, nil
-}
-
-// settled reports whether the TaskRun is complete and its checkpoint already
-// covers every transition it has (none, when it finished before the source
-// was created). Most of a long-lived cache is such TaskRuns, and their steps
-// and task specs are most of its memory.
-func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
-	if tr.Status.CompletionTime == nil {
-		return false
-	}
-	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
-	if err != nil {
-		return false
-	}
-	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
-		if !p.Done(t) {
-			return false
-		}
-	}
-	return true
-}
-
-func trimStatus(st *pipelinev1.TaskRunStatus) {
-	st.Conditions = nil
-	st.Annotations = nil
-	st.Results = nil
-	st.Sidecars = nil
-	st.Provenance = nil
-	st.Artifacts = nil
-	st.SpanContext = nil
-	for i := range st.Steps {
-		st.Steps[i].Results = nil
-		st.Steps[i].Provenance = nil
-		st.Steps[i].Inputs = nil
-		st.Steps[i].Outputs = nil
-	}
-}
-
-func (a *Adapter) enqueue(obj interface{}) {
-	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
-		if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); a.owns(key) {
-			a.queue.Add(key)
-		}
-	}
-}
-
-// forget drops the state of a deleted TaskRun.
-func (a *Adapter) forget(obj interface{}) {
-	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	tr, ok := obj.(*pipelinev1.TaskRun)
-	if !ok {
-		return
-	}
-	a.mu.Lock()
-	delete(a.runs, tr.UID)
-	_, journaled := a.journalSizes[tr.UID]
-	if journaled {
-		a.journalPending[tr.UID] = struct{}{}
-	}
-	a.mu.Unlock()
-	if journaled {
-		a.kickJournal()
-	}
 }
 
 // Start reads the journal, runs the informers, MaxInFlight delivery workers
@@ -502,242 +279,4 @@ func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitin
 	}
 	q.Forget(key)
 	return true
-}
-
-// sync delivers the TaskRun's pending transitions in order and records the
-// progress. It stops at the first failed delivery, so order is kept and the
-// rest waits for the retry.
-func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
-	lister := a.listers(key.Namespace)
-	if lister == nil {
-		return nil
-	}
-	if !a.owns(key) {
-		// Another replica leads the TaskRun's bucket.
-		return nil
-	}
-	tr, err := lister.Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	progress := a.progress(tr)
-	var sendErr error
-	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
-		if progress.Done(t) {
-			continue
-		}
-		if !a.owns(key) {
-			// Demoted meanwhile: the next leader takes over from the
-			// checkpoint the demotion wrote.
-			break
-		}
-		if sendErr = a.deliver(ctx, tr, t); sendErr != nil {
-			break
-		}
-		progress.Record(t)
-		a.remember(tr, progress)
-	}
-	a.checkpoint(tr, sendErr == nil)
-	return sendErr
-}
-
-// progress is the further of the durable checkpoint and this process's memory.
-func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
-	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
-	if err != nil {
-		a.logger.Warnw("Ignoring unreadable checkpoint", zap.Error(err))
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if st := a.runs[tr.UID]; st != nil && st.delivered.Covers(p) {
-		return st.delivered.Clone()
-	}
-	return p
-}
-
-func (a *Adapter) remember(tr *pipelinev1.TaskRun, p *checkpoint.Progress) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	st := a.runs[tr.UID]
-	if st == nil {
-		// The interval starts with the first delivery, so a running
-		// TaskRun's first event does not cost a write of its own.
-		st = &runState{key: types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}, saved: &checkpoint.Progress{}, savedAt: time.Now()}
-		a.runs[tr.UID] = st
-	}
-	st.delivered = p.Clone()
-}
-
-// checkpoint schedules the write of the TaskRun's delivered progress when it
-// is ahead of what is recorded. A finished and fully delivered attempt goes
-// to the TaskRun's annotation at once. A running TaskRun's progress goes to
-// the journal, which the journal writer writes at most once per checkpoint
-// interval for all TaskRuns together; if the journal is full, to the
-// annotation, coalesced to one write per TaskRun and interval. Either way a
-// running TaskRun's events cost no TaskRun write, nor the watch event such
-// a write echoes to every TaskRun watcher, each.
-func (a *Adapter) checkpoint(tr *pipelinev1.TaskRun, allDelivered bool) {
-	finished := allDelivered && tr.Status.CompletionTime != nil
-	a.mu.Lock()
-	st := a.runs[tr.UID]
-	if st == nil {
-		a.mu.Unlock()
-		return
-	}
-	st.finished = finished
-	if st.recorded() {
-		a.mu.Unlock()
-		return
-	}
-	progress, wait := st.delivered.Clone(), a.opts.CheckpointInterval-time.Since(st.savedAt)
-	journal := !finished && (st.journaled != nil || a.journalBytes < a.opts.JournalMaxBytes)
-	if journal {
-		a.journalPending[tr.UID] = struct{}{}
-	}
-	a.mu.Unlock()
-	if journal {
-		a.kickJournal()
-		return
-	}
-	if durable, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID); err == nil && durable.Covers(progress) {
-		return
-	}
-	if finished || wait <= 0 {
-		a.saves.Add(tr.UID)
-		return
-	}
-	a.saves.AddAfter(tr.UID, wait)
-}
-
-// saveOwned writes the TaskRun's checkpoint if this replica still handles
-// it. A TaskRun whose bucket moved to another replica was written by the
-// demotion's flush; writing it now could overwrite the new leader's further
-// progress.
-func (a *Adapter) saveOwned(ctx context.Context, uid types.UID) error {
-	a.mu.Lock()
-	st := a.runs[uid]
-	a.mu.Unlock()
-	if st == nil || !a.owns(st.key) {
-		return nil
-	}
-	return a.save(ctx, uid)
-}
-
-// save writes the TaskRun's delivered progress unless what this process
-// wrote already covers it. A shutdown must not cancel the record of events
-// the sink already acknowledged, so the write outlives ctx's cancellation.
-func (a *Adapter) save(ctx context.Context, uid types.UID) error {
-	a.mu.Lock()
-	st := a.runs[uid]
-	a.mu.Unlock()
-	if st == nil {
-		// Deleted meanwhile.
-		return nil
-	}
-	st.writing.Lock()
-	defer st.writing.Unlock()
-	a.mu.Lock()
-	progress, key, current := st.delivered.Clone(), st.key, st.saved.Covers(st.delivered)
-	a.mu.Unlock()
-	if current {
-		return nil
-	}
-	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
-	defer cancel()
-	err := a.store.Save(saveCtx, key.Namespace, key.Name, uid, progress)
-	// A TaskRun deleted or replaced meanwhile has nothing left to record.
-	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
-		return nil
-	}
-	a.stats.checkpointWrote(saveCtx, storeAnnotation, err)
-	if err != nil {
-		return fmt.Errorf("saving the checkpoint of TaskRun %s: %w", key, err)
-	}
-	a.mu.Lock()
-	st.saved, st.savedAt = progress, time.Now()
-	// The annotation has it now: the journal entry can go.
-	drop := st.journaled != nil && progress.Covers(st.journaled)
-	if drop {
-		a.journalPending[uid] = struct{}{}
-	}
-	a.mu.Unlock()
-	if drop {
-		a.kickJournal()
-	}
-	return nil
-}
-
-// flush writes the progress not yet recorded of the TaskRuns that match, on
-// shutdown or when a bucket moves to another replica: finished attempts
-// (and running TaskRuns that do not fit the journal) to their annotation,
-// the others to the journal in one write.
-func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bool) {
-	a.mu.Lock()
-	annotate := map[types.UID]types.NamespacedName{}
-	for uid, st := range a.runs {
-		if !match(st.key) || st.recorded() {
-			continue
-		}
-		if st.finished || (st.journaled == nil && a.journalBytes >= a.opts.JournalMaxBytes) {
-			annotate[uid] = st.key
-		} else {
-			a.journalPending[uid] = struct{}{}
-		}
-	}
-	a.mu.Unlock()
-	for uid, key := range annotate {
-		if err := a.save(ctx, uid); err != nil {
-			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again",
-				zap.String("taskrun", key.String()), zap.Error(err))
-		}
-	}
-	if err := a.writeJournal(ctx, match); err != nil {
-		a.logger.Warnw("Could not write the progress journal on shutdown; running TaskRuns may send events again", zap.Error(err))
-	}
-}
-
-// deliver builds the transition's event and sends it unless the filters drop
-// it. A nil error means the transition is done: acknowledged, filtered out,
-// or permanently rejected by the sink (a 4xx other than 408 and 429, which
-// retrying cannot fix; it is logged and counted instead).
-func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) error {
-	var log *events.Log
-	if (t.Kind == transitions.Succeeded || t.Kind == transitions.Failed) && a.cfg.LogMaxBytes > 0 && t.PodName != "" {
-		log = a.logs.Tail(ctx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
-	}
-	event, err := events.New(tr, t, log)
-	if err != nil {
-		return err
-	}
-	logger := a.logger.With(zap.String("id", event.ID()), zap.String("type", event.Type()),
-		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
-	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
-		logger.Debug("Event dropped by the source's filters")
-		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
-		return nil
-	}
-	sendCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
-	defer cancel()
-	start := time.Now()
-	result := a.opts.CloudEvents.Send(sendCtx, event)
-	if cloudevents.IsACK(result) {
-		logger.Debug("Event delivered")
-		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.delivered)
-		return nil
-	}
-	var httpResult *cehttp.Result
-	if cloudevents.ResultAs(result, &httpResult) && permanentRejection(httpResult.StatusCode) {
-		logger.Errorw("Sink rejected the event permanently; not retrying", zap.Int("status", httpResult.StatusCode))
-		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.rejected)
-		return nil
-	}
-	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
-	return fmt.Errorf("sending %s: %w", event.ID(), result)
-}
-
-func permanentRejection(status int) bool {
-	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
 }

@@ -33,11 +33,8 @@ import (
 	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/logging"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
-
-// Component names the adapter in logs and metrics.
-const Component = "tekton-step-source-adapter"
 
 // EnvConfig is the adapter's environment: adapter/v2's (K_SINK,
 // K_CE_OVERRIDES, K_CA_CERTS, K_AUDIENCE, NAMESPACE, NAME, K_LOGGING_CONFIG,
@@ -46,8 +43,8 @@ type EnvConfig struct {
 	adapter.EnvConfig
 
 	SourceConfig string `envconfig:"K_SOURCE_CONFIG" required:"true"`
-	// MaxInFlight caps concurrent deliveries.
-	MaxInFlight int `envconfig:"K_MAX_IN_FLIGHT" default:"16"`
+	// MaxInFlight caps concurrent deliveries (unset: DefaultMaxInFlight).
+	MaxInFlight int `envconfig:"K_MAX_IN_FLIGHT"`
 	// CheckpointInterval bounds how often a running TaskRun's progress is
 	// written (and so how many events a crash can repeat).
 	CheckpointInterval time.Duration `envconfig:"K_CHECKPOINT_INTERVAL" default:"1s"`
@@ -62,7 +59,7 @@ func NewEnvConfig() adapter.EnvConfigAccessor { return &EnvConfig{} }
 func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudevents.Client) adapter.Adapter {
 	logger := logging.FromContext(ctx)
 	e := env.(*EnvConfig)
-	cfg, err := sourceconfig.Decode(e.SourceConfig)
+	cfg, err := adaptercontract.Decode(e.SourceConfig)
 	if err != nil {
 		logger.Fatalw("Invalid source configuration", "error", err)
 	}

@@ -27,7 +27,7 @@ import (
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 var (
@@ -108,7 +108,7 @@ func TestTrim(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &Adapter{cfg: &sourceconfig.Config{SourceUID: "src", NotBefore: tc.notBefore}}
+			a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", NotBefore: tc.notBefore}}
 			want := tc.tr.Annotations[checkpoint.Key("src")]
 			obj, err := a.trim(tc.tr)
 			if err != nil {

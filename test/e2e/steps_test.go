@@ -30,7 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 )
@@ -444,7 +444,7 @@ spec:
     steps:
     - {name: wait, image: "{{.Image}}", script: "sleep 60"}
 `)
-	journal := checkpoint.JournalName(string(src.UID))
+	journal := adaptercontract.JournalName(string(src.UID))
 	err = wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
 		func(ctx context.Context) (bool, error) {
 			cm, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, journal, metav1.GetOptions{})

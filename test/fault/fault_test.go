@@ -35,7 +35,7 @@ import (
 	"knative.dev/eventing/pkg/metrics/source"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -44,7 +44,7 @@ import (
 var thousand = workload{runs: 100, steps: 5, pace: 20 * time.Millisecond}
 
 // startInProcess runs the adapter in this process with adapter/v2's client.
-func startInProcess(t *testing.T, cfg *sourceconfig.Config, sink string, maxInFlight int) {
+func startInProcess(t *testing.T, cfg *adaptercontract.Config, sink string, maxInFlight int) {
 	t.Helper()
 	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName}}
 	reporter, err := source.NewStatsReporter()

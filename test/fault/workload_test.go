@@ -34,7 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -144,8 +144,8 @@ func kindOf(eventType string) string {
 	return eventType
 }
 
-func newSourceConfig(ns string) *sourceconfig.Config {
-	return &sourceconfig.Config{SourceUID: string(uuid.NewUUID()), SourceName: "fault", SourceNamespace: ns,
+func newSourceConfig(ns string) *adaptercontract.Config {
+	return &adaptercontract.Config{SourceUID: string(uuid.NewUUID()), SourceName: "fault", SourceNamespace: ns,
 		Namespaces: []string{ns}, LogMaxBytes: 4096}
 }
 
@@ -176,7 +176,7 @@ type adapterProcess struct {
 
 // startAdapterProcess runs the adapter binary; extraEnv adds KEY=VALUE
 // settings.
-func startAdapterProcess(t *testing.T, cfg *sourceconfig.Config, sink string, extraEnv ...string) *adapterProcess {
+func startAdapterProcess(t *testing.T, cfg *adaptercontract.Config, sink string, extraEnv ...string) *adapterProcess {
 	t.Helper()
 	if _, err := adapterBinary(); err != nil {
 		t.Fatal(err)

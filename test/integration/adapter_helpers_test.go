@@ -38,7 +38,7 @@ import (
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 // runningAdapter is an in-process receive adapter built exactly like the
@@ -64,21 +64,21 @@ func (a *runningAdapter) stop(t testing.TB) {
 }
 
 // sourceConfig is a config watching one namespace with a fresh source UID.
-func sourceConfig(ns string) *sourceconfig.Config {
-	return &sourceconfig.Config{
+func sourceConfig(ns string) *adaptercontract.Config {
+	return &adaptercontract.Config{
 		SourceUID: string(uuid.NewUUID()), SourceName: "test-source", SourceNamespace: ns,
 		Namespaces: []string{ns}, LogMaxBytes: 1024,
 	}
 }
 
 // journal is the source's progress journal.
-func journal(cfg *sourceconfig.Config) *checkpoint.Journal {
+func journal(cfg *adaptercontract.Config) *checkpoint.Journal {
 	return checkpoint.SourceJournal(kubernetes.NewForConfigOrDie(cp.Config), cfg.SourceNamespace, cfg.SourceName, cfg.SourceUID)
 }
 
 // waitForJournal waits until the source's journal entry for the TaskRun
 // contains want, or, with want "", until the journal has no entry for it.
-func waitForJournal(t *testing.T, cfg *sourceconfig.Config, taskRun, want string) {
+func waitForJournal(t *testing.T, cfg *adaptercontract.Config, taskRun, want string) {
 	t.Helper()
 	var last string
 	deadline := time.Now().Add(eventTimeout)
@@ -103,7 +103,7 @@ func waitForJournal(t *testing.T, cfg *sourceconfig.Config, taskRun, want string
 	t.Fatalf("journal entry of %s is %q, want one containing %q (none if empty)", taskRun, last, want)
 }
 
-func startAdapter(t testing.TB, cfg *sourceconfig.Config, sink string, overrides *duckv1.CloudEventOverrides, tweaks ...func(*stepadapter.Options)) *runningAdapter {
+func startAdapter(t testing.TB, cfg *adaptercontract.Config, sink string, overrides *duckv1.CloudEventOverrides, tweaks ...func(*stepadapter.Options)) *runningAdapter {
 	t.Helper()
 	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName}}
 	reporter, err := source.NewStatsReporter()

@@ -43,6 +43,7 @@ import (
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -498,7 +499,7 @@ func TestRunningProgressGoesToTheJournal(t *testing.T) {
 	}
 
 	// The journal belongs to the source: garbage collected with it.
-	cm, err := kubernetes.NewForConfigOrDie(cp.Config).CoreV1().ConfigMaps(ns).Get(context.Background(), checkpoint.JournalName(cfg.SourceUID), metav1.GetOptions{})
+	cm, err := kubernetes.NewForConfigOrDie(cp.Config).CoreV1().ConfigMaps(ns).Get(context.Background(), adaptercontract.JournalName(cfg.SourceUID), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,8 +507,8 @@ func TestRunningProgressGoesToTheJournal(t *testing.T) {
 		refs[0].APIVersion != "sources.knative.dev/v1alpha1" || refs[0].Name != cfg.SourceName {
 		t.Errorf("journal ownerReferences = %+v, want the source", refs)
 	}
-	if got := cm.Labels[checkpoint.JournalLabel]; got != cfg.SourceName {
-		t.Errorf("journal label %s = %q, want %q", checkpoint.JournalLabel, got, cfg.SourceName)
+	if got := cm.Labels[adaptercontract.SourceLabel]; got != cfg.SourceName {
+		t.Errorf("journal label %s = %q, want %q", adaptercontract.SourceLabel, got, cfg.SourceName)
 	}
 
 	// Finished: written to the annotation at once, and dropped from the journal.

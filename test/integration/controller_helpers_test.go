@@ -42,7 +42,7 @@ import (
 	"knative.dev/pkg/logging"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
@@ -314,7 +314,7 @@ func (e *controllerEnv) grantJournal(t *testing.T, ns, sa string, sourceUID type
 	role := &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{checkpoint.JournalName(string(sourceUID))}, Verbs: []string{"get", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{adaptercontract.JournalName(string(sourceUID))}, Verbs: []string{"get", "patch"}},
 			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
 		},
 	}

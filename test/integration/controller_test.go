@@ -36,8 +36,7 @@ import (
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
 	"github.com/tektonstep/tekton-step-source/test/inprocess"
@@ -66,7 +65,7 @@ func (e *controllerEnv) createSource(t *testing.T, ns string, src *v1alpha1.Tekt
 
 // checkAdapter checks the adapter Deployment the controller made for src
 // and returns its decoded K_SOURCE_CONFIG.
-func checkAdapter(t *testing.T, src *v1alpha1.TektonStepSource, d *appsv1.Deployment, sink, serviceAccount string) *sourceconfig.Config {
+func checkAdapter(t *testing.T, src *v1alpha1.TektonStepSource, d *appsv1.Deployment, sink, serviceAccount string) *adaptercontract.Config {
 	t.Helper()
 	if !metav1.IsControlledBy(d, src) {
 		t.Errorf("the Deployment is not controlled by the source: %+v", d.OwnerReferences)
@@ -102,7 +101,7 @@ func checkAdapter(t *testing.T, src *v1alpha1.TektonStepSource, d *appsv1.Deploy
 	if !strings.Contains(env["K_LOGGING_CONFIG"], "zap-logger-config") {
 		t.Errorf("K_LOGGING_CONFIG lacks config-logging's zap configuration: %s", env["K_LOGGING_CONFIG"])
 	}
-	cfg, err := sourceconfig.Decode(env[sourceconfig.EnvName])
+	cfg, err := adaptercontract.Decode(env[adaptercontract.EnvName])
 	if err != nil {
 		t.Fatalf("the adapter would refuse its config: %v", err)
 	}
@@ -340,7 +339,7 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 	got := env.waitForSource(t, ns, src.Name, "SufficientPermissions=False", func(s *v1alpha1.TektonStepSource) bool {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "InsufficientPermissions")
 	})
-	want := `Service account "watcher" cannot get, patch configmaps ` + checkpoint.JournalName(string(src.UID)) + ` in namespace "` + ns +
+	want := `Service account "watcher" cannot get, patch configmaps ` + adaptercontract.JournalName(string(src.UID)) + ` in namespace "` + ns +
 		`"; create configmaps in namespace "` + ns +
 		`"; get, list, watch, patch taskruns.tekton.dev in namespace "` + ns +
 		`"; get pods in namespace "` + ns + `"; get pods/log in namespace "` + ns + `"`
@@ -441,7 +440,7 @@ func TestControllerNamespaceSelector(t *testing.T) {
 	}
 	name := "selected-tektonstep-adapter"
 	env.waitForDeployment(t, ns, name, "two namespaces", func(d *appsv1.Deployment) bool {
-		cfg, err := sourceconfig.Decode(envOf(d)[sourceconfig.EnvName])
+		cfg, err := adaptercontract.Decode(envOf(d)[adaptercontract.EnvName])
 		return err == nil && cmp.Equal(watched, cfg.Namespaces)
 	})
 
@@ -456,7 +455,7 @@ func TestControllerNamespaceSelector(t *testing.T) {
 		return cmp.Equal(watched, s.Status.Namespaces)
 	})
 	env.waitForDeployment(t, ns, name, "three namespaces", func(d *appsv1.Deployment) bool {
-		cfg, err := sourceconfig.Decode(envOf(d)[sourceconfig.EnvName])
+		cfg, err := adaptercontract.Decode(envOf(d)[adaptercontract.EnvName])
 		return err == nil && cmp.Equal(watched, cfg.Namespaces)
 	})
 
@@ -481,7 +480,7 @@ func TestControllerNamespaceSelector(t *testing.T) {
 			conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionTrue, "")
 	})
 	env.waitForDeployment(t, ns, name, "two namespaces again", func(d *appsv1.Deployment) bool {
-		cfg, err := sourceconfig.Decode(envOf(d)[sourceconfig.EnvName])
+		cfg, err := adaptercontract.Decode(envOf(d)[adaptercontract.EnvName])
 		return err == nil && cmp.Equal(watched, cfg.Namespaces)
 	})
 }

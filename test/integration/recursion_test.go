@@ -28,7 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
@@ -83,7 +83,7 @@ func TestRecursionGuard(t *testing.T) {
 					break
 				}
 				driveFailingRun(t, sim.MustCreate(t, client, ns, fmt.Sprintf("gen-%d", gen+1),
-					map[string]string{sourceconfig.EventListenerLabel: listener, "triggers.tekton.dev/trigger": "retest"},
+					map[string]string{adaptercontract.EventListenerLabel: listener, "triggers.tekton.dev/trigger": "retest"},
 					"compile", "test", "publish"))
 				if tc.exclude != "" {
 					break

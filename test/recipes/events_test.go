@@ -41,7 +41,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
 
@@ -134,7 +134,7 @@ func (r *recorder) wait(t testing.TB, n int) []request {
 // (adapter/v2's CloudEvents client with K_SINK), watching one namespace.
 func startAdapter(t testing.TB, ns, sink string) {
 	t.Helper()
-	cfg := &sourceconfig.Config{
+	cfg := &adaptercontract.Config{
 		SourceUID: string(uuid.NewUUID()), SourceName: "recipes", SourceNamespace: ns,
 		Namespaces: []string{ns}, LogMaxBytes: 1024,
 	}

@@ -43,7 +43,7 @@ import (
 	"knative.dev/eventing/pkg/metrics/source"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -82,7 +82,7 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 	t.Cleanup(sink.Close)
 
 	ns := cp.NewNamespace(t)
-	cfg := &sourceconfig.Config{
+	cfg := &adaptercontract.Config{
 		SourceUID: string(uuid.NewUUID()), SourceName: "observed", SourceNamespace: ns, Namespaces: []string{ns},
 		// Skipped steps are filtered out.
 		Filters: []eventingv1.SubscriptionsAPIFilter{{Not: &eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{"type": "dev.tekton.event.step.skipped.v1"}}}},

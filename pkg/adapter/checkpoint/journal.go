@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"knative.dev/pkg/kmeta"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
@@ -41,16 +42,6 @@ import (
 // them. Its keys are TaskRun UIDs, so a recreated TaskRun never inherits an
 // entry, and replicas of a source can each write the keys of their buckets
 // with a merge patch without overwriting each other.
-
-// JournalLabel carries the source's name on its journal ConfigMap (the
-// label the controller puts on the other objects of a source).
-const JournalLabel = "sources.knative.dev/tektonstepsource"
-
-// JournalName is the name of the journal ConfigMap of the source with the
-// given UID. The UID makes it unique: a source recreated with the same name
-// starts a new journal, never the one of its predecessor awaiting garbage
-// collection.
-func JournalName(sourceUID string) string { return "tekton-step-progress-" + sourceUID }
 
 // Entry is the journaled progress of one TaskRun.
 type Entry struct {
@@ -112,7 +103,7 @@ func SourceJournal(client kubernetes.Interface, namespace, name, uid string) *Jo
 }
 
 // Name is the journal ConfigMap's name.
-func (j *Journal) Name() string { return JournalName(string(j.Owner.UID)) }
+func (j *Journal) Name() string { return adaptercontract.JournalName(string(j.Owner.UID)) }
 
 // Load returns the journal's entries; no ConfigMap yet means no entries.
 // An entry that cannot be read is skipped and reported in the error list,
@@ -167,7 +158,7 @@ func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            j.Name(),
 			Namespace:       j.Namespace,
-			Labels:          map[string]string{JournalLabel: kmeta.ChildName(j.Owner.Name, "")},
+			Labels:          map[string]string{adaptercontract.SourceLabel: kmeta.ChildName(j.Owner.Name, "")},
 			OwnerReferences: []metav1.OwnerReference{j.Owner},
 		},
 		Data: make(map[string]string, len(set)),

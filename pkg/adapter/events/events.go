@@ -27,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
@@ -82,16 +83,9 @@ type TaskRunRef struct {
 	Attempt   int       `json:"attempt"`
 }
 
-// Log is the outcome of reading a step's log.
-type Log struct {
-	Text      string
-	Truncated bool
-	Err       error
-}
-
 // New builds the event of a transition. log is nil when no log is carried
 // (started and skipped events, or logs disabled).
-func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *Log) (cloudevents.Event, error) {
+func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log) (cloudevents.Event, error) {
 	e := cloudevents.NewEvent()
 	e.SetID(t.ID(tr.UID))
 	e.SetType(t.Kind.EventType())

@@ -28,6 +28,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
@@ -62,7 +63,7 @@ func TestNew(t *testing.T) {
 		name     string
 		tr       *pipelinev1.TaskRun
 		t        transitions.Transition
-		log      *Log
+		log      *steplog.Log
 		wantType string
 		wantExts map[string]interface{}
 		check    func(t *testing.T, d Data)
@@ -71,7 +72,7 @@ func TestNew(t *testing.T) {
 		tr:   tr,
 		t: transitions.Transition{Attempt: 1, StepState: state, Kind: transitions.Failed, Time: finished,
 			PodName: "build-x-pod", Reason: "Continued"},
-		log:      &Log{Text: "tail of log\n", Truncated: true},
+		log:      &steplog.Log{Text: "tail of log\n", Truncated: true},
 		wantType: "dev.tekton.event.step.failed.v1",
 		wantExts: map[string]interface{}{
 			"tektontaskrun": "build-x", "tektontask": "build", "tektonpipelinerun": "release-1",
@@ -124,7 +125,7 @@ func TestNew(t *testing.T) {
 		name:     "log unavailable",
 		tr:       tr,
 		t:        transitions.Transition{StepState: state, Kind: transitions.Succeeded, Time: finished, PodName: "gone"},
-		log:      &Log{Err: errors.New(`pods "gone" not found`)},
+		log:      &steplog.Log{Err: errors.New(`pods "gone" not found`)},
 		wantType: "dev.tekton.event.step.succeeded.v1",
 		check: func(t *testing.T, d Data) {
 			if d.Log != nil || !strings.Contains(d.LogError, "not found") {

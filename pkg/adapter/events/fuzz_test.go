@@ -24,6 +24,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
@@ -52,7 +53,7 @@ func FuzzNew(f *testing.F) {
 			}
 		}
 		for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
-			e, err := New(tr, tt, &Log{Text: "log", Truncated: true})
+			e, err := New(tr, tt, &steplog.Log{Text: "log", Truncated: true})
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}

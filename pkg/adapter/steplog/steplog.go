@@ -26,9 +26,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 )
+
+// Log is the outcome of reading a step's log: its tail, or why it could not
+// be read (the event carries either).
+type Log struct {
+	Text      string
+	Truncated bool
+	Err       error
+}
 
 // Reader reads step logs.
 type Reader struct {
@@ -39,17 +45,17 @@ type Reader struct {
 // whole log streams through a buffer of twice maxBytes, so memory stays
 // bounded whatever the log's size. An error is returned inside the Log: the
 // event goes out without the log, saying why.
-func (r *Reader) Tail(ctx context.Context, namespace, pod, container string, maxBytes int64) *events.Log {
+func (r *Reader) Tail(ctx context.Context, namespace, pod, container string, maxBytes int64) *Log {
 	stream, err := r.Client.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container}).Stream(ctx)
 	if err != nil {
-		return &events.Log{Err: fmt.Errorf("reading log of container %s of pod %s/%s: %w", container, namespace, pod, err)}
+		return &Log{Err: fmt.Errorf("reading log of container %s of pod %s/%s: %w", container, namespace, pod, err)}
 	}
 	defer stream.Close()
 	text, truncated, err := tail(stream, maxBytes)
 	if err != nil {
-		return &events.Log{Err: fmt.Errorf("reading log of container %s of pod %s/%s: %w", container, namespace, pod, err)}
+		return &Log{Err: fmt.Errorf("reading log of container %s of pod %s/%s: %w", container, namespace, pod, err)}
 	}
-	return &events.Log{Text: text, Truncated: truncated}
+	return &Log{Text: text, Truncated: truncated}
 }
 
 // tail keeps the last maxBytes of r, cut at a UTF-8 boundary so the tail does

@@ -39,6 +39,7 @@ import (
 	// The sink resolver watches Addressables through this duck informer.
 	_ "knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	tektonstepsourceinformer "github.com/tektonstep/tekton-step-source/pkg/client/injection/informers/sources/v1alpha1/tektonstepsource"
 	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
@@ -49,10 +50,6 @@ const (
 	// Component names the controller in logs, metrics and leader election;
 	// its log level is `loglevel.controller` in config-logging.
 	Component = "controller"
-
-	// AdapterComponent names the receive adapter in the logging
-	// configuration passed to it (`loglevel.tekton-step-source-adapter`).
-	AdapterComponent = "tekton-step-source-adapter"
 
 	// AdapterImageEnv is the environment variable with the receive adapter
 	// image (config/500-controller.yaml sets it to a ko:// reference).
@@ -92,7 +89,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	r := &Reconciler{
 		KubeClientSet:        kubeclient.Get(ctx),
 		ReceiveAdapterImage:  image,
-		Configs:              reconcilersource.WatchConfigurations(ctx, AdapterComponent, cmw),
+		Configs:              reconcilersource.WatchConfigurations(ctx, adaptercontract.Component, cmw),
 		NamespaceLister:      namespaceInformer.Lister(),
 		DeploymentLister:     deploymentInformer.Lister(),
 		ServiceAccountLister: serviceAccountInformer.Lister(),

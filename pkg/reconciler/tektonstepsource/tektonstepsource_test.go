@@ -51,7 +51,7 @@ import (
 	"knative.dev/pkg/resolver"
 	"knative.dev/pkg/tracker"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	fakesourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/injection/client/fake"
 	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
@@ -168,7 +168,7 @@ func sars(ns string) []runtime.Object {
 func journalSARs() []runtime.Object {
 	named := func(verb string) *authorizationv1.SubjectAccessReview {
 		r := sar(testNS, verb, "", "configmaps", "")
-		r.Spec.ResourceAttributes.Name = checkpoint.JournalName(sourceUID)
+		r.Spec.ResourceAttributes.Name = adaptercontract.JournalName(sourceUID)
 		return r
 	}
 	return []runtime.Object{named("get"), named("patch"), sar(testNS, "create", "", "configmaps", "")}

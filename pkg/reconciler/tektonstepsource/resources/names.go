@@ -24,12 +24,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"knative.dev/pkg/kmeta"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
 const (
-	// SourceLabel names the source an object belongs to.
-	SourceLabel = "sources.knative.dev/tektonstepsource"
 	// NameLabel and ComponentLabel mark every object the controller creates
 	// for a source; the controller's informers only watch objects with both.
 	NameLabel      = "app.kubernetes.io/name"
@@ -37,8 +36,8 @@ const (
 
 	// AppName is the value of NameLabel.
 	AppName = "tekton-step-source"
-	// AdapterComponent is the value of ComponentLabel.
-	AdapterComponent = "adapter"
+	// componentValue is the value of ComponentLabel.
+	componentValue = "adapter"
 
 	// AdapterClusterRole is the ClusterRole (config/200-clusterrole.yaml)
 	// bound in the source's namespace to a per-source service account.
@@ -54,7 +53,7 @@ const (
 // kinds.
 var AdapterSelector = labels.SelectorFromSet(labels.Set{
 	NameLabel:      AppName,
-	ComponentLabel: AdapterComponent,
+	ComponentLabel: componentValue,
 }).String()
 
 // Labels are the labels of every object made for the source, and the
@@ -63,9 +62,9 @@ func Labels(src *v1alpha1.TektonStepSource) map[string]string {
 	return map[string]string{
 		// Label values are limited to 63 characters; ChildName keeps short
 		// names and hashes long ones.
-		SourceLabel:    kmeta.ChildName(src.Name, ""),
-		NameLabel:      AppName,
-		ComponentLabel: AdapterComponent,
+		adaptercontract.SourceLabel: kmeta.ChildName(src.Name, ""),
+		NameLabel:                   AppName,
+		ComponentLabel:              componentValue,
 	}
 }
 

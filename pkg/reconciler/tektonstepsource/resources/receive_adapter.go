@@ -35,7 +35,7 @@ import (
 	"knative.dev/pkg/ptr"
 	"knative.dev/pkg/system"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
@@ -78,8 +78,8 @@ type ReceiveAdapterArgs struct {
 }
 
 // MakeSourceConfig is the K_SOURCE_CONFIG of the source's adapter.
-func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (*sourceconfig.Config, error) {
-	cfg := &sourceconfig.Config{
+func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (*adaptercontract.Config, error) {
+	cfg := &adaptercontract.Config{
 		SourceUID:       string(src.UID),
 		SourceName:      src.Name,
 		SourceNamespace: src.Namespace,
@@ -207,7 +207,7 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 	}
 	cfgJSON, err := cfg.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", sourceconfig.EnvName, err)
+		return nil, fmt.Errorf("encoding %s: %w", adaptercontract.EnvName, err)
 	}
 
 	env := []corev1.EnvVar{{Name: adapter.EnvConfigSink, Value: args.Sink.URL.String()}}
@@ -227,7 +227,7 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 	env = append(env,
 		corev1.EnvVar{Name: adapter.EnvConfigNamespace, Value: src.Namespace},
 		corev1.EnvVar{Name: adapter.EnvConfigName, Value: src.Name},
-		corev1.EnvVar{Name: sourceconfig.EnvName, Value: cfgJSON},
+		corev1.EnvVar{Name: adaptercontract.EnvName, Value: cfgJSON},
 	)
 	if n := *replicas(src); n > 1 {
 		// The adapter names the Leases

@@ -39,7 +39,7 @@ import (
 	"knative.dev/pkg/ptr"
 	"knative.dev/pkg/system"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
@@ -246,12 +246,12 @@ func TestMakeSourceConfig(t *testing.T) {
 		src        *v1alpha1.TektonStepSource
 		namespaces []string
 		all        bool
-		want       sourceconfig.Config
+		want       adaptercontract.Config
 	}{{
 		name:       "defaults",
 		src:        source(),
 		namespaces: []string{"ci"},
-		want: sourceconfig.Config{
+		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 		},
@@ -269,7 +269,7 @@ func TestMakeSourceConfig(t *testing.T) {
 			s.Spec.Log = &v1alpha1.LogSpec{MaxBytes: &zero}
 		}),
 		namespaces: []string{"a", "b"},
-		want: sourceconfig.Config{
+		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			Namespaces: []string{"a", "b"}, LabelSelector: "app=my-app,tier in (a,b)",
 			Filters: []eventingv1.SubscriptionsAPIFilter{filter}, NotBefore: created, LogMaxBytes: 0,
@@ -278,7 +278,7 @@ func TestMakeSourceConfig(t *testing.T) {
 		name:       "empty selector selects every TaskRun",
 		src:        source(func(s *v1alpha1.TektonStepSource) { s.Spec.Selector = &metav1.LabelSelector{} }),
 		namespaces: []string{"ci"},
-		want: sourceconfig.Config{
+		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 		},
@@ -288,7 +288,7 @@ func TestMakeSourceConfig(t *testing.T) {
 			s.Spec.Sink = duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: "on-step"}}
 		}),
 		namespaces: []string{"ci"},
-		want: sourceconfig.Config{
+		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 			ExcludeEventListener: "on-step",
@@ -300,7 +300,7 @@ func TestMakeSourceConfig(t *testing.T) {
 			s.Spec.IncludeSinkTriggeredRuns = true
 		}),
 		namespaces: []string{"ci"},
-		want: sourceconfig.Config{
+		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 		},
@@ -310,7 +310,7 @@ func TestMakeSourceConfig(t *testing.T) {
 			s.Spec.Sink = duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "example.com/v1", Kind: "EventListener", Name: "on-step"}}
 		}),
 		namespaces: []string{"ci"},
-		want: sourceconfig.Config{
+		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 		},
@@ -319,7 +319,7 @@ func TestMakeSourceConfig(t *testing.T) {
 		src:        source(),
 		namespaces: []string{"a", "b", "ci"},
 		all:        true,
-		want: sourceconfig.Config{
+		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			AllNamespaces: true, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 		},
@@ -338,7 +338,7 @@ func TestMakeSourceConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			decoded, err := sourceconfig.Decode(encoded)
+			decoded, err := adaptercontract.Decode(encoded)
 			if err != nil {
 				t.Fatalf("the adapter would refuse %s: %v", encoded, err)
 			}
@@ -384,12 +384,12 @@ func TestLongNames(t *testing.T) {
 		for _, msg := range validation.IsDNS1123Label(DeploymentName(src)) {
 			t.Errorf("deployment name %q: %s", DeploymentName(src), msg)
 		}
-		for _, msg := range validation.IsValidLabelValue(Labels(src)[SourceLabel]) {
-			t.Errorf("label value %q: %s", Labels(src)[SourceLabel], msg)
+		for _, msg := range validation.IsValidLabelValue(Labels(src)[adaptercontract.SourceLabel]) {
+			t.Errorf("label value %q: %s", Labels(src)[adaptercontract.SourceLabel], msg)
 		}
 	}
-	if DeploymentName(a) == DeploymentName(b) || Labels(a)[SourceLabel] == Labels(b)[SourceLabel] {
-		t.Errorf("two sources share a name or label: %s, %s", DeploymentName(a), Labels(a)[SourceLabel])
+	if DeploymentName(a) == DeploymentName(b) || Labels(a)[adaptercontract.SourceLabel] == Labels(b)[adaptercontract.SourceLabel] {
+		t.Errorf("two sources share a name or label: %s, %s", DeploymentName(a), Labels(a)[adaptercontract.SourceLabel])
 	}
 }
 

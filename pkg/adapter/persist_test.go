@@ -38,8 +38,8 @@ import (
 	clientgotesting "k8s.io/client-go/testing"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/sourceconfig"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 // pendingUID is the TaskRun whose journal entry journalAdapter has pending.
@@ -56,18 +56,17 @@ func journalAdapter(t *testing.T, kube *fake.Clientset, mp metric.MeterProvider,
 	}
 	delivered := &checkpoint.Progress{}
 	delivered.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
+	l := newLedger(opts.CheckpointInterval, 1<<20)
+	l.runs[pendingUID] = &runState{key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{}}
+	l.journalPending[pendingUID] = struct{}{}
 	return &Adapter{
-		stats:          stats,
-		opts:           opts,
-		cfg:            &sourceconfig.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
-		logger:         zaptest.NewLogger(t).Sugar(),
-		journal:        checkpoint.SourceJournal(kube, "ci", "steps", "src"),
-		journalKick:    make(chan struct{}, 1),
-		journalPending: map[types.UID]struct{}{pendingUID: {}},
-		journalSizes:   map[types.UID]int{},
-		runs: map[types.UID]*runState{pendingUID: {
-			key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{},
-		}},
+		stats:       stats,
+		opts:        opts,
+		cfg:         &adaptercontract.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
+		logger:      zaptest.NewLogger(t).Sugar(),
+		journal:     checkpoint.SourceJournal(kube, "ci", "steps", "src"),
+		journalKick: make(chan struct{}, 1),
+		ledger:      l,
 	}
 }
 
@@ -79,20 +78,21 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 	const uid = pendingUID
 	tests := []struct {
 		name string
-		// during runs while the first write is on its way, with a.mu held.
-		during    func(a *Adapter)
+		// during runs while the first write is on its way, with the
+		// ledger's lock held.
+		during    func(l *ledger)
 		wantEntry bool
 	}{{
 		name:      "nothing happens meanwhile: the entry stays",
-		during:    func(*Adapter) {},
+		during:    func(*ledger) {},
 		wantEntry: true,
 	}, {
 		name:   "annotated meanwhile",
-		during: func(a *Adapter) { a.runs[uid].saved = a.runs[uid].delivered.Clone() },
+		during: func(l *ledger) { l.runs[uid].saved = l.runs[uid].delivered.Clone() },
 	}, {
 		name: "deleted meanwhile",
 		// As forget does, before the entry's size is known.
-		during: func(a *Adapter) { delete(a.runs, uid) },
+		during: func(l *ledger) { delete(l.runs, uid) },
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,9 +101,9 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 			var once sync.Once
 			kube.PrependReactor("patch", "configmaps", func(clientgotesting.Action) (bool, runtime.Object, error) {
 				once.Do(func() {
-					a.mu.Lock()
-					tc.during(a)
-					a.mu.Unlock()
+					a.ledger.mu.Lock()
+					tc.during(a.ledger)
+					a.ledger.mu.Unlock()
 				})
 				return false, nil, nil
 			})
@@ -115,18 +115,19 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 			if err := a.writeJournal(ctx, a.owns); err != nil {
 				t.Fatal(err)
 			}
-			cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, checkpoint.JournalName("src"), metav1.GetOptions{})
+			cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, adaptercontract.JournalName("src"), metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, ok := cm.Data[string(uid)]; ok != tc.wantEntry {
 				t.Errorf("journal %v: entry present = %v, want %v", cm.Data, ok, tc.wantEntry)
 			}
-			if _, ok := a.journalSizes[uid]; ok != tc.wantEntry || (a.journalBytes > 0) != tc.wantEntry {
-				t.Errorf("journal size bookkeeping: sizes %v, bytes %d", a.journalSizes, a.journalBytes)
+			l := a.ledger
+			if _, ok := l.journalSizes[uid]; ok != tc.wantEntry || (l.journalBytes > 0) != tc.wantEntry {
+				t.Errorf("journal size bookkeeping: sizes %v, bytes %d", l.journalSizes, l.journalBytes)
 			}
-			if len(a.journalPending) != 0 {
-				t.Errorf("still pending: %v", a.journalPending)
+			if len(l.journalPending) != 0 {
+				t.Errorf("still pending: %v", l.journalPending)
 			}
 		})
 	}
@@ -155,7 +156,7 @@ func TestJournalWriteIsRetried(t *testing.T) {
 	}()
 	a.kickJournal()
 	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-		cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, checkpoint.JournalName("src"), metav1.GetOptions{})
+		cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, adaptercontract.JournalName("src"), metav1.GetOptions{})
 		return err == nil && cm.Data[string(uid)] != "", nil
 	})
 	cancel()

@@ -18,14 +18,94 @@ package adapter
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"go.uber.org/zap"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 )
+
+// This file writes and reads the checkpoints the ledger (progress.go)
+// decides on: the TaskRuns' annotations, through the saves queue, and the
+// source's journal, through one writer goroutine.
+
+// recordProgress carries out the ledger's decision on the TaskRun after a delivery
+// round. Either way a running TaskRun's events cost no TaskRun write, nor
+// the watch event such a write echoes to every TaskRun watcher, each.
+func (a *Adapter) recordProgress(tr *pipelinev1.TaskRun, allDelivered bool) {
+	finished := allDelivered && tr.Status.CompletionTime != nil
+	annotated, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	if err != nil {
+		annotated = nil
+	}
+	switch r := a.ledger.schedule(tr.UID, finished, annotated, time.Now()); {
+	case r.where == toJournal:
+		a.kickJournal()
+	case r.where == toAnnotation && r.after > 0:
+		a.saves.AddAfter(tr.UID, r.after)
+	case r.where == toAnnotation:
+		a.saves.Add(tr.UID)
+	}
+}
+
+// saveOwned writes the TaskRun's checkpoint if this replica still handles
+// it. A TaskRun whose bucket moved to another replica was written by the
+// demotion's flush; writing it now could overwrite the new leader's further
+// progress.
+func (a *Adapter) saveOwned(ctx context.Context, uid types.UID) error {
+	if key, ok := a.ledger.keyOf(uid); !ok || !a.owns(key) {
+		return nil
+	}
+	return a.save(ctx, uid)
+}
+
+// save writes the TaskRun's delivered progress to its annotation unless
+// what this process wrote already covers it. A shutdown must not cancel the
+// record of events the sink already acknowledged, so the write outlives
+// ctx's cancellation.
+func (a *Adapter) save(ctx context.Context, uid types.UID) error {
+	w, ok := a.ledger.beginAnnotation(uid)
+	if !ok {
+		return nil
+	}
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
+	defer cancel()
+	err := a.store.Save(saveCtx, w.key.Namespace, w.key.Name, uid, w.progress)
+	// A TaskRun deleted or replaced meanwhile has nothing left to record.
+	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
+		a.ledger.endAnnotation(w, false, time.Now())
+		return nil
+	}
+	a.stats.checkpointWrote(saveCtx, storeAnnotation, err)
+	if a.ledger.endAnnotation(w, err == nil, time.Now()) {
+		a.kickJournal()
+	}
+	if err != nil {
+		return fmt.Errorf("saving the checkpoint of TaskRun %s: %w", w.key, err)
+	}
+	return nil
+}
+
+// flush writes the progress not yet recorded of the TaskRuns that match, on
+// shutdown or when a bucket moves to another replica: finished attempts
+// (and running TaskRuns that do not fit the journal) to their annotation,
+// the others to the journal in one write.
+func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bool) {
+	for uid, key := range a.ledger.flushPlan(match) {
+		if err := a.save(ctx, uid); err != nil {
+			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again",
+				zap.String("taskrun", key.String()), zap.Error(err))
+		}
+	}
+	if err := a.writeJournal(ctx, match); err != nil {
+		a.logger.Warnw("Could not write the progress journal on shutdown; running TaskRuns may send events again", zap.Error(err))
+	}
+}
 
 // kickJournal wakes the journal writer.
 func (a *Adapter) kickJournal() {
@@ -83,103 +163,24 @@ func (a *Adapter) journalBackoff() workqueue.TypedRateLimiter[string] {
 	return workqueue.NewTypedItemExponentialFailureRateLimiter[string](a.opts.RetryBaseDelay, a.opts.RetryMaxDelay)
 }
 
-// writeJournal writes, in one patch, the pending entries of the TaskRuns
-// that match: the delivered progress of running ones, and the removal of
-// those the annotation now covers or that are gone. Pending entries of
-// TaskRuns this replica does not handle are left to their bucket's leader.
-// Like an annotation write, it outlives ctx's cancellation.
+// writeJournal writes, in one patch, the pending journal entries of the
+// TaskRuns that match (ledger.takeJournalBatch). Like an annotation write,
+// it outlives ctx's cancellation.
 func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedName) bool) error {
 	a.journalWriting.Lock()
 	defer a.journalWriting.Unlock()
-
-	a.mu.Lock()
-	set := map[types.UID]string{}
-	written := map[types.UID]*checkpoint.Progress{}
-	var remove []types.UID
-	for uid := range a.journalPending {
-		st := a.runs[uid]
-		switch {
-		case st == nil:
-			if _, ok := a.journalSizes[uid]; ok {
-				remove = append(remove, uid)
-			}
-		case !match(st.key):
-			if !a.owns(st.key) {
-				delete(a.journalPending, uid)
-			}
-			continue
-		case st.saved.Covers(st.delivered):
-			if st.journaled != nil {
-				remove = append(remove, uid)
-			}
-		case st.journaled != nil && st.journaled.Covers(st.delivered):
-		default:
-			value, err := checkpoint.EncodeEntry(checkpoint.Entry{TaskRun: st.key, Progress: st.delivered})
-			if err != nil {
-				a.mu.Unlock()
-				return err
-			}
-			set[uid], written[uid] = value, st.delivered.Clone()
-		}
-		delete(a.journalPending, uid)
-	}
-	a.mu.Unlock()
-	if len(set) == 0 && len(remove) == 0 {
-		return nil
-	}
-
-	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
-	defer cancel()
-	err := a.journal.Write(writeCtx, set, remove)
-	a.stats.checkpointWrote(writeCtx, storeJournal, err)
-
-	a.mu.Lock()
-	if err != nil {
-		for uid := range set {
-			a.journalPending[uid] = struct{}{}
-		}
-		for _, uid := range remove {
-			a.journalPending[uid] = struct{}{}
-		}
-		a.mu.Unlock()
+	batch, err := a.ledger.takeJournalBatch(match, a.owns)
+	if err != nil || batch.empty() {
 		return err
 	}
-	again := false
-	for uid, value := range set {
-		a.setJournalSize(uid, checkpoint.EntrySize(uid, value))
-		st := a.runs[uid]
-		if st != nil {
-			st.journaled = written[uid]
-		}
-		// Deleted, or annotated, while the write was on its way: the entry
-		// just written is already obsolete.
-		if st == nil || st.saved.Covers(st.journaled) {
-			a.journalPending[uid] = struct{}{}
-			again = true
-		}
-	}
-	for _, uid := range remove {
-		if st := a.runs[uid]; st != nil {
-			st.journaled = nil
-		}
-		a.setJournalSize(uid, 0)
-	}
-	a.mu.Unlock()
-	if again {
+	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
+	defer cancel()
+	err = a.journal.Write(writeCtx, batch.set, batch.remove)
+	a.stats.checkpointWrote(writeCtx, storeJournal, err)
+	if a.ledger.journalWritten(batch, err) {
 		a.kickJournal()
 	}
-	return nil
-}
-
-// setJournalSize records the size of a TaskRun's journal entry; 0 means it
-// has none. a.mu must be held.
-func (a *Adapter) setJournalSize(uid types.UID, size int) {
-	a.journalBytes -= a.journalSizes[uid]
-	delete(a.journalSizes, uid)
-	if size > 0 {
-		a.journalSizes[uid] = size
-		a.journalBytes += size
-	}
+	return err
 }
 
 // loadJournal reads the journal entries of the TaskRuns that match into
@@ -192,22 +193,7 @@ func (a *Adapter) loadJournal(ctx context.Context, match func(types.NamespacedNa
 	for _, err := range bad {
 		a.logger.Warnw("Ignoring an unreadable journal entry; its TaskRun may send events again", zap.Error(err))
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for uid, e := range entries {
-		a.setJournalSize(uid, e.Size)
-		if !match(e.TaskRun) {
-			continue
-		}
-		st := a.runs[uid]
-		if st == nil {
-			st = &runState{key: e.TaskRun, delivered: e.Progress.Clone(), saved: &checkpoint.Progress{}, savedAt: time.Now()}
-			a.runs[uid] = st
-		} else if e.Progress.Covers(st.delivered) {
-			st.delivered = e.Progress.Clone()
-		}
-		st.journaled = e.Progress
-	}
+	a.ledger.load(entries, match, time.Now())
 	return nil
 }
 
@@ -233,28 +219,14 @@ func (a *Adapter) loadJournalRetrying(ctx context.Context) error {
 }
 
 // pruneJournal, once the informers have synced, drops the journal entries
-// of TaskRuns that are gone (deleted while no adapter ran) and of those
-// whose annotation covers them (the adapter stopped between the two
-// writes), so the journal holds running TaskRuns only.
+// of TaskRuns that are gone and of those whose annotation covers them
+// (ledger.prune), so the journal holds running TaskRuns only.
 func (a *Adapter) pruneJournal() {
-	a.mu.Lock()
-	type seeded struct {
-		uid types.UID
-		key types.NamespacedName
-	}
-	var candidates []seeded
-	for uid, st := range a.runs {
-		if st.journaled != nil {
-			candidates = append(candidates, seeded{uid, st.key})
-		}
-	}
-	a.mu.Unlock()
 	pruned := 0
-	for _, c := range candidates {
+	for uid, key := range a.ledger.journaled() {
 		var annotated *checkpoint.Progress
-		lister := a.listers(c.key.Namespace)
-		if lister != nil {
-			if tr, err := lister.Get(c.key.Name); err == nil && tr.UID == c.uid {
+		if lister := a.listers(key.Namespace); lister != nil {
+			if tr, err := lister.Get(key.Name); err == nil && tr.UID == uid {
 				p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
 				if err != nil {
 					continue
@@ -262,22 +234,9 @@ func (a *Adapter) pruneJournal() {
 				annotated = p
 			}
 		}
-		a.mu.Lock()
-		if st := a.runs[c.uid]; st != nil {
-			switch {
-			case annotated == nil:
-				// Gone, or no longer watched.
-				delete(a.runs, c.uid)
-			case st.journaled != nil && annotated.Covers(st.journaled):
-				st.saved = annotated
-			default:
-				a.mu.Unlock()
-				continue
-			}
-			a.journalPending[c.uid] = struct{}{}
+		if a.ledger.prune(uid, annotated) {
 			pruned++
 		}
-		a.mu.Unlock()
 	}
 	if pruned > 0 {
 		a.logger.Infow("Pruning the progress journal", zap.Int("entries", pruned))

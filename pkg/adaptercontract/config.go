@@ -14,10 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package sourceconfig is the contract between the controller and the
-// receive adapter: the JSON the controller puts in the adapter's
-// K_SOURCE_CONFIG environment variable, derived from a TektonStepSource.
-package sourceconfig
+// Package adaptercontract is the contract between the controller and the
+// receive adapter, imported by both: the JSON the controller puts in the
+// adapter's K_SOURCE_CONFIG environment variable (Config), and the names
+// both sides must agree on (names.go). It depends on neither side, so the
+// controller binary does not link the adapter or Tekton's API.
+package adaptercontract
 
 import (
 	"encoding/json"

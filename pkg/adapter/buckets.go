@@ -1,0 +1,78 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/types"
+	"knative.dev/pkg/leaderelection"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/reconciler"
+)
+
+// This file splits the TaskRuns among a source's replicas: leader-elected
+// buckets (Options.LeaderElection).
+
+// setupLeaderElection builds the elector of the source's buckets, as
+// Knative's leader-aware reconcilers do. Promotion to a bucket's leader
+// reads the bucket's journal entries and queues its TaskRuns (the journal
+// and the annotations carry the progress over from the previous leader);
+// demotion writes the bucket's pending checkpoints, so the next leader does
+// not send those events again.
+func (a *Adapter) setupLeaderElection() error {
+	a.leader = &reconciler.LeaderAwareFuncs{
+		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
+			if err := a.loadJournal(context.Background(), b.Has); err != nil {
+				// The annotations still hold every finished attempt; the
+				// bucket's running TaskRuns may repeat events.
+				a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
+					zap.String("bucket", b.Name()), zap.Error(err))
+			}
+			n := 0
+			for _, inf := range a.informers {
+				for _, obj := range inf.GetStore().List() {
+					if tr, ok := obj.(*pipelinev1.TaskRun); ok {
+						if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); b.Has(key) {
+							enq(b, key)
+							n++
+						}
+					}
+				}
+			}
+			a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
+			return nil
+		},
+		DemoteFunc: func(b reconciler.Bucket) {
+			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
+			a.flush(context.Background(), b.Has)
+		},
+	}
+	ctx := logging.WithLogger(context.Background(), a.logger)
+	ctx = leaderelection.WithStandardLeaderElectorBuilder(ctx, a.opts.Kube, *a.opts.LeaderElection)
+	elector, err := leaderelection.BuildElector(ctx, a.leader, a.opts.BucketQueue,
+		func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
+	a.elector = elector
+	return err
+}
+
+// owns reports whether this replica handles the TaskRun.
+func (a *Adapter) owns(key types.NamespacedName) bool {
+	return a.leader == nil || a.leader.IsLeaderFor(key)
+}

@@ -1,0 +1,133 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"go.uber.org/zap"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"knative.dev/eventing/pkg/eventfilter"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+)
+
+// This file is the delivery path: a queued TaskRun's pending transitions,
+// each turned into an event, filtered and sent, in order.
+
+// sync delivers the TaskRun's pending transitions in order and records the
+// progress. It stops at the first failed delivery, so order is kept and the
+// rest waits for the retry.
+func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
+	lister := a.listers(key.Namespace)
+	if lister == nil {
+		return nil
+	}
+	if !a.owns(key) {
+		// Another replica leads the TaskRun's bucket.
+		return nil
+	}
+	tr, err := lister.Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	progress := a.progress(tr)
+	var sendErr error
+	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
+		if progress.Done(t) {
+			continue
+		}
+		if !a.owns(key) {
+			// Demoted meanwhile: the next leader takes over from the
+			// checkpoint the demotion wrote.
+			break
+		}
+		if sendErr = a.deliver(ctx, tr, t); sendErr != nil {
+			break
+		}
+		progress.Record(t)
+		a.ledger.delivered(tr.UID, key, progress, time.Now())
+	}
+	a.recordProgress(tr, sendErr == nil)
+	return sendErr
+}
+
+// progress is where the TaskRun's delivery resumes: the further of its
+// checkpoint annotation and this process's memory.
+func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
+	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	if err != nil {
+		a.logger.Warnw("Ignoring unreadable checkpoint", zap.Error(err))
+	}
+	return a.ledger.progress(tr.UID, p)
+}
+
+// deliver builds the transition's event and sends it unless the filters drop
+// it. A nil error means the transition is done: acknowledged, filtered out,
+// or permanently rejected by the sink (a 4xx other than 408 and 429, which
+// retrying cannot fix; it is logged and counted instead).
+func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) error {
+	var log *steplog.Log
+	if (t.Kind == transitions.Succeeded || t.Kind == transitions.Failed) && a.cfg.LogMaxBytes > 0 && t.PodName != "" {
+		log = a.logs.Tail(ctx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
+	}
+	event, err := events.New(tr, t, log)
+	if err != nil {
+		return err
+	}
+	logger := a.logger.With(zap.String("id", event.ID()), zap.String("type", event.Type()),
+		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
+	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
+		logger.Debug("Event dropped by the source's filters")
+		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
+		return nil
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
+	defer cancel()
+	start := time.Now()
+	result := a.opts.CloudEvents.Send(sendCtx, event)
+	if cloudevents.IsACK(result) {
+		logger.Debug("Event delivered")
+		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.delivered)
+		return nil
+	}
+	var httpResult *cehttp.Result
+	if cloudevents.ResultAs(result, &httpResult) && permanentRejection(httpResult.StatusCode) {
+		logger.Errorw("Sink rejected the event permanently; not retrying", zap.Int("status", httpResult.StatusCode))
+		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.rejected)
+		return nil
+	}
+	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
+	return fmt.Errorf("sending %s: %w", event.ID(), result)
+}
+
+func permanentRejection(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
+}

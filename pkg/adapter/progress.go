@@ -1,0 +1,424 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+)
+
+// ledger is the checkpoint placement policy: what this process knows of
+// each TaskRun's delivery progress, where that progress is durable (the
+// TaskRun's annotation, the source's journal, or nowhere yet), and so what
+// must be written, where and when, and what may be pruned. Its decisions
+// depend only on their arguments and its own state (the clock is an
+// argument), so they are table-tested without an apiserver
+// (progress_test.go); persist.go carries them out.
+//
+// The rule it enforces: a finished attempt belongs in the TaskRun's
+// annotation, written at once; a running TaskRun's progress goes to the
+// journal, written at most once per interval for all TaskRuns together, or,
+// once the journal holds journalMax bytes, to the annotation, at most once
+// per TaskRun and interval.
+type ledger struct {
+	interval   time.Duration
+	journalMax int
+
+	mu   sync.Mutex
+	runs map[types.UID]*runState
+	// journalPending holds the TaskRuns whose journal entry is to be
+	// written or removed; journalSizes the size of each entry the journal
+	// holds, and journalBytes their sum.
+	journalPending map[types.UID]struct{}
+	journalSizes   map[types.UID]int
+	journalBytes   int
+}
+
+// runState is the delivery progress of one TaskRun in this process.
+type runState struct {
+	key types.NamespacedName
+	// delivered is what the sink acknowledged.
+	delivered *checkpoint.Progress
+	// saved is what this process last wrote to the checkpoint annotation,
+	// and when.
+	saved   *checkpoint.Progress
+	savedAt time.Time
+	// journaled is the TaskRun's journal entry as last written or read;
+	// nil when the journal has none.
+	journaled *checkpoint.Progress
+	// finished: delivered covers a finished attempt, which belongs in the
+	// annotation.
+	finished bool
+	// writing serialises the TaskRun's annotation writes, so an older
+	// progress never lands after a newer one.
+	writing sync.Mutex
+}
+
+func newLedger(interval time.Duration, journalMax int) *ledger {
+	return &ledger{
+		interval:       interval,
+		journalMax:     journalMax,
+		runs:           map[types.UID]*runState{},
+		journalPending: map[types.UID]struct{}{},
+		journalSizes:   map[types.UID]int{},
+	}
+}
+
+// recorded reports whether the delivered progress is durable where it
+// belongs: a finished attempt in the annotation, a running one in the
+// annotation or the journal.
+func (st *runState) recorded() bool {
+	if st.saved.Covers(st.delivered) {
+		return true
+	}
+	return !st.finished && st.journaled != nil && st.journaled.Covers(st.delivered)
+}
+
+// journalFull reports whether a TaskRun without an entry is kept out of
+// the journal. l.mu must be held.
+func (l *ledger) journalFull(st *runState) bool {
+	return st.journaled == nil && l.journalBytes >= l.journalMax
+}
+
+// progress is where a TaskRun's delivery resumes: the further of its
+// durable checkpoint (the annotation) and what this process delivered.
+func (l *ledger) progress(uid types.UID, durable *checkpoint.Progress) *checkpoint.Progress {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.runs[uid]; st != nil && st.delivered.Covers(durable) {
+		return st.delivered.Clone()
+	}
+	return durable
+}
+
+// delivered records that the sink acknowledged the TaskRun's transitions
+// up to p. The checkpoint interval starts with the first delivery, so a
+// running TaskRun's first event does not cost a write of its own.
+func (l *ledger) delivered(uid types.UID, key types.NamespacedName, p *checkpoint.Progress, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.runs[uid]
+	if st == nil {
+		st = &runState{key: key, saved: &checkpoint.Progress{}, savedAt: now}
+		l.runs[uid] = st
+	}
+	st.delivered = p.Clone()
+}
+
+// record says where a TaskRun's delivered progress goes next.
+type record struct {
+	// where is nowhere (already durable), the journal (its writer is to be
+	// woken) or the annotation.
+	where store
+	// after is how long the annotation write waits, to coalesce the writes
+	// of a running TaskRun to one per interval.
+	after time.Duration
+}
+
+// store is where a record goes.
+type store int
+
+const (
+	nowhere store = iota
+	toJournal
+	toAnnotation
+)
+
+// schedule decides, after a delivery round, where the TaskRun's delivered
+// progress is recorded. finished: the round delivered every transition of
+// a completed attempt. annotated is the checkpoint the TaskRun carries.
+func (l *ledger) schedule(uid types.UID, finished bool, annotated *checkpoint.Progress, now time.Time) record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.runs[uid]
+	if st == nil {
+		return record{}
+	}
+	st.finished = finished
+	if st.recorded() {
+		return record{}
+	}
+	if !finished && !l.journalFull(st) {
+		l.journalPending[uid] = struct{}{}
+		return record{where: toJournal}
+	}
+	if annotated != nil && annotated.Covers(st.delivered) {
+		return record{}
+	}
+	if wait := l.interval - now.Sub(st.savedAt); !finished && wait > 0 {
+		return record{where: toAnnotation, after: wait}
+	}
+	return record{where: toAnnotation}
+}
+
+// keyOf is the TaskRun's name, if the ledger tracks it.
+func (l *ledger) keyOf(uid types.UID) (types.NamespacedName, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.runs[uid]
+	if st == nil {
+		return types.NamespacedName{}, false
+	}
+	return st.key, true
+}
+
+// annotationWrite is one claimed write of a TaskRun's annotation.
+type annotationWrite struct {
+	uid      types.UID
+	key      types.NamespacedName
+	progress *checkpoint.Progress
+	st       *runState
+}
+
+// beginAnnotation claims the write of the TaskRun's delivered progress to
+// its annotation, unless the TaskRun is gone or what this process wrote
+// already covers it. A claim waits for the TaskRun's previous one to end;
+// every claim must be ended with endAnnotation.
+func (l *ledger) beginAnnotation(uid types.UID) (annotationWrite, bool) {
+	l.mu.Lock()
+	st := l.runs[uid]
+	l.mu.Unlock()
+	if st == nil {
+		return annotationWrite{}, false
+	}
+	st.writing.Lock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st.saved.Covers(st.delivered) {
+		st.writing.Unlock()
+		return annotationWrite{}, false
+	}
+	return annotationWrite{uid: uid, key: st.key, progress: st.delivered.Clone(), st: st}, true
+}
+
+// endAnnotation ends a claim; written: the annotation now holds w's
+// progress. It reports whether the journal writer is to be woken, to
+// remove the entry the annotation made obsolete.
+func (l *ledger) endAnnotation(w annotationWrite, written bool, now time.Time) bool {
+	defer w.st.writing.Unlock()
+	if !written {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w.st.saved, w.st.savedAt = w.progress, now
+	if w.st.journaled != nil && w.progress.Covers(w.st.journaled) {
+		l.journalPending[w.uid] = struct{}{}
+		return true
+	}
+	return false
+}
+
+// flushPlan decides, on shutdown or when a bucket moves away, what becomes
+// of the unrecorded progress of the TaskRuns that match: it returns those
+// whose annotation is to be written now (finished attempts, and running
+// TaskRuns that do not fit the journal), and marks the others' journal
+// entries pending.
+func (l *ledger) flushPlan(match func(types.NamespacedName) bool) map[types.UID]types.NamespacedName {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	annotate := map[types.UID]types.NamespacedName{}
+	for uid, st := range l.runs {
+		if !match(st.key) || st.recorded() {
+			continue
+		}
+		if st.finished || l.journalFull(st) {
+			annotate[uid] = st.key
+		} else {
+			l.journalPending[uid] = struct{}{}
+		}
+	}
+	return annotate
+}
+
+// journalBatch is one journal write: the entries to set (encoded) and to
+// remove.
+type journalBatch struct {
+	set     map[types.UID]string
+	written map[types.UID]*checkpoint.Progress
+	remove  []types.UID
+}
+
+func (b journalBatch) empty() bool { return len(b.set) == 0 && len(b.remove) == 0 }
+
+// takeJournalBatch takes the pending journal entries of the TaskRuns that
+// match: the delivered progress of running ones, and the removal of those
+// the annotation now covers or that are gone. Pending entries of TaskRuns
+// that do not match stay pending, unless owns says another replica leads
+// them now (their bucket's leader writes them).
+func (l *ledger) takeJournalBatch(match, owns func(types.NamespacedName) bool) (journalBatch, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := journalBatch{set: map[types.UID]string{}, written: map[types.UID]*checkpoint.Progress{}}
+	taken := make([]types.UID, 0, len(l.journalPending))
+	for uid := range l.journalPending {
+		st := l.runs[uid]
+		switch {
+		case st == nil:
+			if _, ok := l.journalSizes[uid]; ok {
+				b.remove = append(b.remove, uid)
+			}
+		case !match(st.key):
+			if !owns(st.key) {
+				delete(l.journalPending, uid)
+			}
+			continue
+		case st.saved.Covers(st.delivered):
+			if st.journaled != nil {
+				b.remove = append(b.remove, uid)
+			}
+		case st.journaled != nil && st.journaled.Covers(st.delivered):
+		default:
+			value, err := checkpoint.EncodeEntry(checkpoint.Entry{TaskRun: st.key, Progress: st.delivered})
+			if err != nil {
+				// Nothing taken: every entry stays pending.
+				return journalBatch{}, err
+			}
+			b.set[uid], b.written[uid] = value, st.delivered.Clone()
+		}
+		taken = append(taken, uid)
+	}
+	for _, uid := range taken {
+		delete(l.journalPending, uid)
+	}
+	return b, nil
+}
+
+// journalWritten records the outcome of writing b. A failed batch is
+// pending again. It reports whether another write is due at once: an entry
+// whose TaskRun was deleted or annotated while the write was on its way is
+// already obsolete.
+func (l *ledger) journalWritten(b journalBatch, err error) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		for uid := range b.set {
+			l.journalPending[uid] = struct{}{}
+		}
+		for _, uid := range b.remove {
+			l.journalPending[uid] = struct{}{}
+		}
+		return false
+	}
+	again := false
+	for uid, value := range b.set {
+		l.setJournalSize(uid, checkpoint.EntrySize(uid, value))
+		st := l.runs[uid]
+		if st != nil {
+			st.journaled = b.written[uid]
+		}
+		if st == nil || st.saved.Covers(st.journaled) {
+			l.journalPending[uid] = struct{}{}
+			again = true
+		}
+	}
+	for _, uid := range b.remove {
+		if st := l.runs[uid]; st != nil {
+			st.journaled = nil
+		}
+		l.setJournalSize(uid, 0)
+	}
+	return again
+}
+
+// setJournalSize records the size of a TaskRun's journal entry; 0 means it
+// has none. l.mu must be held.
+func (l *ledger) setJournalSize(uid types.UID, size int) {
+	l.journalBytes -= l.journalSizes[uid]
+	delete(l.journalSizes, uid)
+	if size > 0 {
+		l.journalSizes[uid] = size
+		l.journalBytes += size
+	}
+}
+
+// forget drops a deleted TaskRun. It reports whether the journal writer is
+// to be woken to remove the TaskRun's entry.
+func (l *ledger) forget(uid types.UID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.runs, uid)
+	if _, journaled := l.journalSizes[uid]; journaled {
+		l.journalPending[uid] = struct{}{}
+		return true
+	}
+	return false
+}
+
+// load takes in the journal as read: the size of every entry, and the
+// progress of the TaskRuns that match where it is further than what this
+// process knows.
+func (l *ledger) load(entries map[types.UID]checkpoint.Entry, match func(types.NamespacedName) bool, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for uid, e := range entries {
+		l.setJournalSize(uid, e.Size)
+		if !match(e.TaskRun) {
+			continue
+		}
+		st := l.runs[uid]
+		if st == nil {
+			st = &runState{key: e.TaskRun, delivered: e.Progress.Clone(), saved: &checkpoint.Progress{}, savedAt: now}
+			l.runs[uid] = st
+		} else if e.Progress.Covers(st.delivered) {
+			st.delivered = e.Progress.Clone()
+		}
+		st.journaled = e.Progress
+	}
+}
+
+// journaled lists the TaskRuns the journal has an entry for, as known to
+// this process: the candidates of prune.
+func (l *ledger) journaled() map[types.UID]types.NamespacedName {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := map[types.UID]types.NamespacedName{}
+	for uid, st := range l.runs {
+		if st.journaled != nil {
+			c[uid] = st.key
+		}
+	}
+	return c
+}
+
+// prune decides on one journaled TaskRun once the informers have synced:
+// annotated is its checkpoint annotation, nil when it is gone (deleted
+// while no adapter ran, or no longer watched). A gone TaskRun is dropped
+// and an entry the annotation covers is obsolete (the adapter stopped
+// between the two writes): both entries are to be removed, and prune
+// reports true.
+func (l *ledger) prune(uid types.UID, annotated *checkpoint.Progress) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.runs[uid]
+	switch {
+	case st == nil:
+		return false
+	case annotated == nil:
+		delete(l.runs, uid)
+	case st.journaled != nil && annotated.Covers(st.journaled):
+		st.saved = annotated
+	default:
+		return false
+	}
+	l.journalPending[uid] = struct{}{}
+	return true
+}

@@ -1,0 +1,152 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
+	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+)
+
+// This file watches TaskRuns: the informers, the trimmed cache, and the
+// handlers that queue TaskRuns for delivery.
+
+// setupInformers watches TaskRuns cluster-wide or in each configured
+// namespace (so a namespaced service account suffices), with the label
+// selector applied server-side and the cached objects trimmed.
+func (a *Adapter) setupInformers(selector string) {
+	namespaces := a.cfg.Namespaces
+	if a.cfg.AllNamespaces {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	byNamespace := map[string]tektonlisters.TaskRunLister{}
+	for _, ns := range namespaces {
+		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
+			tektoninformers.WithNamespace(ns),
+			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
+			tektoninformers.WithTransform(a.trim))
+		inf := factory.Tekton().V1().TaskRuns()
+		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    a.enqueue,
+			UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
+			DeleteFunc: a.forget,
+		})
+		a.informers = append(a.informers, inf.Informer())
+		byNamespace[ns] = inf.Lister()
+	}
+	a.listers = func(namespace string) tektonlisters.TaskRunNamespaceLister {
+		if l, ok := byNamespace[metav1.NamespaceAll]; ok {
+			return l.TaskRuns(namespace)
+		}
+		if l, ok := byNamespace[namespace]; ok {
+			return l.TaskRuns(namespace)
+		}
+		return nil
+	}
+}
+
+// trim keeps only what transitions and events need in the informer cache:
+// no managedFields, no spec (status.taskSpec has the resolved steps), no
+// results, sidecars or provenance, and only this source's annotation.
+func (a *Adapter) trim(obj interface{}) (interface{}, error) {
+	tr, ok := obj.(*pipelinev1.TaskRun)
+	if !ok {
+		return obj, nil
+	}
+	tr.ManagedFields = nil
+	tr.Spec = pipelinev1.TaskRunSpec{}
+	key := checkpoint.Key(a.cfg.SourceUID)
+	if v, ok := tr.Annotations[key]; ok {
+		tr.Annotations = map[string]string{key: v}
+	} else {
+		tr.Annotations = nil
+	}
+	trimStatus(&tr.Status)
+	for i := range tr.Status.RetriesStatus {
+		trimStatus(&tr.Status.RetriesStatus[i])
+		tr.Status.RetriesStatus[i].TaskSpec = nil
+	}
+	if a.settled(tr) {
+		// Nothing can be sent for this version: keep only what tells it
+		// apart. A retry clears completionTime, and its version arrives
+		// whole.
+		tr.Status.TaskSpec = nil
+		tr.Status.Steps = nil
+		tr.Status.RetriesStatus = nil
+	}
+	return tr, nil
+}
+
+// settled reports whether the TaskRun is complete and its checkpoint already
+// covers every transition it has (none, when it finished before the source
+// was created). Most of a long-lived cache is such TaskRuns, and their steps
+// and task specs are most of its memory.
+func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
+	if tr.Status.CompletionTime == nil {
+		return false
+	}
+	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	if err != nil {
+		return false
+	}
+	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
+		if !p.Done(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func trimStatus(st *pipelinev1.TaskRunStatus) {
+	st.Conditions = nil
+	st.Annotations = nil
+	st.Results = nil
+	st.Sidecars = nil
+	st.Provenance = nil
+	st.Artifacts = nil
+	st.SpanContext = nil
+	for i := range st.Steps {
+		st.Steps[i].Results = nil
+		st.Steps[i].Provenance = nil
+		st.Steps[i].Inputs = nil
+		st.Steps[i].Outputs = nil
+	}
+}
+
+func (a *Adapter) enqueue(obj interface{}) {
+	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
+		if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); a.owns(key) {
+			a.queue.Add(key)
+		}
+	}
+}
+
+// forget drops the state of a deleted TaskRun.
+func (a *Adapter) forget(obj interface{}) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if tr, ok := obj.(*pipelinev1.TaskRun); ok && a.ledger.forget(tr.UID) {
+		a.kickJournal()
+	}
+}
