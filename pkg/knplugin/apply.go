@@ -19,6 +19,7 @@ package knplugin
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,9 +27,11 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -196,3 +199,40 @@ func readSources(files []string) ([]*unstructured.Unstructured, error) {
 	}
 	return docs, nil
 }
+
+// exists reports whether the source exists, with its resourceVersion.
+func exists(ctx context.Context, c *clients, name string) (bool, string, error) {
+	cur, err := c.sources.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	return true, cur.ResourceVersion, nil
+}
+
+// applyObject server-side applies one source (JSON) and says what happened.
+func applyObject(ctx context.Context, c *clients, name string, body []byte) (*v1alpha1.TektonStepSource, string, error) {
+	existed, before, err := exists(ctx, c, name)
+	if err != nil {
+		return nil, "", err
+	}
+	force := true
+	applied, err := c.sources.Patch(ctx, name, types.ApplyPatchType, body,
+		metav1.PatchOptions{FieldManager: FieldManager, Force: &force, FieldValidation: "Strict"})
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case !existed:
+		return applied, "created", nil
+	case applied.ResourceVersion == before:
+		return applied, "unchanged", nil
+	default:
+		return applied, "updated", nil
+	}
+}
+
+// stdin is where `apply -f -` reads from (a variable for tests).
+var stdin io.Reader = os.Stdin

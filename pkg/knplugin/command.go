@@ -19,30 +19,27 @@ limitations under the License.
 // conventions of kn's own source commands (kn source ping, kn source
 // apiserver): the same --sink syntax, --ce-override key=value / key-,
 // -n/--namespace, --kubeconfig, -o yaml|json and kn's list columns.
+//
+// Each subcommand is in a file of its own (create.go, update.go, apply.go,
+// describe.go, delete.go, list.go); command.go is the root command, kn's
+// connection flags and the clients built from them; flags.go, sink.go and
+// print.go are what the subcommands share.
 package knplugin
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"sort"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/retry"
 
-	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	versioned "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned/typed/sources/v1alpha1"
 )
@@ -161,253 +158,3 @@ func exactlyOneName(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("'%s' requires the name of the source as single argument, got %d arguments", cmd.CommandPath(), len(args))
 	}
 }
-
-func newCreateCommand(g *globalFlags) *cobra.Command {
-	f := &sourceFlags{}
-	out := &outputFlag{}
-	cmd := &cobra.Command{
-		Use:   "create NAME --sink SINK",
-		Short: "Create a Tekton step source",
-		Example: `  # Send the step events of every TaskRun in namespace ci to the Broker "default"
-  kn source tektonstep create steps --sink broker:default -n ci
-
-  # Only TaskRuns of app=my-app, no step logs, to a URL, with an extra extension
-  kn source tektonstep create steps --selector app=my-app --log-max-bytes 0 \
-    --ce-override cluster=dev --sink http://event-display.default.svc.cluster.local`,
-		Args: exactlyOneName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			if f.sink == "" {
-				return errors.New("required flag(s) \"sink\" not set")
-			}
-			sink, err := ParseSink(f.sink)
-			if err != nil {
-				return err
-			}
-			c, err := g.clients(false)
-			if err != nil {
-				return err
-			}
-			dest, err := sink.Resolve(cmd.Context(), c.dynamic, c.mapper, c.namespace)
-			if err != nil {
-				return err
-			}
-			src := &v1alpha1.TektonStepSource{
-				TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind},
-				ObjectMeta: metav1.ObjectMeta{Name: args[0], Namespace: c.namespace},
-			}
-			if err := f.apply(cmd.Flags(), &src.Spec, dest); err != nil {
-				return err
-			}
-			created, err := c.sources.Create(cmd.Context(), src, metav1.CreateOptions{FieldManager: FieldManager})
-			if err != nil {
-				return fmt.Errorf("cannot create %s '%s' in namespace '%s' because: %w", kind, args[0], c.namespace, err)
-			}
-			return out.printOr(cmd.OutOrStdout(), created, "%s '%s' created in namespace '%s'.\n", kind, created.Name, created.Namespace)
-		},
-	}
-	f.add(cmd.Flags())
-	out.add(cmd.Flags())
-	return cmd
-}
-
-func newUpdateCommand(g *globalFlags) *cobra.Command {
-	f := &sourceFlags{}
-	out := &outputFlag{}
-	cmd := &cobra.Command{
-		Use:   "update NAME",
-		Short: "Update a Tekton step source",
-		Long:  "Update a Tekton step source: only the given flags change the source.",
-		Example: `  # Send to another Broker and stop carrying step logs
-  kn source tektonstep update steps --sink broker:alerts --log-max-bytes 0
-
-  # Remove the extension "cluster" and the TaskRun selector
-  kn source tektonstep update steps --ce-override cluster- --selector -`,
-		Args: exactlyOneName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			var sink *Sink
-			if cmd.Flags().Changed("sink") {
-				var err error
-				if sink, err = ParseSink(f.sink); err != nil {
-					return err
-				}
-			}
-			if _, err := applyCEOverrides(nil, f.ceOverrides); err != nil {
-				return err
-			}
-			c, err := g.clients(false)
-			if err != nil {
-				return err
-			}
-			var updated *v1alpha1.TektonStepSource
-			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-				src, err := c.sources.Get(cmd.Context(), args[0], metav1.GetOptions{})
-				if err != nil {
-					return err
-				}
-				var dest = &src.Spec.Sink
-				if sink != nil {
-					if dest, err = sink.Resolve(cmd.Context(), c.dynamic, c.mapper, c.namespace); err != nil {
-						return err
-					}
-				}
-				if err := f.apply(cmd.Flags(), &src.Spec, dest); err != nil {
-					return err
-				}
-				updated, err = c.sources.Update(cmd.Context(), src, metav1.UpdateOptions{FieldManager: FieldManager})
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("cannot update %s '%s' in namespace '%s' because: %w", kind, args[0], c.namespace, err)
-			}
-			return out.printOr(cmd.OutOrStdout(), updated, "%s '%s' updated in namespace '%s'.\n", kind, updated.Name, updated.Namespace)
-		},
-	}
-	f.add(cmd.Flags())
-	out.add(cmd.Flags())
-	return cmd
-}
-
-func newDeleteCommand(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:     "delete NAME",
-		Short:   "Delete a Tekton step source",
-		Example: "  kn source tektonstep delete steps -n ci",
-		Args:    exactlyOneName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.clients(false)
-			if err != nil {
-				return err
-			}
-			if err := c.sources.Delete(cmd.Context(), args[0], metav1.DeleteOptions{}); err != nil {
-				return fmt.Errorf("cannot delete %s '%s' in namespace '%s' because: %w", kind, args[0], c.namespace, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s '%s' deleted in namespace '%s'.\n", kind, args[0], c.namespace)
-			return nil
-		},
-	}
-}
-
-func newDescribeCommand(g *globalFlags) *cobra.Command {
-	out := &outputFlag{}
-	cmd := &cobra.Command{
-		Use:     "describe NAME",
-		Short:   "Show details of a Tekton step source: spec, sink URI, watched namespaces, conditions and recent warnings",
-		Example: "  kn source tektonstep describe steps -n ci",
-		Args:    exactlyOneName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			c, err := g.clients(false)
-			if err != nil {
-				return err
-			}
-			src, err := c.sources.Get(cmd.Context(), args[0], metav1.GetOptions{})
-			if err != nil {
-				return fmt.Errorf("cannot describe %s '%s' in namespace '%s' because: %w", kind, args[0], c.namespace, err)
-			}
-			src.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind}
-			if out.format != "" {
-				return out.print(cmd.OutOrStdout(), src)
-			}
-			warnings, err := recentWarnings(cmd.Context(), c.kube, src.Namespace, src.UID)
-			if err != nil {
-				return err
-			}
-			return describe(cmd.OutOrStdout(), src, warnings)
-		},
-	}
-	out.add(cmd.Flags())
-	return cmd
-}
-
-func newListCommand(g *globalFlags) *cobra.Command {
-	out := &outputFlag{}
-	var all, noHeaders bool
-	cmd := &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List Tekton step sources",
-		Example: "  kn source tektonstep list -n ci\n  kn source tektonstep list -A -o yaml",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
-			c, err := g.clients(all)
-			if err != nil {
-				return err
-			}
-			list, err := c.sources.List(cmd.Context(), metav1.ListOptions{})
-			if err != nil {
-				return fmt.Errorf("cannot list %ss: %w", kind, err)
-			}
-			sort.Slice(list.Items, func(i, j int) bool {
-				a, b := list.Items[i], list.Items[j]
-				if a.Namespace != b.Namespace {
-					return a.Namespace < b.Namespace
-				}
-				return a.Name < b.Name
-			})
-			list.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind + "List"}
-			for i := range list.Items {
-				list.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind}
-			}
-			if out.format != "" {
-				return out.print(cmd.OutOrStdout(), list)
-			}
-			if len(list.Items) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "No Tekton step sources found.")
-				return nil
-			}
-			return listTable(cmd.OutOrStdout(), list.Items, all, noHeaders)
-		},
-	}
-	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.")
-	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default: print headers).")
-	out.add(cmd.Flags())
-	return cmd
-}
-
-// exists reports whether the source exists, with its resourceVersion.
-func exists(ctx context.Context, c *clients, name string) (bool, string, error) {
-	cur, err := c.sources.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, "", nil
-	}
-	if err != nil {
-		return false, "", err
-	}
-	return true, cur.ResourceVersion, nil
-}
-
-// applyObject server-side applies one source (JSON) and says what happened.
-func applyObject(ctx context.Context, c *clients, name string, body []byte) (*v1alpha1.TektonStepSource, string, error) {
-	existed, before, err := exists(ctx, c, name)
-	if err != nil {
-		return nil, "", err
-	}
-	force := true
-	applied, err := c.sources.Patch(ctx, name, types.ApplyPatchType, body,
-		metav1.PatchOptions{FieldManager: FieldManager, Force: &force, FieldValidation: "Strict"})
-	if err != nil {
-		return nil, "", err
-	}
-	switch {
-	case !existed:
-		return applied, "created", nil
-	case applied.ResourceVersion == before:
-		return applied, "unchanged", nil
-	default:
-		return applied, "updated", nil
-	}
-}
-
-// stdin is where `apply -f -` reads from (a variable for tests).
-var stdin io.Reader = os.Stdin
