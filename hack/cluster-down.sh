@@ -14,44 +14,19 @@
 #   /var/lib/cni           libcni's result cache (the IPAM state is in the state folder)
 #   /var/lib/kubelet       the kubelet's device-plugin socket folder
 #   /var/log/containers    the kubelet's symlinks to container logs
-# and cgroups named kubepods in each cgroup hierarchy.
+# (CLUSTER_HOST_PATHS in hack/lib.sh) and cgroups named kubepods in each
+# cgroup hierarchy.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
 
-RUN_DIR="${CLUSTER_DIR}/run"
-CONTAINERD_SOCK="${RUN_DIR}/containerd.sock"
 [[ -d "${CLUSTER_DIR}" ]] || { log "no cluster state in ${CLUSTER_DIR}: nothing to do"; exit 0; }
 [[ "$(id -u)" == 0 ]] || die "tearing the cluster down needs root"
 start=${SECONDS}
 
-# ours <pid>: the process's command line mentions the state folder.
-ours() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF "${CLUSTER_DIR}"; }
-
-# stop <name>: SIGTERM the recorded process, SIGKILL after 15 s.
-stop() {
-  local pidfile="${RUN_DIR}/$1.pid" pid i
-  [[ -f "${pidfile}" ]] || return 0
-  pid="$(cat "${pidfile}")"
-  if ours "${pid}"; then
-    kill -TERM "${pid}" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-      ours "${pid}" || break
-      sleep 0.1
-    done
-    if ours "${pid}"; then
-      kill -KILL "${pid}" 2>/dev/null || true
-      sleep 0.2
-    fi
-  fi
-  rm -f "${pidfile}"
-}
-
-alive() { [[ -f "${RUN_DIR}/$1.pid" ]] && ours "$(cat "${RUN_DIR}/$1.pid")"; }
-
 # 1. Delete every pod while the kubelet runs, so each sandbox is stopped
 #    the normal way (CNI DEL: address released, veth and netns removed).
-if alive kubelet && alive kube-apiserver; then
+if cluster_running kubelet && cluster_running kube-apiserver; then
   log "deleting all pods"
   k() { "${BIN_DIR}/kubectl" --kubeconfig "${CLUSTER_KUBECONFIG}" --request-timeout=10s "$@"; }
   deadline=$((SECONDS + 60))
@@ -75,31 +50,29 @@ fi
 
 # 2. Stop the kubelet first (it would restart containers), then kill what
 #    is left in containerd through containerd itself.
-stop kubelet
-if alive containerd; then
-  for id in $(ctr -a "${CONTAINERD_SOCK}" -n k8s.io tasks ls -q 2>/dev/null); do
-    ctr -a "${CONTAINERD_SOCK}" -n k8s.io tasks kill -s SIGKILL "${id}" >/dev/null 2>&1 || true
+cluster_stop kubelet
+if cluster_running containerd; then
+  for id in $(ctr -a "${CLUSTER_CONTAINERD_SOCK}" -n k8s.io tasks ls -q 2>/dev/null); do
+    ctr -a "${CLUSTER_CONTAINERD_SOCK}" -n k8s.io tasks kill -s SIGKILL "${id}" >/dev/null 2>&1 || true
   done
   sleep 0.5
-  for id in $(ctr -a "${CONTAINERD_SOCK}" -n k8s.io tasks ls -q 2>/dev/null); do
-    ctr -a "${CONTAINERD_SOCK}" -n k8s.io tasks delete -f "${id}" >/dev/null 2>&1 || true
+  for id in $(ctr -a "${CLUSTER_CONTAINERD_SOCK}" -n k8s.io tasks ls -q 2>/dev/null); do
+    ctr -a "${CLUSTER_CONTAINERD_SOCK}" -n k8s.io tasks delete -f "${id}" >/dev/null 2>&1 || true
   done
 fi
 for c in cluster-dns kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do
-  stop "${c}"
+  cluster_stop "${c}"
 done
 
 # 3. Container shims (their command line has our containerd socket) and any
 #    process still in the kubelet's cgroups.
 for pid in $(pgrep -f containerd-shim 2>/dev/null || true); do
-  if ours "${pid}"; then kill -KILL "${pid}" 2>/dev/null || true; fi
+  if cluster_owns "${pid}"; then kill -KILL "${pid}" 2>/dev/null || true; fi
 done
 kubepods=()
-for cg in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
-  if [[ -d "${cg}" ]] && ! grep -qxF "${cg}" "${CLUSTER_DIR}/kubepods-before" 2>/dev/null; then
-    kubepods+=("${cg}")
-  fi
-done
+while read -r cg; do
+  grep -qxF "${cg}" "${CLUSTER_KUBEPODS_BEFORE}" 2>/dev/null || kubepods+=("${cg}")
+done < <(cluster_kubepods_cgroups)
 for cg in "${kubepods[@]}"; do
   while read -r procs; do
     for pid in $(cat "${procs}" 2>/dev/null); do kill -KILL "${pid}" 2>/dev/null || true; done
@@ -113,20 +86,20 @@ for cg in "${kubepods[@]}"; do
 done
 
 # The host's kernel tunables, as they were before the kubelet set its own.
-if [[ -f "${CLUSTER_DIR}/sysctl-before" ]]; then
+if [[ -f "${CLUSTER_SYSCTL_BEFORE}" ]]; then
   while read -r tunable value; do
     if [[ "$(cat "/proc/sys/${tunable}")" != "${value}" ]]; then
       echo "${value}" >"/proc/sys/${tunable}" || log "warning: could not restore ${tunable//\//.} to ${value}"
     fi
-  done <"${CLUSTER_DIR}/sysctl-before"
+  done <"${CLUSTER_SYSCTL_BEFORE}"
 fi
 
 # 4. Network: namespaces the CRI plugin left (the sandboxes whose CNI DEL
 #    did not run), veths on our bridge, the bridge.
-preexisting="$(cat "${CLUSTER_DIR}/preexisting" 2>/dev/null || true)"
-if [[ -f "${CLUSTER_DIR}/netns-before" ]]; then
+preexisting="$(cat "${CLUSTER_PREEXISTING}" 2>/dev/null || true)"
+if [[ -f "${CLUSTER_NETNS_BEFORE}" ]]; then
   for ns in $(ls /run/netns 2>/dev/null); do
-    if [[ "${ns}" == cni-* ]] && ! grep -qx "${ns}" "${CLUSTER_DIR}/netns-before"; then
+    if [[ "${ns}" == cni-* ]] && ! grep -qx "${ns}" "${CLUSTER_NETNS_BEFORE}"; then
       umount "/run/netns/${ns}" 2>/dev/null || true
       rm -f "/run/netns/${ns}"
     fi
@@ -150,7 +123,7 @@ done
 # 6. Paths outside the state folder: the kubelet's legacy log symlinks
 #    first (only those into our state folder), then folders we created.
 find /var/log/containers -maxdepth 1 -type l -lname "${CLUSTER_DIR}/*" -delete 2>/dev/null || true
-for p in /run/containerd /run/netns /var/lib/cni /var/lib/kubelet /var/log/containers; do
+for p in "${CLUSTER_HOST_PATHS[@]}"; do
   if grep -qx "${p}" <<<"${preexisting}"; then
     case "${p}" in
       /var/lib/cni) rm -f /var/lib/cni/results/tss-pods-* 2>/dev/null || true ;;
@@ -168,14 +141,14 @@ done
 left=()
 for p in /proc/[0-9]*; do
   pid="${p#/proc/}"
-  [[ "${pid}" == "$$" || "${pid}" == "${BASHPID}" ]] || ! ours "${pid}" || left+=("${pid}")
+  [[ "${pid}" == "$$" || "${pid}" == "${BASHPID}" ]] || ! cluster_owns "${pid}" || left+=("${pid}")
 done
 (( ${#left[@]} == 0 )) || die "processes of the cluster remain: $(ps -o pid=,args= -p "$(IFS=,; echo "${left[*]}")" 2>/dev/null | head -5)"
 ! ip link show "${CLUSTER_BRIDGE}" >/dev/null 2>&1 || die "the bridge ${CLUSTER_BRIDGE} remains"
-if [[ -f "${CLUSTER_DIR}/sysctl-before" ]]; then
+if [[ -f "${CLUSTER_SYSCTL_BEFORE}" ]]; then
   while read -r tunable value; do
     [[ "$(cat "/proc/sys/${tunable}")" == "${value}" ]] || die "${tunable//\//.} is not back to ${value}"
-  done <"${CLUSTER_DIR}/sysctl-before"
+  done <"${CLUSTER_SYSCTL_BEFORE}"
 fi
 if awk -v d="${CLUSTER_DIR}" 'index($5, d) == 1 {found = 1} END {exit !found}' /proc/self/mountinfo; then
   die "mounts remain under ${CLUSTER_DIR}; not removing it (see /proc/self/mountinfo)"

@@ -103,7 +103,8 @@ ko_resolve() {
 # ---------------------------------------------------------------------------
 # The single-node cluster (hack/cluster-up.sh, hack/cluster-down.sh,
 # hack/e2e.sh, hack/demo.sh). Everything it writes lives under CLUSTER_DIR,
-# except what the tools hard-code (see hack/cluster-down.sh).
+# except what the tools hard-code (CLUSTER_HOST_PATHS below; see
+# hack/cluster-down.sh).
 
 CLUSTER_DIR="${CACHE_DIR}/cluster"
 IMAGE_DIR="${CACHE_DIR}/images"
@@ -123,7 +124,6 @@ CLUSTER_POD_RANGE_START="198.51.100.16"
 CLUSTER_POD_RANGE_END="198.51.100.254"
 CLUSTER_BRIDGE="tss0"
 CLUSTER_NODE="tss-node"
-CLUSTER_KUBECONFIG="${CLUSTER_DIR}/kubeconfig"
 CLUSTER_ETCD_PORT=32379
 # Images imported into containerd; pods never pull (containerd's only
 # registry endpoint is a closed loopback port).
@@ -132,6 +132,122 @@ IMAGE_BUSYBOX="tss.local/busybox:v1"
 IMAGE_RECEIVER="tss.local/receiver:v1"
 IMAGE_TEKTON_PREFIX="tss.local/tekton"
 TEKTON_IMAGES=(controller entrypoint nop workingdirinit sidecarlogresults)
+
+# The cluster's state: every path under CLUSTER_DIR, named once here.
+CLUSTER_KUBECONFIG="${CLUSTER_DIR}/kubeconfig"            # the admin's kubeconfig (a copy of pki/admin.kubeconfig)
+CLUSTER_RUN_DIR="${CLUSTER_DIR}/run"                      # <component>.pid (cluster_launch), containerd's sockets
+CLUSTER_LOG_DIR="${CLUSTER_DIR}/logs"                     # <component>.log, apt.log, *-apply.log
+CLUSTER_PKI_DIR="${CLUSTER_DIR}/pki"                      # CA, certificates, keys, the components' kubeconfigs
+CLUSTER_CONTAINERD_SOCK="${CLUSTER_RUN_DIR}/containerd.sock"
+CLUSTER_ETCD_DIR="${CLUSTER_DIR}/etcd"
+CLUSTER_CONTAINERD_DIR="${CLUSTER_DIR}/containerd"        # config.toml, certs.d, root, state, opt
+CLUSTER_RUNC_ROOT="${CLUSTER_DIR}/runc"
+CLUSTER_CNI_DIR="${CLUSTER_DIR}/cni"                      # net.d (the network's conflist), ipam (host-local's state)
+CLUSTER_KUBELET_DIR="${CLUSTER_DIR}/kubelet"              # the kubelet's --root-dir
+CLUSTER_KUBELET_CONFIG="${CLUSTER_DIR}/kubelet-config.yaml"
+CLUSTER_RESOLV_CONF="${CLUSTER_DIR}/resolv.conf"          # the pods' resolv.conf: the cluster's DNS
+CLUSTER_POD_LOGS_DIR="${CLUSTER_DIR}/pod-logs"
+CLUSTER_VOLUME_PLUGIN_DIR="${CLUSTER_DIR}/volume-plugins"
+# What the host had before the first hack/cluster-up.sh, so that
+# hack/cluster-down.sh removes or restores only what the cluster changed.
+CLUSTER_PREEXISTING="${CLUSTER_DIR}/preexisting"          # which of CLUSTER_HOST_PATHS existed
+CLUSTER_NETNS_BEFORE="${CLUSTER_DIR}/netns-before"        # the network namespaces in /run/netns
+CLUSTER_SYSCTL_BEFORE="${CLUSTER_DIR}/sysctl-before"      # "<tunable> <value>" of the kernel tunables the kubelet sets
+CLUSTER_KUBEPODS_BEFORE="${CLUSTER_DIR}/kubepods-before"  # the kubepods cgroups
+# Paths some tools write outside CLUSTER_DIR whatever their configuration
+# (hack/cluster-down.sh says which tool writes which).
+CLUSTER_HOST_PATHS=(/run/containerd /run/netns /var/lib/cni /var/lib/kubelet /var/log/containers)
+# The templates of the configuration files hack/cluster-up.sh writes.
+CLUSTER_TEMPLATE_DIR="${REPO_ROOT}/hack/cluster"
+
+# render_template <template> <output>: writes the template with each ${NAME}
+# (upper case) replaced by the value of the shell variable NAME, which must
+# be set. Values go in as they are, never expanded again; nothing else in a
+# template is special. (envsubst would do the same, but its package,
+# gettext-base, is not on every Debian machine.)
+render_template() {
+  local tmpl="$1" out="$2" text="" rendered="" placeholder name
+  [[ -f "${tmpl}" ]] || die "no template ${tmpl}"
+  IFS= read -r -d '' text <"${tmpl}" || true # the whole file, newlines and all
+  while [[ "${text}" =~ \$\{([^}]*)\} ]]; do
+    placeholder="${BASH_REMATCH[0]}" name="${BASH_REMATCH[1]}"
+    [[ "${name}" =~ ^[A-Z_][A-Z0-9_]*$ ]] || die "${tmpl}: ${placeholder} is not a \${NAME} placeholder"
+    [[ -v "${name}" ]] || die "${tmpl}: ${name} is not set"
+    rendered+="${text%%"${placeholder}"*}${!name}"
+    text="${text#*"${placeholder}"}"
+  done
+  printf '%s' "${rendered}${text}" >"${out}"
+}
+
+# --- the cluster's processes ---------------------------------------------
+# hack/cluster-up.sh records each component it starts in
+# CLUSTER_RUN_DIR/<name>.pid. A recorded PID counts only while its process is
+# ours: PIDs are reused, and only our processes' command lines mention the
+# state folder.
+
+cluster_pidfile() { echo "${CLUSTER_RUN_DIR}/$1.pid"; }
+
+# cluster_owns <pid>: the process's command line mentions the state folder.
+cluster_owns() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF "${CLUSTER_DIR}"; }
+
+# cluster_running <name>: is the process from <name>.pid alive and ours?
+cluster_running() {
+  local pidfile
+  pidfile="$(cluster_pidfile "$1")"
+  [[ -f "${pidfile}" ]] && cluster_owns "$(cat "${pidfile}")"
+}
+
+# cluster_launch <name> <command...>: starts a component in its own session
+# (it outlives the script that starts it), logging to logs/<name>.log, unless
+# it is running already.
+cluster_launch() {
+  local name="$1"; shift
+  if cluster_running "${name}"; then
+    return 0
+  fi
+  log "starting ${name}"
+  setsid "$@" >>"${CLUSTER_LOG_DIR}/${name}.log" 2>&1 </dev/null &
+  echo $! >"$(cluster_pidfile "${name}")"
+}
+
+# cluster_wait_for <what> <seconds> <command...>
+cluster_wait_for() {
+  local what="$1" secs="$2"; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || die "${what} not ready after ${secs}s; see ${CLUSTER_LOG_DIR}"
+    sleep 0.5
+  done
+}
+
+# cluster_stop <name>: SIGTERM the recorded process, SIGKILL after 15 s.
+cluster_stop() {
+  local pidfile pid i
+  pidfile="$(cluster_pidfile "$1")"
+  [[ -f "${pidfile}" ]] || return 0
+  pid="$(cat "${pidfile}")"
+  if cluster_owns "${pid}"; then
+    kill -TERM "${pid}" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      cluster_owns "${pid}" || break
+      sleep 0.1
+    done
+    if cluster_owns "${pid}"; then
+      kill -KILL "${pid}" 2>/dev/null || true
+      sleep 0.2
+    fi
+  fi
+  rm -f "${pidfile}"
+}
+
+# cluster_kubepods_cgroups: the kubepods cgroups that exist now (the
+# kubelet's: one under each cgroup v1 hierarchy, or one at the cgroup v2 root).
+cluster_kubepods_cgroups() {
+  local cg
+  for cg in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+    [[ ! -d "${cg}" ]] || echo "${cg}"
+  done
+}
 
 # with_progress <message> <command...>: runs a long command, printing the
 # time it has taken every 10 s (every minute when stderr is not a terminal,
@@ -224,7 +340,7 @@ PROJECT_IMAGE_DIR="${IMAGE_DIR}/project"
 # PROJECT_IMAGE_DIR/config.yaml and loads the images into the local cluster's
 # containerd. A subshell, so its EXIT trap is its own.
 build_project_images() (
-  local out="${PROJECT_IMAGE_DIR}" sock="${CLUSTER_DIR}/run/containerd.sock" addr pid ref
+  local out="${PROJECT_IMAGE_DIR}" sock="${CLUSTER_CONTAINERD_SOCK}" addr pid ref
   [[ -S "${sock}" ]] || die "no local cluster containerd at ${sock}: images can only be loaded into the cluster of hack/cluster-up.sh"
   build_ko
   build_imagetool
@@ -255,12 +371,12 @@ deploy_project() {
   build_project_images || exit 1
   log "installing tekton-step-source from config/ (as resolved by ko)"
   "${BIN_DIR}/tss-cluster" apply -kubeconfig "${kc}" -f "${PROJECT_IMAGE_DIR}/config.yaml" \
-    >"${CLUSTER_DIR}/logs/project-apply.log" || die "applying config/ failed; see ${CLUSTER_DIR}/logs/project-apply.log"
+    >"${CLUSTER_LOG_DIR}/project-apply.log" || die "applying config/ failed; see ${CLUSTER_LOG_DIR}/project-apply.log"
   if grep -qs 'kind: Deployment' "${REPO_ROOT}"/config/*.yaml; then
     "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${kc}" -namespace tekton-step-source -timeout 3m \
       || die "our controller did not become available"
   else
-    log "warning: config/ has no controller Deployment yet (cmd/controller is being written)"
+    log "warning: config/ has no Deployment (config/500-controller.yaml runs cmd/controller): not waiting for our controller"
   fi
 }
 

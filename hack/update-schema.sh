@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Writes the OpenAPI v3 schema of TektonStepSource, generated from the Go types
-# by Knative's schema tool (hack/schema), into the CRD in config/, between the
-# "# schema:begin" and "# schema:end" markers. Everything outside the markers
-# (labels, annotations, printer columns, CEL rules) is maintained by hand.
+# by the project's own schema generator (hack/schema: reflection over the
+# types, descriptions from their doc comments; Knative's knative.dev/hack/schema
+# cannot handle these types, see hack/schema/main.go), into the CRD in config/,
+# between the "# schema:begin" and "# schema:end" markers. Everything outside
+# the markers (labels, annotations, printer columns, CEL rules) is maintained
+# by hand.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
