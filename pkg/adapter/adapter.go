@@ -126,6 +126,9 @@ type Adapter struct {
 
 	// ledger decides where each TaskRun's delivered progress is recorded.
 	ledger *ledger
+	// deleted holds deleted TaskRuns until their last transitions are
+	// delivered.
+	deleted *deletedRuns
 }
 
 // checkpointWriters is how many annotation writes run at once.
@@ -163,6 +166,7 @@ func New(opts Options) (*Adapter, error) {
 		journal:     checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
 		journalKick: make(chan struct{}, 1),
 		ledger:      newLedger(opts.CheckpointInterval, opts.JournalMaxBytes),
+		deleted:     newDeletedRuns(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),

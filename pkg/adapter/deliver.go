@@ -39,16 +39,27 @@ import (
 // This file is the delivery path: a queued TaskRun's pending transitions,
 // each turned into an event, filtered and sent, in order.
 
-// sync delivers the TaskRun's pending transitions in order and records the
-// progress. It stops at the first failed delivery, so order is kept and the
-// rest waits for the retry.
+// sync delivers the pending transitions of the TaskRuns of the name, in
+// order: those of deleted TaskRuns of the name first (oldest first), then
+// the live one's, whose progress is then recorded. It stops at the first
+// failed delivery, so order is kept and the rest waits for the retry.
 func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
-	lister := a.listers(key.Namespace)
-	if lister == nil {
-		return nil
-	}
 	if !a.owns(key) {
 		// Another replica leads the TaskRun's bucket.
+		return nil
+	}
+	for _, gone := range a.deleted.of(key) {
+		if err := a.deliverPending(ctx, gone); err != nil {
+			return err
+		}
+		// Delivered: nothing is left to record, and the journal entry goes.
+		a.deleted.done(key, gone.UID)
+		if a.ledger.forget(gone.UID) {
+			a.kickJournal()
+		}
+	}
+	lister := a.listers(key.Namespace)
+	if lister == nil {
 		return nil
 	}
 	tr, err := lister.Get(key.Name)
@@ -58,8 +69,16 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	if err != nil {
 		return err
 	}
+	err = a.deliverPending(ctx, tr)
+	a.recordProgress(tr, err == nil)
+	return err
+}
+
+// deliverPending delivers the TaskRun's transitions not yet done, in order,
+// and stops at the first that fails.
+func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) error {
+	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	progress := a.progress(tr)
-	var sendErr error
 	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
 		if progress.Done(t) {
 			continue
@@ -67,16 +86,15 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		if !a.owns(key) {
 			// Demoted meanwhile: the next leader takes over from the
 			// checkpoint the demotion wrote.
-			break
+			return nil
 		}
-		if sendErr = a.deliver(ctx, tr, t); sendErr != nil {
-			break
+		if err := a.deliver(ctx, tr, t); err != nil {
+			return err
 		}
 		progress.Record(t)
 		a.ledger.delivered(tr.UID, key, progress, time.Now())
 	}
-	a.recordProgress(tr, sendErr == nil)
-	return sendErr
+	return nil
 }
 
 // progress is where the TaskRun's delivery resumes: the further of its

@@ -49,7 +49,7 @@ func (a *Adapter) setupInformers(selector string) {
 		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    a.enqueue,
 			UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
-			DeleteFunc: a.forget,
+			DeleteFunc: a.onDelete,
 		})
 		a.informers = append(a.informers, inf.Informer())
 		byNamespace[ns] = inf.Lister()
@@ -141,12 +141,26 @@ func (a *Adapter) enqueue(obj interface{}) {
 	}
 }
 
-// forget drops the state of a deleted TaskRun.
-func (a *Adapter) forget(obj interface{}) {
+// onDelete queues a deleted TaskRun whose last state may still hold
+// undelivered transitions (see deletedRuns); sync forgets it once they are
+// delivered. The final object of a delete the watch missed
+// (DeletedFinalStateUnknown) is the last state the cache had.
+func (a *Adapter) onDelete(obj interface{}) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
-	if tr, ok := obj.(*pipelinev1.TaskRun); ok && a.ledger.forget(tr.UID) {
-		a.kickJournal()
+	tr, ok := obj.(*pipelinev1.TaskRun)
+	if !ok {
+		return
 	}
+	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
+	if !a.owns(key) {
+		// Another replica leads its bucket.
+		if a.ledger.forget(tr.UID) {
+			a.kickJournal()
+		}
+		return
+	}
+	a.deleted.add(tr)
+	a.queue.Add(key)
 }

@@ -431,43 +431,6 @@ func TestSinkRejectionIsNotRetriedForever(t *testing.T) {
 	}
 }
 
-// TestDeletedTaskRunIsForgotten: a TaskRun deleted while its deliveries
-// fail stops being retried, and the adapter goes on with other TaskRuns.
-func TestDeletedTaskRunIsForgotten(t *testing.T) {
-	ns := cp.NewNamespace(t)
-	sink := receiver.New(t)
-	sink.FailWith(http.StatusServiceUnavailable)
-	startAdapter(t, sourceConfig(ns), sink.URL, nil)
-	client := tektonclient.NewForConfigOrDie(cp.Config)
-
-	doomed := sim.MustCreate(t, client, ns, "doomed", nil, "a")
-	doomed.MustSetSteps(t, sim.Running())
-	deadline := time.Now().Add(eventTimeout)
-	for sink.Rejected() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := client.TektonV1().TaskRuns(ns).Delete(context.Background(), "doomed", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// Retries stop once the deletion is seen.
-	time.Sleep(time.Second)
-	settled := sink.Rejected()
-	time.Sleep(2 * time.Second)
-	if sink.Rejected() != settled {
-		t.Errorf("deliveries for a deleted TaskRun still retried: %d then %d attempts", settled, sink.Rejected())
-	}
-	sink.FailWith(0)
-	next := sim.MustCreate(t, client, ns, "next", nil, "a")
-	next.MustSetSteps(t, sim.Running())
-	evs, err := sink.WaitForCount(context.Background(), eventTimeout, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"next/a/started"}, sequence(evs)); diff != "" {
-		t.Errorf("events (-want +got):\n%s", diff)
-	}
-}
-
 // TestRunningProgressGoesToTheJournal: a running TaskRun's progress is
 // written to the source's journal ConfigMap once the checkpoint interval
 // ends, even if the TaskRun does not change again, and the TaskRun itself
