@@ -65,11 +65,15 @@ func main() {
 
 // refine adds what Go types cannot express. ceOverrides may not replace the
 // attributes the source sets itself; the map is bounded so that the
-// apiserver's CEL cost estimate accepts the rule. replicas is bounded as
-// Validate bounds it (one leader-elected bucket per replica).
+// apiserver's CEL cost estimate accepts the rule. replicas and
+// log.maxBytes are bounded as Validate bounds them (one leader-elected
+// bucket per replica; events under the usual broker size limits).
 func refine(root *apiextensionsv1.JSONSchemaProps) {
 	edit(root, []string{"spec", "replicas"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		s.Minimum, s.Maximum = ptr(float64(1)), ptr(float64(v1alpha1.MaxReplicas))
+	})
+	edit(root, []string{"spec", "log", "maxBytes"}, func(s *apiextensionsv1.JSONSchemaProps) {
+		s.Minimum, s.Maximum = ptr(float64(0)), ptr(float64(v1alpha1.MaxLogMaxBytes))
 	})
 	edit(root, []string{"spec", "ceOverrides", "extensions"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		maxProperties := int64(32)

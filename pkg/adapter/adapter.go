@@ -65,7 +65,8 @@ type Options struct {
 	// RetryBaseDelay and RetryMaxDelay bound the per-TaskRun exponential
 	// backoff after a failed delivery.
 	RetryBaseDelay, RetryMaxDelay time.Duration
-	// SendTimeout bounds one delivery attempt.
+	// SendTimeout bounds one delivery attempt, one log read and one
+	// checkpoint write.
 	SendTimeout time.Duration
 	// MeterProvider receives the adapter's metrics; nil means OpenTelemetry's
 	// global provider, which adapter/v2 configures.
@@ -129,6 +130,8 @@ type Adapter struct {
 	// deleted holds deleted TaskRuns until their last transitions are
 	// delivered.
 	deleted *deletedRuns
+	// retryLogs holds the logs of transitions whose delivery is retried.
+	retryLogs *retryLogs
 }
 
 // checkpointWriters is how many annotation writes run at once.
@@ -167,6 +170,7 @@ func New(opts Options) (*Adapter, error) {
 		journalKick: make(chan struct{}, 1),
 		ledger:      newLedger(opts.CheckpointInterval, opts.JournalMaxBytes),
 		deleted:     newDeletedRuns(),
+		retryLogs:   newRetryLogs(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),

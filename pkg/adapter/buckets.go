@@ -62,6 +62,7 @@ func (a *Adapter) setupLeaderElection() error {
 		DemoteFunc: func(b reconciler.Bucket) {
 			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
 			a.flush(context.Background(), b.Has)
+			a.retryLogs.drop(b.Has)
 			// The next leader never saw these TaskRuns' deletion as its
 			// own: their remaining events are lost.
 			if n := a.deleted.drop(b.Has); n > 0 {

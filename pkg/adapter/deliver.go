@@ -54,6 +54,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		}
 		// Delivered: nothing is left to record, and the journal entry goes.
 		a.deleted.done(key, gone.UID)
+		a.retryLogs.release(gone.UID)
 		if a.ledger.forget(gone.UID) {
 			a.kickJournal()
 		}
@@ -112,14 +113,40 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 // or permanently rejected by the sink (a 4xx other than 408 and 429, which
 // retrying cannot fix; it is logged and counted instead).
 func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) error {
-	var log *steplog.Log
-	if (t.Kind == transitions.Succeeded || t.Kind == transitions.Failed) && a.cfg.LogMaxBytes > 0 && t.PodName != "" {
-		log = a.logs.Tail(ctx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
-	}
+	log := a.stepLog(ctx, tr, t)
 	event, err := events.New(tr, t, log)
 	if err != nil {
 		return err
 	}
+	if err := a.send(ctx, tr, event); err != nil {
+		// Retried with the same log.
+		a.retryLogs.hold(tr, event.ID(), log)
+		return err
+	}
+	a.retryLogs.release(tr.UID)
+	return nil
+}
+
+// stepLog is the log a terminal transition carries: the one read for its
+// first attempt, or, for the first attempt, the tail of the step
+// container's log, read within SendTimeout. nil for transitions that carry
+// no log.
+func (a *Adapter) stepLog(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) *steplog.Log {
+	if (t.Kind != transitions.Succeeded && t.Kind != transitions.Failed) || a.cfg.LogMaxBytes <= 0 || t.PodName == "" {
+		return nil
+	}
+	if log, ok := a.retryLogs.get(tr.UID, t.ID(tr.UID)); ok {
+		return log
+	}
+	readCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
+	defer cancel()
+	return a.logs.Tail(readCtx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
+}
+
+// send sends the event unless the filters drop it. A nil error means the
+// transition is done: acknowledged, filtered out, or permanently rejected
+// by the sink (see deliver).
+func (a *Adapter) send(ctx context.Context, tr *pipelinev1.TaskRun, event cloudevents.Event) error {
 	logger := a.logger.With(zap.String("id", event.ID()), zap.String("type", event.Type()),
 		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
 	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {

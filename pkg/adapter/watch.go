@@ -156,6 +156,7 @@ func (a *Adapter) onDelete(obj interface{}) {
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	if !a.owns(key) {
 		// Another replica leads its bucket.
+		a.retryLogs.release(tr.UID)
 		if a.ledger.forget(tr.UID) {
 			a.kickJournal()
 		}

@@ -450,7 +450,7 @@ func TestInvalidSpecsAreRejectedWithTheFieldPath(t *testing.T) {
 			[]string{"spec.serviceAccountName", "spec.namespaceSelector requires spec.serviceAccountName"}},
 		{"negative log size",
 			[]string{"create", "x", "--sink", "broker:default", "--log-max-bytes", "-1"},
-			[]string{"spec.log.maxBytes", "must be 0 (no log in events) or more"}},
+			[]string{"spec.log.maxBytes", "should be greater than or equal to 0"}},
 		{"more replicas than buckets",
 			[]string{"create", "x", "--sink", "broker:default", "--replicas", "11"},
 			[]string{"spec.replicas", "should be less than or equal to 10"}},

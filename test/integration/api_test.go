@@ -241,7 +241,11 @@ func TestSchemaRejectsInvalidSources(t *testing.T) {
 	}, {
 		name: "negative log.maxBytes",
 		spec: map[string]interface{}{"sink": uriSink, "log": map[string]interface{}{"maxBytes": -1}},
-		want: []string{"spec.log.maxBytes", "must be 0"},
+		want: []string{"spec.log.maxBytes", "should be greater than or equal to 0"},
+	}, {
+		name: "log.maxBytes over 512 KiB",
+		spec: map[string]interface{}{"sink": uriSink, "log": map[string]interface{}{"maxBytes": 524289}},
+		want: []string{"spec.log.maxBytes", "should be less than or equal to 524288"},
 	}, {
 		name: "ceOverrides overriding id",
 		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"id": "x"}}},

@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,10 +42,9 @@ type Reader struct {
 	Client kubernetes.Interface
 }
 
-// Tail returns at most maxBytes from the end of the container's log. The
-// whole log streams through a buffer of twice maxBytes, so memory stays
-// bounded whatever the log's size. An error is returned inside the Log: the
-// event goes out without the log, saying why.
+// Tail returns at most maxBytes from the end of the container's log, as
+// valid UTF-8 (see tail). An error is returned inside the Log: the event
+// goes out without the log, saying why.
 func (r *Reader) Tail(ctx context.Context, namespace, pod, container string, maxBytes int64) *Log {
 	stream, err := r.Client.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container}).Stream(ctx)
 	if err != nil {
@@ -58,18 +58,31 @@ func (r *Reader) Tail(ctx context.Context, namespace, pod, container string, max
 	return &Log{Text: text, Truncated: truncated}
 }
 
-// tail keeps the last maxBytes of r, cut at a UTF-8 boundary so the tail does
-// not start in the middle of a character.
+// tail returns at most the last maxBytes bytes of r as valid UTF-8 (what
+// the event carries, byte for byte), and whether anything was cut. The log
+// streams through a ring of maxBytes, so memory stays bounded whatever its
+// size. Invalid UTF-8 is replaced by U+FFFD, as the event's JSON encoding
+// would do anyway; a replacement can be longer than what it replaces, so
+// the text is cut again after it. Cuts fall on character boundaries.
 func tail(r io.Reader, maxBytes int64) (string, bool, error) {
-	buf := make([]byte, 0, 2*maxBytes+4096)
+	if maxBytes <= 0 {
+		return "", false, nil
+	}
+	ring := make([]byte, maxBytes)
+	var total int64
 	chunk := make([]byte, 32*1024)
-	truncated := false
 	for {
 		n, err := r.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		if int64(len(buf)) > 2*maxBytes {
-			buf = append(buf[:0], buf[int64(len(buf))-maxBytes:]...)
-			truncated = true
+		p := chunk[:n]
+		if int64(len(p)) > maxBytes {
+			// Only its last maxBytes can be kept.
+			total += int64(len(p)) - maxBytes
+			p = p[int64(len(p))-maxBytes:]
+		}
+		for len(p) > 0 {
+			c := copy(ring[total%maxBytes:], p)
+			p = p[c:]
+			total += int64(c)
 		}
 		if err == io.EOF {
 			break
@@ -78,15 +91,28 @@ func tail(r io.Reader, maxBytes int64) (string, bool, error) {
 			return "", false, err
 		}
 	}
-	if int64(len(buf)) > maxBytes {
-		buf = buf[int64(len(buf))-maxBytes:]
-		truncated = true
-	}
+	buf := ring[:min(total, maxBytes)]
+	truncated := total > maxBytes
 	if truncated {
-		// Drop continuation bytes of a character cut in half.
-		for len(buf) > 0 && !utf8.RuneStart(buf[0]) {
-			buf = buf[1:]
-		}
+		start := total % maxBytes
+		buf = append(append(make([]byte, 0, maxBytes), ring[start:]...), ring[:start]...)
 	}
-	return string(buf), truncated, nil
+	text := string(buf)
+	if truncated {
+		text = fromRuneStart(text)
+	}
+	text = strings.ToValidUTF8(text, string(utf8.RuneError))
+	if int64(len(text)) > maxBytes {
+		text, truncated = fromRuneStart(text[int64(len(text))-maxBytes:]), true
+	}
+	return text, truncated, nil
+}
+
+// fromRuneStart drops the continuation bytes of a character cut in half at
+// the start of s.
+func fromRuneStart(s string) string {
+	for len(s) > 0 && !utf8.RuneStart(s[0]) {
+		s = s[1:]
+	}
+	return s
 }

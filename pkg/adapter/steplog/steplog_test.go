@@ -24,6 +24,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf8"
 
 	"k8s.io/client-go/kubernetes"
@@ -61,19 +62,64 @@ func TestTail(t *testing.T) {
 	}
 }
 
-// TestTailOfNonUTF8Log: bytes pass through as read (JSON encoding of the
-// event replaces invalid sequences), bounded by the cap.
+// TestTailOfNonUTF8Log: invalid UTF-8 is replaced by U+FFFD, and the cap
+// holds for the text as sent, after the replacements.
 func TestTailOfNonUTF8Log(t *testing.T) {
-	got, truncated, err := tail(strings.NewReader(string([]byte{0xff, 0xfe, 'o', 'k', 0xc3})), 3)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name          string
+		log           []byte
+		max           int64
+		want          string
+		wantTruncated bool
+	}{
+		{name: "replaced, fits", log: []byte{0xff, 'o', 'k'}, max: 10, want: "\uFFFDok"},
+		{name: "a run of invalid bytes is one replacement", log: []byte{'o', 'k', 0xff, 0xfe, 0xfd, 0xfc}, max: 6, want: "ok\uFFFD"},
+		{name: "replacements grow the text past the cap: cut again", log: []byte{'a', 0xff, 'b', 0xfe, 'c'}, max: 5, want: "b\uFFFDc", wantTruncated: true},
+		{name: "cut by the read, then by the replacement", log: []byte{0xff, 0xfe, 'o', 'k', 0xc3}, max: 3, want: "\uFFFD", wantTruncated: true},
 	}
-	if got != "ok\xc3" || !truncated {
-		t.Errorf("tail = %q, %v; want %q, true", got, truncated, "ok\xc3")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, truncated, err := tail(strings.NewReader(string(tc.log)), tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want || truncated != tc.wantTruncated {
+				t.Errorf("tail = %q, %v; want %q, %v", got, truncated, tc.want, tc.wantTruncated)
+			}
+			if int64(len(got)) > tc.max || !utf8.ValidString(got) {
+				t.Errorf("tail %q: %d bytes (cap %d), valid UTF-8 %v", got, len(got), tc.max, utf8.ValidString(got))
+			}
+			// What the event carries is exactly the text: JSON encoding
+			// changes nothing more in it.
+			var back string
+			encoded, _ := json.Marshal(got)
+			if err := json.Unmarshal(encoded, &back); err != nil || back != got {
+				t.Errorf("JSON round trip of the tail = %q, %v", back, err)
+			}
+		})
 	}
-	encoded, err := json.Marshal(got)
-	if err != nil || !utf8.Valid(encoded) {
-		t.Errorf("JSON of the tail = %q, %v; want valid UTF-8", encoded, err)
+}
+
+// TestTailAcrossReads: a log arriving in pieces of every size keeps exactly
+// its last maxBytes.
+func TestTailAcrossReads(t *testing.T) {
+	log := strings.Repeat("0123456789", 5000) + "end"
+	for _, max := range []int64{1, 7, 10, 4096, 32 * 1024, 50003, 60000} {
+		got, truncated, err := tail(iotest.OneByteReader(strings.NewReader(log)), max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := log
+		if int64(len(log)) > max {
+			want = log[int64(len(log))-max:]
+		}
+		if got != want || truncated != (int64(len(log)) > max) {
+			t.Errorf("max %d: tail of %d bytes, truncated %v; want %d bytes", max, len(got), truncated, len(want))
+		}
+		big, _, _ := tail(strings.NewReader(log), max)
+		if big != want {
+			t.Errorf("max %d, one read: tail of %d bytes, want %d", max, len(big), len(want))
+		}
 	}
 }
 

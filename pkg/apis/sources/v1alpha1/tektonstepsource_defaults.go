@@ -25,6 +25,12 @@ import (
 // DefaultLogMaxBytes is the default cap on the step log carried in an event.
 const DefaultLogMaxBytes int64 = 64 * 1024
 
+// MaxLogMaxBytes bounds spec.log.maxBytes: 512 KiB of log keeps an event,
+// with its step definition and state, under the 1 MB a Kafka-backed Broker
+// or Channel takes by default (Kafka's message.max.bytes), and the adapter
+// holds at most this much per TaskRun whose delivery is being retried.
+const MaxLogMaxBytes int64 = 512 * 1024
+
 // DefaultReplicas is the default number of receive adapter pods.
 const DefaultReplicas int32 = 1
 

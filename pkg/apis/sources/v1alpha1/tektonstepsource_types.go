@@ -110,8 +110,10 @@ type TektonStepSourceSpec struct {
 
 // LogSpec controls the step log carried in terminal step events.
 type LogSpec struct {
-	// MaxBytes caps the log carried in an event; the tail of the log is kept.
-	// 0 disables logs in events. Defaults to 65536.
+	// MaxBytes caps the log carried in an event, in bytes of the UTF-8 text
+	// sent; the tail of the log is kept. 0 disables logs in events.
+	// Defaults to 65536; at most 524288 (512 KiB), so that an event stays
+	// under the 1 MB a Kafka-backed Broker or Channel takes by default.
 	// +optional
 	MaxBytes *int64 `json:"maxBytes,omitempty"`
 }

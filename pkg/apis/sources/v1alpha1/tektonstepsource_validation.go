@@ -82,8 +82,8 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 
 	errs = errs.Also(validateFilters(ctx, ss.Filters).ViaField("filters"))
 
-	if ss.Log != nil && ss.Log.MaxBytes != nil && *ss.Log.MaxBytes < 0 {
-		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, "unbounded", "log.maxBytes"))
+	if ss.Log != nil && ss.Log.MaxBytes != nil && (*ss.Log.MaxBytes < 0 || *ss.Log.MaxBytes > MaxLogMaxBytes) {
+		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, MaxLogMaxBytes, "log.maxBytes"))
 	}
 	if ss.Replicas != nil && (*ss.Replicas < 1 || *ss.Replicas > MaxReplicas) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Replicas, 1, MaxReplicas, "replicas"))

@@ -35,6 +35,7 @@ func uriSink() duckv1.SourceSpec {
 func TestTektonStepSourceValidation(t *testing.T) {
 	negative := int64(-1)
 	zero := int64(0)
+	overCap := MaxLogMaxBytes + 1
 	tests := []struct {
 		name string
 		spec TektonStepSourceSpec
@@ -145,7 +146,15 @@ func TestTektonStepSourceValidation(t *testing.T) {
 			Log:        &LogSpec{MaxBytes: &negative},
 		},
 		wantPaths: []string{"spec.log.maxBytes"},
-		wantMsg:   "expected 0 <= -1 <= unbounded",
+		wantMsg:   "expected 0 <= -1 <= 524288",
+	}, {
+		name: "log.maxBytes over 512 KiB",
+		spec: TektonStepSourceSpec{
+			SourceSpec: uriSink(),
+			Log:        &LogSpec{MaxBytes: &overCap},
+		},
+		wantPaths: []string{"spec.log.maxBytes"},
+		wantMsg:   "expected 0 <= 524289 <= 524288",
 	}, {
 		name:      "no replicas",
 		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replicas: ptr.Int32(0)},

@@ -1,0 +1,108 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.uber.org/zap/zaptest"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/receiver"
+)
+
+// TestStepLogReadOncePerTransition: while a terminal event is retried, the
+// step's log is not read again, every attempt carries the same log, and
+// the next transition reads its own.
+func TestStepLogReadOncePerTransition(t *testing.T) {
+	kube := fake.NewClientset()
+	sink := receiver.New(t)
+	ce, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := newMetrics(noop.NewMeterProvider(), "ci", "steps", func() int { return 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Adapter{
+		opts:      Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
+		cfg:       &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
+		logger:    zaptest.NewLogger(t).Sugar(),
+		logs:      &steplog.Reader{Client: kube},
+		stats:     stats,
+		retryLogs: newRetryLogs(),
+	}
+	tr := finishedRun(at(9), "")
+	var terminal []transitions.Transition
+	for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
+		if tt.Kind == transitions.Succeeded {
+			terminal = append(terminal, tt)
+		}
+	}
+	logReads := func() int {
+		n := 0
+		for _, action := range kube.Actions() {
+			if action.GetSubresource() == "log" {
+				n++
+			}
+		}
+		return n
+	}
+
+	ctx := context.Background()
+	sink.FailWith(http.StatusServiceUnavailable)
+	for attempt := 1; attempt <= 3; attempt++ {
+		if err := a.deliver(ctx, tr, terminal[0]); err == nil {
+			t.Fatalf("attempt %d against a failing sink succeeded", attempt)
+		}
+	}
+	sink.FailWith(0)
+	if err := a.deliver(ctx, tr, terminal[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := logReads(); n != 1 {
+		t.Errorf("the log was read %d times for one transition delivered on its 4th attempt, want 1", n)
+	}
+	if err := a.deliver(ctx, tr, terminal[1]); err != nil {
+		t.Fatal(err)
+	}
+	if n := logReads(); n != 2 {
+		t.Errorf("log reads after the next transition = %d, want 2", n)
+	}
+	for _, e := range sink.Events() {
+		var d events.Data
+		if err := e.DataAs(&d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Log == nil || *d.Log != "fake logs" {
+			t.Errorf("%s carries log %v, want the step's log", e.ID(), d.Log)
+		}
+	}
+	if len(a.retryLogs.byRun) != 0 {
+		t.Errorf("logs still held after delivery: %v", a.retryLogs.byRun)
+	}
+}
