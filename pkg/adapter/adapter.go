@@ -66,7 +66,7 @@ type Options struct {
 	// backoff after a failed delivery.
 	RetryBaseDelay, RetryMaxDelay time.Duration
 	// SendTimeout bounds one delivery attempt, one log read and one
-	// checkpoint write.
+	// checkpoint write (0: adaptercontract.DefaultSinkTimeout).
 	SendTimeout time.Duration
 	// MeterProvider receives the adapter's metrics; nil means OpenTelemetry's
 	// global provider, which adapter/v2 configures.
@@ -155,7 +155,7 @@ func New(opts Options) (*Adapter, error) {
 		opts.RetryMaxDelay = 10 * time.Second
 	}
 	if opts.SendTimeout <= 0 {
-		opts.SendTimeout = 30 * time.Second
+		opts.SendTimeout = adaptercontract.DefaultSinkTimeout
 	}
 	if opts.JournalMaxBytes <= 0 {
 		opts.JournalMaxBytes = 256 << 10

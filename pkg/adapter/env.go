@@ -95,6 +95,7 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 		Logger:             logger,
 		MaxInFlight:        e.MaxInFlight,
 		CheckpointInterval: e.CheckpointInterval,
+		SendTimeout:        sinkTimeout(e),
 		LeaderElection:     le,
 		BucketQueue:        bucketQueue,
 	})
@@ -102,4 +103,13 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 		logger.Fatalw("Cannot build the adapter", "error", err)
 	}
 	return a
+}
+
+// sinkTimeout is K_SINK_TIMEOUT (seconds), which adapter/v2 also sets on
+// its HTTP client; unset, the adapter's default.
+func sinkTimeout(e *EnvConfig) time.Duration {
+	if e.EnvSinkTimeout == "" {
+		return 0
+	}
+	return time.Duration(e.GetSinktimeout()) * time.Second
 }

@@ -16,6 +16,14 @@ limitations under the License.
 
 package adaptercontract
 
+import "time"
+
+// DefaultSinkTimeout bounds one request to the sink, and each log read and
+// checkpoint write, unless configured otherwise: a sink that accepts a
+// connection and never answers holds a delivery worker no longer. The
+// controller passes it to the adapter as adapter/v2's K_SINK_TIMEOUT.
+const DefaultSinkTimeout = 30 * time.Second
+
 const (
 	// Component names the receive adapter: adapter/v2 logs and measures
 	// under it, its log level is `loglevel.tekton-step-source-adapter` in

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -56,6 +57,7 @@ func TestAdapterBinaryByHand(t *testing.T) {
 		"K_SOURCE_CONFIG="+cfg,
 		"NAMESPACE="+ns,
 		"NAME=by-hand",
+		"K_SINK_TIMEOUT=30",
 		"K_CE_OVERRIDES="+`{"extensions":{"origin":"by-hand"}}`,
 	)
 	var output bytes.Buffer
@@ -72,6 +74,10 @@ func TestAdapterBinaryByHand(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			t.Error("the adapter did not stop on SIGTERM")
+		}
+		// Read once the process is gone, so nothing writes output anymore.
+		if strings.Contains(output.String(), "Sink timeout configuration is invalid") {
+			t.Error("adapter/v2 warns of an invalid sink timeout although K_SINK_TIMEOUT is set")
 		}
 		if t.Failed() {
 			t.Logf("adapter output:\n%s", output.String())

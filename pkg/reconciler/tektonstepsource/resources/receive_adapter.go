@@ -19,6 +19,7 @@ package resources
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -227,6 +228,8 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 	env = append(env,
 		corev1.EnvVar{Name: adapter.EnvConfigNamespace, Value: src.Namespace},
 		corev1.EnvVar{Name: adapter.EnvConfigName, Value: src.Name},
+		// Also silences adapter/v2's warning about an unset timeout.
+		corev1.EnvVar{Name: adapter.EnvSinkTimeout, Value: strconv.Itoa(int(adaptercontract.DefaultSinkTimeout.Seconds()))},
 		corev1.EnvVar{Name: adaptercontract.EnvName, Value: cfgJSON},
 	)
 	if n := *replicas(src); n > 1 {

@@ -128,6 +128,7 @@ func TestMakeReceiveAdapter(t *testing.T) {
 							{Name: "K_CE_OVERRIDES", Value: `{"extensions":{"cluster":"dev"}}`},
 							{Name: "NAMESPACE", Value: "ci"},
 							{Name: "NAME", Value: "steps"},
+							{Name: "K_SINK_TIMEOUT", Value: "30"},
 							{Name: "K_SOURCE_CONFIG", Value: `{"sourceUID":"4d9d2337-7988-43b0-8b80-0dc3a12a0e67",` +
 								`"sourceName":"steps","sourceNamespace":"ci","namespaces":["ci"],` +
 								`"notBefore":"2026-11-22T10:00:00Z","logMaxBytes":65536}`},
@@ -181,7 +182,7 @@ func TestOptionalEnv(t *testing.T) {
 	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
 		names = append(names, e.Name)
 	}
-	if diff := cmp.Diff([]string{"K_SINK", "NAMESPACE", "NAME", "K_SOURCE_CONFIG"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"K_SINK", "NAMESPACE", "NAME", "K_SINK_TIMEOUT", "K_SOURCE_CONFIG"}, names); diff != "" {
 		t.Errorf("env names (-want +got):\n%s", diff)
 	}
 }
