@@ -114,9 +114,12 @@ type Adapter struct {
 	listers   func(namespace string) tektonlisters.TaskRunNamespaceLister
 
 	// leader tracks the buckets this replica leads; nil without leader
-	// election, when the adapter handles every TaskRun.
+	// election, when the adapter handles every TaskRun. ready holds the
+	// led buckets whose journal entries were read since their promotion.
 	leader  *reconciler.LeaderAwareFuncs
 	elector leaderelection.Elector
+	readyMu sync.RWMutex
+	ready   map[string]reconciler.Bucket
 
 	// journal is the source's journal ConfigMap (see checkpoint.Journal);
 	// journalKick wakes its writer; journalWriting serialises the journal

@@ -37,14 +37,20 @@ import (
 // demotion writes the bucket's pending checkpoints, so the next leader does
 // not send those events again.
 func (a *Adapter) setupLeaderElection() error {
+	a.ready = map[string]reconciler.Bucket{}
 	a.leader = &reconciler.LeaderAwareFuncs{
 		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
+			// The bucket is led from now on (LeaderAwareFuncs marked it
+			// before calling this), but its TaskRuns are handled only once
+			// the journal has told how far the previous leader got; what
+			// the informers queue meanwhile is queued again below.
 			if err := a.loadJournal(context.Background(), b.Has); err != nil {
 				// The annotations still hold every finished attempt; the
 				// bucket's running TaskRuns may repeat events.
 				a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
 					zap.String("bucket", b.Name()), zap.Error(err))
 			}
+			a.setReady(b, true)
 			n := 0
 			for _, inf := range a.informers {
 				for _, obj := range inf.GetStore().List() {
@@ -60,6 +66,7 @@ func (a *Adapter) setupLeaderElection() error {
 			return nil
 		},
 		DemoteFunc: func(b reconciler.Bucket) {
+			a.setReady(b, false)
 			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
 			a.flush(context.Background(), b.Has)
 			a.retryLogs.drop(b.Has)
@@ -79,7 +86,33 @@ func (a *Adapter) setupLeaderElection() error {
 	return err
 }
 
-// owns reports whether this replica handles the TaskRun.
+// owns reports whether this replica handles the TaskRun: it leads the
+// TaskRun's bucket and has read the bucket's journal.
 func (a *Adapter) owns(key types.NamespacedName) bool {
-	return a.leader == nil || a.leader.IsLeaderFor(key)
+	if a.leader == nil {
+		return true
+	}
+	if !a.leader.IsLeaderFor(key) {
+		return false
+	}
+	a.readyMu.RLock()
+	defer a.readyMu.RUnlock()
+	for _, b := range a.ready {
+		if b.Has(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// setReady records whether the bucket's journal was read since its
+// promotion.
+func (a *Adapter) setReady(b reconciler.Bucket, ready bool) {
+	a.readyMu.Lock()
+	defer a.readyMu.Unlock()
+	if ready {
+		a.ready[b.Name()] = b
+	} else {
+		delete(a.ready, b.Name())
+	}
 }
