@@ -36,8 +36,8 @@ const (
 	MetricSendDuration = "tekton_step_source.send.duration"
 	MetricQueueDepth   = "tekton_step_source.queue.depth"
 	// MetricCheckpointWrites counts checkpoint writes by store (journal or
-	// annotation) and outcome (written or failed): failed writes are
-	// retried, and until one succeeds a crash repeats more events.
+	// annotation) and outcome (written, failed or refused): failed writes
+	// are retried, and until one succeeds a crash repeats more events.
 	MetricCheckpointWrites = "tekton_step_source.checkpoint.writes"
 )
 
@@ -77,7 +77,7 @@ func newMetrics(mp metric.MeterProvider, sourceNamespace, sourceName string, que
 		return nil, err
 	}
 	if m.checkpointWrites, err = meter.Int64Counter(MetricCheckpointWrites,
-		metric.WithDescription("Checkpoint writes, by store (journal, annotation) and outcome (written, failed)")); err != nil {
+		metric.WithDescription("Checkpoint writes, by store (journal, annotation) and outcome (written, failed, refused)")); err != nil {
 		return nil, err
 	}
 	if m.sendDuration, err = meter.Float64Histogram(MetricSendDuration, metric.WithUnit("s"),
@@ -98,12 +98,24 @@ func (m *metrics) sent(ctx context.Context, eventType string, took time.Duration
 	m.sendDuration.Record(ctx, took.Seconds(), m.attrs, typeAttr)
 }
 
-// checkpointWrote counts one checkpoint write to the store.
-func (m *metrics) checkpointWrote(ctx context.Context, store string, err error) {
-	outcome := "written"
+// The outcomes of MetricCheckpointWrites: written, failed (retried), or
+// refused for good (an annotation that would make the TaskRun's
+// annotations too large; its progress goes to the journal).
+const (
+	outcomeWritten = "written"
+	outcomeFailed  = "failed"
+	outcomeRefused = "refused"
+)
+
+func outcomeOf(err error) string {
 	if err != nil {
-		outcome = "failed"
+		return outcomeFailed
 	}
+	return outcomeWritten
+}
+
+// checkpointWrote counts one checkpoint write to the store.
+func (m *metrics) checkpointWrote(ctx context.Context, store, outcome string) {
 	m.checkpointWrites.Add(ctx, 1, m.attrs, metric.WithAttributes(
 		attribute.String("checkpoint.store", store), attribute.String("outcome", outcome)))
 }

@@ -18,6 +18,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -76,19 +77,48 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
 	defer cancel()
 	err := a.store.Save(saveCtx, w.key.Namespace, w.key.Name, uid, w.progress)
-	// A TaskRun deleted or replaced meanwhile has nothing left to record.
-	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err) {
-		a.ledger.endAnnotation(w, false, time.Now())
+	switch {
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err) || replaced(err):
+		// A TaskRun deleted or replaced meanwhile has nothing left to record.
+		a.ledger.endAnnotation(w, notWritten, time.Now())
 		return nil
-	}
-	a.stats.checkpointWrote(saveCtx, storeAnnotation, err)
-	if a.ledger.endAnnotation(w, err == nil, time.Now()) {
-		a.kickJournal()
-	}
-	if err != nil {
+	case apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err):
+		// Retrying cannot help: the TaskRun's annotations would be too
+		// large with ours. Its progress stays in the journal instead.
+		a.stats.checkpointWrote(saveCtx, storeAnnotation, outcomeRefused)
+		a.logger.Warnw("The TaskRun's checkpoint annotation was refused; its progress stays in the journal",
+			zap.String("taskrun", w.key.String()), zap.Error(err))
+		if a.ledger.endAnnotation(w, refused, time.Now()) {
+			a.kickJournal()
+		}
+		return nil
+	case err != nil:
+		a.stats.checkpointWrote(saveCtx, storeAnnotation, outcomeFailed)
+		a.ledger.endAnnotation(w, notWritten, time.Now())
 		return fmt.Errorf("saving the checkpoint of TaskRun %s: %w", w.key, err)
 	}
+	a.stats.checkpointWrote(saveCtx, storeAnnotation, outcomeWritten)
+	if a.ledger.endAnnotation(w, written, time.Now()) {
+		a.kickJournal()
+	}
 	return nil
+}
+
+// replaced reports whether a checkpoint write failed because the TaskRun
+// of that name is another one now: the patch's metadata.uid (the
+// precondition Store.Save sets) does not match.
+func replaced(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	causes := status.Status().Details.Causes
+	for _, c := range causes {
+		if c.Field != "metadata.uid" {
+			return false
+		}
+	}
+	return len(causes) > 0
 }
 
 // flush writes the progress not yet recorded of the TaskRuns that match, on
@@ -176,7 +206,7 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
 	defer cancel()
 	err = a.journal.Write(writeCtx, batch.set, batch.remove)
-	a.stats.checkpointWrote(writeCtx, storeJournal, err)
+	a.stats.checkpointWrote(writeCtx, storeJournal, outcomeOf(err))
 	if a.ledger.journalWritten(batch, err) {
 		a.kickJournal()
 	}

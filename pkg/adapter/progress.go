@@ -67,6 +67,10 @@ type runState struct {
 	// finished: delivered covers a finished attempt, which belongs in the
 	// annotation.
 	finished bool
+	// unannotatable: the apiserver refused the TaskRun's annotation (its
+	// annotations would exceed the size limit); its progress stays in the
+	// journal, finished or not.
+	unannotatable bool
 	// writing serialises the TaskRun's annotation writes, so an older
 	// progress never lands after a newer one.
 	writing sync.Mutex
@@ -89,8 +93,12 @@ func (st *runState) recorded() bool {
 	if st.saved.Covers(st.delivered) {
 		return true
 	}
-	return !st.finished && st.journaled != nil && st.journaled.Covers(st.delivered)
+	return st.journalable() && st.journaled != nil && st.journaled.Covers(st.delivered)
 }
+
+// journalable reports whether the TaskRun's progress may stay in the
+// journal: while it runs, or for good once its annotation was refused.
+func (st *runState) journalable() bool { return !st.finished || st.unannotatable }
 
 // journalFull reports whether a TaskRun without an entry is kept out of
 // the journal. l.mu must be held.
@@ -156,9 +164,13 @@ func (l *ledger) schedule(uid types.UID, finished bool, annotated *checkpoint.Pr
 	if st.recorded() {
 		return record{}
 	}
-	if !finished && !l.journalFull(st) {
+	if st.journalable() && !l.journalFull(st) {
 		l.journalPending[uid] = struct{}{}
 		return record{where: toJournal}
+	}
+	if st.unannotatable {
+		// Neither store takes it: a crash repeats its events.
+		return record{}
 	}
 	if annotated != nil && annotated.Covers(st.delivered) {
 		return record{}
@@ -209,16 +221,37 @@ func (l *ledger) beginAnnotation(uid types.UID) (annotationWrite, bool) {
 	return annotationWrite{uid: uid, key: st.key, progress: st.delivered.Clone(), st: st}, true
 }
 
-// endAnnotation ends a claim; written: the annotation now holds w's
-// progress. It reports whether the journal writer is to be woken, to
-// remove the entry the annotation made obsolete.
-func (l *ledger) endAnnotation(w annotationWrite, written bool, now time.Time) bool {
+// annotationOutcome is how an annotation write ended.
+type annotationOutcome int
+
+const (
+	// notWritten: failed (to be retried), or the TaskRun is gone.
+	notWritten annotationOutcome = iota
+	// written: the annotation holds the claimed progress.
+	written
+	// refused: the apiserver will never take the annotation (the
+	// TaskRun's annotations would be too large).
+	refused
+)
+
+// endAnnotation ends a claim. It reports whether the journal writer is to
+// be woken: to remove the entry a written annotation made obsolete, or to
+// take the progress a refused annotation cannot hold.
+func (l *ledger) endAnnotation(w annotationWrite, outcome annotationOutcome, now time.Time) bool {
 	defer w.st.writing.Unlock()
-	if !written {
-		return false
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	switch outcome {
+	case notWritten:
+		return false
+	case refused:
+		w.st.unannotatable = true
+		if l.journalFull(w.st) {
+			return false
+		}
+		l.journalPending[w.uid] = struct{}{}
+		return true
+	}
 	w.st.saved, w.st.savedAt = w.progress, now
 	if w.st.journaled != nil && w.progress.Covers(w.st.journaled) {
 		l.journalPending[w.uid] = struct{}{}
@@ -237,13 +270,14 @@ func (l *ledger) flushPlan(match func(types.NamespacedName) bool) map[types.UID]
 	defer l.mu.Unlock()
 	annotate := map[types.UID]types.NamespacedName{}
 	for uid, st := range l.runs {
-		if !match(st.key) || st.recorded() {
-			continue
-		}
-		if st.finished || l.journalFull(st) {
-			annotate[uid] = st.key
-		} else {
+		switch {
+		case !match(st.key) || st.recorded():
+		case st.journalable() && !l.journalFull(st):
 			l.journalPending[uid] = struct{}{}
+		case st.unannotatable:
+			// Neither store takes it.
+		default:
+			annotate[uid] = st.key
 		}
 	}
 	return annotate

@@ -245,13 +245,17 @@ func TestLedgerDelivered(t *testing.T) {
 
 func TestLedgerAnnotationWrite(t *testing.T) {
 	tests := []struct {
-		name      string
-		run       run
-		wantClaim bool
-		written   bool
-		// wantKick: the journal entry the annotation made obsolete is to be removed.
+		name        string
+		run         run
+		journalUsed int
+		wantClaim   bool
+		outcome     annotationOutcome
+		// wantKick: the journal writer is to remove the entry the
+		// annotation made obsolete, or to take what it refused.
 		wantKick     bool
 		wantRecorded bool
+		// wantNext is where schedule sends the progress afterwards.
+		wantNext store
 	}{{
 		name: "deleted TaskRun: no write",
 		run:  run{name: "other"},
@@ -262,23 +266,39 @@ func TestLedgerAnnotationWrite(t *testing.T) {
 		name:         "written, no journal entry",
 		run:          run{name: "tr", delivered: prog(0, "a."), finished: true},
 		wantClaim:    true,
-		written:      true,
+		outcome:      written,
 		wantRecorded: true,
 	}, {
 		name:         "written, the journal entry it covers is to be removed",
 		run:          run{name: "tr", delivered: prog(0, "a."), journaled: prog(0, "a"), finished: true},
 		wantClaim:    true,
-		written:      true,
+		outcome:      written,
 		wantKick:     true,
 		wantRecorded: true,
 	}, {
-		name:      "write failed: still to be recorded, nothing changes",
+		name:      "write failed: still to be recorded, nothing changes, retried",
 		run:       run{name: "tr", delivered: prog(0, "a."), journaled: prog(0, "a"), finished: true},
 		wantClaim: true,
+		outcome:   notWritten,
+		wantNext:  toAnnotation,
+	}, {
+		name:      "refused (annotations too large): the finished attempt goes to the journal",
+		run:       run{name: "tr", delivered: prog(0, "a."), journaled: prog(0, "a"), finished: true},
+		wantClaim: true,
+		outcome:   refused,
+		wantKick:  true,
+		wantNext:  toJournal,
+	}, {
+		name:        "refused, and the journal is full: recorded nowhere, never retried",
+		run:         run{name: "tr", delivered: prog(0, "a."), finished: true},
+		journalUsed: 100,
+		wantClaim:   true,
+		outcome:     refused,
+		wantNext:    nowhere,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := ledgerWith(100, tc.run)
+			l := ledgerWith(100, tc.run, run{name: "filler", entrySize: tc.journalUsed})
 			w, ok := l.beginAnnotation("tr")
 			if ok != tc.wantClaim {
 				t.Fatalf("beginAnnotation = %v, want %v", ok, tc.wantClaim)
@@ -290,21 +310,18 @@ func TestLedgerAnnotationWrite(t *testing.T) {
 				t.Errorf("claimed %v %v, want ci/tr %v", w.key, w.progress, tc.run.delivered)
 			}
 			later := t0.Add(time.Minute)
-			if kick := l.endAnnotation(w, tc.written, later); kick != tc.wantKick {
+			if kick := l.endAnnotation(w, tc.outcome, later); kick != tc.wantKick {
 				t.Errorf("endAnnotation kick = %v, want %v", kick, tc.wantKick)
 			}
 			st := l.runs["tr"]
 			if st.recorded() != tc.wantRecorded {
 				t.Errorf("recorded = %v, want %v", st.recorded(), tc.wantRecorded)
 			}
-			if tc.written != st.savedAt.Equal(later) {
-				t.Errorf("savedAt = %v after written=%v", st.savedAt, tc.written)
+			if (tc.outcome == written) != st.savedAt.Equal(later) {
+				t.Errorf("savedAt = %v after outcome %v", st.savedAt, tc.outcome)
 			}
-			if !tc.written {
-				// The retry finds it still to be written.
-				if r := l.schedule("tr", true, nil, later); r.where != toAnnotation {
-					t.Errorf("after a failed write, schedule = %+v, want the annotation", r)
-				}
+			if r := l.schedule("tr", true, nil, later); !tc.wantRecorded && r.where != tc.wantNext {
+				t.Errorf("afterwards, schedule = %+v, want %v", r, tc.wantNext)
 			}
 			// The claim was released: the next one does not wait.
 			st.delivered = prog(1)
@@ -312,7 +329,7 @@ func TestLedgerAnnotationWrite(t *testing.T) {
 			go func() {
 				defer close(done)
 				if w, ok := l.beginAnnotation("tr"); ok {
-					l.endAnnotation(w, true, later)
+					l.endAnnotation(w, written, later)
 				}
 			}()
 			select {
@@ -348,12 +365,12 @@ func TestLedgerAnnotationClaimsSerialised(t *testing.T) {
 		t.Fatal("a second claim did not wait for the first")
 	case <-time.After(100 * time.Millisecond):
 	}
-	l.endAnnotation(first, true, t0)
+	l.endAnnotation(first, written, t0)
 	w, ok := <-second
 	if !ok || !w.progress.Covers(prog(0, "a.")) {
 		t.Fatalf("second claim = %v %v, want the newer progress", w.progress, ok)
 	}
-	l.endAnnotation(w, true, t0)
+	l.endAnnotation(w, written, t0)
 }
 
 func TestLedgerJournalBatch(t *testing.T) {
@@ -554,7 +571,7 @@ func TestLedgerJournalBudget(t *testing.T) {
 		t.Fatalf("finished TaskRun: %+v, want the annotation", r)
 	}
 	w, _ := l.beginAnnotation("tr-1")
-	if !l.endAnnotation(w, true, t0) {
+	if !l.endAnnotation(w, written, t0) {
 		t.Fatal("the obsolete entry was not marked for removal")
 	}
 	b, _ = l.takeJournalBatch(all, all)
@@ -577,6 +594,7 @@ func TestLedgerFlushPlan(t *testing.T) {
 		{name: "recorded", delivered: prog(0, "a"), journaled: prog(0, "a")},
 		{name: "annotated", delivered: prog(0, "a."), saved: prog(0, "a."), finished: true},
 		{name: "elsewhere", delivered: prog(0, "a")},
+		{name: "refused", delivered: prog(0, "a."), finished: true},
 	}
 	tests := []struct {
 		name         string
@@ -586,7 +604,7 @@ func TestLedgerFlushPlan(t *testing.T) {
 	}{{
 		name:         "journal with room: finished attempts to their annotation, running TaskRuns to the journal",
 		wantAnnotate: []string{"finished"},
-		wantJournal:  []string{"running", "running-journaled"},
+		wantJournal:  []string{"refused", "running", "running-journaled"},
 	}, {
 		name:         "journal full: a running TaskRun without an entry to its annotation, one with an entry keeps it",
 		journalUsed:  100,
@@ -596,6 +614,8 @@ func TestLedgerFlushPlan(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := ledgerWith(100, append([]run{{name: "filler", entrySize: tc.journalUsed}}, runs...)...)
+			// Its annotation was refused: it belongs in the journal.
+			l.runs["refused"].unannotatable = true
 			var annotate []string
 			for uid, key := range l.flushPlan(mine) {
 				if key != keyOf(string(uid)) {
