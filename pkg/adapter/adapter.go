@@ -77,10 +77,12 @@ type Options struct {
 	// can repeat the events delivered within one interval (with the same
 	// ids). 0 writes after every event.
 	CheckpointInterval time.Duration
-	// JournalMaxBytes bounds the journal ConfigMap's content (0: 256 KiB;
-	// the apiserver takes objects up to about 1 MiB, and the journal grows
-	// by up to one interval's new TaskRuns between two looks at its size).
-	// Beyond it, running TaskRuns are checkpointed in their annotation.
+	// JournalMaxBytes bounds the journal ConfigMap's content (0: 256 KiB).
+	// Each write adds new entries only within its replica's share of the
+	// room left, as the journal's size was at the last write (all
+	// replicas' entries), so the journal stays under twice this, within
+	// the apiserver's 1 MiB for a ConfigMap; running TaskRuns that do not
+	// fit are checkpointed in their annotation.
 	JournalMaxBytes int
 	// LeaderElection, when set, makes this adapter one of several replicas
 	// of a source: the TaskRuns are split into LeaderElection.Buckets
@@ -137,6 +139,14 @@ type Adapter struct {
 	retryLogs *retryLogs
 }
 
+// journalWriters is how many replicas of the source write its journal.
+func journalWriters(le *leaderelection.ComponentConfig) int {
+	if le == nil {
+		return 1
+	}
+	return int(le.Buckets)
+}
+
 // checkpointWriters is how many annotation writes run at once.
 const checkpointWriters = 4
 
@@ -171,7 +181,7 @@ func New(opts Options) (*Adapter, error) {
 		logs:        &steplog.Reader{Client: opts.Kube},
 		journal:     checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
 		journalKick: make(chan struct{}, 1),
-		ledger:      newLedger(opts.CheckpointInterval, opts.JournalMaxBytes),
+		ledger:      newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
 		deleted:     newDeletedRuns(),
 		retryLogs:   newRetryLogs(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(

@@ -129,7 +129,7 @@ func TestOnDelete(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &Adapter{
-				ledger:  newLedger(interval, 100),
+				ledger:  newLedger(interval, 100, 1),
 				deleted: newDeletedRuns(),
 				queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
 			}

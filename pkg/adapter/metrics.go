@@ -100,19 +100,14 @@ func (m *metrics) sent(ctx context.Context, eventType string, took time.Duration
 
 // The outcomes of MetricCheckpointWrites: written, failed (retried), or
 // refused for good (an annotation that would make the TaskRun's
-// annotations too large; its progress goes to the journal).
+// annotations too large, whose progress goes to the journal; a journal
+// write that would make it too large, whose new entries go to their
+// annotations).
 const (
 	outcomeWritten = "written"
 	outcomeFailed  = "failed"
 	outcomeRefused = "refused"
 )
-
-func outcomeOf(err error) string {
-	if err != nil {
-		return outcomeFailed
-	}
-	return outcomeWritten
-}
 
 // checkpointWrote counts one checkpoint write to the store.
 func (m *metrics) checkpointWrote(ctx context.Context, store, outcome string) {

@@ -200,15 +200,38 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 	a.journalWriting.Lock()
 	defer a.journalWriting.Unlock()
 	batch, err := a.ledger.takeJournalBatch(match, a.owns)
-	if err != nil || batch.empty() {
+	if err != nil {
 		return err
+	}
+	for _, uid := range batch.overflow {
+		a.saves.Add(uid)
+	}
+	if batch.empty() {
+		return nil
 	}
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
 	defer cancel()
-	err = a.journal.Write(writeCtx, batch.set, batch.remove)
-	a.stats.checkpointWrote(writeCtx, storeJournal, outcomeOf(err))
-	if a.ledger.journalWritten(batch, err) {
+	total, err := a.journal.Write(writeCtx, batch.set, batch.remove)
+	outcome, metric := written, outcomeWritten
+	switch {
+	case apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err):
+		// Retrying the same write cannot help.
+		outcome, metric = refused, outcomeRefused
+		a.logger.Warnw("The progress journal refused a write; new running TaskRuns are checkpointed in their annotation",
+			zap.String("configMap", a.journal.Name()), zap.Int("entries", len(batch.set)), zap.Error(err))
+	case err != nil:
+		outcome, metric = notWritten, outcomeFailed
+	}
+	a.stats.checkpointWrote(writeCtx, storeJournal, metric)
+	again, overflow := a.ledger.journalWritten(batch, outcome, total)
+	for _, uid := range overflow {
+		a.saves.Add(uid)
+	}
+	if again {
 		a.kickJournal()
+	}
+	if outcome == refused {
+		return nil
 	}
 	return err
 }

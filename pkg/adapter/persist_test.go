@@ -56,7 +56,7 @@ func journalAdapter(t *testing.T, kube *fake.Clientset, mp metric.MeterProvider,
 	}
 	delivered := &checkpoint.Progress{}
 	delivered.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
-	l := newLedger(opts.CheckpointInterval, 1<<20)
+	l := newLedger(opts.CheckpointInterval, 1<<20, 1)
 	l.runs[pendingUID] = &runState{key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{}}
 	l.journalPending[pendingUID] = struct{}{}
 	return &Adapter{

@@ -41,12 +41,17 @@ import (
 type ledger struct {
 	interval   time.Duration
 	journalMax int
+	// writers is how many replicas write the journal: each batch adds at
+	// most its share of the room left, so that together they stay within
+	// twice journalMax however stale their view of the journal's size.
+	writers int
 
 	mu   sync.Mutex
 	runs map[types.UID]*runState
 	// journalPending holds the TaskRuns whose journal entry is to be
-	// written or removed; journalSizes the size of each entry the journal
-	// holds, and journalBytes their sum.
+	// written or removed; journalSizes the size of each entry this process
+	// knows the journal holds; journalBytes the journal's size (all
+	// replicas' entries) as of the last read or write.
 	journalPending map[types.UID]struct{}
 	journalSizes   map[types.UID]int
 	journalBytes   int
@@ -76,10 +81,11 @@ type runState struct {
 	writing sync.Mutex
 }
 
-func newLedger(interval time.Duration, journalMax int) *ledger {
+func newLedger(interval time.Duration, journalMax, writers int) *ledger {
 	return &ledger{
 		interval:       interval,
 		journalMax:     journalMax,
+		writers:        max(writers, 1),
 		runs:           map[types.UID]*runState{},
 		journalPending: map[types.UID]struct{}{},
 		journalSizes:   map[types.UID]int{},
@@ -221,23 +227,23 @@ func (l *ledger) beginAnnotation(uid types.UID) (annotationWrite, bool) {
 	return annotationWrite{uid: uid, key: st.key, progress: st.delivered.Clone(), st: st}, true
 }
 
-// annotationOutcome is how an annotation write ended.
-type annotationOutcome int
+// writeOutcome is how a checkpoint write ended.
+type writeOutcome int
 
 const (
 	// notWritten: failed (to be retried), or the TaskRun is gone.
-	notWritten annotationOutcome = iota
-	// written: the annotation holds the claimed progress.
+	notWritten writeOutcome = iota
+	// written: the store holds what was written.
 	written
-	// refused: the apiserver will never take the annotation (the
-	// TaskRun's annotations would be too large).
+	// refused: the apiserver will never take it as it is (a TaskRun's
+	// annotations, or the journal, would be too large).
 	refused
 )
 
 // endAnnotation ends a claim. It reports whether the journal writer is to
 // be woken: to remove the entry a written annotation made obsolete, or to
 // take the progress a refused annotation cannot hold.
-func (l *ledger) endAnnotation(w annotationWrite, outcome annotationOutcome, now time.Time) bool {
+func (l *ledger) endAnnotation(w annotationWrite, outcome writeOutcome, now time.Time) bool {
 	defer w.st.writing.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -284,11 +290,13 @@ func (l *ledger) flushPlan(match func(types.NamespacedName) bool) map[types.UID]
 }
 
 // journalBatch is one journal write: the entries to set (encoded) and to
-// remove.
+// remove. overflow lists the running TaskRuns whose new entry did not fit:
+// their annotation is to be written instead.
 type journalBatch struct {
-	set     map[types.UID]string
-	written map[types.UID]*checkpoint.Progress
-	remove  []types.UID
+	set      map[types.UID]string
+	written  map[types.UID]*checkpoint.Progress
+	remove   []types.UID
+	overflow []types.UID
 }
 
 func (b journalBatch) empty() bool { return len(b.set) == 0 && len(b.remove) == 0 }
@@ -297,11 +305,15 @@ func (b journalBatch) empty() bool { return len(b.set) == 0 && len(b.remove) == 
 // match: the delivered progress of running ones, and the removal of those
 // the annotation now covers or that are gone. Pending entries of TaskRuns
 // that do not match stay pending, unless owns says another replica leads
-// them now (their bucket's leader writes them).
+// them now (their bucket's leader writes them). New entries go in only as
+// far as this replica's share of the journal's room allows (however many
+// TaskRuns started within one interval); the others overflow to their
+// annotations. Entries the journal has are always kept current.
 func (l *ledger) takeJournalBatch(match, owns func(types.NamespacedName) bool) (journalBatch, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := journalBatch{set: map[types.UID]string{}, written: map[types.UID]*checkpoint.Progress{}}
+	room := (l.journalMax - l.journalBytes) / l.writers
 	taken := make([]types.UID, 0, len(l.journalPending))
 	for uid := range l.journalPending {
 		st := l.runs[uid]
@@ -326,6 +338,13 @@ func (l *ledger) takeJournalBatch(match, owns func(types.NamespacedName) bool) (
 				// Nothing taken: every entry stays pending.
 				return journalBatch{}, err
 			}
+			if size := checkpoint.EntrySize(uid, value); st.journaled == nil && !st.unannotatable {
+				if size > room {
+					b.overflow = append(b.overflow, uid)
+					break
+				}
+				room -= size
+			}
 			b.set[uid], b.written[uid] = value, st.delivered.Clone()
 		}
 		taken = append(taken, uid)
@@ -336,21 +355,33 @@ func (l *ledger) takeJournalBatch(match, owns func(types.NamespacedName) bool) (
 	return b, nil
 }
 
-// journalWritten records the outcome of writing b. A failed batch is
-// pending again. It reports whether another write is due at once: an entry
-// whose TaskRun was deleted or annotated while the write was on its way is
-// already obsolete.
-func (l *ledger) journalWritten(b journalBatch, err error) bool {
+// journalWritten records the outcome of writing b; total is the journal's
+// size the apiserver answered with (all replicas' entries), when written. A
+// failed batch is pending again. A refused one (the journal would be too
+// large) marks the journal full: its new entries overflow to their
+// annotations, the rest is pending again. It reports whether another write
+// is due at once (an entry whose TaskRun was deleted or annotated while the
+// write was on its way is already obsolete) and the TaskRuns whose
+// annotation is to be written instead.
+func (l *ledger) journalWritten(b journalBatch, outcome writeOutcome, total int) (bool, []types.UID) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err != nil {
+	if outcome != written {
+		var overflow []types.UID
 		for uid := range b.set {
+			if st := l.runs[uid]; outcome == refused && st != nil && st.journaled == nil && !st.unannotatable {
+				overflow = append(overflow, uid)
+				continue
+			}
 			l.journalPending[uid] = struct{}{}
 		}
 		for _, uid := range b.remove {
 			l.journalPending[uid] = struct{}{}
 		}
-		return false
+		if outcome == refused {
+			l.journalBytes = max(l.journalBytes, l.journalMax)
+		}
+		return false, overflow
 	}
 	again := false
 	for uid, value := range b.set {
@@ -370,7 +401,8 @@ func (l *ledger) journalWritten(b journalBatch, err error) bool {
 		}
 		l.setJournalSize(uid, 0)
 	}
-	return again
+	l.journalBytes = total
+	return again, nil
 }
 
 // setJournalSize records the size of a TaskRun's journal entry; 0 means it

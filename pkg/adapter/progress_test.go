@@ -17,7 +17,7 @@ limitations under the License.
 package adapter
 
 import (
-	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -70,7 +70,7 @@ type run struct {
 
 // ledgerWith builds a ledger of the given journal budget holding runs, at t0.
 func ledgerWith(journalMax int, runs ...run) *ledger {
-	l := newLedger(interval, journalMax)
+	l := newLedger(interval, journalMax, 1)
 	for _, r := range runs {
 		uid := types.UID(r.name)
 		if r.delivered != nil {
@@ -231,7 +231,7 @@ func TestLedgerProgress(t *testing.T) {
 }
 
 func TestLedgerDelivered(t *testing.T) {
-	l := newLedger(interval, 100)
+	l := newLedger(interval, 100, 1)
 	l.delivered("tr", keyOf("tr"), prog(0, "a"), t0)
 	later := t0.Add(5 * time.Second)
 	l.delivered("tr", keyOf("tr"), prog(0, "a."), later)
@@ -249,7 +249,7 @@ func TestLedgerAnnotationWrite(t *testing.T) {
 		run         run
 		journalUsed int
 		wantClaim   bool
-		outcome     annotationOutcome
+		outcome     writeOutcome
 		// wantKick: the journal writer is to remove the entry the
 		// annotation made obsolete, or to take what it refused.
 		wantKick     bool
@@ -474,43 +474,74 @@ func TestLedgerJournalBatch(t *testing.T) {
 	}
 }
 
+// entryOf is the size of the journal entry of TaskRun name at prog(0, "a").
+func entryOf(name string) int {
+	return len(name) + len(`{"t":"ci/`+name+`","a":0,"s":{"a":1}}`)
+}
+
 func TestLedgerJournalWritten(t *testing.T) {
 	tests := []struct {
 		name string
 		runs []run
 		// meanwhile happens while the write is on its way.
-		meanwhile   func(l *ledger)
-		err         error
-		wantAgain   bool
-		wantPending []string
-		wantSizes   map[types.UID]int
-		wantEntry   bool
+		meanwhile func(l *ledger)
+		outcome   writeOutcome
+		// total is the journal's size the apiserver answered with.
+		total        int
+		wantAgain    bool
+		wantOverflow []string
+		wantPending  []string
+		wantSizes    map[types.UID]int
+		wantBytes    int
+		wantEntry    bool
 	}{{
-		name:      "written: the entry's size counts against the budget",
+		name:      "written: the journal's size is what the apiserver answered (other replicas' entries too)",
 		runs:      []run{{name: "tr", delivered: prog(0, "a"), pending: true}, {name: "gone", pending: true, entrySize: 20}},
-		wantSizes: map[types.UID]int{"tr": len("tr") + len(`{"t":"ci/tr","a":0,"s":{"a":1}}`)},
+		outcome:   written,
+		total:     entryOf("tr") + 300,
+		wantSizes: map[types.UID]int{"tr": entryOf("tr")},
+		wantBytes: entryOf("tr") + 300,
 		wantEntry: true,
 	}, {
-		name:        "refused: everything is pending again, nothing changed",
+		name:        "failed: everything is pending again, nothing changed",
 		runs:        []run{{name: "tr", delivered: prog(0, "a"), pending: true}, {name: "gone", pending: true, entrySize: 20}},
-		err:         errors.New("etcd is busy"),
+		outcome:     notWritten,
 		wantPending: []string{"gone", "tr"},
 		wantSizes:   map[types.UID]int{"gone": 20},
+		wantBytes:   20,
+	}, {
+		name: "refused as too large: new entries overflow to their annotations, updates and removals pending again, the journal counts as full",
+		runs: []run{
+			{name: "tr", delivered: prog(0, "a"), pending: true},
+			{name: "known", delivered: prog(0, "a."), journaled: prog(0, "a"), pending: true, entrySize: 40},
+			{name: "gone", pending: true, entrySize: 20},
+		},
+		outcome:      refused,
+		wantOverflow: []string{"tr"},
+		wantPending:  []string{"gone", "known"},
+		wantSizes:    map[types.UID]int{"gone": 20, "known": 40},
+		wantBytes:    1000,
 	}, {
 		name:        "annotated while on its way: removed by the next write",
 		runs:        []run{{name: "tr", delivered: prog(0, "a"), pending: true}},
 		meanwhile:   func(l *ledger) { l.runs["tr"].saved = prog(0, "a.") },
+		outcome:     written,
+		total:       entryOf("tr"),
 		wantAgain:   true,
 		wantPending: []string{"tr"},
-		wantSizes:   map[types.UID]int{"tr": len("tr") + len(`{"t":"ci/tr","a":0,"s":{"a":1}}`)},
+		wantSizes:   map[types.UID]int{"tr": entryOf("tr")},
+		wantBytes:   entryOf("tr"),
 		wantEntry:   true,
 	}, {
 		name:        "deleted while on its way: removed by the next write",
 		runs:        []run{{name: "tr", delivered: prog(0, "a"), pending: true}},
 		meanwhile:   func(l *ledger) { l.forget("tr") },
+		outcome:     written,
+		total:       entryOf("tr"),
 		wantAgain:   true,
 		wantPending: []string{"tr"},
-		wantSizes:   map[types.UID]int{"tr": len("tr") + len(`{"t":"ci/tr","a":0,"s":{"a":1}}`)},
+		wantSizes:   map[types.UID]int{"tr": entryOf("tr")},
+		wantBytes:   entryOf("tr"),
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -522,8 +553,16 @@ func TestLedgerJournalWritten(t *testing.T) {
 			if tc.meanwhile != nil {
 				tc.meanwhile(l)
 			}
-			if again := l.journalWritten(b, tc.err); again != tc.wantAgain {
+			again, overflow := l.journalWritten(b, tc.outcome, tc.total)
+			if again != tc.wantAgain {
 				t.Errorf("again = %v, want %v", again, tc.wantAgain)
+			}
+			var got []string
+			for _, uid := range overflow {
+				got = append(got, string(uid))
+			}
+			if diff := cmp.Diff(tc.wantOverflow, got); diff != "" {
+				t.Errorf("overflow (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tc.wantPending, pendingOf(l)); diff != "" {
 				t.Errorf("pending (-want +got):\n%s", diff)
@@ -531,15 +570,58 @@ func TestLedgerJournalWritten(t *testing.T) {
 			if diff := cmp.Diff(tc.wantSizes, l.journalSizes); diff != "" {
 				t.Errorf("entry sizes (-want +got):\n%s", diff)
 			}
-			sum := 0
-			for _, n := range l.journalSizes {
-				sum += n
-			}
-			if l.journalBytes != sum {
-				t.Errorf("journalBytes = %d, entries sum to %d", l.journalBytes, sum)
+			if l.journalBytes != tc.wantBytes {
+				t.Errorf("journalBytes = %d, want %d", l.journalBytes, tc.wantBytes)
 			}
 			if st := l.runs["tr"]; st != nil && (st.journaled != nil) != tc.wantEntry {
 				t.Errorf("journaled = %v, want an entry %v", st.journaled, tc.wantEntry)
+			}
+		})
+	}
+}
+
+// TestLedgerJournalRoom: a write adds new entries only within this
+// replica's share of the room the journal has left, however many TaskRuns
+// started within one interval; the rest overflow to their annotations.
+// Entries the journal has are kept current whatever the room.
+func TestLedgerJournalRoom(t *testing.T) {
+	all := func(types.NamespacedName) bool { return true }
+	tests := []struct {
+		name        string
+		journalMax  int
+		used        int
+		writers     int
+		wantSet     int
+		wantOverrun int
+	}{
+		{name: "room for all", journalMax: 10 * entryOf("tr-0"), writers: 1, wantSet: 5},
+		{name: "room for three of five", journalMax: 3*entryOf("tr-0") + 5, writers: 1, wantSet: 3, wantOverrun: 2},
+		{name: "two replicas: half the room each", journalMax: 6*entryOf("tr-0") + 5, writers: 2, wantSet: 3, wantOverrun: 2},
+		{name: "full: none, but the known entry", journalMax: 100, used: 100, writers: 1, wantSet: 0, wantOverrun: 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger(interval, tc.journalMax, tc.writers)
+			l.journalBytes = tc.used
+			for i := range 5 {
+				name := fmt.Sprintf("tr-%d", i)
+				l.delivered(types.UID(name), keyOf(name), prog(0, "a"), t0)
+				l.journalPending[types.UID(name)] = struct{}{}
+			}
+			l.runs["known"] = &runState{key: keyOf("known"), delivered: prog(0, "a."), saved: &checkpoint.Progress{}, journaled: prog(0, "a")}
+			l.journalPending["known"] = struct{}{}
+			b, err := l.takeJournalBatch(all, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := b.set["known"]; !ok {
+				t.Error("the known entry was not kept current")
+			}
+			if len(b.set)-1 != tc.wantSet || len(b.overflow) != tc.wantOverrun {
+				t.Errorf("new entries set %d, overflowing %d; want %d, %d", len(b.set)-1, len(b.overflow), tc.wantSet, tc.wantOverrun)
+			}
+			if len(l.journalPending) != 0 {
+				t.Errorf("still pending: %v", pendingOf(l))
 			}
 		})
 	}
@@ -549,8 +631,8 @@ func TestLedgerJournalWritten(t *testing.T) {
 // running TaskRuns go to their annotation; an entry removed makes room again.
 func TestLedgerJournalBudget(t *testing.T) {
 	all := func(types.NamespacedName) bool { return true }
-	entry := len("tr-1") + len(`{"t":"ci/tr-1","a":0,"s":{"a":1}}`)
-	l := newLedger(interval, entry) // room for exactly one entry
+	entry := entryOf("tr-1")
+	l := newLedger(interval, entry, 1) // room for exactly one entry
 	for _, name := range []string{"tr-1", "tr-2"} {
 		l.delivered(types.UID(name), keyOf(name), prog(0, "a"), t0)
 	}
@@ -558,7 +640,7 @@ func TestLedgerJournalBudget(t *testing.T) {
 		t.Fatalf("first TaskRun: %+v, want the journal", r)
 	}
 	b, _ := l.takeJournalBatch(all, all)
-	l.journalWritten(b, nil)
+	l.journalWritten(b, written, entry)
 	if l.journalBytes != entry {
 		t.Fatalf("journalBytes = %d, want %d", l.journalBytes, entry)
 	}
@@ -578,7 +660,7 @@ func TestLedgerJournalBudget(t *testing.T) {
 	if len(b.remove) != 1 || b.remove[0] != "tr-1" {
 		t.Fatalf("batch = %+v, want tr-1 removed", b)
 	}
-	l.journalWritten(b, nil)
+	l.journalWritten(b, written, 0)
 	l.delivered("tr-2", keyOf("tr-2"), prog(0, "a."), t0)
 	if r := l.schedule("tr-2", false, nil, t0); r.where != toJournal {
 		t.Errorf("with room again: %+v, want the journal", r)

@@ -511,7 +511,7 @@ func TestJournalIsReadAtStartAndPruned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := journal(cfg).Write(context.Background(), map[types.UID]string{run.UID: build, "0b3f9c1e-gone": gone}, nil); err != nil {
+	if _, err := journal(cfg).Write(context.Background(), map[types.UID]string{run.UID: build, "0b3f9c1e-gone": gone}, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -539,10 +539,17 @@ func TestFullJournalFallsBackToAnnotations(t *testing.T) {
 	ns := cp.NewNamespace(t)
 	sink := receiver.New(t)
 	cfg := sourceConfig(ns)
-	tiny := func(o *stepadapter.Options) { o.JournalMaxBytes = 1 }
-	first := startAdapter(t, cfg, sink.URL, nil, tiny)
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	journaled := sim.MustCreate(t, client, ns, "first", nil, "a")
+	// Room for first's entry, not for a second one.
+	started := &checkpoint.Progress{}
+	started.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "a"}})
+	entry, err := checkpoint.EncodeEntry(checkpoint.Entry{TaskRun: types.NamespacedName{Namespace: ns, Name: "first"}, Progress: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny := func(o *stepadapter.Options) { o.JournalMaxBytes = checkpoint.EntrySize(journaled.UID, entry) + 10 }
+	first := startAdapter(t, cfg, sink.URL, nil, tiny)
 	journaled.MustSetSteps(t, sim.Running())
 	waitForJournal(t, cfg, "first", `"a":1`)
 

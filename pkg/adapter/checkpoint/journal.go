@@ -132,8 +132,10 @@ func (j *Journal) Load(ctx context.Context) (map[types.UID]Entry, []error, error
 
 // Write sets the entries given by their encoded values (EncodeEntry) and
 // removes the UIDs in remove, in one merge patch that leaves every other
-// key alone. The first write creates the ConfigMap.
-func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []types.UID) error {
+// key alone. The first write creates the ConfigMap. It returns the size of
+// all the journal's entries (EntrySize) after the write, other replicas'
+// included.
+func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []types.UID) (int, error) {
 	data := make(map[string]interface{}, len(set)+len(remove))
 	for _, uid := range remove {
 		data[string(uid)] = nil
@@ -143,18 +145,18 @@ func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []
 	}
 	patch, err := json.Marshal(map[string]interface{}{"data": data})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cms := j.Client.CoreV1().ConfigMaps(j.Namespace)
-	_, err = cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
+	cm, err := cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
 	if !apierrors.IsNotFound(err) {
-		return err
+		return size(cm), err
 	}
 	if len(set) == 0 {
 		// Nothing to keep and nothing to remove from.
-		return nil
+		return 0, nil
 	}
-	cm := &corev1.ConfigMap{
+	cm = &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            j.Name(),
 			Namespace:       j.Namespace,
@@ -166,10 +168,22 @@ func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []
 	for uid, value := range set {
 		cm.Data[string(uid)] = value
 	}
-	_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	created, err := cms.Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// Another replica of the source created it meanwhile.
-		_, err = cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
+		created, err = cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
 	}
-	return err
+	return size(created), err
+}
+
+// size is what the journal's entries take (0 without a ConfigMap).
+func size(cm *corev1.ConfigMap) int {
+	if cm == nil {
+		return 0
+	}
+	n := 0
+	for uid, value := range cm.Data {
+		n += EntrySize(types.UID(uid), value)
+	}
+	return n
 }

@@ -86,16 +86,20 @@ func TestJournalWriteAndLoad(t *testing.T) {
 	if entries, bad, err := j.Load(ctx); err != nil || len(bad) != 0 || len(entries) != 0 {
 		t.Fatalf("Load of a missing journal = %v %v %v, want nothing", entries, bad, err)
 	}
-	if err := j.Write(ctx, nil, []types.UID{"a"}); err != nil {
+	if _, err := j.Write(ctx, nil, []types.UID{"a"}); err != nil {
 		t.Fatalf("removing from a missing journal: %v", err)
 	}
 	a := `{"t":"ci/a","a":0,"s":{"x":1}}`
 	b := `{"t":"ci/b","a":2}`
-	if err := j.Write(ctx, map[types.UID]string{"a": a, "b": b}, nil); err != nil {
+	if total, err := j.Write(ctx, map[types.UID]string{"a": a, "b": b}, nil); err != nil || total != 1+len(a)+1+len(b) {
+		t.Fatalf("first write: size %d, %v; want %d", total, err, 1+len(a)+1+len(b))
+	}
+	// Another replica's entry counts in the size the next write returns.
+	if _, err := SourceJournal(j.Client, "ci", "steps", "uid-1").Write(ctx, map[types.UID]string{"z": `{"t":"ci/z"}`}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Write(ctx, map[types.UID]string{"c": `{"t":"ci/c"`}, []types.UID{"a"}); err != nil {
-		t.Fatal(err)
+	if total, err := j.Write(ctx, map[types.UID]string{"c": `{"t":"ci/c"`}, []types.UID{"a", "z"}); err != nil || total != 1+len(b)+1+len(`{"t":"ci/c"`) {
+		t.Fatalf("second write: size %d, %v; want %d", total, err, 1+len(b)+1+len(`{"t":"ci/c"`))
 	}
 	cm, err := j.Client.CoreV1().ConfigMaps("ci").Get(ctx, "tekton-step-progress-uid-1", metav1.GetOptions{})
 	if err != nil {
