@@ -137,6 +137,8 @@ type Adapter struct {
 	deleted *deletedRuns
 	// retryLogs holds the logs of transitions whose delivery is retried.
 	retryLogs *retryLogs
+	// sourceEvents records Kubernetes Events on the source.
+	sourceEvents *sourceEvents
 }
 
 // journalWriters is how many replicas of the source write its journal.
@@ -174,16 +176,17 @@ func New(opts Options) (*Adapter, error) {
 		opts.JournalMaxBytes = 256 << 10
 	}
 	a := &Adapter{
-		opts:        opts,
-		cfg:         opts.Config,
-		logger:      opts.Logger,
-		store:       &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
-		logs:        &steplog.Reader{Client: opts.Kube},
-		journal:     checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
-		journalKick: make(chan struct{}, 1),
-		ledger:      newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
-		deleted:     newDeletedRuns(),
-		retryLogs:   newRetryLogs(),
+		opts:         opts,
+		cfg:          opts.Config,
+		logger:       opts.Logger,
+		store:        &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
+		logs:         &steplog.Reader{Client: opts.Kube},
+		journal:      checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
+		journalKick:  make(chan struct{}, 1),
+		ledger:       newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
+		deleted:      newDeletedRuns(),
+		retryLogs:    newRetryLogs(),
+		sourceEvents: newSourceEvents(opts.Kube, opts.Config),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
@@ -279,6 +282,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	if a.filter != nil {
 		a.filter.Cleanup()
 	}
+	a.sourceEvents.shutdown()
 	return nil
 }
 

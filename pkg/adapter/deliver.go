@@ -167,6 +167,8 @@ func (a *Adapter) send(ctx context.Context, tr *pipelinev1.TaskRun, event cloude
 	if cloudevents.ResultAs(result, &httpResult) && permanentRejection(httpResult.StatusCode) {
 		logger.Errorw("Sink rejected the event permanently; not retrying", zap.Int("status", httpResult.StatusCode))
 		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.rejected)
+		a.sourceEvents.warn(ReasonEventRejected, "The sink answered %d to event %s (%s of TaskRun %s/%s); not retried",
+			httpResult.StatusCode, event.ID(), event.Type(), tr.Namespace, tr.Name)
 		return nil
 	}
 	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)

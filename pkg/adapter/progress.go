@@ -137,8 +137,8 @@ func (l *ledger) delivered(uid types.UID, key types.NamespacedName, p *checkpoin
 	st.delivered = p.Clone()
 }
 
-// record says where a TaskRun's delivered progress goes next.
-type record struct {
+// placement says where a TaskRun's delivered progress goes next.
+type placement struct {
 	// where is nowhere (already durable), the journal (its writer is to be
 	// woken) or the annotation.
 	where store
@@ -147,7 +147,7 @@ type record struct {
 	after time.Duration
 }
 
-// store is where a record goes.
+// store is where a placement goes.
 type store int
 
 const (
@@ -159,32 +159,32 @@ const (
 // schedule decides, after a delivery round, where the TaskRun's delivered
 // progress is recorded. finished: the round delivered every transition of
 // a completed attempt. annotated is the checkpoint the TaskRun carries.
-func (l *ledger) schedule(uid types.UID, finished bool, annotated *checkpoint.Progress, now time.Time) record {
+func (l *ledger) schedule(uid types.UID, finished bool, annotated *checkpoint.Progress, now time.Time) placement {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.runs[uid]
 	if st == nil {
-		return record{}
+		return placement{}
 	}
 	st.finished = finished
 	if st.recorded() {
-		return record{}
+		return placement{}
 	}
 	if st.journalable() && !l.journalFull(st) {
 		l.journalPending[uid] = struct{}{}
-		return record{where: toJournal}
+		return placement{where: toJournal}
 	}
 	if st.unannotatable {
 		// Neither store takes it: a crash repeats its events.
-		return record{}
+		return placement{}
 	}
 	if annotated != nil && annotated.Covers(st.delivered) {
-		return record{}
+		return placement{}
 	}
 	if wait := l.interval - now.Sub(st.savedAt); !finished && wait > 0 {
-		return record{where: toAnnotation, after: wait}
+		return placement{where: toAnnotation, after: wait}
 	}
-	return record{where: toAnnotation}
+	return placement{where: toAnnotation}
 }
 
 // keyOf is the TaskRun's name, if the ledger tracks it.

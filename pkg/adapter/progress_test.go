@@ -107,75 +107,75 @@ func TestLedgerSchedule(t *testing.T) {
 		budget    int // journal bytes already used by other TaskRuns
 		finished  bool
 		annotated *checkpoint.Progress
-		want      record
+		want      placement
 		// wantPending: the TaskRun's journal entry is to be written.
 		wantPending bool
 	}{{
 		name: "unknown TaskRun: nothing to record",
 		run:  run{name: "other"},
-		want: record{},
+		want: placement{},
 	}, {
 		name:        "running, journal has room: to the journal",
 		run:         run{name: "tr", delivered: prog(0, "a")},
-		want:        record{where: toJournal},
+		want:        placement{where: toJournal},
 		wantPending: true,
 	}, {
 		name: "running, the journal entry covers it: nothing",
 		run:  run{name: "tr", delivered: prog(0, "a"), journaled: prog(0, "a")},
-		want: record{},
+		want: placement{},
 	}, {
 		name: "running, the annotation this process wrote covers it: nothing",
 		run:  run{name: "tr", delivered: prog(0, "a."), saved: prog(0, "a.")},
-		want: record{},
+		want: placement{},
 	}, {
 		name:        "running, journal full but the TaskRun already has an entry: keeps its place",
 		run:         run{name: "tr", delivered: prog(0, "a."), journaled: prog(0, "a")},
 		budget:      100,
-		want:        record{where: toJournal},
+		want:        placement{where: toJournal},
 		wantPending: true,
 	}, {
 		name:   "running, journal full: to the annotation once the interval since the last write is over",
 		run:    run{name: "tr", delivered: prog(0, "a"), savedAgo: 300 * time.Millisecond},
 		budget: 100,
-		want:   record{where: toAnnotation, after: 700 * time.Millisecond},
+		want:   placement{where: toAnnotation, after: 700 * time.Millisecond},
 	}, {
 		name:   "running, journal full, interval over: to the annotation now",
 		run:    run{name: "tr", delivered: prog(0, "a"), savedAgo: 2 * time.Second},
 		budget: 100,
-		want:   record{where: toAnnotation},
+		want:   placement{where: toAnnotation},
 	}, {
 		name:      "running, journal full, the TaskRun's annotation already covers it (another replica wrote it): nothing",
 		run:       run{name: "tr", delivered: prog(0, "a")},
 		budget:    100,
 		annotated: prog(0, "a."),
-		want:      record{},
+		want:      placement{},
 	}, {
 		name:     "finished attempt: to the annotation at once, even if journaled",
 		run:      run{name: "tr", delivered: prog(0, "a.", "b."), journaled: prog(0, "a.", "b."), savedAgo: 0},
 		finished: true,
-		want:     record{where: toAnnotation},
+		want:     placement{where: toAnnotation},
 	}, {
 		name:     "finished attempt already annotated by this process: nothing",
 		run:      run{name: "tr", delivered: prog(0, "a.", "b."), saved: prog(0, "a.", "b.")},
 		finished: true,
-		want:     record{},
+		want:     placement{},
 	}, {
 		name:      "finished attempt whose annotation covers it: nothing",
 		run:       run{name: "tr", delivered: prog(0, "a.")},
 		finished:  true,
 		annotated: prog(0, "a."),
-		want:      record{},
+		want:      placement{},
 	}, {
 		name:        "retry: a new attempt is not covered by the previous attempt's annotation",
 		run:         run{name: "tr", delivered: prog(1, "a"), saved: prog(0, "a.", "b.")},
-		want:        record{where: toJournal},
+		want:        placement{where: toJournal},
 		wantPending: true,
 	}, {
 		name:      "retry: an annotation of a later attempt covers an earlier one",
 		run:       run{name: "tr", delivered: prog(0, "a.")},
 		finished:  true,
 		annotated: prog(1),
-		want:      record{},
+		want:      placement{},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
