@@ -110,8 +110,8 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 
 // deliver builds the transition's event and sends it unless the filters drop
 // it. A nil error means the transition is done: acknowledged, filtered out,
-// or permanently rejected by the sink (a 4xx other than 408 and 429, which
-// retrying cannot fix; it is logged and counted instead).
+// or permanently rejected by the sink (an answer retrying cannot fix, see
+// retryable; it is logged, counted and shown on the source instead).
 func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) error {
 	log := a.stepLog(ctx, tr, t)
 	event, err := events.New(tr, t, log)
@@ -164,7 +164,7 @@ func (a *Adapter) send(ctx context.Context, tr *pipelinev1.TaskRun, event cloude
 		return nil
 	}
 	var httpResult *cehttp.Result
-	if cloudevents.ResultAs(result, &httpResult) && permanentRejection(httpResult.StatusCode) {
+	if cloudevents.ResultAs(result, &httpResult) && !retryable(httpResult.StatusCode) {
 		logger.Errorw("Sink rejected the event permanently; not retrying", zap.Int("status", httpResult.StatusCode))
 		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.rejected)
 		a.sourceEvents.warn(ReasonEventRejected, "The sink answered %d to event %s (%s of TaskRun %s/%s); not retried",
@@ -175,6 +175,12 @@ func (a *Adapter) send(ctx context.Context, tr *pipelinev1.TaskRun, event cloude
 	return fmt.Errorf("sending %s: %w", event.ID(), result)
 }
 
-func permanentRejection(status int) bool {
-	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
+// retryable reports whether a sink's answer may succeed on retry: the set
+// Knative's dispatcher retries (kncloudevents.SelectiveRetry;
+// TestRetryableAsKnative keeps them equal): 404 (a Broker's ingress while
+// it is re-created), 408, 409, 429 and 5xx. Linking kncloudevents for it
+// would add the Broker and most of Eventing's APIs to the adapter binary.
+func retryable(status int) bool {
+	return status >= 500 || status == http.StatusNotFound || status == http.StatusRequestTimeout ||
+		status == http.StatusConflict || status == http.StatusTooManyRequests
 }

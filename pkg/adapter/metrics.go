@@ -70,7 +70,7 @@ func newMetrics(mp metric.MeterProvider, sourceNamespace, sourceName string, que
 	if m.filtered, err = meter.Int64Counter(MetricFiltered, metric.WithDescription("Events dropped by spec.filters")); err != nil {
 		return nil, err
 	}
-	if m.rejected, err = meter.Int64Counter(MetricRejected, metric.WithDescription("Events the sink rejected with a 4xx other than 408/429; not retried")); err != nil {
+	if m.rejected, err = meter.Int64Counter(MetricRejected, metric.WithDescription("Events the sink refused with an answer that retrying cannot fix (a 4xx other than 404, 408, 409 and 429, or a 3xx); not retried")); err != nil {
 		return nil, err
 	}
 	if m.failed, err = meter.Int64Counter(MetricFailed, metric.WithDescription("Failed delivery attempts that will be retried")); err != nil {

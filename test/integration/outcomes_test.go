@@ -25,6 +25,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	corev1 "k8s.io/api/core/v1"
@@ -126,5 +127,36 @@ func TestEveryEventAccountedFor(t *testing.T) {
 			!strings.Contains(w.Message, "The sink answered 400 to event ") || !strings.Contains(w.Message, ".check.failed") {
 			t.Errorf("Event %s %s on %s: %q", w.Type, w.Reason, w.InvolvedObject.Kind, w.Message)
 		}
+	}
+}
+
+// TestSinkNotFoundIsRetried: a sink answering 404 (a Broker's ingress while
+// the Broker is re-created) is retried, as Knative's dispatcher does, and
+// every event arrives once it answers again.
+func TestSinkNotFoundIsRetried(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	sink.FailWith(http.StatusNotFound)
+	startAdapter(t, sourceConfig(ns), sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	run := sim.MustCreate(t, client, ns, "build", nil, "a", "b")
+	if err := run.Complete(context.Background(), true, sim.Succeeded(), sim.Succeeded()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(eventTimeout)
+	for sink.Rejected() < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if sink.Rejected() < 3 {
+		t.Fatalf("the sink saw %d attempts of the first event, want it retried", sink.Rejected())
+	}
+	sink.FailWith(0)
+	evs, err := sink.WaitForCount(context.Background(), eventTimeout, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"build/a/started", "build/a/succeeded", "build/b/started", "build/b/succeeded"}
+	if diff := cmp.Diff(want, sequence(evs)); diff != "" {
+		t.Errorf("events after the 404s (-want +got):\n%s", diff)
 	}
 }
