@@ -37,6 +37,7 @@ import (
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -308,6 +309,13 @@ func TestFiltersAndSelector(t *testing.T) {
 // counters sums each Int64 counter the adapter recorded.
 func counters(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 	t.Helper()
+	return sumCounters(t, reader, func(name string, _ attribute.Set) string { return name })
+}
+
+// sumCounters adds up the int64 counters' data points by the key of their
+// name and attributes ("" leaves a point out).
+func sumCounters(t *testing.T, reader *sdkmetric.ManualReader, key func(name string, attrs attribute.Set) string) map[string]int64 {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
@@ -317,7 +325,9 @@ func counters(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 		for _, m := range sm.Metrics {
 			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
 				for _, dp := range sum.DataPoints {
-					out[m.Name] += dp.Value
+					if k := key(m.Name, dp.Attributes); k != "" {
+						out[k] += dp.Value
+					}
 				}
 			}
 		}

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
@@ -95,22 +95,12 @@ func TestRefusedAnnotationGoesToTheJournal(t *testing.T) {
 // "<store>/<outcome>".
 func checkpointWrites(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != stepadapter.MetricCheckpointWrites {
-				continue
-			}
-			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				store, _ := dp.Attributes.Value("checkpoint.store")
-				outcome, _ := dp.Attributes.Value("outcome")
-				out[store.AsString()+"/"+outcome.AsString()] += dp.Value
-			}
+	return sumCounters(t, reader, func(name string, attrs attribute.Set) string {
+		if name != stepadapter.MetricCheckpointWrites {
+			return ""
 		}
-	}
-	return out
+		store, _ := attrs.Value("checkpoint.store")
+		outcome, _ := attrs.Value("outcome")
+		return store.AsString() + "/" + outcome.AsString()
+	})
 }
