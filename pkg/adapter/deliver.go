@@ -49,7 +49,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		return nil
 	}
 	for _, gone := range a.deleted.of(key) {
-		if err := a.deliverPending(ctx, gone); err != nil {
+		if complete, err := a.deliverPending(ctx, gone); !complete {
 			return err
 		}
 		// Delivered: nothing is left to record, and the journal entry goes.
@@ -70,14 +70,15 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	if err != nil {
 		return err
 	}
-	err = a.deliverPending(ctx, tr)
-	a.recordProgress(tr, err == nil)
+	complete, err := a.deliverPending(ctx, tr)
+	a.recordProgress(tr, complete)
 	return err
 }
 
 // deliverPending delivers the TaskRun's transitions not yet done, in order,
-// and stops at the first that fails.
-func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) error {
+// and stops at the first that fails (its error) or once another replica
+// leads the TaskRun's bucket. complete: every transition is done.
+func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (complete bool, err error) {
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	progress := a.progress(tr)
 	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
@@ -87,15 +88,15 @@ func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) er
 		if !a.owns(key) {
 			// Demoted meanwhile: the next leader takes over from the
 			// checkpoint the demotion wrote.
-			return nil
+			return false, nil
 		}
 		if err := a.deliver(ctx, tr, t); err != nil {
-			return err
+			return false, err
 		}
 		progress.Record(t)
 		a.ledger.delivered(tr.UID, key, progress, time.Now())
 	}
-	return nil
+	return true, nil
 }
 
 // progress is where the TaskRun's delivery resumes: the further of its
