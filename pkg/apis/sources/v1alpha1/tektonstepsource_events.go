@@ -16,7 +16,10 @@ limitations under the License.
 
 package v1alpha1
 
-import "fmt"
+import (
+	"fmt"
+	"net/url"
+)
 
 // The CloudEvent types a TektonStepSource emits. They are part of the event
 // contract documented in the README and must stay stable.
@@ -47,7 +50,9 @@ var EventTypes = []string{
 const StepEventDataSchema = "https://raw.githubusercontent.com/tektonstep/tekton-step-source/main/docs/schemas/step-event-data.v1.json"
 
 // TaskRunEventSource is the CloudEvents `source` attribute of the events
-// about the steps of one TaskRun: the TaskRun's API path.
+// about the steps of one TaskRun: the TaskRun's API path. The names are
+// path-escaped, which changes no valid Kubernetes name, so that the source
+// is a valid URI-reference whatever the object holds.
 func TaskRunEventSource(namespace, name string) string {
-	return fmt.Sprintf("/apis/tekton.dev/v1/namespaces/%s/taskruns/%s", namespace, name)
+	return fmt.Sprintf("/apis/tekton.dev/v1/namespaces/%s/taskruns/%s", url.PathEscape(namespace), url.PathEscape(name))
 }
