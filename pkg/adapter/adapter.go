@@ -80,9 +80,9 @@ type Options struct {
 	// JournalMaxBytes bounds the journal ConfigMap's content (0: 256 KiB).
 	// Each write adds new entries only within its replica's share of the
 	// room left, as the journal's size was at the last write (all
-	// replicas' entries), so the journal stays under twice this, within
-	// the apiserver's 1 MiB for a ConfigMap; running TaskRuns that do not
-	// fit are checkpointed in their annotation.
+	// replicas' entries), so the new entries of all replicas together stay
+	// near this, far from the apiserver's 1 MiB for a ConfigMap; running
+	// TaskRuns that do not fit are checkpointed in their annotation.
 	JournalMaxBytes int
 	// LeaderElection, when set, makes this adapter one of several replicas
 	// of a source: the TaskRuns are split into LeaderElection.Buckets
@@ -117,11 +117,15 @@ type Adapter struct {
 
 	// leader tracks the buckets this replica leads; nil without leader
 	// election, when the adapter handles every TaskRun. ready holds the
-	// led buckets whose journal entries were read since their promotion.
-	leader  *reconciler.LeaderAwareFuncs
-	elector leaderelection.Elector
-	readyMu sync.RWMutex
-	ready   map[string]reconciler.Bucket
+	// led buckets whose journal was read (or could not be, which is
+	// logged) since their promotion; readyGen counts each bucket's
+	// promotions and demotions, so a read outlived by a demotion marks
+	// nothing.
+	leader   *reconciler.LeaderAwareFuncs
+	elector  leaderelection.Elector
+	readyMu  sync.RWMutex
+	ready    map[string]reconciler.Bucket
+	readyGen map[string]uint64
 
 	// journal is the source's journal ConfigMap (see checkpoint.Journal);
 	// journalKick wakes its writer; journalWriting serialises the journal
@@ -219,6 +223,7 @@ func New(opts Options) (*Adapter, error) {
 // and the checkpoint writers until ctx is done, then writes every
 // checkpoint still pending.
 func (a *Adapter) Start(ctx context.Context) error {
+	defer a.sourceEvents.shutdown()
 	defer a.queue.ShutDown()
 	defer a.saves.ShutDown()
 	// Before any delivery, so that none repeats what the journal records.
@@ -282,7 +287,6 @@ func (a *Adapter) Start(ctx context.Context) error {
 	if a.filter != nil {
 		a.filter.Cleanup()
 	}
-	a.sourceEvents.shutdown()
 	return nil
 }
 

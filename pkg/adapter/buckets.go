@@ -38,19 +38,26 @@ import (
 // not send those events again.
 func (a *Adapter) setupLeaderElection() error {
 	a.ready = map[string]reconciler.Bucket{}
+	a.readyGen = map[string]uint64{}
 	a.leader = &reconciler.LeaderAwareFuncs{
 		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
 			// The bucket is led from now on (LeaderAwareFuncs marked it
 			// before calling this), but its TaskRuns are handled only once
 			// the journal has told how far the previous leader got; what
-			// the informers queue meanwhile is queued again below.
-			if err := a.loadJournal(context.Background(), b.Has); err != nil {
+			// the informers queue meanwhile is queued again below. A
+			// demotion while the journal is read (client-go runs the two
+			// in different goroutines) wins.
+			generation := a.unready(b)
+			readCtx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout)
+			err := a.loadJournal(readCtx, b.Has)
+			cancel()
+			if err != nil {
 				// The annotations still hold every finished attempt; the
 				// bucket's running TaskRuns may repeat events.
 				a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
 					zap.String("bucket", b.Name()), zap.Error(err))
 			}
-			a.setReady(b, true)
+			a.markReady(b, generation)
 			n := 0
 			for _, inf := range a.informers {
 				for _, obj := range inf.GetStore().List() {
@@ -62,19 +69,31 @@ func (a *Adapter) setupLeaderElection() error {
 					}
 				}
 			}
+			// Deleted while the journal was read.
+			for _, key := range a.deleted.keys(b.Has) {
+				enq(b, key)
+			}
 			a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
 			return nil
 		},
 		DemoteFunc: func(b reconciler.Bucket) {
-			a.setReady(b, false)
+			a.unready(b)
 			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
 			a.flush(context.Background(), b.Has)
 			a.retryLogs.drop(b.Has)
 			// The next leader never saw these TaskRuns' deletion as its
-			// own: their remaining events are lost.
-			if n := a.deleted.drop(b.Has); n > 0 {
+			// own: their remaining events are lost, and their journal
+			// entries obsolete.
+			if gone := a.deleted.drop(b.Has); len(gone) > 0 {
 				a.logger.Warnw("Deleted TaskRuns with undelivered events left with the bucket; those events are lost",
-					zap.String("bucket", b.Name()), zap.Int("taskruns", n))
+					zap.String("bucket", b.Name()), zap.Int("taskruns", len(gone)))
+				kick := false
+				for _, uid := range gone {
+					kick = a.ledger.forget(uid) || kick
+				}
+				if kick {
+					a.kickJournal()
+				}
 			}
 		},
 	}
@@ -105,14 +124,22 @@ func (a *Adapter) owns(key types.NamespacedName) bool {
 	return false
 }
 
-// setReady records whether the bucket's journal was read since its
-// promotion.
-func (a *Adapter) setReady(b reconciler.Bucket, ready bool) {
+// unready marks the bucket's journal as not read (at promotion, before the
+// read, and at demotion) and returns the bucket's new generation.
+func (a *Adapter) unready(b reconciler.Bucket) uint64 {
 	a.readyMu.Lock()
 	defer a.readyMu.Unlock()
-	if ready {
+	delete(a.ready, b.Name())
+	a.readyGen[b.Name()]++
+	return a.readyGen[b.Name()]
+}
+
+// markReady records that the bucket's journal was read, unless the bucket
+// was demoted (or promoted again) since the read began.
+func (a *Adapter) markReady(b reconciler.Bucket, generation uint64) {
+	a.readyMu.Lock()
+	defer a.readyMu.Unlock()
+	if a.readyGen[b.Name()] == generation {
 		a.ready[b.Name()] = b
-	} else {
-		delete(a.ready, b.Name())
 	}
 }

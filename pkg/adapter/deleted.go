@@ -81,17 +81,33 @@ func (d *deletedRuns) done(key types.NamespacedName, uid types.UID) {
 	d.byKey[key] = runs
 }
 
-// drop removes the deleted TaskRuns whose names match (a bucket that moved
-// to another replica) and returns how many there were.
-func (d *deletedRuns) drop(match func(types.NamespacedName) bool) int {
+// keys lists the names with deleted TaskRuns still to be delivered that
+// match.
+func (d *deletedRuns) keys(match func(types.NamespacedName) bool) []types.NamespacedName {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := 0
+	var keys []types.NamespacedName
+	for key := range d.byKey {
+		if match(key) {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// drop removes the deleted TaskRuns whose names match (a bucket that moved
+// to another replica) and returns their UIDs.
+func (d *deletedRuns) drop(match func(types.NamespacedName) bool) []types.UID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var uids []types.UID
 	for key, runs := range d.byKey {
 		if match(key) {
-			n += len(runs)
+			for _, tr := range runs {
+				uids = append(uids, tr.UID)
+			}
 			delete(d.byKey, key)
 		}
 	}
-	return n
+	return uids
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package adapter
 
 import (
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,8 +83,13 @@ func TestDeletedRuns(t *testing.T) {
 			d.add(deletedRun("a", "1", "5"))
 			d.add(deletedRun("b", "2", "6"))
 			d.add(deletedRun("b", "3", "7"))
-			if n := d.drop(func(k types.NamespacedName) bool { return k.Name == "b" }); n != 2 {
-				t.Errorf("dropped %d, want 2", n)
+			if keys := d.keys(func(k types.NamespacedName) bool { return k.Name == "b" }); len(keys) != 1 || keys[0] != keyOf("b") {
+				t.Errorf("keys = %v, want ci/b", keys)
+			}
+			uids := d.drop(func(k types.NamespacedName) bool { return k.Name == "b" })
+			sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+			if diff := cmp.Diff([]types.UID{"2", "3"}, uids); diff != "" {
+				t.Errorf("dropped (-want +got):\n%s", diff)
 			}
 		},
 		want: map[string][]string{"a": {"1@5"}},

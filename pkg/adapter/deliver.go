@@ -71,6 +71,10 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		return err
 	}
 	complete, err := a.deliverPending(ctx, tr)
+	if complete {
+		// Done without a send of its own (a checkpoint covered the rest).
+		a.retryLogs.release(tr.UID)
+	}
 	a.recordProgress(tr, complete)
 	return err
 }

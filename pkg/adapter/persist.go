@@ -122,9 +122,9 @@ func replaced(err error) bool {
 }
 
 // flush writes the progress not yet recorded of the TaskRuns that match, on
-// shutdown or when a bucket moves to another replica: finished attempts
-// (and running TaskRuns that do not fit the journal) to their annotation,
-// the others to the journal in one write.
+// shutdown or when a bucket moves to another replica: finished attempts to
+// their annotation, running TaskRuns to the journal in one write, and those
+// that do not fit the journal to their annotation.
 func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bool) {
 	for uid, key := range a.ledger.flushPlan(match) {
 		if err := a.save(ctx, uid); err != nil {
@@ -132,8 +132,17 @@ func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bo
 				zap.String("taskrun", key.String()), zap.Error(err))
 		}
 	}
-	if err := a.writeJournal(ctx, match); err != nil {
+	overflow, err := a.writeJournal(ctx, match)
+	if err != nil {
 		a.logger.Warnw("Could not write the progress journal on shutdown; running TaskRuns may send events again", zap.Error(err))
+	}
+	// What did not fit the journal goes to the annotations now: the saves
+	// queue is shut down (shutdown) or skips what this replica no longer
+	// leads (demotion).
+	for _, uid := range overflow {
+		if err := a.save(ctx, uid); err != nil {
+			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again", zap.String("uid", string(uid)), zap.Error(err))
+		}
 	}
 }
 
@@ -165,8 +174,11 @@ func (a *Adapter) runJournal(ctx context.Context) {
 			case <-time.After(wait):
 			}
 		}
-		err := a.writeJournal(ctx, a.owns)
+		overflow, err := a.writeJournal(ctx, a.owns)
 		last = time.Now()
+		for _, uid := range overflow {
+			a.saves.Add(uid)
+		}
 		if err == nil {
 			backoff.Forget(journalRetries)
 			continue
@@ -194,20 +206,16 @@ func (a *Adapter) journalBackoff() workqueue.TypedRateLimiter[string] {
 }
 
 // writeJournal writes, in one patch, the pending journal entries of the
-// TaskRuns that match (ledger.takeJournalBatch). Like an annotation write,
-// it outlives ctx's cancellation.
-func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedName) bool) error {
+// TaskRuns that match (ledger.takeJournalBatch). It returns the running
+// TaskRuns whose progress does not fit the journal: their annotation is to
+// be written instead. Like an annotation write, it outlives ctx's
+// cancellation.
+func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedName) bool) ([]types.UID, error) {
 	a.journalWriting.Lock()
 	defer a.journalWriting.Unlock()
 	batch, err := a.ledger.takeJournalBatch(match, a.owns)
-	if err != nil {
-		return err
-	}
-	for _, uid := range batch.overflow {
-		a.saves.Add(uid)
-	}
-	if batch.empty() {
-		return nil
+	if err != nil || batch.empty() {
+		return batch.overflow, err
 	}
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
 	defer cancel()
@@ -215,7 +223,7 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 	outcome, metric := written, outcomeWritten
 	switch {
 	case apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err):
-		// Retrying the same write cannot help.
+		// Retrying the same write cannot help; the next one only removes.
 		outcome, metric = refused, outcomeRefused
 		a.logger.Warnw("The progress journal refused a write; new running TaskRuns are checkpointed in their annotation",
 			zap.String("configMap", a.journal.Name()), zap.Int("entries", len(batch.set)), zap.Error(err))
@@ -224,16 +232,14 @@ func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedN
 	}
 	a.stats.checkpointWrote(writeCtx, storeJournal, metric)
 	again, overflow := a.ledger.journalWritten(batch, outcome, total)
-	for _, uid := range overflow {
-		a.saves.Add(uid)
-	}
 	if again {
 		a.kickJournal()
 	}
+	overflow = append(batch.overflow, overflow...)
 	if outcome == refused {
-		return nil
+		return overflow, nil
 	}
-	return err
+	return overflow, err
 }
 
 // loadJournal reads the journal entries of the TaskRuns that match into

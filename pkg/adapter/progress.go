@@ -36,14 +36,16 @@ import (
 // The rule it enforces: a finished attempt belongs in the TaskRun's
 // annotation, written at once; a running TaskRun's progress goes to the
 // journal, written at most once per interval for all TaskRuns together, or,
-// once the journal holds journalMax bytes, to the annotation, at most once
-// per TaskRun and interval.
+// when the journal has no room for a new entry (journalMax, shared by the
+// replicas), to the annotation, at most once per TaskRun and interval. A
+// TaskRun whose annotation the apiserver refused (unannotatable) stays in
+// the journal, finished or not.
 type ledger struct {
 	interval   time.Duration
 	journalMax int
 	// writers is how many replicas write the journal: each batch adds at
-	// most its share of the room left, so that together they stay within
-	// twice journalMax however stale their view of the journal's size.
+	// most its share of the room it last saw, so that together they add
+	// at most about twice journalMax however stale their views are.
 	writers int
 
 	mu   sync.Mutex
@@ -55,6 +57,9 @@ type ledger struct {
 	journalPending map[types.UID]struct{}
 	journalSizes   map[types.UID]int
 	journalBytes   int
+	// journalRefused: the apiserver refused the last journal write as too
+	// large; until a write lands, writes only remove entries.
+	journalRefused bool
 }
 
 // runState is the delivery progress of one TaskRun in this process.
@@ -314,6 +319,9 @@ func (l *ledger) takeJournalBatch(match, owns func(types.NamespacedName) bool) (
 	defer l.mu.Unlock()
 	b := journalBatch{set: map[types.UID]string{}, written: map[types.UID]*checkpoint.Progress{}}
 	room := (l.journalMax - l.journalBytes) / l.writers
+	if l.journalRefused {
+		room = -1
+	}
 	taken := make([]types.UID, 0, len(l.journalPending))
 	for uid := range l.journalPending {
 		st := l.runs[uid]
@@ -332,15 +340,22 @@ func (l *ledger) takeJournalBatch(match, owns func(types.NamespacedName) bool) (
 				b.remove = append(b.remove, uid)
 			}
 		case st.journaled != nil && st.journaled.Covers(st.delivered):
+		case l.journalRefused:
+			// Left pending until a removal has made room.
+			continue
 		default:
 			value, err := checkpoint.EncodeEntry(checkpoint.Entry{TaskRun: st.key, Progress: st.delivered})
 			if err != nil {
 				// Nothing taken: every entry stays pending.
 				return journalBatch{}, err
 			}
-			if size := checkpoint.EntrySize(uid, value); st.journaled == nil && !st.unannotatable {
+			if size := checkpoint.EntrySize(uid, value); st.journaled == nil {
 				if size > room {
-					b.overflow = append(b.overflow, uid)
+					if !st.unannotatable {
+						b.overflow = append(b.overflow, uid)
+					}
+					// An unannotatable TaskRun that does not fit is
+					// recorded nowhere: a crash repeats its events.
 					break
 				}
 				room -= size
@@ -380,9 +395,11 @@ func (l *ledger) journalWritten(b journalBatch, outcome writeOutcome, total int)
 		}
 		if outcome == refused {
 			l.journalBytes = max(l.journalBytes, l.journalMax)
+			l.journalRefused = true
 		}
 		return false, overflow
 	}
+	l.journalRefused = false
 	again := false
 	for uid, value := range b.set {
 		l.setJournalSize(uid, checkpoint.EntrySize(uid, value))
@@ -416,6 +433,14 @@ func (l *ledger) setJournalSize(uid types.UID, size int) {
 	}
 }
 
+// drop forgets a TaskRun another replica handles, leaving its journal
+// entry to that replica.
+func (l *ledger) drop(uid types.UID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.runs, uid)
+}
+
 // forget drops a deleted TaskRun. It reports whether the journal writer is
 // to be woken to remove the TaskRun's entry.
 func (l *ledger) forget(uid types.UID) bool {
@@ -435,6 +460,10 @@ func (l *ledger) forget(uid types.UID) bool {
 func (l *ledger) load(entries map[types.UID]checkpoint.Entry, match func(types.NamespacedName) bool, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// The read is the journal as it is now, other replicas' entries
+	// included: it replaces what this process knew of it.
+	l.journalSizes = make(map[types.UID]int, len(entries))
+	l.journalBytes = 0
 	for uid, e := range entries {
 		l.setJournalSize(uid, e.Size)
 		if !match(e.TaskRun) {

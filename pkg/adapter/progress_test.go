@@ -736,6 +736,8 @@ func TestLedgerLoad(t *testing.T) {
 	l := ledgerWith(1000,
 		run{name: "behind", delivered: prog(0, "a")},
 		run{name: "ahead", delivered: prog(0, "a.", "b")},
+		// Removed by another replica since this one last looked.
+		run{name: "stale", entrySize: 500},
 	)
 	entries := map[types.UID]checkpoint.Entry{
 		"behind":      {TaskRun: keyOf("behind"), Progress: prog(0, "a."), Size: 10},
@@ -744,7 +746,8 @@ func TestLedgerLoad(t *testing.T) {
 		"otherbucket": {TaskRun: keyOf("otherbucket"), Progress: prog(0, "a"), Size: 13},
 	}
 	l.load(entries, func(k types.NamespacedName) bool { return k.Name != "otherbucket" }, t0)
-	// Every entry counts against the budget, also another bucket's.
+	// Every entry counts against the budget, also another bucket's; the
+	// read replaces what was known.
 	if diff := cmp.Diff(map[types.UID]int{"behind": 10, "ahead": 11, "new": 12, "otherbucket": 13}, l.journalSizes); diff != "" {
 		t.Errorf("sizes (-want +got):\n%s", diff)
 	}
@@ -811,5 +814,36 @@ func TestLedgerPrune(t *testing.T) {
 	l := ledgerWith(100, run{name: "a", delivered: prog(0, "x"), journaled: prog(0, "x")}, run{name: "b", delivered: prog(0, "x")})
 	if diff := cmp.Diff(map[types.UID]types.NamespacedName{"a": keyOf("a")}, l.journaled()); diff != "" {
 		t.Errorf("journaled (-want +got):\n%s", diff)
+	}
+}
+
+// TestLedgerAfterRefusedJournalWrite: once the apiserver refused a journal
+// write as too large, new entries overflow to their annotations and the
+// next writes only remove entries, until one lands; refusals never loop.
+func TestLedgerAfterRefusedJournalWrite(t *testing.T) {
+	all := func(types.NamespacedName) bool { return true }
+	l := ledgerWith(10000,
+		run{name: "new", delivered: prog(0, "a"), pending: true},
+		run{name: "known", delivered: prog(0, "a."), journaled: prog(0, "a"), pending: true, entrySize: 40},
+	)
+	b, _ := l.takeJournalBatch(all, all)
+	if _, overflow := l.journalWritten(b, refused, 0); len(overflow) != 1 || overflow[0] != "new" {
+		t.Fatalf("overflow = %v, want the new entry", overflow)
+	}
+	// A finished TaskRun's entry is to be removed meanwhile.
+	l.runs["done"] = &runState{key: keyOf("done"), delivered: prog(0, "a."), saved: prog(0, "a."), journaled: prog(0, "a")}
+	l.setJournalSize("done", 30)
+	l.journalPending["done"] = struct{}{}
+	b, _ = l.takeJournalBatch(all, all)
+	if len(b.set) != 0 || len(b.remove) != 1 || b.remove[0] != "done" {
+		t.Fatalf("after a refusal: set %v, remove %v; want only the removal", b.set, b.remove)
+	}
+	if diff := cmp.Diff([]string{"known"}, pendingOf(l)); diff != "" {
+		t.Errorf("pending (-want +got):\n%s", diff)
+	}
+	l.journalWritten(b, written, 40)
+	b, _ = l.takeJournalBatch(all, all)
+	if _, ok := b.set["known"]; !ok {
+		t.Errorf("once a write landed, updates are written again: %+v", b)
 	}
 }

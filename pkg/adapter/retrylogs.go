@@ -33,7 +33,15 @@ import (
 type retryLogs struct {
 	mu    sync.Mutex
 	byRun map[types.UID]heldLog
+	// bytes is the size of the logs held; past maxHeldLogBytes a log is
+	// not held (its retry reads it again).
+	bytes int
 }
+
+// maxHeldLogBytes bounds the memory of the held logs during a long sink
+// outage with many TaskRuns: about 128 logs of the 512 KiB maximum, or
+// 1,024 of the 64 KiB default.
+const maxHeldLogBytes = 64 << 20
 
 type heldLog struct {
 	key types.NamespacedName
@@ -59,18 +67,26 @@ func (r *retryLogs) get(uid types.UID, id string) (*steplog.Log, bool) {
 func (r *retryLogs) hold(tr *pipelinev1.TaskRun, id string, log *steplog.Log) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if log == nil {
-		delete(r.byRun, tr.UID)
+	r.releaseLocked(tr.UID)
+	if log == nil || r.bytes+len(log.Text) > maxHeldLogBytes {
 		return
 	}
 	r.byRun[tr.UID] = heldLog{key: types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}, id: id, log: log}
+	r.bytes += len(log.Text)
 }
 
 // release drops the TaskRun's held log.
 func (r *retryLogs) release(uid types.UID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.byRun, uid)
+	r.releaseLocked(uid)
+}
+
+func (r *retryLogs) releaseLocked(uid types.UID) {
+	if h, ok := r.byRun[uid]; ok {
+		r.bytes -= len(h.log.Text)
+		delete(r.byRun, uid)
+	}
 }
 
 // drop releases the logs of the TaskRuns that match (a bucket that moved
@@ -80,7 +96,7 @@ func (r *retryLogs) drop(match func(types.NamespacedName) bool) {
 	defer r.mu.Unlock()
 	for uid, h := range r.byRun {
 		if match(h.key) {
-			delete(r.byRun, uid)
+			r.releaseLocked(uid)
 		}
 	}
 }

@@ -106,3 +106,29 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 		t.Errorf("logs still held after delivery: %v", a.retryLogs.byRun)
 	}
 }
+
+// TestRetryLogsBounded: the held logs never take more than
+// maxHeldLogBytes; one that does not fit is read again on its retry.
+func TestRetryLogsBounded(t *testing.T) {
+	r := newRetryLogs()
+	big := &steplog.Log{Text: string(make([]byte, maxHeldLogBytes/2+1))}
+	first, second := finishedRun(nil, ""), finishedRun(nil, "")
+	second.UID = "uid-2"
+	r.hold(first, "id-1", big)
+	r.hold(second, "id-2", big)
+	if _, ok := r.get(first.UID, "id-1"); !ok {
+		t.Error("the first log was not held")
+	}
+	if _, ok := r.get(second.UID, "id-2"); ok || r.bytes > maxHeldLogBytes {
+		t.Errorf("held %d bytes, over %d", r.bytes, maxHeldLogBytes)
+	}
+	r.release(first.UID)
+	r.release(first.UID)
+	if r.bytes != 0 {
+		t.Errorf("after release: %d bytes held", r.bytes)
+	}
+	r.hold(second, "id-2", big)
+	if _, ok := r.get(second.UID, "id-2"); !ok {
+		t.Error("with room again, the log was not held")
+	}
+}

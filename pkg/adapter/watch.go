@@ -154,14 +154,15 @@ func (a *Adapter) onDelete(obj interface{}) {
 		return
 	}
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
-	if !a.owns(key) {
-		// Another replica leads its bucket.
+	if a.leader != nil && !a.leader.IsLeaderFor(key) {
+		// Another replica leads its bucket, and removes its journal entry
+		// once it has delivered the rest.
 		a.retryLogs.release(tr.UID)
-		if a.ledger.forget(tr.UID) {
-			a.kickJournal()
-		}
+		a.ledger.drop(tr.UID)
 		return
 	}
+	// Kept also while a promoted bucket's journal is still being read:
+	// the promotion queues it then.
 	a.deleted.add(tr)
 	a.queue.Add(key)
 }
