@@ -319,9 +319,6 @@ func (l *ledger) takeJournalBatch(match, owns func(types.NamespacedName) bool) (
 	defer l.mu.Unlock()
 	b := journalBatch{set: map[types.UID]string{}, written: map[types.UID]*checkpoint.Progress{}}
 	room := (l.journalMax - l.journalBytes) / l.writers
-	if l.journalRefused {
-		room = -1
-	}
 	taken := make([]types.UID, 0, len(l.journalPending))
 	for uid := range l.journalPending {
 		st := l.runs[uid]
