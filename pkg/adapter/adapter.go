@@ -52,8 +52,11 @@ import (
 // Options configure an Adapter.
 type Options struct {
 	Config *adaptercontract.Config
-	// CloudEvents is the client that delivers to the sink.
+	// CloudEvents is the client that delivers to the sink; DeadLetter, to
+	// the dead-letter sink, required when Config.Delivery has one. Clients
+	// built by NewClients record each answer's Retry-After and body.
 	CloudEvents cloudevents.Client
+	DeadLetter  cloudevents.Client
 	Tekton      tektonclient.Interface
 	Kube        kubernetes.Interface
 	// Metadata patches the checkpoint annotations.
@@ -66,7 +69,8 @@ type Options struct {
 	// backoff after a failed delivery.
 	RetryBaseDelay, RetryMaxDelay time.Duration
 	// SendTimeout bounds one delivery attempt, one log read and one
-	// checkpoint write (0: adaptercontract.DefaultSinkTimeout).
+	// checkpoint write: Config.Delivery.Timeout when set, else this (0:
+	// adaptercontract.DefaultSinkTimeout).
 	SendTimeout time.Duration
 	// MeterProvider receives the adapter's metrics; nil means OpenTelemetry's
 	// global provider, which adapter/v2 configures.
@@ -139,8 +143,10 @@ type Adapter struct {
 	// deleted holds deleted TaskRuns until their last transitions are
 	// delivered.
 	deleted *deletedRuns
-	// retryLogs holds the logs of transitions whose delivery is retried.
-	retryLogs *retryLogs
+	// policy is spec.delivery's retry policy.
+	policy deliveryPolicy
+	// retries holds the state of the events whose delivery is retried.
+	retries *retries
 	// sourceEvents records Kubernetes Events on the source.
 	sourceEvents *sourceEvents
 }
@@ -173,6 +179,16 @@ func New(opts Options) (*Adapter, error) {
 	if opts.RetryMaxDelay <= 0 {
 		opts.RetryMaxDelay = 10 * time.Second
 	}
+	policy, err := newDeliveryPolicy(opts.Config.Delivery)
+	if err != nil {
+		return nil, fmt.Errorf("adapter: delivery: %w", err)
+	}
+	if policy.deadLetter && opts.DeadLetter == nil {
+		return nil, errors.New("adapter: a dead-letter sink is configured but DeadLetter is nil")
+	}
+	if policy.retry.RequestTimeout > 0 {
+		opts.SendTimeout = policy.retry.RequestTimeout
+	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = adaptercontract.DefaultSinkTimeout
 	}
@@ -181,6 +197,7 @@ func New(opts Options) (*Adapter, error) {
 	}
 	a := &Adapter{
 		opts:         opts,
+		policy:       policy,
 		cfg:          opts.Config,
 		logger:       opts.Logger,
 		store:        &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
@@ -189,7 +206,7 @@ func New(opts Options) (*Adapter, error) {
 		journalKick:  make(chan struct{}, 1),
 		ledger:       newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
 		deleted:      newDeletedRuns(),
-		retryLogs:    newRetryLogs(),
+		retries:      newRetries(),
 		sourceEvents: newSourceEvents(opts.Kube, opts.Config),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
@@ -290,8 +307,9 @@ func (a *Adapter) Start(ctx context.Context) error {
 	return nil
 }
 
-// processNext runs do on the next key of q, and retries the key with q's
-// backoff when do fails. It reports false once q is shut down.
+// processNext runs do on the next key of q, and retries the key when do
+// fails: after the wait a *retryAfterError asks for, else with q's
+// backoff. It reports false once q is shut down.
 func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitingInterface[K], logger *zap.SugaredLogger,
 	failure string, do func(context.Context, K) error) bool {
 	key, quit := q.Get()
@@ -300,6 +318,14 @@ func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitin
 	}
 	defer q.Done(key)
 	if err := do(ctx, key); err != nil {
+		var wait *retryAfterError
+		if errors.As(err, &wait) {
+			if wait.err != nil && ctx.Err() == nil {
+				logger.Warnw(failure+", will retry", zap.String("taskrun", fmt.Sprint(key)), zap.Duration("after", wait.wait), zap.Error(wait.err))
+			}
+			q.AddAfter(key, wait.wait)
+			return true
+		}
 		if ctx.Err() == nil {
 			logger.Warnw(failure+", will retry", zap.String("taskrun", fmt.Sprint(key)), zap.Int("retries", q.NumRequeues(key)), zap.Error(err))
 		}

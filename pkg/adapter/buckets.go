@@ -80,7 +80,7 @@ func (a *Adapter) setupLeaderElection() error {
 			a.unready(b)
 			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
 			a.flush(context.Background(), b.Has)
-			a.retryLogs.drop(b.Has)
+			a.retries.drop(b.Has)
 			// The next leader never saw these TaskRuns' deletion as its
 			// own: their remaining events are lost, and their journal
 			// entries obsolete.

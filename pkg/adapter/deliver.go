@@ -18,8 +18,8 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -54,7 +54,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		}
 		// Delivered: nothing is left to record, and the journal entry goes.
 		a.deleted.done(key, gone.UID)
-		a.retryLogs.release(gone.UID)
+		a.retries.release(gone.UID)
 		if a.ledger.forget(gone.UID) {
 			a.kickJournal()
 		}
@@ -73,7 +73,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	complete, err := a.deliverPending(ctx, tr)
 	if complete {
 		// Done without a send of its own (a checkpoint covered the rest).
-		a.retryLogs.release(tr.UID)
+		a.retries.release(tr.UID)
 	}
 	a.recordProgress(tr, complete)
 	return err
@@ -114,78 +114,172 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 }
 
 // deliver builds the transition's event and sends it unless the filters drop
-// it. A nil error means the transition is done: acknowledged, filtered out,
-// or permanently rejected by the sink (an answer retrying cannot fix, see
-// retryable; it is logged, counted and shown on the source instead).
+// it. A nil error means the transition is done: acknowledged, filtered
+// out, dead-lettered or rejected (logged, counted and shown on the
+// source). Otherwise it is retried, with the same id and log; a
+// *retryAfterError says how long to wait first.
 func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) error {
-	log := a.stepLog(ctx, tr, t)
-	event, err := events.New(tr, t, log)
+	id := t.ID(tr.UID)
+	st, retrying := a.retries.get(tr.UID, id)
+	if now := time.Now(); retrying && now.Before(st.notBefore) {
+		// Woken early (the TaskRun changed): the wait still holds.
+		return &retryAfterError{wait: st.notBefore.Sub(now)}
+	}
+	if !retrying {
+		st = retryState{id: id, log: a.stepLog(ctx, tr, t)}
+	}
+	event, err := events.New(tr, t, st.log)
 	if err != nil {
 		return err
 	}
-	if err := a.send(ctx, tr, event); err != nil {
-		// Retried with the same log.
-		a.retryLogs.hold(tr, event.ID(), log)
-		return err
-	}
-	a.retryLogs.release(tr.UID)
-	return nil
-}
-
-// stepLog is the log a terminal transition carries: the one read for its
-// first attempt, or, for the first attempt, the tail of the step
-// container's log, read within SendTimeout. nil for transitions that carry
-// no log.
-func (a *Adapter) stepLog(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) *steplog.Log {
-	if (t.Kind != transitions.Succeeded && t.Kind != transitions.Failed) || a.cfg.LogMaxBytes <= 0 || t.PodName == "" {
-		return nil
-	}
-	if log, ok := a.retryLogs.get(tr.UID, t.ID(tr.UID)); ok {
-		return log
-	}
-	readCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
-	defer cancel()
-	return a.logs.Tail(readCtx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
-}
-
-// send sends the event unless the filters drop it. A nil error means the
-// transition is done: acknowledged, filtered out, or permanently rejected
-// by the sink (see deliver).
-func (a *Adapter) send(ctx context.Context, tr *pipelinev1.TaskRun, event cloudevents.Event) error {
 	logger := a.logger.With(zap.String("id", event.ID()), zap.String("type", event.Type()),
 		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
 	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
 		logger.Debug("Event dropped by the source's filters")
 		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
+		a.retries.release(tr.UID)
 		return nil
 	}
-	sendCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
-	defer cancel()
+	if st.deadLetter {
+		return a.sendDeadLetter(ctx, logger, tr, event, st)
+	}
 	start := time.Now()
-	result := a.opts.CloudEvents.Send(sendCtx, event)
-	if cloudevents.IsACK(result) {
+	ans, sendErr := a.attempt(ctx, a.opts.CloudEvents, event)
+	if sendErr == nil {
 		logger.Debug("Event delivered")
 		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.delivered)
+		a.retries.release(tr.UID)
 		return nil
 	}
-	var httpResult *cehttp.Result
-	if cloudevents.ResultAs(result, &httpResult) && !retryable(httpResult.StatusCode) {
-		logger.Errorw("Sink rejected the event permanently; not retrying", zap.Int("status", httpResult.StatusCode))
-		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.rejected)
-		a.sourceEvents.warn(ReasonEventRejected, "The sink answered %d to event %s (%s of TaskRun %s/%s); not retried",
-			httpResult.StatusCode, event.ID(), event.Type(), tr.Namespace, tr.Name)
+	st.failures++
+	v := a.policy.afterFailure(st.failures, ans, time.Now())
+	switch v.action {
+	case toDeadLetter:
+		logger.Warnw("The sink did not accept the event; sending it to the dead-letter sink",
+			zap.Int("status", ans.status), zap.Int("attempts", st.failures), zap.Error(sendErr))
+		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
+		st.deadLetter, st.sinkAnswer, st.sinkErr, st.failures, st.notBefore = true, ans, sendErr, 0, time.Time{}
+		return a.sendDeadLetter(ctx, logger, tr, event, st)
+	case rejectEvent:
+		why := "an answer retrying cannot change"
+		if retryable(ans) {
+			why = fmt.Sprintf("the last of %d attempts (spec.delivery.retry)", st.failures)
+		}
+		a.reject(ctx, logger, tr, event, "sink", ans, why, time.Since(start))
 		return nil
 	}
 	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
-	return fmt.Errorf("sending %s: %w", event.ID(), result)
+	return a.retryLater(tr, st, v, fmt.Errorf("sending %s: %w", event.ID(), sendErr))
 }
 
-// retryable reports whether a sink's answer may succeed on retry: the set
-// Knative's dispatcher retries (kncloudevents.SelectiveRetry;
-// TestRetryableAsKnative keeps them equal): 404 (a Broker's ingress while
-// it is re-created), 408, 409, 429 and 5xx. Linking kncloudevents for it
-// would add the Broker and most of Eventing's APIs to the adapter binary.
-func retryable(status int) bool {
-	return status >= 500 || status == http.StatusNotFound || status == http.StatusRequestTimeout ||
-		status == http.StatusConflict || status == http.StatusTooManyRequests
+// sendDeadLetter sends an event the sink did not take to the dead-letter
+// sink, with Knative's error extensions. A nil error means it is done:
+// dead-lettered, or rejected by the dead-letter sink too.
+func (a *Adapter) sendDeadLetter(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, event cloudevents.Event, st retryState) error {
+	dead, err := deadLettered(ctx, event, st.sinkAnswer, st.sinkErr)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	ans, sendErr := a.attempt(ctx, a.opts.DeadLetter, *dead)
+	if sendErr == nil {
+		logger.Warnw("Event dead-lettered", zap.Int("sinkStatus", st.sinkAnswer.status))
+		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.deadLettered)
+		a.retries.release(tr.UID)
+		return nil
+	}
+	st.failures++
+	v := a.policy.afterDeadLetterFailure(st.failures, ans, time.Now())
+	if v.action == rejectEvent {
+		a.reject(ctx, logger, tr, event, "dead-letter sink", ans, "an answer retrying cannot change", time.Since(start))
+		return nil
+	}
+	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
+	return a.retryLater(tr, st, v, fmt.Errorf("sending %s to the dead-letter sink: %w", event.ID(), sendErr))
+}
+
+// attempt sends the event once with the client, within SendTimeout, and
+// returns what it was answered.
+func (a *Adapter) attempt(ctx context.Context, client cloudevents.Client, event cloudevents.Event) (answer, error) {
+	var ans answer
+	sendCtx, cancel := context.WithTimeout(withAnswer(ctx, &ans), a.opts.SendTimeout)
+	defer cancel()
+	if a.policy.structured {
+		sendCtx = cloudevents.WithEncodingStructured(sendCtx)
+	}
+	result := client.Send(sendCtx, event)
+	if cloudevents.IsACK(result) {
+		return ans, nil
+	}
+	// A client built without NewClients records no answer; its result
+	// still has the status.
+	var httpResult *cehttp.Result
+	if ans.status == 0 && cloudevents.ResultAs(result, &httpResult) {
+		ans.status = httpResult.StatusCode
+	}
+	if result == nil {
+		result = errors.New("no result")
+	}
+	return ans, result
+}
+
+// retryLater keeps the event's retry state and returns err, with the wait
+// the policy asks for.
+func (a *Adapter) retryLater(tr *pipelinev1.TaskRun, st retryState, v verdict, err error) error {
+	st.notBefore = time.Time{}
+	if v.wait > 0 {
+		st.notBefore = time.Now().Add(v.wait)
+	}
+	a.retries.hold(tr, st)
+	if v.wait > 0 {
+		return &retryAfterError{err: err, wait: v.wait}
+	}
+	return err
+}
+
+// reject gives up on an event: logged with its id, counted and shown on
+// the source as a Warning Event.
+func (a *Adapter) reject(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, event cloudevents.Event,
+	target string, ans answer, why string, took time.Duration) {
+	logger.Errorw("Event rejected: the "+target+" did not accept it, after "+why+"; not retried", zap.Int("status", ans.status))
+	a.stats.sent(ctx, event.Type(), took, a.stats.rejected)
+	a.sourceEvents.warn(ReasonEventRejected, "The %s answered %s to event %s (%s of TaskRun %s/%s), after %s; not retried",
+		target, statusText(ans), event.ID(), event.Type(), tr.Namespace, tr.Name, why)
+	a.retries.release(tr.UID)
+}
+
+// statusText is an answer's status for messages.
+func statusText(a answer) string {
+	if a.status == 0 {
+		return "nothing"
+	}
+	return fmt.Sprint(a.status)
+}
+
+// retryAfterError is a failed (err) or deferred (nil err) delivery whose
+// next attempt must wait at least wait.
+type retryAfterError struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *retryAfterError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("next attempt in %s", e.wait)
+	}
+	return fmt.Sprintf("%v (next attempt in %s)", e.err, e.wait)
+}
+
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// stepLog is the tail of a terminal transition's step container log, read
+// within SendTimeout; nil for transitions that carry no log. It is read
+// once per transition: its retries carry the same (see retries).
+func (a *Adapter) stepLog(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) *steplog.Log {
+	if (t.Kind != transitions.Succeeded && t.Kind != transitions.Failed) || a.cfg.LogMaxBytes <= 0 || t.PodName == "" {
+		return nil
+	}
+	readCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
+	defer cancel()
+	return a.logs.Tail(readCtx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
 }

@@ -55,13 +55,23 @@ func NewEnvConfig() adapter.EnvConfigAccessor { return &EnvConfig{} }
 
 // NewAdapter is the adapter.AdapterConstructor. It talks to the cluster it
 // runs in, or, outside a cluster, to the one $KUBECONFIG names (for
-// debugging the adapter by hand).
-func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudevents.Client) adapter.Adapter {
+// debugging the adapter by hand). It sends with clients of its own, built
+// by NewClients from the client configuration adapter/v2 built ce from,
+// which record each answer (ce does not).
+func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevents.Client) adapter.Adapter {
 	logger := logging.FromContext(ctx)
 	e := env.(*EnvConfig)
 	cfg, err := adaptercontract.Decode(e.SourceConfig)
 	if err != nil {
 		logger.Fatalw("Invalid source configuration", "error", err)
+	}
+	cc := adapter.GetClientConfig(ctx)
+	if cc.Env == nil {
+		cc.Env = env
+	}
+	sink, deadLetter, err := NewClients(cc, cfg.DeadLetterSink())
+	if err != nil {
+		logger.Fatalw("Cannot build the CloudEvents clients", "error", err)
 	}
 	restCfg := injection.GetConfig(ctx)
 	if restCfg == nil {
@@ -88,7 +98,8 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, ce cloudeven
 	}
 	a, err := New(Options{
 		Config:             cfg,
-		CloudEvents:        ce,
+		CloudEvents:        sink,
+		DeadLetter:         deadLetter,
 		Tekton:             tektonclient.NewForConfigOrDie(restCfg),
 		Kube:               kubernetes.NewForConfigOrDie(restCfg),
 		Metadata:           metadata.NewForConfigOrDie(restCfg),

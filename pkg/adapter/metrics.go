@@ -32,6 +32,7 @@ const (
 	MetricDelivered    = "tekton_step_source.events.delivered"
 	MetricFiltered     = "tekton_step_source.events.filtered"
 	MetricRejected     = "tekton_step_source.events.rejected"
+	MetricDeadLettered = "tekton_step_source.events.dead_lettered"
 	MetricFailed       = "tekton_step_source.events.failed"
 	MetricSendDuration = "tekton_step_source.send.duration"
 	MetricQueueDepth   = "tekton_step_source.queue.depth"
@@ -48,10 +49,10 @@ const (
 )
 
 type metrics struct {
-	delivered, filtered, rejected, failed metric.Int64Counter
-	checkpointWrites                      metric.Int64Counter
-	sendDuration                          metric.Float64Histogram
-	attrs                                 metric.MeasurementOption
+	delivered, filtered, rejected, deadLettered, failed metric.Int64Counter
+	checkpointWrites                                    metric.Int64Counter
+	sendDuration                                        metric.Float64Histogram
+	attrs                                               metric.MeasurementOption
 }
 
 func newMetrics(mp metric.MeterProvider, sourceNamespace, sourceName string, queueDepth func() int) (*metrics, error) {
@@ -70,10 +71,13 @@ func newMetrics(mp metric.MeterProvider, sourceNamespace, sourceName string, que
 	if m.filtered, err = meter.Int64Counter(MetricFiltered, metric.WithDescription("Events dropped by spec.filters")); err != nil {
 		return nil, err
 	}
-	if m.rejected, err = meter.Int64Counter(MetricRejected, metric.WithDescription("Events the sink refused with an answer that retrying cannot fix (a 4xx other than 404, 408, 409 and 429, or a 3xx); not retried")); err != nil {
+	if m.rejected, err = meter.Int64Counter(MetricRejected, metric.WithDescription("Events given up on without a dead-letter sink to take them: refused with an answer that retrying cannot change (a 4xx other than 404, 408, 409 and 429, or a 3xx), or failed spec.delivery.retry+1 times; or refused so by the dead-letter sink")); err != nil {
 		return nil, err
 	}
-	if m.failed, err = meter.Int64Counter(MetricFailed, metric.WithDescription("Failed delivery attempts that will be retried")); err != nil {
+	if m.deadLettered, err = meter.Int64Counter(MetricDeadLettered, metric.WithDescription("Events the dead-letter sink acknowledged")); err != nil {
+		return nil, err
+	}
+	if m.failed, err = meter.Int64Counter(MetricFailed, metric.WithDescription("Failed delivery attempts (to the sink or the dead-letter sink) after which the event is retried or dead-lettered")); err != nil {
 		return nil, err
 	}
 	if m.checkpointWrites, err = meter.Int64Counter(MetricCheckpointWrites,

@@ -157,7 +157,7 @@ func (a *Adapter) onDelete(obj interface{}) {
 	if a.leader != nil && !a.leader.IsLeaderFor(key) {
 		// Another replica leads its bucket, and removes its journal entry
 		// once it has delivered the rest.
-		a.retryLogs.release(tr.UID)
+		a.retries.release(tr.UID)
 		a.ledger.drop(tr.UID)
 		return
 	}

@@ -29,7 +29,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 )
 
 // EnvName is the environment variable that carries the JSON Config.
@@ -69,6 +71,21 @@ type Config struct {
 
 	// LogMaxBytes caps the step log carried in terminal events; 0 disables logs.
 	LogMaxBytes int64 `json:"logMaxBytes"`
+
+	// Delivery is the source's spec.delivery with its dead-letter sink
+	// resolved: deadLetterSink is a URI with the CA certificates and
+	// audience of the resolved address. nil without spec.delivery.
+	Delivery *eventingduckv1.DeliverySpec `json:"delivery,omitempty"`
+}
+
+// DeadLetterSink is the resolved address of Delivery's dead-letter sink,
+// or nil.
+func (c *Config) DeadLetterSink() *duckv1.Addressable {
+	if c.Delivery == nil || c.Delivery.DeadLetterSink == nil || c.Delivery.DeadLetterSink.URI == nil {
+		return nil
+	}
+	d := c.Delivery.DeadLetterSink
+	return &duckv1.Addressable{URL: d.URI, CACerts: d.CACerts, Audience: d.Audience}
 }
 
 // EventListenerLabel is the label Tekton Triggers puts on the resources an
@@ -126,6 +143,9 @@ func Decode(s string) (*Config, error) {
 	}
 	if c.LogMaxBytes < 0 {
 		return nil, fmt.Errorf("%s: logMaxBytes must not be negative, got %d", EnvName, c.LogMaxBytes)
+	}
+	if d := c.Delivery; d != nil && d.DeadLetterSink != nil && (d.DeadLetterSink.URI == nil || !d.DeadLetterSink.URI.URL().IsAbs() || d.DeadLetterSink.Ref != nil) {
+		return nil, fmt.Errorf("%s: delivery.deadLetterSink must be a resolved absolute URI", EnvName)
 	}
 	return c, nil
 }

@@ -105,18 +105,22 @@ func waitForJournal(t *testing.T, cfg *adaptercontract.Config, taskRun, want str
 
 func startAdapter(t testing.TB, cfg *adaptercontract.Config, sink string, overrides *duckv1.CloudEventOverrides, tweaks ...func(*stepadapter.Options)) *runningAdapter {
 	t.Helper()
-	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName}}
+	// K_SINK_TIMEOUT as the controller sets it.
+	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName, EnvSinkTimeout: "30"}}
 	reporter, err := source.NewStatsReporter()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, err := adapter.NewClient(adapter.ClientConfig{Env: env, CeOverrides: overrides, Reporter: reporter})
+	// The clients the adapter binary builds: the sink's and, when cfg has
+	// one, the dead-letter sink's.
+	ce, dls, err := stepadapter.NewClients(adapter.ClientConfig{Env: env, CeOverrides: overrides, Reporter: reporter}, cfg.DeadLetterSink())
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := stepadapter.Options{
 		Config:         cfg,
 		CloudEvents:    ce,
+		DeadLetter:     dls,
 		Tekton:         tektonclient.NewForConfigOrDie(cp.Config),
 		Kube:           kubernetes.NewForConfigOrDie(cp.Config),
 		Metadata:       metadata.NewForConfigOrDie(cp.Config),

@@ -46,13 +46,36 @@ type Receiver struct {
 	inFlight atomic.Int32
 	maxIn    atomic.Int32
 	delay    atomic.Int64 // nanoseconds to wait before answering
-	refuse   atomic.Pointer[func(cloudevents.Event) int]
+	respond  atomic.Pointer[func(cloudevents.Event) Response]
 
 	mu       sync.Mutex
 	events   []cloudevents.Event
 	arrivals []time.Time
 	rejected int
+	attempts []Attempt
 	changed  chan struct{}
+	// stopped ends the requests held by a Response with Hang.
+	stopped  chan struct{}
+	stopOnce sync.Once
+}
+
+// Response is how the receiver answers one event: Status 0 accepts it;
+// any other status refuses it (the event is not recorded) with Header and
+// Body. Hang holds the request unanswered until the client gives up or the
+// receiver stops, as a sink that accepts connections and never answers.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+	Hang   bool
+}
+
+// Attempt is one request that carried a valid CloudEvent: its id, when it
+// arrived and the status it was answered (0: none, it hung).
+type Attempt struct {
+	ID     string
+	At     time.Time
+	Status int
 }
 
 // Start listens on a loopback port (addr "" picks one) and serves until Stop.
@@ -64,7 +87,7 @@ func Start(addr string) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Receiver{URL: "http://" + l.Addr().String(), listener: l, changed: make(chan struct{})}
+	r := &Receiver{URL: "http://" + l.Addr().String(), listener: l, changed: make(chan struct{}), stopped: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = r.srv.Serve(l) }()
 	return r, nil
@@ -82,7 +105,10 @@ func New(t testing.TB) *Receiver {
 }
 
 // Stop shuts the server down.
-func (r *Receiver) Stop() { _ = r.srv.Close() }
+func (r *Receiver) Stop() {
+	r.stopOnce.Do(func() { close(r.stopped) })
+	_ = r.srv.Close()
+}
 
 // FailWith makes the receiver answer every request with status (and not
 // record the event); 0 restores normal operation.
@@ -93,10 +119,20 @@ func (r *Receiver) FailWith(status int) { r.status.Store(int32(status)) }
 // normal operation.
 func (r *Receiver) Refuse(status func(cloudevents.Event) int) {
 	if status == nil {
-		r.refuse.Store(nil)
+		r.Respond(nil)
 		return
 	}
-	r.refuse.Store(&status)
+	r.Respond(func(e cloudevents.Event) Response { return Response{Status: status(e)} })
+}
+
+// Respond makes the receiver answer each event as answer says; nil
+// restores normal operation.
+func (r *Receiver) Respond(answer func(cloudevents.Event) Response) {
+	if answer == nil {
+		r.respond.Store(nil)
+		return
+	}
+	r.respond.Store(&answer)
 }
 
 // Delay makes the receiver wait d before answering each request.
@@ -142,15 +178,29 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "invalid CloudEvent: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	if refuse := r.refuse.Load(); refuse != nil {
-		if status := (*refuse)(*event); status != 0 {
+	arrived := time.Now()
+	if respond := r.respond.Load(); respond != nil {
+		if answer := (*respond)(*event); answer.Hang {
+			r.attempted(event.ID(), arrived, 0)
+			select {
+			case <-req.Context().Done():
+			case <-r.stopped:
+			}
+			return
+		} else if answer.Status != 0 {
+			r.attempted(event.ID(), arrived, answer.Status)
 			r.mu.Lock()
 			r.rejected++
 			r.mu.Unlock()
-			w.WriteHeader(status)
+			for k, v := range answer.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(answer.Status)
+			_, _ = w.Write([]byte(answer.Body))
 			return
 		}
 	}
+	r.attempted(event.ID(), arrived, http.StatusAccepted)
 	r.mu.Lock()
 	r.events = append(r.events, *event)
 	r.arrivals = append(r.arrivals, time.Now())
@@ -177,7 +227,22 @@ func (r *Receiver) Arrivals() []time.Time {
 	return append([]time.Time(nil), r.arrivals...)
 }
 
-// Rejected counts requests answered with a FailWith status.
+// attempted records one attempt.
+func (r *Receiver) attempted(id string, at time.Time, status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts = append(r.attempts, Attempt{ID: id, At: at, Status: status})
+}
+
+// Attempts returns the requests that carried a valid CloudEvent, in
+// arrival order, except those refused by FailWith (which are not parsed).
+func (r *Receiver) Attempts() []Attempt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Attempt(nil), r.attempts...)
+}
+
+// Rejected counts requests answered with a FailWith or Respond status.
 func (r *Receiver) Rejected() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -130,6 +130,9 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 			ReasonSinkNotFound, "Sink %s not found: %v", describeSink(src.Spec.Sink), err))
 	}
 	src.Status.MarkSink(sink)
+	if err := r.reconcileDeadLetterSink(ctx, src); err != nil {
+		return err
+	}
 
 	serviceAccount, err := r.reconcilePermissions(ctx, src, namespaces, allNamespaces)
 	if err != nil {

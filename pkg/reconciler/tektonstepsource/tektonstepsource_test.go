@@ -37,6 +37,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clientgotesting "k8s.io/client-go/testing"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
 	"knative.dev/pkg/apis"
@@ -223,7 +224,7 @@ func TestReconcile(t *testing.T) {
 			},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(sink),
 				reconciled(oneNamespaceSource, testNS),
-				[]SourceOption{WithStatusSink(addr), WithSufficientPermissions, WithDeploymentStatus(ra)})...))},
+				[]SourceOption{WithStatusSink(addr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions, WithDeploymentStatus(ra)})...))},
 		}
 	}
 
@@ -235,10 +236,18 @@ func TestReconcile(t *testing.T) {
 	readySource := func(sink duckv1.Destination, addr *duckv1.Addressable, ra *appsv1.Deployment, more ...SourceOption) *v1alpha1.TektonStepSource {
 		return newSource(join(baseOptions(sink), more,
 			reconciled(oneNamespaceSource, testNS),
-			[]SourceOption{WithStatusSink(addr), WithSufficientPermissions, WithDeploymentStatus(ra)})...)
+			[]SourceOption{WithStatusSink(addr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions, WithDeploymentStatus(ra)})...)
 	}
 	src := newSource(baseOptions(brokerRef)...)
 	available := WithDeploymentAvailable(makeAdapter(t, src, adapterSA, brokerAddr, []string{testNS}, false))
+
+	// A source with spec.delivery and a Knative Service as dead-letter sink.
+	dlsRef := &duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "serving.knative.dev/v1", Kind: "Service", Name: "dls", Namespace: testNS}}
+	dlsAddr := &duckv1.Addressable{URL: apis.HTTP("dls.ci.svc.cluster.local")}
+	withDelivery := WithDelivery(&eventingduckv1.DeliverySpec{DeadLetterSink: dlsRef, Retry: ptr.Int32(3), Timeout: ptr.String("PT2.5S")})
+	dlsSource := newSource(append(baseOptions(brokerRef), withDelivery)...)
+	dlsAdapter := makeAdapter(t, newSource(append(baseOptions(brokerRef), withDelivery, WithStatusDeadLetterSink(dlsAddr))...),
+		adapterSA, brokerAddr, []string{testNS}, false)
 
 	table := TableTest{{
 		Name: "bad workqueue key",
@@ -280,6 +289,34 @@ func TestReconcile(t *testing.T) {
 			[]SourceOption{WithStatusNoSink(ReasonNotFound,
 				`Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}} not resolved: `+
 					`failed to get object ci/default: brokers.eventing.knative.dev "default" not found`)})...))},
+	}, {
+		Name: "delivery: the dead-letter sink resolved into the status and the adapter's configuration",
+		Objects: []runtime.Object{dlsSource, NewBroker("default", testNS, brokerAddr),
+			NewServingService("dls", testNS, "http://dls.ci.svc.cluster.local")},
+		Key:         testNS + "/" + sourceName,
+		WantCreates: []runtime.Object{resources.MakeServiceAccount(dlsSource), resources.MakeRoleBinding(dlsSource), dlsAdapter},
+		WantEvents: []string{
+			Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
+			[]SourceOption{withDelivery}, reconciled(oneNamespaceSource, testNS),
+			[]SourceOption{WithStatusSink(brokerAddr), WithStatusDeadLetterSink(dlsAddr), WithSufficientPermissions,
+				WithDeploymentStatus(dlsAdapter)})...))},
+	}, {
+		Name:    "delivery: dead-letter sink not found, nothing deployed",
+		Objects: []runtime.Object{dlsSource, NewBroker("default", testNS, brokerAddr)},
+		Key:     testNS + "/" + sourceName,
+		WantErr: true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, ReasonDeadLetterSinkNotFound,
+				`Dead-letter sink {"ref":{"kind":"Service","namespace":"ci","name":"dls","apiVersion":"serving.knative.dev/v1"}} not found: `+
+					`failed to get object ci/dls: services.serving.knative.dev "dls" not found`),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
+			[]SourceOption{withDelivery}, reconciled(oneNamespaceSource, testNS),
+			[]SourceOption{WithStatusSink(brokerAddr), WithStatusNoDeadLetterSink(ReasonNotFound,
+				`Dead-letter sink {"ref":{"kind":"Service","namespace":"ci","name":"dls","apiVersion":"serving.knative.dev/v1"}} not resolved: `+
+					`failed to get object ci/dls: services.serving.knative.dev "dls" not found`)})...))},
 	}, {
 		Name:    "sink not addressable yet",
 		Objects: []runtime.Object{newSource(baseOptions(brokerRef)...), NewBroker("default", testNS, nil)},
@@ -392,7 +429,7 @@ func TestReconcile(t *testing.T) {
 			},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(uriSink),
 				reconciled(oneNamespaceSource, testNS),
-				[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions,
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions,
 					WithNotDeployed("DeploymentNotOwned", `Deployment "steps-tektonstep-adapter" exists and is not owned by this source`)})...))},
 		}, {
 			Name: "ServiceAccount of the same name owned by someone else",
@@ -407,7 +444,7 @@ func TestReconcile(t *testing.T) {
 			},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(uriSink),
 				reconciled(oneNamespaceSource, testNS),
-				[]SourceOption{WithStatusSink(uriAddr),
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured,
 					WithNoSufficientPermissions("ServiceAccountNotOwned", `Service account "steps-tektonstep-adapter" exists and is not owned by this source`)})...))},
 		}, {
 			Name: "RoleBinding to another role: replaced",
@@ -439,7 +476,7 @@ func TestReconcile(t *testing.T) {
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
 				reconciled(oneNamespaceSource, testNS),
-				[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions,
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions,
 					WithDeploymentStatus(makeAdapter(t, src, userSA, uriAddr, []string{testNS}, false))})...))},
 			WithReactors:            []clientgotesting.ReactionFunc{allowAll},
 			SkipNamespaceValidation: true, // SubjectAccessReviews are cluster-scoped.
@@ -456,7 +493,7 @@ func TestReconcile(t *testing.T) {
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
 				reconciled(oneNamespaceSource, testNS),
-				[]SourceOption{WithStatusSink(uriAddr), WithNoSufficientPermissions(ReasonInsufficientPermissions,
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
 					`Service account "watcher" cannot list, watch taskruns.tekton.dev in namespace "ci"; get pods/log in namespace "ci"`)})...))},
 			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
 				return a.Verb == "list" || a.Verb == "watch" || a.Subresource == "log"
@@ -479,7 +516,7 @@ func TestReconcile(t *testing.T) {
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA), WithReplicas(3)},
 				reconciled(oneNamespaceSource, testNS),
-				[]SourceOption{WithStatusSink(uriAddr), WithNoSufficientPermissions(ReasonInsufficientPermissions,
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
 					`Service account "watcher" cannot create, update leases.coordination.k8s.io in namespace "ci"`)})...))},
 			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
 				return a.Resource == "leases" && a.Verb != "get"
@@ -505,7 +542,7 @@ func TestReconcile(t *testing.T) {
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(brokerRef), []SourceOption{WithServiceAccountName(userSA)},
 				reconciled(oneNamespaceSource, testNS),
-				[]SourceOption{WithStatusSink(brokerAddr), WithSufficientPermissions, WithDeploymentStatus(available)})...))},
+				[]SourceOption{WithStatusSink(brokerAddr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions, WithDeploymentStatus(available)})...))},
 			WithReactors:            []clientgotesting.ReactionFunc{allowAll},
 			SkipNamespaceValidation: true,
 		},
@@ -535,7 +572,7 @@ func TestReconcile(t *testing.T) {
 					WithNamespaceSelector(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 						Key: "team", Operator: metav1.LabelSelectorOpExists}}})},
 				reconciled(allTaskRunsSource, "a1", "a2", "b"),
-				[]SourceOption{WithStatusSink(uriAddr), WithNoSufficientPermissions(ReasonInsufficientPermissions,
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
 					`Service account "watcher" cannot get pods/log in namespace "a2"; get, list, watch, patch taskruns.tekton.dev in namespace "b"; get pods in namespace "b"; get pods/log in namespace "b"`)})...))},
 			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
 				return a.Namespace == "" || a.Namespace == "b" || (a.Namespace == "a2" && a.Subresource == "log")
@@ -553,7 +590,7 @@ func TestReconcile(t *testing.T) {
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA),
 					WithNamespaceSelector(&metav1.LabelSelector{MatchLabels: map[string]string{"team": "c"}})},
 				reconciled(allTaskRunsSource),
-				[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions,
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions,
 					WithNotDeployed(ReasonNoNamespaces, "spec.namespaceSelector selects no namespace: there is nothing to watch")})...))},
 			WithReactors:            []clientgotesting.ReactionFunc{allowAll},
 			SkipNamespaceValidation: true,
@@ -601,7 +638,7 @@ func namespaceSelectorRow(t *testing.T, name string, sel *metav1.LabelSelector, 
 		Key:     testNS + "/" + sourceName,
 		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(opts,
 			reconciled(ceSource, want...),
-			[]SourceOption{WithStatusSink(uriAddr), WithSufficientPermissions, WithDeploymentStatus(wantAdapter)})...))},
+			[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions, WithDeploymentStatus(wantAdapter)})...))},
 		WithReactors:            []clientgotesting.ReactionFunc{allowAll},
 		SkipNamespaceValidation: true,
 		WantErr:                 true, // the requeue after PermissionRevalidationInterval

@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	messagingv1 "knative.dev/eventing/pkg/apis/messaging/v1"
 	"knative.dev/pkg/apis"
@@ -115,6 +116,27 @@ func WithStatusNoSink(reason, msg string) SourceOption {
 
 // WithSufficientPermissions marks SufficientPermissions True.
 func WithSufficientPermissions(s *v1alpha1.TektonStepSource) { s.Status.MarkSufficientPermissions() }
+
+// WithDeadLetterSinkNotConfigured marks DeadLetterSinkResolved True for a
+// source without a dead-letter sink.
+func WithDeadLetterSinkNotConfigured(s *v1alpha1.TektonStepSource) {
+	s.Status.MarkDeadLetterSinkNotConfigured()
+}
+
+// WithStatusDeadLetterSink records the resolved dead-letter sink.
+func WithStatusDeadLetterSink(addr *duckv1.Addressable) SourceOption {
+	return func(s *v1alpha1.TektonStepSource) { s.Status.MarkDeadLetterSink(addr) }
+}
+
+// WithStatusNoDeadLetterSink marks DeadLetterSinkResolved False.
+func WithStatusNoDeadLetterSink(reason, msg string) SourceOption {
+	return func(s *v1alpha1.TektonStepSource) { s.Status.MarkDeadLetterSinkFailed(reason, "%s", msg) }
+}
+
+// WithDelivery sets spec.delivery.
+func WithDelivery(d *eventingduckv1.DeliverySpec) SourceOption {
+	return func(s *v1alpha1.TektonStepSource) { s.Spec.Delivery = d }
+}
 
 // WithNoSufficientPermissions marks SufficientPermissions False.
 func WithNoSufficientPermissions(reason, msg string) SourceOption {

@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	"context"
+	"time"
 
 	"knative.dev/pkg/apis"
 )
@@ -39,13 +40,19 @@ const DefaultReplicas int32 = 1
 // most 10 buckets.
 const MaxReplicas int32 = 10
 
+// MaxDeliveryTimeout bounds spec.delivery.timeout: a sink that accepts a
+// request and never answers holds one of the adapter's delivery workers
+// (and the TaskRun's later events) for at most this long per attempt.
+const MaxDeliveryTimeout = 10 * time.Minute
+
 // SetDefaults implements apis.Defaultable.
 func (s *TektonStepSource) SetDefaults(ctx context.Context) {
 	s.Spec.SetDefaults(apis.WithinParent(ctx, s.ObjectMeta))
 }
 
-// SetDefaults fills in the log cap, the replicas and the sink reference's
-// namespace (the source's own), as Knative sources do.
+// SetDefaults fills in the log cap, the replicas and the namespace of the
+// sink's and the dead-letter sink's references (the source's own), as
+// Knative sources and Triggers do.
 func (ss *TektonStepSourceSpec) SetDefaults(ctx context.Context) {
 	if ss.Log == nil {
 		ss.Log = &LogSpec{}
@@ -59,4 +66,5 @@ func (ss *TektonStepSourceSpec) SetDefaults(ctx context.Context) {
 		ss.Replicas = &replicas
 	}
 	ss.Sink.SetDefaults(ctx)
+	ss.Delivery.SetDefaults(ctx)
 }

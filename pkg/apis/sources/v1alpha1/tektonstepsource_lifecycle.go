@@ -20,6 +20,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 )
@@ -38,12 +39,18 @@ const (
 	// adapter's service account may read TaskRuns, pods and pod logs in every
 	// watched namespace.
 	TektonStepSourceConditionSufficientPermissions apis.ConditionType = "SufficientPermissions"
+
+	// TektonStepSourceConditionDeadLetterSinkResolved is True when
+	// spec.delivery.deadLetterSink resolved to an address, or when there is
+	// none (reason DeadLetterSinkNotConfigured), as on a Knative Trigger.
+	TektonStepSourceConditionDeadLetterSinkResolved apis.ConditionType = "DeadLetterSinkResolved"
 )
 
 var condSet = apis.NewLivingConditionSet(
 	TektonStepSourceConditionSinkProvided,
 	TektonStepSourceConditionDeployed,
 	TektonStepSourceConditionSufficientPermissions,
+	TektonStepSourceConditionDeadLetterSinkResolved,
 )
 
 // GetConditionSet retrieves the condition set for this resource. Implements the KRShaped interface.
@@ -136,4 +143,30 @@ func (s *TektonStepSourceStatus) MarkSufficientPermissions() {
 // MarkNoSufficientPermissions marks SufficientPermissions False with the given reason and message.
 func (s *TektonStepSourceStatus) MarkNoSufficientPermissions(reason, messageFormat string, messageA ...interface{}) {
 	condSet.Manage(s).MarkFalse(TektonStepSourceConditionSufficientPermissions, reason, messageFormat, messageA...)
+}
+
+// MarkDeadLetterSink records the resolved dead-letter sink (URL, CA
+// certificates and audience) and marks DeadLetterSinkResolved True.
+func (s *TektonStepSourceStatus) MarkDeadLetterSink(addr *duckv1.Addressable) {
+	if addr == nil || addr.URL == nil || addr.URL.IsEmpty() {
+		s.MarkDeadLetterSinkFailed("DeadLetterSinkEmpty", "The dead-letter sink has resolved to empty.")
+		return
+	}
+	s.DeliveryStatus = eventingduckv1.NewDeliveryStatusFromAddressable(addr)
+	condSet.Manage(s).MarkTrue(TektonStepSourceConditionDeadLetterSinkResolved)
+}
+
+// MarkDeadLetterSinkNotConfigured clears the dead-letter sink and marks
+// DeadLetterSinkResolved True with reason DeadLetterSinkNotConfigured.
+func (s *TektonStepSourceStatus) MarkDeadLetterSinkNotConfigured() {
+	s.DeliveryStatus = eventingduckv1.DeliveryStatus{}
+	condSet.Manage(s).MarkTrueWithReason(TektonStepSourceConditionDeadLetterSinkResolved,
+		"DeadLetterSinkNotConfigured", "No dead-letter sink is configured.")
+}
+
+// MarkDeadLetterSinkFailed clears the dead-letter sink and marks
+// DeadLetterSinkResolved False with the given reason and message.
+func (s *TektonStepSourceStatus) MarkDeadLetterSinkFailed(reason, messageFormat string, messageA ...interface{}) {
+	s.DeliveryStatus = eventingduckv1.DeliveryStatus{}
+	condSet.Manage(s).MarkFalse(TektonStepSourceConditionDeadLetterSinkResolved, reason, messageFormat, messageA...)
 }

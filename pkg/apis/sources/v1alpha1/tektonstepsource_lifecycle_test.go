@@ -49,26 +49,62 @@ func TestTektonStepSourceStatusConditions(t *testing.T) {
 		name: "initialized",
 		mark: func(s *TektonStepSourceStatus) { s.InitializeConditions() },
 		want: map[apis.ConditionType]corev1.ConditionStatus{
-			TektonStepSourceConditionReady:                 corev1.ConditionUnknown,
-			TektonStepSourceConditionSinkProvided:          corev1.ConditionUnknown,
-			TektonStepSourceConditionDeployed:              corev1.ConditionUnknown,
-			TektonStepSourceConditionSufficientPermissions: corev1.ConditionUnknown,
+			TektonStepSourceConditionReady:                  corev1.ConditionUnknown,
+			TektonStepSourceConditionSinkProvided:           corev1.ConditionUnknown,
+			TektonStepSourceConditionDeployed:               corev1.ConditionUnknown,
+			TektonStepSourceConditionSufficientPermissions:  corev1.ConditionUnknown,
+			TektonStepSourceConditionDeadLetterSinkResolved: corev1.ConditionUnknown,
 		},
 	}, {
 		name: "all true",
 		mark: func(s *TektonStepSourceStatus) {
 			s.InitializeConditions()
 			s.MarkSink(sink)
+			s.MarkDeadLetterSinkNotConfigured()
 			s.PropagateDeploymentAvailability(deployment(corev1.ConditionTrue, 0))
 			s.MarkSufficientPermissions()
 		},
 		want: map[apis.ConditionType]corev1.ConditionStatus{
-			TektonStepSourceConditionReady:                 corev1.ConditionTrue,
-			TektonStepSourceConditionSinkProvided:          corev1.ConditionTrue,
-			TektonStepSourceConditionDeployed:              corev1.ConditionTrue,
-			TektonStepSourceConditionSufficientPermissions: corev1.ConditionTrue,
+			TektonStepSourceConditionReady:                  corev1.ConditionTrue,
+			TektonStepSourceConditionSinkProvided:           corev1.ConditionTrue,
+			TektonStepSourceConditionDeployed:               corev1.ConditionTrue,
+			TektonStepSourceConditionSufficientPermissions:  corev1.ConditionTrue,
+			TektonStepSourceConditionDeadLetterSinkResolved: corev1.ConditionTrue,
 		},
 		wantReady: true,
+	}, {
+		name: "all true with a dead-letter sink",
+		mark: func(s *TektonStepSourceStatus) {
+			s.InitializeConditions()
+			s.MarkSink(sink)
+			s.MarkDeadLetterSink(sink)
+			s.PropagateDeploymentAvailability(deployment(corev1.ConditionTrue, 0))
+			s.MarkSufficientPermissions()
+		},
+		want: map[apis.ConditionType]corev1.ConditionStatus{
+			TektonStepSourceConditionReady:                  corev1.ConditionTrue,
+			TektonStepSourceConditionDeadLetterSinkResolved: corev1.ConditionTrue,
+		},
+		wantReady: true,
+	}, {
+		name: "dead-letter sink not resolved",
+		mark: func(s *TektonStepSourceStatus) {
+			s.InitializeConditions()
+			s.MarkSink(sink)
+			s.MarkDeadLetterSinkFailed("NotFound", "no such service")
+			s.PropagateDeploymentAvailability(deployment(corev1.ConditionTrue, 0))
+			s.MarkSufficientPermissions()
+		},
+		want: map[apis.ConditionType]corev1.ConditionStatus{
+			TektonStepSourceConditionReady:                  corev1.ConditionFalse,
+			TektonStepSourceConditionDeadLetterSinkResolved: corev1.ConditionFalse,
+		},
+	}, {
+		name: "dead-letter sink resolved to nothing",
+		mark: func(s *TektonStepSourceStatus) { s.InitializeConditions(); s.MarkDeadLetterSink(&duckv1.Addressable{}) },
+		want: map[apis.ConditionType]corev1.ConditionStatus{
+			TektonStepSourceConditionDeadLetterSinkResolved: corev1.ConditionFalse,
+		},
 	}, {
 		name: "sink lost after ready",
 		mark: func(s *TektonStepSourceStatus) {
@@ -187,8 +223,31 @@ func TestTektonStepSourceKRShaped(t *testing.T) {
 		t.Error("the condition set is not a living set rooted at Ready")
 	}
 	src.Status.InitializeConditions()
-	if len(src.GetStatus().Conditions) != 4 {
-		t.Errorf("GetStatus().Conditions = %v, want 4 conditions", src.GetStatus().Conditions)
+	if len(src.GetStatus().Conditions) != 5 {
+		t.Errorf("GetStatus().Conditions = %v, want 5 conditions", src.GetStatus().Conditions)
+	}
+}
+
+// TestMarkDeadLetterSinkRecordsAddress: the resolved dead-letter sink is in
+// Knative's status fields, and cleared when it is gone or not configured.
+func TestMarkDeadLetterSinkRecordsAddress(t *testing.T) {
+	s := &TektonStepSourceStatus{}
+	s.InitializeConditions()
+	s.MarkDeadLetterSink(&duckv1.Addressable{URL: apis.HTTPS("dls.ns.svc"), CACerts: ptrTo("PEM"), Audience: ptrTo("aud")})
+	if s.DeadLetterSinkURI.String() != "https://dls.ns.svc" || *s.DeadLetterSinkCACerts != "PEM" || *s.DeadLetterSinkAudience != "aud" {
+		t.Errorf("dead-letter sink = %+v", s.DeliveryStatus)
+	}
+	s.MarkDeadLetterSinkFailed("NotFound", "gone")
+	if s.DeliveryStatus.IsSet() || s.DeadLetterSinkCACerts != nil || s.DeadLetterSinkAudience != nil {
+		t.Errorf("not cleared on failure: %+v", s.DeliveryStatus)
+	}
+	s.MarkDeadLetterSink(&duckv1.Addressable{URL: apis.HTTPS("dls.ns.svc")})
+	s.MarkDeadLetterSinkNotConfigured()
+	if s.DeliveryStatus.IsSet() {
+		t.Errorf("not cleared when not configured: %+v", s.DeliveryStatus)
+	}
+	if c := s.GetCondition(TektonStepSourceConditionDeadLetterSinkResolved); c == nil || c.Reason != "DeadLetterSinkNotConfigured" || !c.IsTrue() {
+		t.Errorf("condition = %+v, want True with reason DeadLetterSinkNotConfigured", c)
 	}
 }
 

@@ -19,6 +19,7 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -99,6 +100,22 @@ type TektonStepSourceSpec struct {
 	// +optional
 	IncludeSinkTriggeredRuns bool `json:"includeSinkTriggeredRuns,omitempty"`
 
+	// Delivery is how events are delivered to the sink, as on a Knative
+	// Trigger or Subscription: retry (retries after the first attempt),
+	// backoffPolicy and backoffDelay (the wait before each retry), timeout
+	// (of one request; default 30 s), retryAfterMax (the longest
+	// Retry-After of a 429 or 503 answer that is honoured; without it
+	// Retry-After is ignored, as in Knative), format (binary or json) and
+	// deadLetterSink (where an event goes once the retries are used up or
+	// the sink refused it with an answer retrying cannot change, with the
+	// knativeerrordest, knativeerrorcode and knativeerrordata extensions).
+	// Without delivery, or without delivery.retry, an event the sink may
+	// still accept (404, 408, 409, 429, 5xx, timeouts, connection errors)
+	// is retried until it is accepted, so nothing is lost while a sink is
+	// down.
+	// +optional
+	Delivery *eventingduckv1.DeliverySpec `json:"delivery,omitempty"`
+
 	// Replicas is the number of receive adapter pods. With more than one,
 	// the replicas split the TaskRuns between them through leader-elected
 	// buckets (one per replica): each TaskRun is handled by exactly one
@@ -124,6 +141,10 @@ type TektonStepSourceStatus struct {
 	// observedGeneration, sinkUri, sinkCACerts, sinkAudience and
 	// ceAttributes.
 	duckv1.SourceStatus `json:",inline"`
+
+	// DeliveryStatus is the resolved dead-letter sink: deadLetterSinkUri,
+	// deadLetterSinkCACerts and deadLetterSinkAudience.
+	eventingduckv1.DeliveryStatus `json:",inline"`
 
 	// Namespaces lists the namespaces whose TaskRuns are watched.
 	// +optional

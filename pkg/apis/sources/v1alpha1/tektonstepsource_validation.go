@@ -20,11 +20,14 @@ import (
 	"context"
 	"strings"
 
+	"github.com/rickb777/date/period"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/eventing/pkg/apis/feature"
 	"knative.dev/pkg/apis"
 )
 
@@ -81,12 +84,34 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 	}
 
 	errs = errs.Also(validateFilters(ctx, ss.Filters).ViaField("filters"))
+	errs = errs.Also(validateDelivery(ctx, ss.Delivery).ViaField("delivery"))
 
 	if ss.Log != nil && ss.Log.MaxBytes != nil && (*ss.Log.MaxBytes < 0 || *ss.Log.MaxBytes > MaxLogMaxBytes) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, MaxLogMaxBytes, "log.maxBytes"))
 	}
 	if ss.Replicas != nil && (*ss.Replicas < 1 || *ss.Replicas > MaxReplicas) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Replicas, 1, MaxReplicas, "replicas"))
+	}
+	return errs
+}
+
+// validateDelivery applies Knative's DeliverySpec validation with timeout
+// and retryAfterMax allowed: Knative gates them behind the
+// delivery-timeout and delivery-retryafter feature flags of its own
+// config-features ConfigMap, which this source's users need not run.
+func validateDelivery(ctx context.Context, d *eventingduckv1.DeliverySpec) *apis.FieldError {
+	if d == nil {
+		return nil
+	}
+	ctx = feature.ToContext(ctx, feature.Flags{
+		feature.DeliveryTimeout:    feature.Enabled,
+		feature.DeliveryRetryAfter: feature.Enabled,
+	})
+	errs := d.Validate(ctx)
+	if d.Timeout != nil {
+		if t, err := period.Parse(*d.Timeout); err == nil && (t.IsNegative() || t.DurationApprox() > MaxDeliveryTimeout) {
+			errs = errs.Also(apis.ErrOutOfBoundsValue(*d.Timeout, "PT0S", MaxDeliveryTimeout.String(), "timeout"))
+		}
 	}
 	return errs
 }

@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -36,6 +37,7 @@ func TestTektonStepSourceValidation(t *testing.T) {
 	negative := int64(-1)
 	zero := int64(0)
 	overCap := MaxLogMaxBytes + 1
+	linear, bogusPolicy := eventingduckv1.BackoffPolicyLinear, eventingduckv1.BackoffPolicyType("random")
 	tests := []struct {
 		name string
 		spec TektonStepSourceSpec
@@ -65,6 +67,38 @@ func TestTektonStepSourceValidation(t *testing.T) {
 			IncludeSinkTriggeredRuns: true,
 			Replicas:                 ptr.Int32(3),
 		},
+	}, {
+		name: "delivery as on a Trigger, with timeout and retryAfterMax (no feature flags needed)",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{
+			DeadLetterSink: &duckv1.Destination{URI: apis.HTTP("dls.example.svc")},
+			Retry:          ptr.Int32(5), BackoffPolicy: &linear, BackoffDelay: ptr.String("PT0.5S"),
+			Timeout: ptr.String("PT10S"), RetryAfterMax: ptr.String("PT30S"),
+		}},
+	}, {
+		name:      "delivery: negative retry",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{Retry: ptr.Int32(-1)}},
+		wantPaths: []string{"spec.delivery.retry"},
+	}, {
+		name:      "delivery: unknown backoff policy",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{BackoffPolicy: &bogusPolicy}},
+		wantPaths: []string{"spec.delivery.backoffPolicy"},
+	}, {
+		name:      "delivery: zero timeout",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{Timeout: ptr.String("PT0S")}},
+		wantPaths: []string{"spec.delivery.timeout"},
+	}, {
+		name:      "delivery: timeout over the bound",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{Timeout: ptr.String("PT11M")}},
+		wantPaths: []string{"spec.delivery.timeout"},
+		wantMsg:   "expected PT0S <= PT11M <= 10m0s",
+	}, {
+		name:      "delivery: unparsable backoffDelay",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("1s")}},
+		wantPaths: []string{"spec.delivery.backoffDelay"},
+	}, {
+		name:      "delivery: empty dead-letter sink",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{}}},
+		wantPaths: []string{"spec.delivery.deadLetterSink"},
 	}, {
 		name:      "no sink",
 		spec:      TektonStepSourceSpec{},

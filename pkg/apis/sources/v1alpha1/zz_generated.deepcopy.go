@@ -24,6 +24,7 @@ package v1alpha1
 import (
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
+	duckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 )
 
@@ -135,6 +136,11 @@ func (in *TektonStepSourceSpec) DeepCopyInto(out *TektonStepSourceSpec) {
 		*out = new(LogSpec)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.Delivery != nil {
+		in, out := &in.Delivery, &out.Delivery
+		*out = new(duckv1.DeliverySpec)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.Replicas != nil {
 		in, out := &in.Replicas, &out.Replicas
 		*out = new(int32)
@@ -157,6 +163,7 @@ func (in *TektonStepSourceSpec) DeepCopy() *TektonStepSourceSpec {
 func (in *TektonStepSourceStatus) DeepCopyInto(out *TektonStepSourceStatus) {
 	*out = *in
 	in.SourceStatus.DeepCopyInto(&out.SourceStatus)
+	in.DeliveryStatus.DeepCopyInto(&out.DeliveryStatus)
 	if in.Namespaces != nil {
 		in, out := &in.Namespaces, &out.Namespaces
 		*out = make([]string, len(*in))

@@ -19,9 +19,11 @@ package resources
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
+	"github.com/rickb777/date/period"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -29,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"knative.dev/eventing/pkg/adapter/v2"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 	"knative.dev/pkg/kmeta"
@@ -109,7 +112,37 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 	if el := sinkEventListener(src.Spec.Sink); el != "" && !src.Spec.IncludeSinkTriggeredRuns {
 		cfg.ExcludeEventListener = el
 	}
+	if d := src.Spec.Delivery; d != nil {
+		delivery := d.DeepCopy()
+		delivery.DeadLetterSink = nil
+		if src.Status.DeliveryStatus.IsSet() {
+			dls := eventingduckv1.NewDestinationFromDeliveryStatus(src.Status.DeliveryStatus)
+			delivery.DeadLetterSink = &dls
+		} else if d.DeadLetterSink != nil {
+			return nil, fmt.Errorf("spec.delivery.deadLetterSink is not resolved")
+		}
+		cfg.Delivery = delivery
+	}
 	return cfg, nil
+}
+
+// sinkTimeoutSeconds is K_SINK_TIMEOUT: spec.delivery.timeout rounded up
+// to whole seconds (adapter/v2 takes seconds; the adapter itself applies
+// the exact timeout), else the default.
+func sinkTimeoutSeconds(src *v1alpha1.TektonStepSource) (int, error) {
+	timeout := adaptercontract.DefaultSinkTimeout
+	if d := src.Spec.Delivery; d != nil && d.Timeout != nil {
+		p, err := period.Parse(*d.Timeout)
+		if err != nil {
+			return 0, fmt.Errorf("spec.delivery.timeout: %w", err)
+		}
+		timeout = p.DurationApprox()
+	}
+	secs := int(math.Ceil(timeout.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return secs, nil
 }
 
 // sinkEventListener is the name of the Tekton Triggers EventListener the
@@ -211,6 +244,10 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 		return nil, fmt.Errorf("encoding %s: %w", adaptercontract.EnvName, err)
 	}
 
+	timeout, err := sinkTimeoutSeconds(src)
+	if err != nil {
+		return nil, err
+	}
 	env := []corev1.EnvVar{{Name: adapter.EnvConfigSink, Value: args.Sink.URL.String()}}
 	if args.Sink.CACerts != nil && *args.Sink.CACerts != "" {
 		env = append(env, corev1.EnvVar{Name: adapter.EnvConfigCACert, Value: *args.Sink.CACerts})
@@ -229,7 +266,7 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 		corev1.EnvVar{Name: adapter.EnvConfigNamespace, Value: src.Namespace},
 		corev1.EnvVar{Name: adapter.EnvConfigName, Value: src.Name},
 		// Also silences adapter/v2's warning about an unset timeout.
-		corev1.EnvVar{Name: adapter.EnvSinkTimeout, Value: strconv.Itoa(int(adaptercontract.DefaultSinkTimeout.Seconds()))},
+		corev1.EnvVar{Name: adapter.EnvSinkTimeout, Value: strconv.Itoa(timeout)},
 		corev1.EnvVar{Name: adaptercontract.EnvName, Value: cfgJSON},
 	)
 	if n := *replicas(src); n > 1 {

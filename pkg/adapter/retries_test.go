@@ -49,12 +49,12 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &Adapter{
-		opts:      Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
-		cfg:       &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
-		logger:    zaptest.NewLogger(t).Sugar(),
-		logs:      &steplog.Reader{Client: kube},
-		stats:     stats,
-		retryLogs: newRetryLogs(),
+		opts:    Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
+		cfg:     &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
+		logger:  zaptest.NewLogger(t).Sugar(),
+		logs:    &steplog.Reader{Client: kube},
+		stats:   stats,
+		retries: newRetries(),
 	}
 	tr := finishedRun(at(9), "")
 	var terminal []transitions.Transition
@@ -102,33 +102,37 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 			t.Errorf("%s carries log %v, want the step's log", e.ID(), d.Log)
 		}
 	}
-	if len(a.retryLogs.byRun) != 0 {
-		t.Errorf("logs still held after delivery: %v", a.retryLogs.byRun)
+	if len(a.retries.byRun) != 0 {
+		t.Errorf("retry states still held after delivery: %v", a.retries.byRun)
 	}
 }
 
-// TestRetryLogsBounded: the held logs never take more than
-// maxHeldLogBytes; one that does not fit is read again on its retry.
-func TestRetryLogsBounded(t *testing.T) {
-	r := newRetryLogs()
+// TestRetriesBounded: the held logs never take more than maxHeldLogBytes;
+// one that does not fit is read again on its retry, while its retry state
+// (attempts, wait) is kept.
+func TestRetriesBounded(t *testing.T) {
+	r := newRetries()
 	big := &steplog.Log{Text: string(make([]byte, maxHeldLogBytes/2+1))}
 	first, second := finishedRun(nil, ""), finishedRun(nil, "")
 	second.UID = "uid-2"
-	r.hold(first, "id-1", big)
-	r.hold(second, "id-2", big)
-	if _, ok := r.get(first.UID, "id-1"); !ok {
+	r.hold(first, retryState{id: "id-1", log: big, failures: 1})
+	r.hold(second, retryState{id: "id-2", log: big, failures: 2})
+	if st, ok := r.get(first.UID, "id-1"); !ok || st.log == nil {
 		t.Error("the first log was not held")
 	}
-	if _, ok := r.get(second.UID, "id-2"); ok || r.bytes > maxHeldLogBytes {
-		t.Errorf("held %d bytes, over %d", r.bytes, maxHeldLogBytes)
+	if st, ok := r.get(second.UID, "id-2"); !ok || st.log != nil || st.failures != 2 || r.bytes > maxHeldLogBytes {
+		t.Errorf("held %d bytes, over %d (second: %+v, %v)", r.bytes, maxHeldLogBytes, st, ok)
+	}
+	if _, ok := r.get(first.UID, "id-other"); ok {
+		t.Error("a state was returned for another event of the TaskRun")
 	}
 	r.release(first.UID)
 	r.release(first.UID)
 	if r.bytes != 0 {
 		t.Errorf("after release: %d bytes held", r.bytes)
 	}
-	r.hold(second, "id-2", big)
-	if _, ok := r.get(second.UID, "id-2"); !ok {
+	r.hold(second, retryState{id: "id-2", log: big})
+	if st, ok := r.get(second.UID, "id-2"); !ok || st.log == nil {
 		t.Error("with room again, the log was not held")
 	}
 }

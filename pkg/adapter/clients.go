@@ -1,0 +1,126 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"knative.dev/eventing/pkg/adapter/v2"
+	"knative.dev/eventing/pkg/kncloudevents/attributes"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+)
+
+// This file builds the CloudEvents clients of the sink and the dead-letter
+// sink, and records what each request was answered: the CloudEvents SDK's
+// result has the status only, while the retry policy needs Retry-After
+// and the dead-letter sink the start of the body.
+
+// NewClients builds the sink's client from adapter/v2's client
+// configuration (its environment: K_SINK, K_CA_CERTS, K_AUDIENCE,
+// K_CE_OVERRIDES, K_SINK_TIMEOUT; its OIDC token provider, trust bundles
+// and reporter) and, when deadLetter is set, the dead-letter sink's client
+// from the same configuration with deadLetter's URL, CA certificates and
+// audience. Both record each request's answer for the adapter.
+func NewClients(cc adapter.ClientConfig, deadLetter *duckv1.Addressable) (sink, dls cloudevents.Client, err error) {
+	cc.Options = append(append([]cehttp.Option(nil), cc.Options...), cehttp.WithRoundTripperDecorator(recordAnswers))
+	if sink, err = adapter.NewClient(cc); err != nil || deadLetter == nil {
+		return sink, nil, err
+	}
+	cc.Env = deadLetterEnv{EnvConfigAccessor: cc.Env, addr: *deadLetter}
+	dls, err = adapter.NewClient(cc)
+	return sink, dls, err
+}
+
+// deadLetterEnv is the adapter's environment with the dead-letter sink in
+// place of the sink.
+type deadLetterEnv struct {
+	adapter.EnvConfigAccessor
+	addr duckv1.Addressable
+}
+
+func (e deadLetterEnv) GetSink() string      { return e.addr.URL.String() }
+func (e deadLetterEnv) GetCACerts() *string  { return e.addr.CACerts }
+func (e deadLetterEnv) GetAudience() *string { return e.addr.Audience }
+
+// answerBodyMax is how much of an error answer's body is kept: what
+// base64-encodes to knativeerrordata's 1,024 characters.
+const answerBodyMax = attributes.KnativeErrorDataExtensionMaxLength / 4 * 3
+
+type answerKey struct{}
+
+// withAnswer returns a context whose request records its answer in a.
+func withAnswer(ctx context.Context, a *answer) context.Context {
+	return context.WithValue(ctx, answerKey{}, a)
+}
+
+// recordAnswers decorates the clients' transport: a request whose context
+// carries an answer (withAnswer) records its URL, status, Retry-After and,
+// for a failure, the start of its body (which the client still reads
+// whole).
+func recordAnswers(next http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		a, _ := req.Context().Value(answerKey{}).(*answer)
+		if a != nil {
+			a.dest = *req.URL
+		}
+		resp, err := next.RoundTrip(req)
+		if a == nil || resp == nil {
+			return resp, err
+		}
+		a.status, a.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+		if resp.StatusCode >= 300 && resp.Body != nil {
+			head, _ := io.ReadAll(io.LimitReader(resp.Body, answerBodyMax))
+			a.body = head
+			resp.Body = readCloser{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), Closer: resp.Body}
+		}
+		return resp, err
+	})
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// deadLettered is the event as the dead-letter sink gets it: with Knative's
+// error extensions (kncloudevents' own transformers) naming the sink's URL,
+// its status (500 when it gave none, as Knative's dispatcher says) and the
+// start of its answer, base64-encoded; without an answer, the error.
+func deadLettered(ctx context.Context, event cloudevents.Event, a answer, sendErr error) (*cloudevents.Event, error) {
+	code, body := a.status, a.body
+	if code == 0 {
+		code = http.StatusInternalServerError
+		if sendErr != nil {
+			body = []byte("dispatch error: " + sendErr.Error())
+		}
+	}
+	data := base64.StdEncoding.EncodeToString(body)
+	msg := binding.ToMessage(&event)
+	defer msg.Finish(nil)
+	return binding.ToEvent(ctx, msg, attributes.KnativeErrorTransformers(a.dest, code, data))
+}

@@ -1,0 +1,186 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
+	"knative.dev/eventing/pkg/kncloudevents"
+)
+
+// This file is spec.delivery's retry policy: what becomes of an event after
+// a failed attempt. It decides as Knative's dispatcher does
+// (kncloudevents), from the same parsed configuration, but by waiting in
+// the delivery queue instead of in a blocked worker, and, without a retry
+// limit, until the sink accepts.
+
+// deliveryPolicy is spec.delivery, parsed.
+type deliveryPolicy struct {
+	// limited: retry bounds the retries after the first attempt; without
+	// it an event the sink may still accept is retried until it does.
+	limited bool
+	// retry is kncloudevents' parse of spec.delivery: RetryMax, Backoff,
+	// RequestTimeout, RetryAfterMaxDuration.
+	retry kncloudevents.RetryConfig
+	// backoff: retry.Backoff holds spec.delivery's backoff; without it the
+	// delivery queue's own exponential backoff applies.
+	backoff bool
+	// deadLetter: a dead-letter sink is configured.
+	deadLetter bool
+	// structured: format json, events are sent in structured mode (else
+	// binary, the CloudEvents SDK's default).
+	structured bool
+}
+
+// newDeliveryPolicy parses spec.delivery (nil: retry until accepted, the
+// queue's backoff, no dead-letter sink). A backoffDelay without a
+// backoffPolicy is exponential, the policy Knative documents as default.
+func newDeliveryPolicy(spec *eventingduckv1.DeliverySpec) (deliveryPolicy, error) {
+	if spec == nil {
+		return deliveryPolicy{}, nil
+	}
+	s := *spec
+	if s.BackoffDelay != nil && s.BackoffPolicy == nil {
+		exponential := eventingduckv1.BackoffPolicyExponential
+		s.BackoffPolicy = &exponential
+	}
+	retry, err := kncloudevents.RetryConfigFromDeliverySpec(s)
+	if err != nil {
+		return deliveryPolicy{}, err
+	}
+	return deliveryPolicy{
+		limited:    s.Retry != nil,
+		retry:      retry,
+		backoff:    s.BackoffDelay != nil,
+		deadLetter: s.DeadLetterSink != nil,
+		structured: s.Format != nil && *s.Format == eventingduckv1.DeliveryFormatJson,
+	}, nil
+}
+
+// answer is the outcome of one attempt: the URL it went to, the HTTP
+// status (0: none, the request failed or timed out), the Retry-After
+// header and the start of the body the sink answered.
+type answer struct {
+	dest       url.URL
+	status     int
+	retryAfter string
+	body       []byte
+}
+
+// action is what becomes of an event after a failed attempt.
+type action int
+
+const (
+	// retryLater: attempt again, not before the verdict's wait.
+	retryLater action = iota
+	// toDeadLetter: send it to the dead-letter sink.
+	toDeadLetter
+	// rejectEvent: give up on it (logged, counted, shown on the source).
+	rejectEvent
+)
+
+// verdict is the policy's decision after a failed attempt. wait is 0 when
+// the delivery queue's own backoff applies.
+type verdict struct {
+	action action
+	wait   time.Duration
+}
+
+// retryable reports whether the answer may change on retry: Knative's
+// SelectiveRetry (no answer, 404, 408, 409, 429, 5xx).
+func retryable(a answer) bool {
+	if a.status == 0 {
+		ok, _ := kncloudevents.SelectiveRetry(context.Background(), nil, nil)
+		return ok
+	}
+	ok, _ := kncloudevents.SelectiveRetry(context.Background(), &http.Response{StatusCode: a.status}, nil)
+	return ok
+}
+
+// afterFailure decides what becomes of an event whose attempt number
+// `failures` (1 for the first attempt) failed with the answer a.
+func (p deliveryPolicy) afterFailure(failures int, a answer, now time.Time) verdict {
+	giveUp := rejectEvent
+	if p.deadLetter {
+		giveUp = toDeadLetter
+	}
+	if !retryable(a) || (p.limited && failures > p.retry.RetryMax) {
+		return verdict{action: giveUp}
+	}
+	return verdict{action: retryLater, wait: p.wait(failures, a, now)}
+}
+
+// afterDeadLetterFailure decides what becomes of an event whose attempt to
+// reach the dead-letter sink failed: it is retried until the dead-letter
+// sink accepts it (an event is done only once it is somewhere), unless
+// the dead-letter sink refuses it with an answer retrying cannot change.
+func (p deliveryPolicy) afterDeadLetterFailure(failures int, a answer, now time.Time) verdict {
+	if !retryable(a) {
+		return verdict{action: rejectEvent}
+	}
+	return verdict{action: retryLater, wait: p.wait(failures, a, now)}
+}
+
+// wait is how long the retry after attempt number `failures` waits, as
+// kncloudevents computes it: the larger of the backoff (the policy's, for
+// Knative's attempt index failures-1) and the answer's Retry-After on a
+// 429 or 503, capped at retryAfterMax (ignored without it, as in Knative).
+func (p deliveryPolicy) wait(failures int, a answer, now time.Time) time.Duration {
+	var d time.Duration
+	if p.backoff {
+		d = p.retry.Backoff(failures-1, nil)
+	}
+	if max := p.retry.RetryAfterMaxDuration; max != nil &&
+		(a.status == http.StatusTooManyRequests || a.status == http.StatusServiceUnavailable) {
+		after := retryAfter(a.retryAfter, now)
+		if after > *max {
+			after = *max
+		}
+		if after > d {
+			d = after
+		}
+	}
+	return d
+}
+
+// retryAfter is the wait a Retry-After header asks for (RFC 9110 10.2.3:
+// delay-seconds or an HTTP-date); 0 when absent, invalid or past.
+func retryAfter(header string, now time.Time) time.Duration {
+	if header == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(header, 10, 64); err == nil {
+		switch {
+		case secs < 0:
+			return 0
+		case secs > int64(math.MaxInt64/time.Second):
+			return math.MaxInt64
+		}
+		return time.Duration(secs) * time.Second
+	}
+	at, err := http.ParseTime(header)
+	if err != nil || !at.After(now) {
+		return 0
+	}
+	return at.Sub(now)
+}

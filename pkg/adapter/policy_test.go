@@ -1,0 +1,176 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/ptr"
+)
+
+// TestDeliveryPolicy: what becomes of an event after a failed attempt, for
+// spec.delivery's combinations, as Knative's dispatcher decides it.
+func TestDeliveryPolicy(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	dls := &duckv1.Destination{URI: apis.HTTP("dls.example")}
+	exponential, linear := eventingduckv1.BackoffPolicyExponential, eventingduckv1.BackoffPolicyLinear
+	retry := func(n int32) *int32 { return &n }
+	cases := []struct {
+		name     string
+		spec     *eventingduckv1.DeliverySpec
+		failures int
+		answer   answer
+		want     verdict
+	}{
+		{"no delivery: 503 retried with the queue's backoff", nil, 1, answer{status: 503}, verdict{action: retryLater}},
+		{"no delivery: no answer retried", nil, 1, answer{}, verdict{action: retryLater}},
+		{"no delivery: 404 retried", nil, 1, answer{status: 404}, verdict{action: retryLater}},
+		{"no delivery: 409 retried", nil, 1, answer{status: 409}, verdict{action: retryLater}},
+		{"no delivery: retried forever", nil, 100000, answer{status: 500}, verdict{action: retryLater}},
+		{"no delivery: 400 rejected", nil, 1, answer{status: 400}, verdict{action: rejectEvent}},
+		{"no delivery: 401 rejected", nil, 1, answer{status: 401}, verdict{action: rejectEvent}},
+		{"no delivery: 302 rejected", nil, 1, answer{status: 302}, verdict{action: rejectEvent}},
+		{"no delivery: Retry-After ignored", nil, 1, answer{status: 429, retryAfter: "3"}, verdict{action: retryLater}},
+		{"dead-letter sink only: retryable answers retried forever", &eventingduckv1.DeliverySpec{DeadLetterSink: dls},
+			50, answer{status: 503}, verdict{action: retryLater}},
+		{"dead-letter sink only: 400 dead-lettered", &eventingduckv1.DeliverySpec{DeadLetterSink: dls},
+			1, answer{status: 400}, verdict{action: toDeadLetter}},
+		{"retry 2: attempt 2 (the first retry) failed, retried", &eventingduckv1.DeliverySpec{Retry: retry(2), DeadLetterSink: dls},
+			2, answer{status: 503}, verdict{action: retryLater}},
+		{"retry 2: attempt 3 (the last retry) failed, dead-lettered", &eventingduckv1.DeliverySpec{Retry: retry(2), DeadLetterSink: dls},
+			3, answer{status: 503}, verdict{action: toDeadLetter}},
+		{"retry 0: the first failure dead-lettered", &eventingduckv1.DeliverySpec{Retry: retry(0), DeadLetterSink: dls},
+			1, answer{}, verdict{action: toDeadLetter}},
+		{"retry 2 without dead-letter sink: rejected after the last", &eventingduckv1.DeliverySpec{Retry: retry(2)},
+			3, answer{status: 500}, verdict{action: rejectEvent}},
+		{"exponential PT1S: first retry waits 1s", &eventingduckv1.DeliverySpec{BackoffPolicy: &exponential, BackoffDelay: ptr.String("PT1S")},
+			1, answer{status: 500}, verdict{action: retryLater, wait: time.Second}},
+		{"exponential PT1S: third retry waits 4s", &eventingduckv1.DeliverySpec{BackoffPolicy: &exponential, BackoffDelay: ptr.String("PT1S")},
+			3, answer{status: 500}, verdict{action: retryLater, wait: 4 * time.Second}},
+		{"backoffDelay alone is exponential", &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("PT0.5S")},
+			2, answer{status: 500}, verdict{action: retryLater, wait: time.Second}},
+		{"linear PT1S: first retry at once (Knative's delay*index)", &eventingduckv1.DeliverySpec{BackoffPolicy: &linear, BackoffDelay: ptr.String("PT1S")},
+			1, answer{status: 500}, verdict{action: retryLater}},
+		{"linear PT1S: third retry waits 2s", &eventingduckv1.DeliverySpec{BackoffPolicy: &linear, BackoffDelay: ptr.String("PT1S")},
+			3, answer{status: 500}, verdict{action: retryLater, wait: 2 * time.Second}},
+		{"retryAfterMax: 429 Retry-After 3 honoured", &eventingduckv1.DeliverySpec{RetryAfterMax: ptr.String("PT10S")},
+			1, answer{status: 429, retryAfter: "3"}, verdict{action: retryLater, wait: 3 * time.Second}},
+		{"retryAfterMax: 503 Retry-After capped", &eventingduckv1.DeliverySpec{RetryAfterMax: ptr.String("PT5S")},
+			1, answer{status: 503, retryAfter: "30"}, verdict{action: retryLater, wait: 5 * time.Second}},
+		{"retryAfterMax: HTTP-date honoured", &eventingduckv1.DeliverySpec{RetryAfterMax: ptr.String("PT1M")},
+			1, answer{status: 429, retryAfter: now.Add(20 * time.Second).Format(http.TimeFormat)}, verdict{action: retryLater, wait: 20 * time.Second}},
+		{"retryAfterMax: Retry-After of a 500 ignored", &eventingduckv1.DeliverySpec{RetryAfterMax: ptr.String("PT10S")},
+			1, answer{status: 500, retryAfter: "3"}, verdict{action: retryLater}},
+		{"retryAfterMax PT0S: Retry-After ignored", &eventingduckv1.DeliverySpec{RetryAfterMax: ptr.String("PT0S")},
+			1, answer{status: 429, retryAfter: "3"}, verdict{action: retryLater}},
+		{"the longer of backoff and Retry-After", &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("PT4S"), RetryAfterMax: ptr.String("PT10S")},
+			1, answer{status: 429, retryAfter: "3"}, verdict{action: retryLater, wait: 4 * time.Second}},
+		{"Retry-After on the last attempt: still dead-lettered", &eventingduckv1.DeliverySpec{Retry: retry(1), DeadLetterSink: dls, RetryAfterMax: ptr.String("PT10S")},
+			2, answer{status: 429, retryAfter: "3"}, verdict{action: toDeadLetter}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := newDeliveryPolicy(tc.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.afterFailure(tc.failures, tc.answer, now); got != tc.want {
+				t.Errorf("afterFailure(%d, %+v) = %+v, want %+v", tc.failures, tc.answer, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDeadLetterPolicy: an event bound for the dead-letter sink is retried
+// there until it is accepted, whatever spec.delivery.retry says, unless
+// the dead-letter sink refuses it for good.
+func TestDeadLetterPolicy(t *testing.T) {
+	now := time.Now()
+	p, err := newDeliveryPolicy(&eventingduckv1.DeliverySpec{Retry: ptr.Int32(1), DeadLetterSink: &duckv1.Destination{URI: apis.HTTP("dls")},
+		BackoffDelay: ptr.String("PT1S")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		failures int
+		answer   answer
+		want     verdict
+	}{
+		{1, answer{status: 503}, verdict{action: retryLater, wait: time.Second}},
+		{10, answer{}, verdict{action: retryLater, wait: 512 * time.Second}},
+		{1, answer{status: 400}, verdict{action: rejectEvent}},
+		{3, answer{status: 403}, verdict{action: rejectEvent}},
+	} {
+		if got := p.afterDeadLetterFailure(tc.failures, tc.answer, now); got != tc.want {
+			t.Errorf("afterDeadLetterFailure(%d, %+v) = %+v, want %+v", tc.failures, tc.answer, got, tc.want)
+		}
+	}
+}
+
+func TestDeliveryPolicyFormat(t *testing.T) {
+	for _, tc := range []struct {
+		format *eventingduckv1.FormatType
+		want   bool
+	}{
+		{nil, false},
+		{ptrTo(eventingduckv1.DeliveryFormatBinary), false},
+		{ptrTo(eventingduckv1.DeliveryFormatJson), true},
+	} {
+		p, err := newDeliveryPolicy(&eventingduckv1.DeliverySpec{Format: tc.format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.structured != tc.want {
+			t.Errorf("format %v: structured = %v, want %v", tc.format, p.structured, tc.want)
+		}
+	}
+}
+
+func TestDeliveryPolicyInvalid(t *testing.T) {
+	if _, err := newDeliveryPolicy(&eventingduckv1.DeliverySpec{Timeout: ptr.String("soon")}); err == nil {
+		t.Error("an unparsable timeout was accepted")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0},
+		{"3", 3 * time.Second},
+		{"0", 0},
+		{"-5", 0},
+		{"soon", 0},
+		{"99999999999999999", math.MaxInt64},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+	} {
+		if got := retryAfter(tc.header, now); got != tc.want {
+			t.Errorf("retryAfter(%q) = %s, want %s", tc.header, got, tc.want)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

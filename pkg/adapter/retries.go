@@ -1,0 +1,129 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"sync"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
+)
+
+// retries keeps, for each TaskRun whose next event failed to be delivered,
+// that event's retry state: the log read for it, so a step's log is read
+// once per transition, not once per attempt, and every attempt carries the
+// same data; how many attempts failed and when the next may be made
+// (spec.delivery's retry and backoff); and whether it is now bound for the
+// dead-letter sink. Only a TaskRun's first undelivered event is ever
+// retried, so it holds one state (and at most log.maxBytes of log) per
+// TaskRun whose delivery fails. It is memory only: a restart or a bucket
+// handover starts the count again, so an event gets at least, never
+// fewer than, the attempts spec.delivery.retry allows.
+type retries struct {
+	mu    sync.Mutex
+	byRun map[types.UID]retryState
+	// bytes is the size of the logs held; past maxHeldLogBytes a log is
+	// not held (its retry reads it again).
+	bytes int
+}
+
+// maxHeldLogBytes bounds the memory of the held logs during a long sink
+// outage with many TaskRuns: about 128 logs of the 512 KiB maximum, or
+// 1,024 of the 64 KiB default.
+const maxHeldLogBytes = 64 << 20
+
+// retryState is the retry state of a TaskRun's next event.
+type retryState struct {
+	key types.NamespacedName
+	// id is the event's id.
+	id string
+	// log is the log the event carries; nil when it carries none or it
+	// was not held.
+	log *steplog.Log
+	// failures counts the failed attempts, to the sink and then to the
+	// dead-letter sink.
+	failures int
+	// notBefore is the earliest time of the next attempt; zero when the
+	// delivery queue's backoff alone decides.
+	notBefore time.Time
+	// deadLetter: the event goes to the dead-letter sink, with the sink's
+	// last answer (sinkAnswer, sinkErr) in its error extensions.
+	deadLetter bool
+	sinkAnswer answer
+	sinkErr    error
+}
+
+func newRetries() *retries { return &retries{byRun: map[types.UID]retryState{}} }
+
+// get returns the retry state held for the event id of the TaskRun.
+func (r *retries) get(uid types.UID, id string) (retryState, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.byRun[uid]
+	if !ok || st.id != id {
+		return retryState{}, false
+	}
+	return st, true
+}
+
+// hold keeps st as the retry state of the TaskRun's next event, in place
+// of any earlier one; its log only while the held logs stay within
+// maxHeldLogBytes.
+func (r *retries) hold(tr *pipelinev1.TaskRun, st retryState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.releaseLocked(tr.UID)
+	st.key = types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
+	if st.log != nil && r.bytes+len(st.log.Text) > maxHeldLogBytes {
+		st.log = nil
+	}
+	if st.log != nil {
+		r.bytes += len(st.log.Text)
+	}
+	r.byRun[tr.UID] = st
+}
+
+// release drops the TaskRun's retry state.
+func (r *retries) release(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.releaseLocked(uid)
+}
+
+func (r *retries) releaseLocked(uid types.UID) {
+	if st, ok := r.byRun[uid]; ok {
+		if st.log != nil {
+			r.bytes -= len(st.log.Text)
+		}
+		delete(r.byRun, uid)
+	}
+}
+
+// drop releases the retry states of the TaskRuns that match (a bucket that
+// moved to another replica).
+func (r *retries) drop(match func(types.NamespacedName) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for uid, st := range r.byRun {
+		if match(st.key) {
+			r.releaseLocked(uid)
+		}
+	}
+}
