@@ -88,7 +88,7 @@ func newApplyCommand(g *globalFlags) *cobra.Command {
 					return err
 				}
 				src := &v1alpha1.TektonStepSource{ObjectMeta: metav1.ObjectMeta{Name: args[0]}}
-				if err := f.apply(cmd.Flags(), &src.Spec, dest); err != nil {
+				if err := f.apply(cmd.Flags(), &src.Spec, dest, c.resolver(cmd.Context())); err != nil {
 					return err
 				}
 				m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src)

@@ -38,8 +38,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/ptr"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	versioned "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
@@ -218,6 +220,48 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 		args: []string{"describe", "steps", "-o", "yaml"},
 		want: []string{"apiVersion: sources.knative.dev/v1alpha1", "kind: TektonStepSource", "sinkUri: http://display.ci.svc.cluster.local"},
 	}, {
+		name: "update sets spec.delivery, as kn broker's flags",
+		args: []string{"update", "steps", "--dl-sink", "broker:alerts", "--retry", "3", "--backoff-policy", "linear",
+			"--backoff-delay", "PT0.5S", "--timeout", "PT5S", "--retry-after-max", "PT1M"},
+		want: []string{"updated"},
+		check: func(t *testing.T, ns string) {
+			dls := brokerRef(ns, "alerts")
+			linear := eventingduckv1.BackoffPolicyLinear
+			want := &eventingduckv1.DeliverySpec{DeadLetterSink: &dls, Retry: ptr.Int32(3), BackoffPolicy: &linear,
+				BackoffDelay: ptr.String("PT0.5S"), Timeout: ptr.String("PT5S"), RetryAfterMax: ptr.String("PT1M")}
+			if diff := cmp.Diff(want, getSource(t, ns, "steps").Spec.Delivery); diff != "" {
+				t.Errorf("delivery (-want +got):\n%s", diff)
+			}
+		},
+	}, {
+		name: "describe shows the delivery",
+		args: []string{"describe", "steps"},
+		want: []string{"Delivery:", "Dead Letter Sink:", "broker:alerts", "Dead Letter Sink URI:", "<not resolved yet>",
+			"Retry:", "3", "Backoff Policy:", "linear", "Backoff Delay:", "PT0.5S", "Timeout:", "PT5S", "Retry After Max:", "PT1M"},
+	}, {
+		name:    "update with an unknown backoff policy",
+		args:    []string{"update", "steps", "--backoff-policy", "random"},
+		wantErr: `--backoff-policy "random": want exponential or linear`,
+	}, {
+		name: "update keeps the rest of the delivery",
+		args: []string{"update", "steps", "--retry", "-1", "--timeout", "-"},
+		want: []string{"updated"},
+		check: func(t *testing.T, ns string) {
+			d := getSource(t, ns, "steps").Spec.Delivery
+			if d == nil || d.Retry != nil || d.Timeout != nil || d.DeadLetterSink == nil || d.BackoffDelay == nil {
+				t.Errorf("delivery = %+v, want only retry and timeout removed", d)
+			}
+		},
+	}, {
+		name: "update removes the delivery",
+		args: []string{"update", "steps", "--dl-sink", "-", "--backoff-policy", "-", "--backoff-delay", "-", "--retry-after-max", "-"},
+		want: []string{"updated"},
+		check: func(t *testing.T, ns string) {
+			if d := getSource(t, ns, "steps").Spec.Delivery; d != nil {
+				t.Errorf("delivery = %+v, want none", d)
+			}
+		},
+	}, {
 		name: "create a second one",
 		args: []string{"create", "second", "--sink", "broker:default:" + ns},
 		want: []string{"created"},
@@ -226,7 +270,7 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 		args: []string{"list"},
 		want: []string{
 			"NAME", "SINK", "AGE", "CONDITIONS", "READY", "REASON",
-			"steps", "http://display.ci.svc.cluster.local", "1 OK / 4", "False", "CannotReadTaskRuns",
+			"steps", "http://display.ci.svc.cluster.local", "1 OK / 5", "False", "CannotReadTaskRuns",
 			"second", "broker:default", "0 OK / 0", "<unknown>",
 		},
 		notWant: []string{"NAMESPACE"},

@@ -62,7 +62,7 @@ func newCreateCommand(g *globalFlags) *cobra.Command {
 				TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind},
 				ObjectMeta: metav1.ObjectMeta{Name: args[0], Namespace: c.namespace},
 			}
-			if err := f.apply(cmd.Flags(), &src.Spec, dest); err != nil {
+			if err := f.apply(cmd.Flags(), &src.Spec, dest, c.resolver(cmd.Context())); err != nil {
 				return err
 			}
 			created, err := c.sources.Create(cmd.Context(), src, metav1.CreateOptions{FieldManager: FieldManager})

@@ -40,11 +40,12 @@ type sourceFlags struct {
 	logMaxBytes       int64
 	replicas          int32
 	includeTriggered  bool
+	deliveryFlags
 }
 
 // specFlags are the flags apply -f refuses to mix with a file.
-var specFlags = []string{"sink", "namespace-selector", "selector", "service-account", "ce-override", "log-max-bytes",
-	"replicas", "include-sink-triggered-runs"}
+var specFlags = append([]string{"sink", "namespace-selector", "selector", "service-account", "ce-override", "log-max-bytes",
+	"replicas", "include-sink-triggered-runs"}, deliveryFlagNames...)
 
 func (f *sourceFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.sink, "sink", "s", "", SinkHelp)
@@ -65,11 +66,13 @@ func (f *sourceFlags) add(fs *pflag.FlagSet) {
 			v1alpha1.MaxReplicas, v1alpha1.DefaultReplicas))
 	fs.BoolVar(&f.includeTriggered, "include-sink-triggered-runs", false,
 		"Also send events for the TaskRuns created by the EventListener that is the sink (turns off the recursion guard).")
+	f.deliveryFlags.add(fs)
 }
 
 // apply writes the flags that were given (changed) into the spec. sink is
-// the already resolved --sink.
-func (f *sourceFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSourceSpec, sink *duckv1.Destination) error {
+// the already resolved --sink; resolve resolves --dl-sink.
+func (f *sourceFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSourceSpec, sink *duckv1.Destination,
+	resolve func(*Sink) (*duckv1.Destination, error)) error {
 	if sink != nil {
 		spec.Sink = *sink
 	}
@@ -126,7 +129,7 @@ func (f *sourceFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSourceSp
 	if fs.Changed("include-sink-triggered-runs") {
 		spec.IncludeSinkTriggeredRuns = f.includeTriggered
 	}
-	return nil
+	return f.deliveryFlags.apply(fs, spec, resolve)
 }
 
 // parseSelector parses a label selector in kubectl's syntax

@@ -221,6 +221,34 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	} else {
 		row(0, "Sink URI", "<not resolved yet>")
 	}
+	if d := s.Spec.Delivery; d != nil {
+		fmt.Fprintln(tw, "")
+		fmt.Fprintln(tw, "Delivery:\t")
+		if d.DeadLetterSink != nil {
+			row(1, "Dead Letter Sink", SinkString(*d.DeadLetterSink, s.Namespace))
+			if s.Status.DeadLetterSinkURI != nil {
+				row(1, "Dead Letter Sink URI", s.Status.DeadLetterSinkURI.String())
+			} else {
+				row(1, "Dead Letter Sink URI", "<not resolved yet>")
+			}
+		}
+		if d.Retry != nil {
+			row(1, "Retry", fmt.Sprint(*d.Retry))
+		} else {
+			row(1, "Retry", "<until accepted>")
+		}
+		optional := func(name string, v *string) {
+			if v != nil {
+				row(1, name, *v)
+			}
+		}
+		if d.BackoffPolicy != nil {
+			row(1, "Backoff Policy", string(*d.BackoffPolicy))
+		}
+		optional("Backoff Delay", d.BackoffDelay)
+		optional("Timeout", d.Timeout)
+		optional("Retry After Max", d.RetryAfterMax)
+	}
 	if s.Spec.CloudEventOverrides != nil && len(s.Spec.CloudEventOverrides.Extensions) > 0 {
 		fmt.Fprintln(tw, "")
 		fmt.Fprintln(tw, "CloudEvent Overrides:\t")

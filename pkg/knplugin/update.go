@@ -69,7 +69,7 @@ func newUpdateCommand(g *globalFlags) *cobra.Command {
 						return err
 					}
 				}
-				if err := f.apply(cmd.Flags(), &src.Spec, dest); err != nil {
+				if err := f.apply(cmd.Flags(), &src.Spec, dest, c.resolver(cmd.Context())); err != nil {
 					return err
 				}
 				updated, err = c.sources.Update(cmd.Context(), src, metav1.UpdateOptions{FieldManager: FieldManager})

@@ -19,6 +19,8 @@ package integration
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,8 +29,11 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
+	"knative.dev/pkg/ptr"
 
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
@@ -36,17 +41,27 @@ import (
 )
 
 // TestAdapterBinaryByHand runs cmd/receive_adapter the way the README tells
-// a user to debug it: plain environment variables and a KUBECONFIG.
+// a user to debug it: plain environment variables and a KUBECONFIG. Its
+// configuration has a dead-letter sink, which gets the event the sink
+// refuses, with the overrides and Knative's error extensions.
 func TestAdapterBinaryByHand(t *testing.T) {
 	ns := cp.NewNamespace(t)
-	sink := receiver.New(t)
+	sink, dls := receiver.New(t), receiver.New(t)
+	sink.Refuse(func(e cloudevents.Event) int {
+		if kind(e.Type()) == "skipped" {
+			return http.StatusBadRequest
+		}
+		return 0
+	})
 	bin := filepath.Join(t.TempDir(), "receive_adapter")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/receive_adapter")
 	build.Dir = controlplane.RepoRoot()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the adapter: %v\n%s", err, out)
 	}
-	cfg, err := sourceConfig(ns).Encode()
+	source := sourceConfig(ns)
+	source.Delivery = &eventingduckv1.DeliverySpec{DeadLetterSink: deadLetterTo(t, dls), Timeout: ptr.String("PT5S")}
+	cfg, err := source.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +101,18 @@ func TestAdapterBinaryByHand(t *testing.T) {
 
 	run := sim.MustCreate(t, tektonclient.NewForConfigOrDie(cp.Config), ns, "build", nil, "compile", "test", "publish")
 	driveFailingRun(t, run)
-	evs, err := sink.WaitForCount(context.Background(), eventTimeout, len(failingRunSequence))
+	dead, err := dls.WaitForCount(context.Background(), eventTimeout, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(failingRunSequence, sequence(evs)); diff != "" {
-		t.Errorf("events (-want +got):\n%s", diff)
+	evs := sink.Events()
+	if diff := cmp.Diff(failingRunSequence, append(sequence(evs), sequence(dead)...)); diff != "" {
+		t.Errorf("events at the sink, then at the dead-letter sink (-want +got):\n%s", diff)
 	}
-	if evs[0].Extensions()["origin"] != "by-hand" {
-		t.Errorf("K_CE_OVERRIDES not applied: %s", evs[0].Context)
+	if evs[0].Extensions()["origin"] != "by-hand" || dead[0].Extensions()["origin"] != "by-hand" {
+		t.Errorf("K_CE_OVERRIDES not applied: %s / %s", evs[0].Context, dead[0].Context)
+	}
+	if code := fmt.Sprint(dead[0].Extensions()["knativeerrorcode"]); code != "400" {
+		t.Errorf("knativeerrorcode = %q, want 400", code)
 	}
 }
