@@ -68,7 +68,25 @@ func main() {
 // apiserver's CEL cost estimate accepts the rule. replicas and
 // log.maxBytes are bounded as Validate bounds them (one leader-elected
 // bucket per replica; events under the usual broker size limits).
+// delivery's retry, backoffPolicy and format are bounded and its durations
+// shaped as Knative's DeliverySpec validation checks them, so that kubectl
+// and kn refuse such mistakes with a field path at once (the controller's
+// Go validation also parses the durations).
 func refine(root *apiextensionsv1.JSONSchemaProps) {
+	edit(root, []string{"spec", "delivery", "retry"}, func(s *apiextensionsv1.JSONSchemaProps) {
+		s.Minimum = ptr(float64(0))
+	})
+	edit(root, []string{"spec", "delivery", "backoffPolicy"}, func(s *apiextensionsv1.JSONSchemaProps) {
+		s.Enum = []apiextensionsv1.JSON{{Raw: []byte(`"exponential"`)}, {Raw: []byte(`"linear"`)}}
+	})
+	edit(root, []string{"spec", "delivery", "format"}, func(s *apiextensionsv1.JSONSchemaProps) {
+		s.Enum = []apiextensionsv1.JSON{{Raw: []byte(`"json"`)}, {Raw: []byte(`"binary"`)}}
+	})
+	for _, d := range []string{"timeout", "backoffDelay", "retryAfterMax"} {
+		edit(root, []string{"spec", "delivery", d}, func(s *apiextensionsv1.JSONSchemaProps) {
+			s.Pattern = isoDuration
+		})
+	}
 	edit(root, []string{"spec", "replicas"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		s.Minimum, s.Maximum = ptr(float64(1)), ptr(float64(v1alpha1.MaxReplicas))
 	})
@@ -87,6 +105,9 @@ func refine(root *apiextensionsv1.JSONSchemaProps) {
 		s.AdditionalProperties.Schema.MaxLength = &maxLength
 	})
 }
+
+// isoDuration is the shape of an ISO 8601 duration (PT10S, PT0.5S, P1DT2H).
+const isoDuration = `^P(\d+(\.\d+)?[YMWD])*(T(\d+(\.\d+)?[HMS])+)?$`
 
 func edit(s *apiextensionsv1.JSONSchemaProps, path []string, f func(*apiextensionsv1.JSONSchemaProps)) {
 	if len(path) == 0 {

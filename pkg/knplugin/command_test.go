@@ -484,6 +484,10 @@ func TestInvalidSpecsAreRejectedWithTheFieldPath(t *testing.T) {
 	if err := os.WriteFile(noSink, []byte("apiVersion: sources.knative.dev/v1alpha1\nkind: TektonStepSource\nmetadata:\n  name: nosink\nspec:\n  selector:\n    matchLabels:\n      app: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	negativeRetry := filepath.Join(t.TempDir(), "retry.yaml")
+	if err := os.WriteFile(negativeRetry, []byte("apiVersion: sources.knative.dev/v1alpha1\nkind: TektonStepSource\nmetadata:\n  name: retry\nspec:\n  sink:\n    uri: http://x.example\n  delivery:\n    retry: -1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -498,6 +502,12 @@ func TestInvalidSpecsAreRejectedWithTheFieldPath(t *testing.T) {
 		{"more replicas than buckets",
 			[]string{"create", "x", "--sink", "broker:default", "--replicas", "11"},
 			[]string{"spec.replicas", "should be less than or equal to 10"}},
+		{"a duration that is not ISO 8601",
+			[]string{"create", "x", "--sink", "broker:default", "--backoff-delay", "1s"},
+			[]string{"spec.delivery.backoffDelay", "should match"}},
+		{"negative retry in a file's delivery",
+			[]string{"apply", "-f", negativeRetry},
+			[]string{"spec.delivery.retry", "should be greater than or equal to 0"}},
 		{"reserved extension",
 			[]string{"apply", "x", "--sink", "broker:default", "--ce-override", "type=mine"},
 			[]string{"spec.ceOverrides.extensions", "may not override CloudEvents context attributes"}},
