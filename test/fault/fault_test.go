@@ -46,7 +46,7 @@ var thousand = workload{runs: 100, steps: 5, pace: 20 * time.Millisecond}
 // startInProcess runs the adapter in this process with adapter/v2's client.
 func startInProcess(t *testing.T, cfg *adaptercontract.Config, sink string, maxInFlight int) {
 	t.Helper()
-	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName}}
+	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName, EnvSinkTimeout: "30"}}
 	reporter, err := source.NewStatsReporter()
 	if err != nil {
 		t.Fatal(err)

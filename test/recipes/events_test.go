@@ -138,7 +138,7 @@ func startAdapter(t testing.TB, ns, sink string) {
 		SourceUID: string(uuid.NewUUID()), SourceName: "recipes", SourceNamespace: ns,
 		Namespaces: []string{ns}, LogMaxBytes: 1024,
 	}
-	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: ns, Name: cfg.SourceName}}
+	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: ns, Name: cfg.SourceName, EnvSinkTimeout: "30"}}
 	reporter, err := source.NewStatsReporter()
 	if err != nil {
 		t.Fatal(err)

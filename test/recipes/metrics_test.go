@@ -39,8 +39,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"knative.dev/eventing/pkg/adapter/v2"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/eventing/pkg/metrics/source"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
@@ -80,24 +83,39 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(sink.Close)
+	// The dead-letter sink takes reject-me's started event and refuses its
+	// failed one for good: one dead-lettered, one rejected.
+	dls := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Ce-Type") == "dev.tekton.event.step.failed.v1" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(dls.Close)
+	dlsURL, err := apis.ParseURL(dls.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	ns := cp.NewNamespace(t)
 	cfg := &adaptercontract.Config{
 		SourceUID: string(uuid.NewUUID()), SourceName: "observed", SourceNamespace: ns, Namespaces: []string{ns},
 		// Skipped steps are filtered out.
-		Filters: []eventingv1.SubscriptionsAPIFilter{{Not: &eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{"type": "dev.tekton.event.step.skipped.v1"}}}},
+		Filters:  []eventingv1.SubscriptionsAPIFilter{{Not: &eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{"type": "dev.tekton.event.step.skipped.v1"}}}},
+		Delivery: &eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{URI: dlsURL}},
 	}
-	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink.URL, Namespace: ns, Name: cfg.SourceName}}
+	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink.URL, Namespace: ns, Name: cfg.SourceName, EnvSinkTimeout: "30"}}
 	reporter, err := source.NewStatsReporter()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, err := adapter.NewClient(adapter.ClientConfig{Env: env, Reporter: reporter, MeterProvider: mp})
+	ce, dlsClient, err := stepadapter.NewClients(adapter.ClientConfig{Env: env, Reporter: reporter, MeterProvider: mp}, cfg.DeadLetterSink())
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := stepadapter.New(stepadapter.Options{
-		Config: cfg, CloudEvents: ce, MeterProvider: mp,
+		Config: cfg, CloudEvents: ce, DeadLetter: dlsClient, MeterProvider: mp,
 		Tekton: tektonclient.NewForConfigOrDie(cp.Config), Kube: kubernetes.NewForConfigOrDie(cp.Config),
 		Metadata: metadata.NewForConfigOrDie(cp.Config), Logger: zaptest.NewLogger(t).Sugar(),
 		RetryBaseDelay: 20 * time.Millisecond, RetryMaxDelay: 100 * time.Millisecond,
@@ -115,6 +133,14 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 
 	run := sim.MustCreate(t, tektonclient.NewForConfigOrDie(cp.Config), ns, "observed", nil, "ok", "reject-me", "never")
 	run.MustSetSteps(t, sim.Running(), sim.Running(), sim.Running())
+	// While it runs, its progress goes to the journal: wait for that write
+	// (else the adapter may only ever see the finished run).
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(gather(t, reg)["tekton_step_source_checkpoint_writes_total"], "checkpoint_store=journal"); {
+		if time.Now().After(deadline) {
+			t.Fatal("no journal write while the TaskRun ran")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	run.MustSetSteps(t, sim.Succeeded(), sim.Failed(), sim.Skipped())
 	// Finished: its checkpoint goes to the annotation; the running
 	// progress before went to the journal.
@@ -122,12 +148,14 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// started ok, succeeded ok, started reject-me, failed reject-me: 4
-	// answered requests, one 503 before them; skipped never is filtered.
+	// started ok, succeeded ok, started reject-me (dead-lettered), failed
+	// reject-me (rejected by the dead-letter sink too): 4 answered
+	// requests, one 503 before them; skipped never is filtered.
 	want := map[string]bool{
 		"tekton_step_source_events_delivered_total": true, "tekton_step_source_events_filtered_total": true,
 		"tekton_step_source_events_rejected_total": true, "tekton_step_source_events_failed_total": true,
-		"tekton_step_source_send_duration_seconds": true, "tekton_step_source_queue_depth": true,
+		"tekton_step_source_events_dead_lettered_total": true,
+		"tekton_step_source_send_duration_seconds":      true, "tekton_step_source_queue_depth": true,
 		"tekton_step_source_checkpoint_writes_total": true,
 	}
 	var exported map[string]string
