@@ -126,7 +126,12 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 		return &retryAfterError{wait: st.notBefore.Sub(now)}
 	}
 	if !retrying {
-		st = retryState{id: id, log: a.stepLog(ctx, tr, t)}
+		st = retryState{id: id}
+	}
+	if st.log == nil {
+		// The first attempt, or a retry whose log was not held (see
+		// maxHeldLogBytes): read it.
+		st.log = a.stepLog(ctx, tr, t)
 	}
 	event, err := events.New(tr, t, st.log)
 	if err != nil {

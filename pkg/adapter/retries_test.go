@@ -107,6 +107,60 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 	}
 }
 
+// TestLogNotHeldIsReadAgain: a retry whose log was not held (the held logs
+// were at their bound) reads the log again and still carries it.
+func TestLogNotHeldIsReadAgain(t *testing.T) {
+	kube := fake.NewClientset()
+	sink := receiver.New(t)
+	ce, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := newMetrics(noop.NewMeterProvider(), "ci", "steps", func() int { return 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Adapter{
+		opts:    Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
+		cfg:     &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
+		logger:  zaptest.NewLogger(t).Sugar(),
+		logs:    &steplog.Reader{Client: kube},
+		stats:   stats,
+		retries: newRetries(),
+	}
+	a.retries.bytes = maxHeldLogBytes // no room for another log
+	tr := finishedRun(at(9), "")
+	var succeeded transitions.Transition
+	for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
+		if tt.Kind == transitions.Succeeded {
+			succeeded = tt
+			break
+		}
+	}
+	sink.FailWith(http.StatusServiceUnavailable)
+	if err := a.deliver(context.Background(), tr, succeeded); err == nil {
+		t.Fatal("delivered to a failing sink")
+	}
+	if st, ok := a.retries.get(tr.UID, succeeded.ID(tr.UID)); !ok || st.log != nil || st.failures != 1 {
+		t.Fatalf("retry state = %+v, %v; want one failure, no log held", st, ok)
+	}
+	sink.FailWith(0)
+	if err := a.deliver(context.Background(), tr, succeeded); err != nil {
+		t.Fatal(err)
+	}
+	evs := sink.Events()
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want 1", len(evs))
+	}
+	var d events.Data
+	if err := evs[0].DataAs(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Log == nil || *d.Log != "fake logs" {
+		t.Errorf("the retried event carries log %v, want the step's log read again", d.Log)
+	}
+}
+
 // TestRetriesBounded: the held logs never take more than maxHeldLogBytes;
 // one that does not fit is read again on its retry, while its retry state
 // (attempts, wait) is kept.

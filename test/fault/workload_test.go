@@ -31,6 +31,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
@@ -45,6 +46,8 @@ type workload struct {
 	runs, steps int
 	// pace is the pause between two status writes of one TaskRun.
 	pace time.Duration
+	// deleteAfter deletes each TaskRun right after it finished.
+	deleteAfter bool
 }
 
 func (w workload) transitions() int { return w.runs * w.steps * 2 }
@@ -104,7 +107,10 @@ func (w workload) driveOne(client tektonclient.Interface, ns, name string) error
 		}
 		time.Sleep(w.pace)
 	}
-	return r.Finish(ctx, true)
+	if err := r.Finish(ctx, true); err != nil || !w.deleteAfter {
+		return err
+	}
+	return client.TektonV1().TaskRuns(ns).Delete(ctx, name, metav1.DeleteOptions{})
 }
 
 // verdict checks the received events against the workload: every
