@@ -68,9 +68,9 @@ type Options struct {
 	// RetryBaseDelay and RetryMaxDelay bound the per-TaskRun exponential
 	// backoff after a failed delivery.
 	RetryBaseDelay, RetryMaxDelay time.Duration
-	// SendTimeout bounds one delivery attempt, one log read and one
-	// checkpoint write: Config.Delivery.Timeout when set, else this (0:
-	// adaptercontract.DefaultSinkTimeout).
+	// SendTimeout bounds one log read, one checkpoint or journal write, a
+	// journal read and, unless Config.Delivery.Timeout sets its own, one
+	// delivery attempt (0: adaptercontract.DefaultSinkTimeout).
 	SendTimeout time.Duration
 	// MeterProvider receives the adapter's metrics; nil means OpenTelemetry's
 	// global provider, which adapter/v2 configures.
@@ -143,8 +143,10 @@ type Adapter struct {
 	// deleted holds deleted TaskRuns until their last transitions are
 	// delivered.
 	deleted *deletedRuns
-	// policy is spec.delivery's retry policy.
-	policy deliveryPolicy
+	// policy is spec.delivery's retry policy; requestTimeout bounds one
+	// attempt to the sink or the dead-letter sink.
+	policy         deliveryPolicy
+	requestTimeout time.Duration
 	// retries holds the state of the events whose delivery is retried.
 	retries *retries
 	// sourceEvents records Kubernetes Events on the source.
@@ -186,28 +188,30 @@ func New(opts Options) (*Adapter, error) {
 	if policy.deadLetter && opts.DeadLetter == nil {
 		return nil, errors.New("adapter: a dead-letter sink is configured but DeadLetter is nil")
 	}
-	if policy.retry.RequestTimeout > 0 {
-		opts.SendTimeout = policy.retry.RequestTimeout
-	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = adaptercontract.DefaultSinkTimeout
+	}
+	requestTimeout := opts.SendTimeout
+	if policy.retry.RequestTimeout > 0 {
+		requestTimeout = policy.retry.RequestTimeout
 	}
 	if opts.JournalMaxBytes <= 0 {
 		opts.JournalMaxBytes = 256 << 10
 	}
 	a := &Adapter{
-		opts:         opts,
-		policy:       policy,
-		cfg:          opts.Config,
-		logger:       opts.Logger,
-		store:        &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
-		logs:         &steplog.Reader{Client: opts.Kube},
-		journal:      checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
-		journalKick:  make(chan struct{}, 1),
-		ledger:       newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
-		deleted:      newDeletedRuns(),
-		retries:      newRetries(),
-		sourceEvents: newSourceEvents(opts.Kube, opts.Config),
+		opts:           opts,
+		policy:         policy,
+		requestTimeout: requestTimeout,
+		cfg:            opts.Config,
+		logger:         opts.Logger,
+		store:          &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
+		logs:           &steplog.Reader{Client: opts.Kube},
+		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
+		journalKick:    make(chan struct{}, 1),
+		ledger:         newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
+		deleted:        newDeletedRuns(),
+		retries:        newRetries(),
+		sourceEvents:   newSourceEvents(opts.Kube, opts.Config),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),

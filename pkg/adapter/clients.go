@@ -82,7 +82,9 @@ func recordAnswers(next http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		a, _ := req.Context().Value(answerKey{}).(*answer)
 		if a != nil {
-			a.dest = *req.URL
+			// Each request of a send (a followed redirect is another)
+			// starts afresh.
+			*a = answer{dest: *req.URL}
 		}
 		resp, err := next.RoundTrip(req)
 		if a == nil || resp == nil {

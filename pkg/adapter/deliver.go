@@ -183,6 +183,8 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 func (a *Adapter) sendDeadLetter(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, event cloudevents.Event, st retryState) error {
 	dead, err := deadLettered(ctx, event, st.sinkAnswer, st.sinkErr)
 	if err != nil {
+		// Still bound for the dead-letter sink.
+		a.retries.hold(tr, st)
 		return err
 	}
 	start := time.Now()
@@ -203,11 +205,11 @@ func (a *Adapter) sendDeadLetter(ctx context.Context, logger *zap.SugaredLogger,
 	return a.retryLater(tr, st, v, fmt.Errorf("sending %s to the dead-letter sink: %w", event.ID(), sendErr))
 }
 
-// attempt sends the event once with the client, within SendTimeout, and
-// returns what it was answered.
+// attempt sends the event once with the client, within the request
+// timeout, and returns what it was answered.
 func (a *Adapter) attempt(ctx context.Context, client cloudevents.Client, event cloudevents.Event) (answer, error) {
 	var ans answer
-	sendCtx, cancel := context.WithTimeout(withAnswer(ctx, &ans), a.opts.SendTimeout)
+	sendCtx, cancel := context.WithTimeout(withAnswer(ctx, &ans), a.requestTimeout)
 	defer cancel()
 	if a.policy.structured {
 		sendCtx = cloudevents.WithEncodingStructured(sendCtx)
@@ -228,18 +230,22 @@ func (a *Adapter) attempt(ctx context.Context, client cloudevents.Client, event 
 	return ans, result
 }
 
-// retryLater keeps the event's retry state and returns err, with the wait
-// the policy asks for.
+// retryLater keeps the event's retry state and returns err with the wait
+// before its next attempt: the policy's, else the adapter's own backoff
+// (RetryBaseDelay doubling per failed attempt up to RetryMaxDelay). The
+// wait is kept as the event's not-before time, so that a TaskRun change
+// that wakes the delivery earlier does not cut it short.
 func (a *Adapter) retryLater(tr *pipelinev1.TaskRun, st retryState, v verdict, err error) error {
-	st.notBefore = time.Time{}
-	if v.wait > 0 {
-		st.notBefore = time.Now().Add(v.wait)
+	wait := v.wait
+	if wait <= 0 {
+		wait = a.opts.RetryMaxDelay
+		if shift := st.failures - 1; shift < 30 && a.opts.RetryBaseDelay<<shift < wait {
+			wait = a.opts.RetryBaseDelay << shift
+		}
 	}
+	st.notBefore = time.Now().Add(wait)
 	a.retries.hold(tr, st)
-	if v.wait > 0 {
-		return &retryAfterError{err: err, wait: v.wait}
-	}
-	return err
+	return &retryAfterError{err: err, wait: wait}
 }
 
 // reject gives up on an event: logged with its id, counted and shown on

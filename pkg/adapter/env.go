@@ -106,7 +106,7 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevent
 		Logger:             logger,
 		MaxInFlight:        e.MaxInFlight,
 		CheckpointInterval: e.CheckpointInterval,
-		SendTimeout:        sinkTimeout(e),
+		SendTimeout:        apiTimeout(e, cfg),
 		LeaderElection:     le,
 		BucketQueue:        bucketQueue,
 	})
@@ -116,10 +116,13 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevent
 	return a
 }
 
-// sinkTimeout is K_SINK_TIMEOUT (seconds), which adapter/v2 also sets on
-// its HTTP client; unset, the adapter's default.
-func sinkTimeout(e *EnvConfig) time.Duration {
-	if e.EnvSinkTimeout == "" {
+// apiTimeout is the adapter's bound of one apiserver request (and, without
+// delivery.timeout, of one delivery attempt): K_SINK_TIMEOUT (seconds),
+// which adapter/v2 also sets on its HTTP client; the adapter's default
+// when it is unset or comes from delivery.timeout, a bound of sink
+// requests only.
+func apiTimeout(e *EnvConfig, cfg *adaptercontract.Config) time.Duration {
+	if e.EnvSinkTimeout == "" || (cfg.Delivery != nil && cfg.Delivery.Timeout != nil) {
 		return 0
 	}
 	return time.Duration(e.GetSinktimeout()) * time.Second

@@ -127,8 +127,24 @@ func (p deliveryPolicy) afterFailure(failures int, a answer, now time.Time) verd
 	if !retryable(a) || (p.limited && failures > p.retry.RetryMax) {
 		return verdict{action: giveUp}
 	}
-	return verdict{action: retryLater, wait: p.wait(failures, a, now)}
+	ceiling := maxLimitedBackoff
+	if !p.limited {
+		ceiling = maxUnlimitedBackoff
+	}
+	return verdict{action: retryLater, wait: p.wait(failures, a, now, ceiling)}
 }
+
+// The longest backoff between two attempts. Knative's backoff grows
+// without bound (delay·2ⁿ), which its bounded retries keep in check; an
+// event retried until it is accepted (no delivery.retry, or bound for the
+// dead-letter sink) waits at most maxUnlimitedBackoff, so it goes out
+// soon after the sink recovers, however long it was down; with
+// delivery.retry the ceiling only keeps the arithmetic from overflowing.
+// Retry-After (up to retryAfterMax) may ask for longer.
+const (
+	maxUnlimitedBackoff = time.Minute
+	maxLimitedBackoff   = 24 * time.Hour
+)
 
 // afterDeadLetterFailure decides what becomes of an event whose attempt to
 // reach the dead-letter sink failed: it is retried until the dead-letter
@@ -138,17 +154,23 @@ func (p deliveryPolicy) afterDeadLetterFailure(failures int, a answer, now time.
 	if !retryable(a) {
 		return verdict{action: rejectEvent}
 	}
-	return verdict{action: retryLater, wait: p.wait(failures, a, now)}
+	return verdict{action: retryLater, wait: p.wait(failures, a, now, maxUnlimitedBackoff)}
 }
 
 // wait is how long the retry after attempt number `failures` waits, as
 // kncloudevents computes it: the larger of the backoff (the policy's, for
-// Knative's attempt index failures-1) and the answer's Retry-After on a
-// 429 or 503, capped at retryAfterMax (ignored without it, as in Knative).
-func (p deliveryPolicy) wait(failures int, a answer, now time.Time) time.Duration {
+// Knative's attempt index failures-1, at most ceiling) and the answer's
+// Retry-After on a 429 or 503, capped at retryAfterMax (ignored without
+// it, as in Knative). 0: the delivery queue's own backoff applies.
+func (p deliveryPolicy) wait(failures int, a answer, now time.Time, ceiling time.Duration) time.Duration {
 	var d time.Duration
 	if p.backoff {
-		d = p.retry.Backoff(failures-1, nil)
+		// 2⁴⁰ times any delay is past every ceiling; beyond, Knative's
+		// float arithmetic overflows.
+		d = p.retry.Backoff(min(failures-1, 40), nil)
+		if d < 0 || d > ceiling {
+			d = ceiling
+		}
 	}
 	if max := p.retry.RetryAfterMaxDuration; max != nil &&
 		(a.status == http.StatusTooManyRequests || a.status == http.StatusServiceUnavailable) {

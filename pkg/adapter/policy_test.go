@@ -67,6 +67,12 @@ func TestDeliveryPolicy(t *testing.T) {
 			1, answer{status: 500}, verdict{action: retryLater, wait: time.Second}},
 		{"exponential PT1S: third retry waits 4s", &eventingduckv1.DeliverySpec{BackoffPolicy: &exponential, BackoffDelay: ptr.String("PT1S")},
 			3, answer{status: 500}, verdict{action: retryLater, wait: 4 * time.Second}},
+		{"retried until accepted: the backoff stops growing at a minute", &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("PT1S")},
+			30, answer{status: 500}, verdict{action: retryLater, wait: time.Minute}},
+		{"retry 100: no overflow however far the backoff goes", &eventingduckv1.DeliverySpec{Retry: retry(100), BackoffDelay: ptr.String("PT1S")},
+			90, answer{status: 500}, verdict{action: retryLater, wait: 24 * time.Hour}},
+		{"retried until accepted: Retry-After may ask for longer than the ceiling", &eventingduckv1.DeliverySpec{RetryAfterMax: ptr.String("PT5M")},
+			1, answer{status: 503, retryAfter: "120"}, verdict{action: retryLater, wait: 2 * time.Minute}},
 		{"backoffDelay alone is exponential", &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("PT0.5S")},
 			2, answer{status: 500}, verdict{action: retryLater, wait: time.Second}},
 		{"linear PT1S: first retry at once (Knative's delay*index)", &eventingduckv1.DeliverySpec{BackoffPolicy: &linear, BackoffDelay: ptr.String("PT1S")},
@@ -117,7 +123,8 @@ func TestDeadLetterPolicy(t *testing.T) {
 		want     verdict
 	}{
 		{1, answer{status: 503}, verdict{action: retryLater, wait: time.Second}},
-		{10, answer{}, verdict{action: retryLater, wait: 512 * time.Second}},
+		{5, answer{}, verdict{action: retryLater, wait: 16 * time.Second}},
+		{10, answer{}, verdict{action: retryLater, wait: maxUnlimitedBackoff}},
 		{1, answer{status: 400}, verdict{action: rejectEvent}},
 		{3, answer{status: 403}, verdict{action: rejectEvent}},
 	} {

@@ -49,12 +49,13 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &Adapter{
-		opts:    Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
-		cfg:     &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
-		logger:  zaptest.NewLogger(t).Sugar(),
-		logs:    &steplog.Reader{Client: kube},
-		stats:   stats,
-		retries: newRetries(),
+		opts:           Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
+		requestTimeout: 5 * time.Second,
+		cfg:            &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
+		logger:         zaptest.NewLogger(t).Sugar(),
+		logs:           &steplog.Reader{Client: kube},
+		stats:          stats,
+		retries:        newRetries(),
 	}
 	tr := finishedRun(at(9), "")
 	var terminal []transitions.Transition
@@ -121,12 +122,13 @@ func TestLogNotHeldIsReadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &Adapter{
-		opts:    Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
-		cfg:     &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
-		logger:  zaptest.NewLogger(t).Sugar(),
-		logs:    &steplog.Reader{Client: kube},
-		stats:   stats,
-		retries: newRetries(),
+		opts:           Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
+		requestTimeout: 5 * time.Second,
+		cfg:            &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
+		logger:         zaptest.NewLogger(t).Sugar(),
+		logs:           &steplog.Reader{Client: kube},
+		stats:          stats,
+		retries:        newRetries(),
 	}
 	a.retries.bytes = maxHeldLogBytes // no room for another log
 	tr := finishedRun(at(9), "")

@@ -107,7 +107,7 @@ func TestAdapterBinaryByHand(t *testing.T) {
 	}
 	evs := sink.Events()
 	if diff := cmp.Diff(failingRunSequence, append(sequence(evs), sequence(dead)...)); diff != "" {
-		t.Errorf("events at the sink, then at the dead-letter sink (-want +got):\n%s", diff)
+		t.Fatalf("events at the sink, then at the dead-letter sink (-want +got):\n%s", diff)
 	}
 	if evs[0].Extensions()["origin"] != "by-hand" || dead[0].Extensions()["origin"] != "by-hand" {
 		t.Errorf("K_CE_OVERRIDES not applied: %s / %s", evs[0].Context, dead[0].Context)

@@ -175,17 +175,21 @@ func TestDeadLetterSinkDownThenRefusing(t *testing.T) {
 	for dls.Rejected() < 3 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
+	if n := dls.Rejected(); n < 3 {
+		t.Fatalf("the dead-letter sink saw %d attempts, want the first event retried there", n)
+	}
 	if n := len(sink.Events()); n != 0 {
 		t.Fatalf("the sink got %d events while the first was still bound for the dead-letter sink", n)
 	}
-	dls.FailWith(0)
-	// The dead-letter sink refuses the second "bad" event for good.
+	// The dead-letter sink comes back, refusing the second "bad" event
+	// for good.
 	dls.Refuse(func(e cloudevents.Event) int {
 		if kind(e.Type()) == "succeeded" {
 			return http.StatusForbidden
 		}
 		return 0
 	})
+	dls.FailWith(0)
 	evs, err := sink.WaitForCount(ctx, eventTimeout, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -325,4 +329,53 @@ func waitForCounts(t *testing.T, reader *sdkmetric.ManualReader, n int64) map[st
 	}
 	time.Sleep(300 * time.Millisecond)
 	return counters(t, reader)
+}
+
+// TestRetryLimitWaitsBetweenAttempts: with delivery.retry and no
+// backoffDelay, the retries still wait the adapter's backoff (50 ms, then
+// 100 ms here), even though the TaskRun changes meanwhile and wakes its
+// delivery: exactly retry+1 attempts, spaced, then the dead-letter sink.
+func TestRetryLimitWaitsBetweenAttempts(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink, dls := receiver.New(t), receiver.New(t)
+	// Refused after parsing, so each attempt is recorded with its id.
+	sink.Refuse(func(cloudevents.Event) int { return http.StatusServiceUnavailable })
+	cfg := sourceConfig(ns)
+	cfg.Delivery = &eventingduckv1.DeliverySpec{DeadLetterSink: deadLetterTo(t, dls), Retry: ptr.Int32(2)}
+	startAdapter(t, cfg, sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	r := sim.MustCreate(t, client, ns, "limited", nil, "a", "b")
+	r.MustSetSteps(t, sim.Running(), sim.Waiting())
+	// Changes within the backoff: each one wakes the TaskRun's delivery.
+	r.MustSetSteps(t, sim.Succeeded(), sim.Running())
+	if err := r.Complete(ctx, true, sim.Succeeded(), sim.Succeeded()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dls.WaitForCount(ctx, eventTimeout, 4); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string][]time.Time{}
+	for _, a := range sink.Attempts() {
+		byID[a.ID] = append(byID[a.ID], a.At)
+	}
+	if len(byID) != 4 {
+		t.Errorf("%d events attempted at the sink, want 4", len(byID))
+	}
+	for id, at := range byID {
+		if len(at) != 3 {
+			t.Errorf("%s: %d attempts, want 3 (the first and delivery.retry=2 retries)", id, len(at))
+			continue
+		}
+		// The test's adapter backs off 50 ms, then 100 ms.
+		if gap := at[1].Sub(at[0]); gap < 50*time.Millisecond {
+			t.Errorf("%s: first retry %s after the first attempt, want ≥ 50ms", id, gap)
+		}
+		if gap := at[2].Sub(at[1]); gap < 100*time.Millisecond {
+			t.Errorf("%s: second retry %s after the first, want ≥ 100ms", id, gap)
+		}
+	}
+	if diff := cmp.Diff([]string{"limited/a/started", "limited/a/succeeded", "limited/b/started", "limited/b/succeeded"}, sequence(dls.Events())); diff != "" {
+		t.Errorf("dead-lettered events, in order (-want +got):\n%s", diff)
+	}
 }
