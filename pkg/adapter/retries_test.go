@@ -34,10 +34,10 @@ import (
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 )
 
-// TestStepLogReadOncePerTransition: while a terminal event is retried, the
-// step's log is not read again, every attempt carries the same log, and
-// the next transition reads its own.
-func TestStepLogReadOncePerTransition(t *testing.T) {
+// newLogTestAdapter is an adapter that delivers to a real receiver and
+// reads logs from a fake clientset (its pods' logs are "fake logs").
+func newLogTestAdapter(t *testing.T) (*Adapter, *fake.Clientset, *receiver.Receiver) {
+	t.Helper()
 	kube := fake.NewClientset()
 	sink := receiver.New(t)
 	ce, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink.URL))
@@ -48,7 +48,7 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Adapter{
+	return &Adapter{
 		opts:           Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
 		requestTimeout: 5 * time.Second,
 		cfg:            &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
@@ -56,7 +56,14 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 		logs:           &steplog.Reader{Client: kube},
 		stats:          stats,
 		retries:        newRetries(),
-	}
+	}, kube, sink
+}
+
+// TestStepLogReadOncePerTransition: while a terminal event is retried, the
+// step's log is not read again, every attempt carries the same log, and
+// the next transition reads its own.
+func TestStepLogReadOncePerTransition(t *testing.T) {
+	a, kube, sink := newLogTestAdapter(t)
 	tr := finishedRun(at(9), "")
 	var terminal []transitions.Transition
 	for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
@@ -111,25 +118,7 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 // TestLogNotHeldIsReadAgain: a retry whose log was not held (the held logs
 // were at their bound) reads the log again and still carries it.
 func TestLogNotHeldIsReadAgain(t *testing.T) {
-	kube := fake.NewClientset()
-	sink := receiver.New(t)
-	ce, err := cloudevents.NewClientHTTP(cloudevents.WithTarget(sink.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats, err := newMetrics(noop.NewMeterProvider(), "ci", "steps", func() int { return 0 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &Adapter{
-		opts:           Options{CloudEvents: ce, SendTimeout: 5 * time.Second},
-		requestTimeout: 5 * time.Second,
-		cfg:            &adaptercontract.Config{SourceUID: "src", LogMaxBytes: 1024},
-		logger:         zaptest.NewLogger(t).Sugar(),
-		logs:           &steplog.Reader{Client: kube},
-		stats:          stats,
-		retries:        newRetries(),
-	}
+	a, _, sink := newLogTestAdapter(t)
 	a.retries.bytes = maxHeldLogBytes // no room for another log
 	tr := finishedRun(at(9), "")
 	var succeeded transitions.Transition
