@@ -16,7 +16,8 @@ limitations under the License.
 
 // Command controller runs the TektonStepSource controller: for every source
 // it resolves the sink, sets up the adapter's permissions and runs the
-// receive adapter Deployment. config/500-controller.yaml deploys it; it reads
+// receive adapter Deployment; and it releases the TaskRuns a source's
+// deletion guard holds when its adapter cannot (pkg/reconciler/guard). config/500-controller.yaml deploys it; it reads
 // its logging, observability and leader election ConfigMaps from
 // SYSTEM_NAMESPACE and the adapter image from TEKTON_STEP_SOURCE_RA_IMAGE.
 package main
@@ -25,10 +26,11 @@ import (
 	"knative.dev/pkg/injection/sharedmain"
 	"knative.dev/pkg/signals"
 
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/guard"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
 )
 
 func main() {
 	ctx := tektonstepsource.WithInformerSelectors(signals.NewContext())
-	sharedmain.MainWithContext(ctx, tektonstepsource.Component, tektonstepsource.NewController)
+	sharedmain.MainWithContext(ctx, tektonstepsource.Component, tektonstepsource.NewController, guard.NewController)
 }

@@ -72,6 +72,9 @@ type Config struct {
 	// LogMaxBytes caps the step log carried in terminal events; 0 disables logs.
 	LogMaxBytes int64 `json:"logMaxBytes"`
 
+	// GuardDeadline is spec.deletionGuard.deadline; nil: no deletion guard.
+	GuardDeadline *metav1.Duration `json:"guardDeadline,omitempty"`
+
 	// Delivery is the source's spec.delivery with its dead-letter sink
 	// resolved: deadLetterSink is a URI with the CA certificates and
 	// audience of the resolved address. nil without spec.delivery.
@@ -143,6 +146,9 @@ func Decode(s string) (*Config, error) {
 	}
 	if c.LogMaxBytes < 0 {
 		return nil, fmt.Errorf("%s: logMaxBytes must not be negative, got %d", EnvName, c.LogMaxBytes)
+	}
+	if c.GuardDeadline != nil && c.GuardDeadline.Duration <= 0 {
+		return nil, fmt.Errorf("%s: guardDeadline must be positive, got %s", EnvName, c.GuardDeadline.Duration)
 	}
 	if d := c.Delivery; d != nil && d.DeadLetterSink != nil && (d.DeadLetterSink.URI == nil || !d.DeadLetterSink.URI.URL().IsAbs() || d.DeadLetterSink.Ref != nil) {
 		return nil, fmt.Errorf("%s: delivery.deadLetterSink must be a resolved absolute URI", EnvName)

@@ -241,6 +241,33 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 			"Retry:                 3\n", "Backoff Policy:        linear\n", "Backoff Delay:         PT0.5S\n",
 			"Timeout:               PT5S\n", "Retry After Max:       PT1M\n"},
 	}, {
+		name: "update turns the deletion guard on",
+		args: []string{"update", "steps", "--deletion-guard", "30m"},
+		want: []string{"updated"},
+		check: func(t *testing.T, ns string) {
+			g := getSource(t, ns, "steps").Spec.DeletionGuard
+			if g == nil || g.Deadline == nil || g.Deadline.Duration != 30*time.Minute {
+				t.Errorf("deletionGuard = %+v, want a 30m deadline", g)
+			}
+		},
+	}, {
+		name: "describe shows the guard",
+		args: []string{"describe", "steps"},
+		want: []string{"Deletion Guard:", "on, deadline 30m0s"},
+	}, {
+		name:    "an unparsable deadline",
+		args:    []string{"update", "steps", "--deletion-guard", "soon"},
+		wantErr: `--deletion-guard "soon": want a duration`,
+	}, {
+		name: "update turns the deletion guard off",
+		args: []string{"update", "steps", "--deletion-guard", "-"},
+		want: []string{"updated"},
+		check: func(t *testing.T, ns string) {
+			if g := getSource(t, ns, "steps").Spec.DeletionGuard; g != nil {
+				t.Errorf("deletionGuard = %+v, want none", g)
+			}
+		},
+	}, {
 		name:    "update with an unknown backoff policy",
 		args:    []string{"update", "steps", "--backoff-policy", "random"},
 		wantErr: `--backoff-policy "random": want exponential or linear`,

@@ -19,6 +19,7 @@ package knplugin
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,12 +41,13 @@ type sourceFlags struct {
 	logMaxBytes       int64
 	replicas          int32
 	includeTriggered  bool
+	deletionGuard     string
 	deliveryFlags
 }
 
 // specFlags are the flags apply -f refuses to mix with a file.
 var specFlags = append([]string{"sink", "namespace-selector", "selector", "service-account", "ce-override", "log-max-bytes",
-	"replicas", "include-sink-triggered-runs"}, deliveryFlagNames...)
+	"replicas", "include-sink-triggered-runs", "deletion-guard"}, deliveryFlagNames...)
 
 func (f *sourceFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.sink, "sink", "s", "", SinkHelp)
@@ -66,6 +68,9 @@ func (f *sourceFlags) add(fs *pflag.FlagSet) {
 			v1alpha1.MaxReplicas, v1alpha1.DefaultReplicas))
 	fs.BoolVar(&f.includeTriggered, "include-sink-triggered-runs", false,
 		"Also send events for the TaskRuns created by the EventListener that is the sink (turns off the recursion guard).")
+	fs.StringVar(&f.deletionGuard, "deletion-guard", "",
+		"Hold deleted TaskRuns until their step events are recorded, at most this long after their deletion (e.g. 10m); "+
+			"'' = the default deadline (10m), '-' turns the guard off (update).")
 	f.deliveryFlags.add(fs)
 }
 
@@ -128,6 +133,20 @@ func (f *sourceFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSourceSp
 	}
 	if fs.Changed("include-sink-triggered-runs") {
 		spec.IncludeSinkTriggeredRuns = f.includeTriggered
+	}
+	if fs.Changed("deletion-guard") {
+		switch f.deletionGuard {
+		case removeValue:
+			spec.DeletionGuard = nil
+		case "":
+			spec.DeletionGuard = &v1alpha1.DeletionGuardSpec{}
+		default:
+			d, err := time.ParseDuration(f.deletionGuard)
+			if err != nil {
+				return fmt.Errorf("--deletion-guard %q: want a duration such as 10m or 1h (or '-' to turn it off)", f.deletionGuard)
+			}
+			spec.DeletionGuard = &v1alpha1.DeletionGuardSpec{Deadline: &metav1.Duration{Duration: d}}
+		}
 	}
 	return f.deliveryFlags.apply(fs, spec, resolve)
 }

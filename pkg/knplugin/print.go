@@ -221,6 +221,13 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	} else {
 		row(0, "Sink URI", "<not resolved yet>")
 	}
+	if g := s.Spec.DeletionGuard; g != nil {
+		deadline := fmt.Sprintf("<default> (%s)", v1alpha1.DefaultGuardDeadline)
+		if g.Deadline != nil {
+			deadline = g.Deadline.Duration.String()
+		}
+		row(0, "Deletion Guard", "on, deadline "+deadline)
+	}
 	if d := s.Spec.Delivery; d != nil {
 		fmt.Fprintln(tw, "")
 		fmt.Fprintln(tw, "Delivery:\t")

@@ -49,6 +49,7 @@ import (
 	"knative.dev/pkg/logging"
 	"knative.dev/pkg/system"
 
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/guard"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
@@ -109,6 +110,7 @@ func RunController(ctx context.Context, cfg *rest.Config) error {
 
 	cmw := cminformer.NewInformedWatcher(kubeclient.Get(ctx), system.Namespace())
 	impl := tektonstepsource.NewController(ctx, cmw)
+	guardImpl := guard.NewController(ctx, cmw)
 	if err := cmw.Start(ctx.Done()); err != nil {
 		return fmt.Errorf("starting the ConfigMap watcher: %w", err)
 	}
@@ -116,7 +118,7 @@ func RunController(ctx context.Context, cfg *rest.Config) error {
 		return fmt.Errorf("starting the informers: %w", err)
 	}
 	logging.FromContext(ctx).Info("TektonStepSource controller running in-process")
-	return controller.StartAll(ctx, impl)
+	return controller.StartAll(ctx, impl, guardImpl)
 }
 
 // MarkAvailable writes the status a Deployment controller and a kubelet

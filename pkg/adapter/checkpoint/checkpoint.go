@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 // AnnotationPrefix starts the checkpoint annotation's key; the source UID follows.
@@ -141,8 +142,6 @@ type Store struct {
 	SourceUID string
 }
 
-var taskRuns = pipelinev1.SchemeGroupVersion.WithResource("taskruns")
-
 // Save writes the progress to the TaskRun's annotation. The patch carries
 // the TaskRun's UID as a precondition so a recreated TaskRun with the same
 // name never inherits a stale record.
@@ -160,7 +159,7 @@ func (s *Store) Save(ctx context.Context, namespace, name string, uid types.UID,
 	if err != nil {
 		return err
 	}
-	_, err = s.Client.Resource(taskRuns).Namespace(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = s.Client.Resource(adaptercontract.TaskRuns).Namespace(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
 }
 

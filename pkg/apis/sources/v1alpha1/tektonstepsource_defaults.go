@@ -20,6 +20,7 @@ import (
 	"context"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
 )
 
@@ -45,6 +46,13 @@ const MaxReplicas int32 = 10
 // (and the TaskRun's later events) for at most this long per attempt.
 const MaxDeliveryTimeout = 10 * time.Minute
 
+// DefaultGuardDeadline is spec.deletionGuard.deadline's default, and
+// MaxGuardDeadline its bound: a deleted TaskRun is never held longer.
+const (
+	DefaultGuardDeadline = 10 * time.Minute
+	MaxGuardDeadline     = 24 * time.Hour
+)
+
 // SetDefaults implements apis.Defaultable.
 func (s *TektonStepSource) SetDefaults(ctx context.Context) {
 	s.Spec.SetDefaults(apis.WithinParent(ctx, s.ObjectMeta))
@@ -67,4 +75,7 @@ func (ss *TektonStepSourceSpec) SetDefaults(ctx context.Context) {
 	}
 	ss.Sink.SetDefaults(ctx)
 	ss.Delivery.SetDefaults(ctx)
+	if ss.DeletionGuard != nil && ss.DeletionGuard.Deadline == nil {
+		ss.DeletionGuard.Deadline = &metav1.Duration{Duration: DefaultGuardDeadline}
+	}
 }

@@ -19,9 +19,11 @@ package v1alpha1
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 )
 
@@ -46,6 +48,13 @@ func TestTektonStepSourceDefaults(t *testing.T) {
 		name: "logs disabled, another sink namespace and replicas are kept",
 		in:   TektonStepSourceSpec{SourceSpec: broker("events"), Log: &LogSpec{MaxBytes: &zero}, Replicas: &three},
 		want: TektonStepSourceSpec{SourceSpec: broker("events"), Log: &LogSpec{MaxBytes: &zero}, Replicas: &three},
+	}, {
+		name: "a deletion guard gets the default deadline; the dead-letter sink the source's namespace",
+		in: TektonStepSourceSpec{SourceSpec: broker("ci"), DeletionGuard: &DeletionGuardSpec{},
+			Delivery: &eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "v1", Kind: "Service", Name: "dls"}}}},
+		want: TektonStepSourceSpec{SourceSpec: broker("ci"), Log: &LogSpec{MaxBytes: &defaultMax}, Replicas: &one,
+			DeletionGuard: &DeletionGuardSpec{Deadline: &metav1.Duration{Duration: 10 * time.Minute}},
+			Delivery:      &eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "v1", Kind: "Service", Name: "dls", Namespace: "ci"}}}},
 	}, {
 		name: "empty log spec",
 		in:   TektonStepSourceSpec{SourceSpec: broker("ci"), Log: &LogSpec{}},

@@ -116,6 +116,21 @@ type TektonStepSourceSpec struct {
 	// +optional
 	Delivery *eventingduckv1.DeliverySpec `json:"delivery,omitempty"`
 
+	// DeletionGuard, when set, keeps each watched TaskRun from going away
+	// before its step events are recorded, like Tekton Results' watcher:
+	// the adapter puts the finalizer
+	// guard.tektonstepsource.sources.knative.dev/<source uid> on every
+	// TaskRun it watches that still has events to send, and takes it off
+	// once the events of its finished attempt are delivered and
+	// checkpointed. So a TaskRun deleted while the adapter is down, behind
+	// or the sink unavailable waits for its events. No TaskRun is held
+	// forever: the finalizer also goes once the TaskRun has been deleting
+	// for longer than the deadline, when the guard is turned off, and when
+	// the source is deleted (the controller removes what the adapter
+	// cannot). Other finalizers are never touched.
+	// +optional
+	DeletionGuard *DeletionGuardSpec `json:"deletionGuard,omitempty"`
+
 	// Replicas is the number of receive adapter pods. With more than one,
 	// the replicas split the TaskRuns between them through leader-elected
 	// buckets (one per replica): each TaskRun is handled by exactly one
@@ -133,6 +148,14 @@ type LogSpec struct {
 	// under the 1 MB a Kafka-backed Broker or Channel takes by default.
 	// +optional
 	MaxBytes *int64 `json:"maxBytes,omitempty"`
+}
+
+// DeletionGuardSpec configures the deletion guard.
+type DeletionGuardSpec struct {
+	// Deadline is the longest a deleted TaskRun is held for its events
+	// (from its deletion), e.g. "10m" or "1h". Defaults to 10m; at most 24h.
+	// +optional
+	Deadline *metav1.Duration `json:"deadline,omitempty"`
 }
 
 // TektonStepSourceStatus defines the observed state of a TektonStepSource.

@@ -89,6 +89,9 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 	if ss.Log != nil && ss.Log.MaxBytes != nil && (*ss.Log.MaxBytes < 0 || *ss.Log.MaxBytes > MaxLogMaxBytes) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, MaxLogMaxBytes, "log.maxBytes"))
 	}
+	if g := ss.DeletionGuard; g != nil && g.Deadline != nil && (g.Deadline.Duration <= 0 || g.Deadline.Duration > MaxGuardDeadline) {
+		errs = errs.Also(apis.ErrOutOfBoundsValue(g.Deadline.Duration, "1s", MaxGuardDeadline, "deletionGuard.deadline"))
+	}
 	if ss.Replicas != nil && (*ss.Replicas < 1 || *ss.Replicas > MaxReplicas) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Replicas, 1, MaxReplicas, "replicas"))
 	}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
@@ -99,6 +100,17 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		name:      "delivery: empty dead-letter sink",
 		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{}}},
 		wantPaths: []string{"spec.delivery.deadLetterSink"},
+	}, {
+		name: "deletion guard with a deadline",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), DeletionGuard: &DeletionGuardSpec{Deadline: &metav1.Duration{Duration: time.Hour}}},
+	}, {
+		name:      "deletion guard with a zero deadline",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), DeletionGuard: &DeletionGuardSpec{Deadline: &metav1.Duration{}}},
+		wantPaths: []string{"spec.deletionGuard.deadline"},
+	}, {
+		name:      "deletion guard deadline over a day",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), DeletionGuard: &DeletionGuardSpec{Deadline: &metav1.Duration{Duration: 25 * time.Hour}}},
+		wantPaths: []string{"spec.deletionGuard.deadline"},
 	}, {
 		name:      "no sink",
 		spec:      TektonStepSourceSpec{},

@@ -18,14 +18,17 @@ package resources
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 	"knative.dev/pkg/ptr"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
 // TestDeliveryConfig: spec.delivery reaches the adapter with the
@@ -95,5 +98,32 @@ func TestDeliveryConfig(t *testing.T) {
 				t.Errorf("delivery in %s (-want +got):\n%s", adaptercontract.EnvName, diff)
 			}
 		})
+	}
+}
+
+// TestGuardConfig: spec.deletionGuard reaches the adapter as its deadline
+// (the default when unset); without it, no guard.
+func TestGuardConfig(t *testing.T) {
+	for _, tc := range []struct {
+		guard *v1alpha1.DeletionGuardSpec
+		want  time.Duration
+	}{
+		{nil, 0},
+		{&v1alpha1.DeletionGuardSpec{}, v1alpha1.DefaultGuardDeadline},
+		{&v1alpha1.DeletionGuardSpec{Deadline: &metav1.Duration{Duration: time.Hour}}, time.Hour},
+	} {
+		src := source()
+		src.Spec.DeletionGuard = tc.guard
+		cfg, err := MakeSourceConfig(src, []string{"ci"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got time.Duration
+		if cfg.GuardDeadline != nil {
+			got = cfg.GuardDeadline.Duration
+		}
+		if got != tc.want {
+			t.Errorf("deletionGuard %+v: guardDeadline %s, want %s", tc.guard, got, tc.want)
+		}
 	}
 }

@@ -112,6 +112,12 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 	if el := sinkEventListener(src.Spec.Sink); el != "" && !src.Spec.IncludeSinkTriggeredRuns {
 		cfg.ExcludeEventListener = el
 	}
+	if g := src.Spec.DeletionGuard; g != nil {
+		cfg.GuardDeadline = &metav1.Duration{Duration: v1alpha1.DefaultGuardDeadline}
+		if g.Deadline != nil {
+			cfg.GuardDeadline = g.Deadline.DeepCopy()
+		}
+	}
 	if d := src.Spec.Delivery; d != nil {
 		delivery := d.DeepCopy()
 		delivery.DeadLetterSink = nil

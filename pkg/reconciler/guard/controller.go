@@ -1,0 +1,100 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package guard
+
+import (
+	"context"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/injection"
+	"knative.dev/pkg/logging"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	tektonstepsourceinformer "github.com/tektonstep/tekton-step-source/pkg/client/injection/informers/sources/v1alpha1/tektonstepsource"
+)
+
+// NewController builds the deletion guard's controller
+// (injection.ControllerConstructor). It watches TaskRuns' metadata only
+// (names, finalizers, deletion times: about a kilobyte per TaskRun), and
+// queues those that carry a guard finalizer, and, when a source is deleted
+// or its guard turned off, those of that source.
+func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
+	logger := logging.FromContext(ctx)
+	client, err := metadata.NewForConfig(injection.GetConfig(ctx))
+	if err != nil {
+		logger.Fatalw("Cannot build the metadata client", "error", err)
+	}
+	factory := metadatainformer.NewSharedInformerFactory(client, 0)
+	taskRuns := factory.ForResource(adaptercontract.TaskRuns)
+	sources := tektonstepsourceinformer.Get(ctx)
+
+	r := &Reconciler{Metadata: client, TaskRuns: taskRuns.Lister(), Sources: sources.Lister()}
+	impl := controller.NewContext(ctx, r, controller.ControllerOptions{WorkQueueName: "deletion-guard", Logger: logger})
+
+	_, _ = taskRuns.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: guarded,
+		Handler:    controller.HandleAll(impl.Enqueue),
+	})
+	// A guarded source deleted, or its guard turned off: its TaskRuns (a
+	// scan of the cache, only then; at start every guarded TaskRun is
+	// queued anyway).
+	enqueueGuardedBy := func(src *v1alpha1.TektonStepSource) {
+		finalizer := adaptercontract.GuardFinalizer(string(src.UID))
+		all, err := taskRuns.Lister().List(labels.Everything())
+		if err != nil {
+			return
+		}
+		for _, obj := range all {
+			if tr, ok := obj.(*metav1.PartialObjectMetadata); ok && slices.Contains(tr.Finalizers, finalizer) {
+				impl.Enqueue(tr)
+			}
+		}
+	}
+	_, _ = sources.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(oldObj, newObj interface{}) {
+			old, ok1 := oldObj.(*v1alpha1.TektonStepSource)
+			src, ok2 := newObj.(*v1alpha1.TektonStepSource)
+			if ok1 && ok2 && old.Spec.DeletionGuard != nil && src.Spec.DeletionGuard == nil {
+				enqueueGuardedBy(src)
+			}
+		},
+		DeleteFunc: func(obj interface{}) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if src, ok := obj.(*v1alpha1.TektonStepSource); ok && src.Spec.DeletionGuard != nil {
+				enqueueGuardedBy(src)
+			}
+		},
+	})
+	factory.Start(ctx.Done())
+	return impl
+}
+
+// guarded reports whether a TaskRun's metadata carries a guard finalizer.
+func guarded(obj interface{}) bool {
+	tr, ok := obj.(*metav1.PartialObjectMetadata)
+	return ok && len(adaptercontract.GuardedBy(tr.Finalizers)) > 0
+}
