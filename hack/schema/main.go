@@ -82,6 +82,16 @@ func refine(root *apiextensionsv1.JSONSchemaProps) {
 	edit(root, []string{"spec", "delivery", "format"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		s.Enum = []apiextensionsv1.JSON{{Raw: []byte(`"json"`)}, {Raw: []byte(`"binary"`)}}
 	})
+	edit(root, []string{"spec", "deletionGuard", "deadline"}, func(s *apiextensionsv1.JSONSchemaProps) {
+		// A Go duration (metav1.Duration): anything else would make the
+		// source unreadable to every Go client, the controller's included.
+		s.Pattern = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+		s.XValidations = apiextensionsv1.ValidationRules{{
+			Rule:    "duration(self) >= duration('1s') && duration(self) <= duration('24h')",
+			Reason:  ptr(apiextensionsv1.FieldValueInvalid),
+			Message: "deletionGuard.deadline must be between 1s and 24h",
+		}}
+	})
 	for _, d := range []string{"timeout", "backoffDelay", "retryAfterMax"} {
 		edit(root, []string{"spec", "delivery", d}, func(s *apiextensionsv1.JSONSchemaProps) {
 			s.Pattern = isoDuration

@@ -115,6 +115,10 @@ type Adapter struct {
 	// apiserver round trip.
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	saves workqueue.TypedRateLimitingInterface[types.UID]
+	// guards holds the TaskRuns whose deletion guard finalizer may have to
+	// be added or removed: fed by the informer, so a TaskRun is guarded
+	// however busy the delivery workers are.
+	guards workqueue.TypedRateLimitingInterface[types.NamespacedName]
 
 	informers []cache.SharedIndexInformer
 	listers   func(namespace string) tektonlisters.TaskRunNamespaceLister
@@ -161,8 +165,12 @@ func journalWriters(le *leaderelection.ComponentConfig) int {
 	return int(le.Buckets)
 }
 
-// checkpointWriters is how many annotation writes run at once.
-const checkpointWriters = 4
+// checkpointWriters is how many annotation writes run at once;
+// guardWriters how many deletion guard patches.
+const (
+	checkpointWriters = 4
+	guardWriters      = 2
+)
 
 // DefaultMaxInFlight is Options.MaxInFlight's (and K_MAX_IN_FLIGHT's) default.
 const DefaultMaxInFlight = 16
@@ -215,6 +223,9 @@ func New(opts Options) (*Adapter, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
+		guards: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
+			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "guards"}),
 		saves: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "checkpoints"}),
@@ -247,6 +258,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	defer a.sourceEvents.shutdown()
 	defer a.queue.ShutDown()
 	defer a.saves.ShutDown()
+	defer a.guards.ShutDown()
 	// Before any delivery, so that none repeats what the journal records.
 	// With replicas, each promotion reads its bucket's entries again.
 	if err := a.loadJournalRetrying(ctx); err != nil {
@@ -288,6 +300,12 @@ func (a *Adapter) Start(ctx context.Context) error {
 			}
 		})
 	}
+	for i := 0; i < guardWriters; i++ {
+		writers.Go(func() {
+			for processNext(ctx, a.guards, a.logger, "Deletion guard not applied", a.guardKey) {
+			}
+		})
+	}
 	for i := 0; i < checkpointWriters; i++ {
 		writers.Go(func() {
 			for processNext(ctx, a.saves, a.logger, "Checkpoint not written", a.saveOwned) {
@@ -301,6 +319,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	// The writers finish what is queued; writes still waiting for their
 	// interval, or to be retried, and the journal are left to the flush.
 	a.saves.ShutDown()
+	a.guards.ShutDown()
 	writers.Wait()
 	a.flush(ctx, func(types.NamespacedName) bool { return true })
 	stopElector()

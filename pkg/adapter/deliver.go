@@ -76,11 +76,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		a.retries.release(tr.UID)
 	}
 	a.recordProgress(tr, complete)
-	if !a.owns(key) {
-		return err
-	}
-	// Also while its delivery fails: a TaskRun is guarded the more then.
-	return errors.Join(err, a.guard(ctx, tr))
+	return err
 }
 
 // deliverPending delivers the TaskRun's transitions not yet done, in order,

@@ -23,6 +23,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"go.uber.org/zap"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -82,6 +83,33 @@ func guardStep(s guardState, now time.Time) (guardAction, time.Duration) {
 	return guardKeep, 0
 }
 
+// guardWanted reports whether the guard may have something to do to the
+// TaskRun: the source has a guard, or the TaskRun still carries its
+// finalizer (a guard turned off).
+func (a *Adapter) guardWanted(tr *pipelinev1.TaskRun) bool {
+	return a.cfg.GuardDeadline != nil || slices.Contains(tr.Finalizers, adaptercontract.GuardFinalizer(a.cfg.SourceUID))
+}
+
+// guardKey applies the deletion guard to the TaskRun of the key, if this
+// replica handles it.
+func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error {
+	if !a.owns(key) {
+		return nil
+	}
+	lister := a.listers(key.Namespace)
+	if lister == nil {
+		return nil
+	}
+	tr, err := lister.Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return a.guard(ctx, tr)
+}
+
 // guard applies the deletion guard to the TaskRun, as read from the cache.
 func (a *Adapter) guard(ctx context.Context, tr *pipelinev1.TaskRun) error {
 	finalizer := adaptercontract.GuardFinalizer(a.cfg.SourceUID)
@@ -99,7 +127,7 @@ func (a *Adapter) guard(ctx context.Context, tr *pipelinev1.TaskRun) error {
 	action, recheck := guardStep(s, time.Now())
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	if recheck > 0 {
-		a.queue.AddAfter(key, recheck)
+		a.guards.AddAfter(key, recheck)
 	}
 	if action == guardKeep {
 		return nil

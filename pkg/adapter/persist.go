@@ -39,7 +39,7 @@ import (
 // round. Either way a running TaskRun's events cost no TaskRun write, nor
 // the watch event such a write echoes to every TaskRun watcher, each.
 func (a *Adapter) recordProgress(tr *pipelinev1.TaskRun, allDelivered bool) {
-	finished := allDelivered && tr.Status.CompletionTime != nil
+	finished := allDelivered && final(tr)
 	annotated, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
 	if err != nil {
 		annotated = nil

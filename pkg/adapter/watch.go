@@ -97,12 +97,12 @@ func (a *Adapter) trim(obj interface{}) (interface{}, error) {
 	return tr, nil
 }
 
-// settled reports whether the TaskRun is complete and its checkpoint already
-// covers every transition it has (none, when it finished before the source
-// was created). Most of a long-lived cache is such TaskRuns, and their steps
-// and task specs are most of its memory.
+// settled reports whether the TaskRun is final (see final) and its
+// checkpoint already covers every transition it has (none, when it
+// finished before the source was created). Most of a long-lived cache is
+// such TaskRuns, and their steps and task specs are most of its memory.
 func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
-	if tr.Status.CompletionTime == nil {
+	if !final(tr) {
 		return false
 	}
 	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
@@ -115,6 +115,14 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 		}
 	}
 	return true
+}
+
+// final reports whether the TaskRun's status will not change any more:
+// it is complete, or being deleted (Tekton's controller does not reconcile
+// a TaskRun being deleted: a step that was running never finishes in its
+// status). Its delivered progress then goes to its annotation at once.
+func final(tr *pipelinev1.TaskRun) bool {
+	return tr.Status.CompletionTime != nil || tr.DeletionTimestamp != nil
 }
 
 func trimStatus(st *pipelinev1.TaskRunStatus) {
@@ -137,6 +145,9 @@ func (a *Adapter) enqueue(obj interface{}) {
 	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
 		if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); a.owns(key) {
 			a.queue.Add(key)
+			if a.guardWanted(tr) {
+				a.guards.Add(key)
+			}
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -88,5 +89,9 @@ func SetGuardFinalizer(ctx context.Context, client metadata.Interface, namespace
 		return err
 	}
 	_, err = client.Resource(TaskRuns).Namespace(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		// Gone: nothing left to guard or release.
+		return nil
+	}
 	return err
 }

@@ -255,6 +255,18 @@ func TestSchemaRejectsInvalidSources(t *testing.T) {
 		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"tektonStep": "x"}}},
 		want: []string{"spec.ceOverrides.extensions", "may not override"},
 	}, {
+		name: "deletionGuard.deadline that is no duration",
+		spec: map[string]interface{}{"sink": uriSink, "deletionGuard": map[string]interface{}{"deadline": "soon"}},
+		want: []string{"spec.deletionGuard.deadline", "should match"},
+	}, {
+		name: "deletionGuard.deadline over a day",
+		spec: map[string]interface{}{"sink": uriSink, "deletionGuard": map[string]interface{}{"deadline": "25h"}},
+		want: []string{"spec.deletionGuard.deadline", "between 1s and 24h"},
+	}, {
+		name: "delivery.retry negative",
+		spec: map[string]interface{}{"sink": uriSink, "delivery": map[string]interface{}{"retry": -1}},
+		want: []string{"spec.delivery.retry", "should be greater than or equal to 0"},
+	}, {
 		name: "wrong type",
 		spec: map[string]interface{}{"sink": uriSink, "log": map[string]interface{}{"maxBytes": "lots"}},
 		want: []string{"spec.log.maxBytes", "must be of type integer"},

@@ -175,3 +175,30 @@ func TestDeletionGuardDeadlineAndTurnedOff(t *testing.T) {
 		return !slices.Contains(f, finalizer) && slices.Contains(f, other)
 	})
 }
+
+// TestDeletionGuardReleasesADeletedRunningTaskRun: a TaskRun deleted while
+// a step runs never finishes in its status (Tekton's controller leaves a
+// TaskRun being deleted alone), so its state then is its last: once its
+// events so far are delivered and checkpointed it goes, long before the
+// deadline.
+func TestDeletionGuardReleasesADeletedRunningTaskRun(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	cfg.GuardDeadline = &metav1.Duration{Duration: 10 * time.Minute}
+	finalizer := adaptercontract.GuardFinalizer(cfg.SourceUID)
+	startAdapter(t, cfg, sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+
+	r := sim.MustCreate(t, client, ns, "cut-short", nil, "a", "b")
+	r.MustSetSteps(t, sim.Running(), sim.Waiting())
+	waitForTaskRun(t, client, ns, "cut-short", "the guard's finalizer", func(f []string, _, _ bool) bool { return slices.Contains(f, finalizer) })
+	if err := client.TektonV1().TaskRuns(ns).Delete(ctx, "cut-short", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForTaskRun(t, client, ns, "cut-short", "released once its events so far are recorded", func(_ []string, _, gone bool) bool { return gone })
+	if diff := cmp.Diff([]string{"cut-short/a/started"}, sequence(sink.Events())); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/metadata"
@@ -48,18 +49,35 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	}
 	factory := metadatainformer.NewSharedInformerFactory(client, 0)
 	taskRuns := factory.ForResource(adaptercontract.TaskRuns)
+	// Only what the guard reads stays in the cache.
+	if err := taskRuns.Informer().SetTransform(slim); err != nil {
+		logger.Fatalw("Cannot set the TaskRun cache's transform", "error", err)
+	}
 	sources := tektonstepsourceinformer.Get(ctx)
 
 	r := &Reconciler{Metadata: client, TaskRuns: taskRuns.Lister(), Sources: sources.Lister()}
 	impl := controller.NewContext(ctx, r, controller.ControllerOptions{WorkQueueName: "deletion-guard", Logger: logger})
 
-	_, _ = taskRuns.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
-		FilterFunc: guarded,
-		Handler:    controller.HandleAll(impl.Enqueue),
+	// A guarded TaskRun when it appears (at start, all of them) and when its
+	// finalizers or deletion change; not on every status write.
+	_, _ = taskRuns.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj interface{}) {
+			if guarded(obj) {
+				impl.Enqueue(obj)
+			}
+		},
+		UpdateFunc: func(oldObj, newObj interface{}) {
+			old, ok1 := oldObj.(*metav1.PartialObjectMetadata)
+			tr, ok2 := newObj.(*metav1.PartialObjectMetadata)
+			if ok1 && ok2 && guarded(tr) &&
+				(!slices.Equal(old.Finalizers, tr.Finalizers) || !old.DeletionTimestamp.Equal(tr.DeletionTimestamp)) {
+				impl.Enqueue(tr)
+			}
+		},
 	})
-	// A guarded source deleted, or its guard turned off: its TaskRuns (a
-	// scan of the cache, only then; at start every guarded TaskRun is
-	// queued anyway).
+	// A source deleted, or its guard changed (turned off, another
+	// deadline): its TaskRuns (a scan of the cache, only then; at start
+	// every guarded TaskRun is queued anyway).
 	enqueueGuardedBy := func(src *v1alpha1.TektonStepSource) {
 		finalizer := adaptercontract.GuardFinalizer(string(src.UID))
 		all, err := taskRuns.Lister().List(labels.Everything())
@@ -76,7 +94,7 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 		UpdateFunc: func(oldObj, newObj interface{}) {
 			old, ok1 := oldObj.(*v1alpha1.TektonStepSource)
 			src, ok2 := newObj.(*v1alpha1.TektonStepSource)
-			if ok1 && ok2 && old.Spec.DeletionGuard != nil && src.Spec.DeletionGuard == nil {
+			if ok1 && ok2 && !equality.Semantic.DeepEqual(old.Spec.DeletionGuard, src.Spec.DeletionGuard) {
 				enqueueGuardedBy(src)
 			}
 		},
@@ -84,13 +102,22 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
 			}
-			if src, ok := obj.(*v1alpha1.TektonStepSource); ok && src.Spec.DeletionGuard != nil {
+			if src, ok := obj.(*v1alpha1.TektonStepSource); ok {
 				enqueueGuardedBy(src)
 			}
 		},
 	})
 	factory.Start(ctx.Done())
 	return impl
+}
+
+// slim keeps a TaskRun's name, namespace, UID, resourceVersion,
+// finalizers and deletion time: no labels, annotations or managedFields.
+func slim(obj interface{}) (interface{}, error) {
+	if tr, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		tr.Labels, tr.Annotations, tr.ManagedFields, tr.OwnerReferences = nil, nil, nil, nil
+	}
+	return obj, nil
 }
 
 // guarded reports whether a TaskRun's metadata carries a guard finalizer.

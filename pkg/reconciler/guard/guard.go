@@ -55,9 +55,11 @@ func release(src *v1alpha1.TektonStepSource, deleting *metav1.Time, now time.Tim
 	if deleting == nil {
 		return false, 0
 	}
+	// As the source's validation bounds it (a source whose spec the
+	// controller refused still holds TaskRuns its adapter guarded).
 	deadline := v1alpha1.DefaultGuardDeadline
-	if d := src.Spec.DeletionGuard.Deadline; d != nil {
-		deadline = d.Duration
+	if d := src.Spec.DeletionGuard.Deadline; d != nil && d.Duration > 0 {
+		deadline = min(d.Duration, v1alpha1.MaxGuardDeadline)
 	}
 	if left := deleting.Add(deadline + grace + adaptercontract.DeletionTimeResolution).Sub(now); left > 0 {
 		return false, left

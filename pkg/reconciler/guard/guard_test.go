@@ -50,6 +50,8 @@ func TestRelease(t *testing.T) {
 		{"deleted for the deadline and grace by its timestamp: a second more", withGuard(nil), ago(11 * time.Minute), false, time.Second},
 		{"deleted within a 1h deadline", withGuard(&metav1.Duration{Duration: time.Hour}), ago(30 * time.Minute), false, 31*time.Minute + time.Second},
 		{"deleted past a 1s deadline and grace", withGuard(&metav1.Duration{Duration: time.Second}), ago(62 * time.Second), true, 0},
+		{"an invalid negative deadline counts as the default", withGuard(&metav1.Duration{Duration: -time.Hour}), ago(5 * time.Minute), false, 6*time.Minute + time.Second},
+		{"an invalid 48h deadline counts as the 24h bound", withGuard(&metav1.Duration{Duration: 48 * time.Hour}), ago(25 * time.Hour), true, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

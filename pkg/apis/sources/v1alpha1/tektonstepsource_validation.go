@@ -19,6 +19,7 @@ package v1alpha1
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/rickb777/date/period"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -89,7 +90,7 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 	if ss.Log != nil && ss.Log.MaxBytes != nil && (*ss.Log.MaxBytes < 0 || *ss.Log.MaxBytes > MaxLogMaxBytes) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Log.MaxBytes, 0, MaxLogMaxBytes, "log.maxBytes"))
 	}
-	if g := ss.DeletionGuard; g != nil && g.Deadline != nil && (g.Deadline.Duration <= 0 || g.Deadline.Duration > MaxGuardDeadline) {
+	if g := ss.DeletionGuard; g != nil && g.Deadline != nil && (g.Deadline.Duration < time.Second || g.Deadline.Duration > MaxGuardDeadline) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(g.Deadline.Duration, "1s", MaxGuardDeadline, "deletionGuard.deadline"))
 	}
 	if ss.Replicas != nil && (*ss.Replicas < 1 || *ss.Replicas > MaxReplicas) {
