@@ -43,23 +43,28 @@ import (
 // The standard fault workload: 100 TaskRuns × 5 steps = 1,000 transitions.
 var thousand = workload{runs: 100, steps: 5, pace: 20 * time.Millisecond}
 
-// startInProcess runs the adapter in this process with adapter/v2's client.
-func startInProcess(t *testing.T, cfg *adaptercontract.Config, sink string, maxInFlight int) {
+// startInProcess runs the adapter in this process with the clients the
+// binary builds (stepadapter.NewClients); tweaks adjust its options.
+func startInProcess(t *testing.T, cfg *adaptercontract.Config, sink string, maxInFlight int, tweaks ...func(*stepadapter.Options)) {
 	t.Helper()
 	env := &stepadapter.EnvConfig{EnvConfig: adapter.EnvConfig{Sink: sink, Namespace: cfg.SourceNamespace, Name: cfg.SourceName, EnvSinkTimeout: "30"}}
 	reporter, err := source.NewStatsReporter()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, err := adapter.NewClient(adapter.ClientConfig{Env: env, Reporter: reporter})
+	ce, dls, err := stepadapter.NewClients(adapter.ClientConfig{Env: env, Reporter: reporter}, cfg.DeadLetterSink())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := stepadapter.New(stepadapter.Options{
-		Config: cfg, CloudEvents: ce, MaxInFlight: maxInFlight,
+	opts := stepadapter.Options{
+		Config: cfg, CloudEvents: ce, DeadLetter: dls, MaxInFlight: maxInFlight,
 		Tekton: tektonclient.NewForConfigOrDie(cp.Config), Kube: kubernetes.NewForConfigOrDie(cp.Config), Metadata: metadata.NewForConfigOrDie(cp.Config),
 		Logger: zaptest.NewLogger(t, zaptest.Level(zapcore.InfoLevel)).Sugar(),
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	a, err := stepadapter.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
@@ -30,6 +31,7 @@ import (
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/injection"
 	"knative.dev/pkg/logging"
+	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -56,6 +58,21 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	sources := tektonstepsourceinformer.Get(ctx)
 
 	r := &Reconciler{Metadata: client, TaskRuns: taskRuns.Lister(), Sources: sources.Lister()}
+	// A replica that comes to lead a bucket looks at its guarded TaskRuns.
+	r.LeaderAwareFuncs = reconciler.LeaderAwareFuncs{
+		PromoteFunc: func(bkt reconciler.Bucket, enqueue func(reconciler.Bucket, types.NamespacedName)) error {
+			all, err := taskRuns.Lister().List(labels.Everything())
+			if err != nil {
+				return err
+			}
+			for _, obj := range all {
+				if tr, ok := obj.(*metav1.PartialObjectMetadata); ok && guarded(tr) {
+					enqueue(bkt, types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name})
+				}
+			}
+			return nil
+		},
+	}
 	impl := controller.NewContext(ctx, r, controller.ControllerOptions{WorkQueueName: "deletion-guard", Logger: logger})
 
 	// A guarded TaskRun when it appears (at start, all of them) and when its

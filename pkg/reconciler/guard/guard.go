@@ -29,10 +29,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
+	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -67,8 +69,12 @@ func release(src *v1alpha1.TektonStepSource, deleting *metav1.Time, now time.Tim
 	return true, 0
 }
 
-// Reconciler releases the TaskRuns no adapter will.
+// Reconciler releases the TaskRuns no adapter will. It is leader-aware,
+// as sharedmain's leader election requires of every reconciler: each
+// TaskRun is handled by the controller replica that leads its bucket.
 type Reconciler struct {
+	reconciler.LeaderAwareFuncs
+
 	Metadata metadata.Interface
 	// TaskRuns lists the TaskRuns' metadata (a metadata-only informer).
 	TaskRuns cache.GenericLister
@@ -82,6 +88,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return nil
+	}
+	if !r.IsLeaderFor(types.NamespacedName{Namespace: ns, Name: name}) {
+		return controller.NewSkipKey(key)
 	}
 	obj, err := r.TaskRuns.ByNamespace(ns).Get(name)
 	if apierrors.IsNotFound(err) {
