@@ -20,16 +20,14 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/journalwatch"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -52,25 +50,8 @@ func TestBurstOfTwoThousandWithAKill(t *testing.T) {
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	ctx := context.Background()
 
-	var largest atomic.Int64
-	watching, stopWatching := context.WithCancel(ctx)
-	defer stopWatching()
-	var watcher sync.WaitGroup
-	watcher.Go(func() {
-		cms := kubernetes.NewForConfigOrDie(cp.Config).CoreV1().ConfigMaps(ns)
-		for watching.Err() == nil {
-			if cm, err := cms.Get(ctx, adaptercontract.JournalName(cfg.SourceUID), metav1.GetOptions{}); err == nil {
-				n := 0
-				for k, v := range cm.Data {
-					n += len(k) + len(v)
-				}
-				if int64(n) > largest.Load() {
-					largest.Store(int64(n))
-				}
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	journal := journalwatch.Start(kubernetes.NewForConfigOrDie(cp.Config), ns, cfg.SourceUID)
+	defer journal.Stop()
 
 	const runs = 2000
 	started := time.Now()
@@ -140,8 +121,7 @@ func TestBurstOfTwoThousandWithAKill(t *testing.T) {
 		t.Fatalf("%v (%d distinct of %d)", err, distinct(evs), 2*runs)
 	}
 	time.Sleep(2 * time.Second) // anything extra would show up now
-	stopWatching()
-	watcher.Wait()
+	largest := journal.Stop()
 	evs = sink.Events()
 
 	dups := len(evs) - distinct(evs)
@@ -151,11 +131,11 @@ func TestBurstOfTwoThousandWithAKill(t *testing.T) {
 	if limit := 16 + int(2*rate); dups > limit {
 		t.Errorf("%d duplicates after one kill; more than the ack-to-checkpoint window allows (%d at %.0f events/s)", dups, limit, rate)
 	}
-	if got := largest.Load(); got > journalLimit {
+	if got := largest; got > journalLimit {
 		t.Errorf("the journal reached %d bytes, over its %d budget", got, journalLimit)
 	}
 	// Every transition, in order per TaskRun.
 	workload{runs: runs, steps: 1}.verdict(t, evs, "burst")
 	t.Logf("%d TaskRuns started in %s; killed after %d events (%.0f/s); journal at most %d bytes (budget %d); %d duplicates",
-		runs, burst.Round(time.Millisecond), beforeKill, rate, largest.Load(), journalLimit, dups)
+		runs, burst.Round(time.Millisecond), beforeKill, rate, largest, journalLimit, dups)
 }

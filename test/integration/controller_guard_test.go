@@ -37,8 +37,8 @@ import (
 // TestControllerReleasesGuardedTaskRuns: with no adapter running (there is
 // no kubelet here), the controller releases what a deletion guard holds
 // once nobody else will: a deleted TaskRun past its source's deadline, the
-// TaskRuns of a deleted source, those of a source that never existed;
-// other parties' finalizers stay.
+// TaskRuns of a source whose guard is turned off, of a deleted source, of
+// a source that never existed; other parties' finalizers stay.
 func TestControllerReleasesGuardedTaskRuns(t *testing.T) {
 	grace := guard.Grace
 	guard.Grace = 0
@@ -90,6 +90,27 @@ func TestControllerReleasesGuardedTaskRuns(t *testing.T) {
 	if !slices.Contains(tr.Finalizers, ours) {
 		t.Errorf("the controller released a running TaskRun of a guarded source: %v", tr.Finalizers)
 	}
+
+	// Another source's guard turned off: its TaskRuns are released.
+	second := env.createSource(t, ns, newSourceObject("turned-off", duckv1.Destination{URI: apis.HTTP("display." + ns + ".svc.cluster.local")},
+		func(s *v1alpha1.TektonStepSourceSpec) { s.DeletionGuard = &v1alpha1.DeletionGuardSpec{} }))
+	secondFinalizer := adaptercontract.GuardFinalizer(string(second.UID))
+	withFinalizers("second", secondFinalizer)
+	time.Sleep(time.Second) // the controller has seen it, and kept it
+	if tr, err := client.TektonV1().TaskRuns(ns).Get(ctx, "second", metav1.GetOptions{}); err != nil || !slices.Contains(tr.Finalizers, secondFinalizer) {
+		t.Fatalf("a running TaskRun of a guarded source lost its finalizer (%v)", err)
+	}
+	latest, err := env.sources.SourcesV1alpha1().TektonStepSources(ns).Get(ctx, second.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest.Spec.DeletionGuard = nil
+	if _, err := env.sources.SourcesV1alpha1().TektonStepSources(ns).Update(ctx, latest, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForTaskRun(t, client, ns, "second", "released when its source's guard is turned off", func(f []string, _, _ bool) bool {
+		return !slices.Contains(f, secondFinalizer)
+	})
 
 	// The source deleted: its TaskRuns are released.
 	if err := env.sources.SourcesV1alpha1().TektonStepSources(ns).Delete(ctx, src.Name, metav1.DeleteOptions{}); err != nil {

@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/journalwatch"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -49,24 +48,7 @@ func TestJournalBurstStaysWithinItsBudget(t *testing.T) {
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	ctx := context.Background()
 
-	var largest atomic.Int64
-	watching, stopWatching := context.WithCancel(ctx)
-	var watcher sync.WaitGroup
-	watcher.Go(func() {
-		cms := kubernetes.NewForConfigOrDie(cp.Config).CoreV1().ConfigMaps(ns)
-		for watching.Err() == nil {
-			if cm, err := cms.Get(ctx, adaptercontract.JournalName(cfg.SourceUID), metav1.GetOptions{}); err == nil {
-				n := 0
-				for k, v := range cm.Data {
-					n += len(k) + len(v)
-				}
-				if int64(n) > largest.Load() {
-					largest.Store(int64(n))
-				}
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	journalSize := journalwatch.Start(kubernetes.NewForConfigOrDie(cp.Config), ns, cfg.SourceUID)
 
 	const runs = 80
 	runsByName := make([]*sim.Run, runs)
@@ -113,9 +95,8 @@ func TestJournalBurstStaysWithinItsBudget(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	stopWatching()
-	watcher.Wait()
-	if n := largest.Load(); n > budget || n == 0 {
+	largest := journalSize.Stop()
+	if n := largest; n > budget || n == 0 {
 		t.Errorf("the journal reached %d bytes, budget %d", n, budget)
 	}
 
