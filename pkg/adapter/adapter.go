@@ -115,6 +115,8 @@ type Adapter struct {
 	// apiserver round trip.
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	saves workqueue.TypedRateLimitingInterface[types.UID]
+	// guardFinalizer is the source's deletion guard finalizer.
+	guardFinalizer string
 	// guards holds the TaskRuns whose deletion guard finalizer may have to
 	// be added or removed: fed by the informer, so a TaskRun is guarded
 	// however busy the delivery workers are.
@@ -209,6 +211,7 @@ func New(opts Options) (*Adapter, error) {
 	a := &Adapter{
 		opts:           opts,
 		policy:         policy,
+		guardFinalizer: adaptercontract.GuardFinalizer(opts.Config.SourceUID),
 		requestTimeout: requestTimeout,
 		cfg:            opts.Config,
 		logger:         opts.Logger,

@@ -73,7 +73,7 @@ func guardStep(s guardState, now time.Time) (guardAction, time.Duration) {
 		if !s.guarded {
 			return guardKeep, 0
 		}
-		if left := s.deleting.Add(s.deadline + adaptercontract.DeletionTimeResolution).Sub(now); left > 0 {
+		if left := adaptercontract.GuardLeft(*s.deleting, s.deadline, now); left > 0 {
 			return guardKeep, left
 		}
 		return guardRemove, 0
@@ -87,7 +87,7 @@ func guardStep(s guardState, now time.Time) (guardAction, time.Duration) {
 // TaskRun: the source has a guard, or the TaskRun still carries its
 // finalizer (a guard turned off).
 func (a *Adapter) guardWanted(tr *pipelinev1.TaskRun) bool {
-	return a.cfg.GuardDeadline != nil || slices.Contains(tr.Finalizers, adaptercontract.GuardFinalizer(a.cfg.SourceUID))
+	return a.cfg.GuardDeadline != nil || slices.Contains(tr.Finalizers, a.guardFinalizer)
 }
 
 // guardKey applies the deletion guard to the TaskRun of the key, if this
@@ -112,9 +112,8 @@ func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error 
 
 // guard applies the deletion guard to the TaskRun, as read from the cache.
 func (a *Adapter) guard(ctx context.Context, tr *pipelinev1.TaskRun) error {
-	finalizer := adaptercontract.GuardFinalizer(a.cfg.SourceUID)
 	s := guardState{
-		guarded:  slices.Contains(tr.Finalizers, finalizer),
+		guarded:  slices.Contains(tr.Finalizers, a.guardFinalizer),
 		deleting: tr.DeletionTimestamp,
 	}
 	if g := a.cfg.GuardDeadline; g != nil {
@@ -139,5 +138,5 @@ func (a *Adapter) guard(ctx context.Context, tr *pipelinev1.TaskRun) error {
 	writeCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
 	defer cancel()
 	return adaptercontract.SetGuardFinalizer(writeCtx, a.opts.Metadata, tr.Namespace, tr.Name, tr.ResourceVersion,
-		tr.Finalizers, finalizer, action == guardAdd)
+		tr.Finalizers, a.guardFinalizer, action == guardAdd)
 }

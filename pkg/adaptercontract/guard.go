@@ -36,9 +36,16 @@ var TaskRuns = schema.GroupVersionResource{Group: "tekton.dev", Version: "v1", R
 
 // DeletionTimeResolution is how much later than its deletionTimestamp a
 // TaskRun's deletion may have been asked for: metav1.Time is stored in
-// whole seconds. A deadline counted from the timestamp adds it, so that
-// no TaskRun is released before it has been deleting for the deadline.
+// whole seconds.
 const DeletionTimeResolution = time.Second
+
+// GuardLeft is how much longer a TaskRun whose deletion was asked for at
+// deleting is held by a guard of the given deadline (≤ 0: no longer). It
+// counts DeletionTimeResolution in, so that no TaskRun is released before
+// it has been deleting for the whole deadline.
+func GuardLeft(deleting metav1.Time, deadline time.Duration, now time.Time) time.Duration {
+	return deleting.Add(deadline + DeletionTimeResolution).Sub(now)
+}
 
 // GuardFinalizerPrefix starts every deletion guard finalizer; the rest is
 // the source's UID.

@@ -61,16 +61,8 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	// A replica that comes to lead a bucket looks at its guarded TaskRuns.
 	r.LeaderAwareFuncs = reconciler.LeaderAwareFuncs{
 		PromoteFunc: func(bkt reconciler.Bucket, enqueue func(reconciler.Bucket, types.NamespacedName)) error {
-			all, err := taskRuns.Lister().List(labels.Everything())
-			if err != nil {
-				return err
-			}
-			for _, obj := range all {
-				if tr, ok := obj.(*metav1.PartialObjectMetadata); ok && guarded(tr) {
-					enqueue(bkt, types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name})
-				}
-			}
-			return nil
+			return eachTaskRun(taskRuns.Lister(), func(tr *metav1.PartialObjectMetadata) bool { return guarded(tr) },
+				func(key types.NamespacedName) { enqueue(bkt, key) })
 		},
 	}
 	impl := controller.NewContext(ctx, r, controller.ControllerOptions{WorkQueueName: "deletion-guard", Logger: logger})
@@ -97,15 +89,9 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	// every guarded TaskRun is queued anyway).
 	enqueueGuardedBy := func(src *v1alpha1.TektonStepSource) {
 		finalizer := adaptercontract.GuardFinalizer(string(src.UID))
-		all, err := taskRuns.Lister().List(labels.Everything())
-		if err != nil {
-			return
-		}
-		for _, obj := range all {
-			if tr, ok := obj.(*metav1.PartialObjectMetadata); ok && slices.Contains(tr.Finalizers, finalizer) {
-				impl.Enqueue(tr)
-			}
-		}
+		_ = eachTaskRun(taskRuns.Lister(), func(tr *metav1.PartialObjectMetadata) bool {
+			return slices.Contains(tr.Finalizers, finalizer)
+		}, func(key types.NamespacedName) { impl.EnqueueKey(key) })
 	}
 	_, _ = sources.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(oldObj, newObj interface{}) {
@@ -135,6 +121,22 @@ func slim(obj interface{}) (interface{}, error) {
 		tr.Labels, tr.Annotations, tr.ManagedFields, tr.OwnerReferences = nil, nil, nil, nil
 	}
 	return obj, nil
+}
+
+// eachTaskRun calls do with the key of every cached TaskRun that match
+// selects (a scan of the cache: on a promotion or a source's guard change
+// only).
+func eachTaskRun(lister cache.GenericLister, match func(*metav1.PartialObjectMetadata) bool, do func(types.NamespacedName)) error {
+	all, err := lister.List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	for _, obj := range all {
+		if tr, ok := obj.(*metav1.PartialObjectMetadata); ok && match(tr) {
+			do(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name})
+		}
+	}
+	return nil
 }
 
 // guarded reports whether a TaskRun's metadata carries a guard finalizer.

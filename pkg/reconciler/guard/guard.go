@@ -63,7 +63,7 @@ func release(src *v1alpha1.TektonStepSource, deleting *metav1.Time, now time.Tim
 	if d := src.Spec.DeletionGuard.Deadline; d != nil && d.Duration > 0 {
 		deadline = min(d.Duration, v1alpha1.MaxGuardDeadline)
 	}
-	if left := deleting.Add(deadline + grace + adaptercontract.DeletionTimeResolution).Sub(now); left > 0 {
+	if left := adaptercontract.GuardLeft(*deleting, deadline+grace, now); left > 0 {
 		return false, left
 	}
 	return true, 0
