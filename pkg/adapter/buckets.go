@@ -62,8 +62,11 @@ func (a *Adapter) setupLeaderElection() error {
 			for _, inf := range a.informers {
 				for _, obj := range inf.GetStore().List() {
 					if tr, ok := obj.(*pipelinev1.TaskRun); ok {
-						if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); b.Has(key) {
-							enq(b, key)
+						if b.Has(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}) {
+							// As the watch queues it: for delivery, and
+							// for the deletion guard (a TaskRun being
+							// deleted may never change again).
+							a.enqueue(tr)
 							n++
 						}
 					}
