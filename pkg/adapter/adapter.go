@@ -241,11 +241,11 @@ func New(opts Options) (*Adapter, error) {
 	if len(opts.Config.Filters) > 0 {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}
-	selector, err := opts.Config.Selector()
+	watches, err := opts.Config.Watches()
 	if err != nil {
 		return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
 	}
-	a.setupInformers(selector.String())
+	a.setupInformers(watches)
 	if opts.LeaderElection != nil {
 		if err := a.setupLeaderElection(); err != nil {
 			return nil, fmt.Errorf("adapter: leader election: %w", err)
@@ -279,7 +279,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	}
 	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
 		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector),
-		zap.String("excludeEventListener", a.cfg.ExcludeEventListener))
+		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
 	a.pruneJournal()
 
 	// The elector outlives ctx until the checkpoints are flushed: a Lease

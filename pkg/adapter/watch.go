@@ -26,24 +26,24 @@ import (
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 // This file watches TaskRuns: the informers, the trimmed cache, and the
 // handlers that queue TaskRuns for delivery.
 
-// setupInformers watches TaskRuns cluster-wide or in each configured
-// namespace (so a namespaced service account suffices), with the label
-// selector applied server-side and the cached objects trimmed.
-func (a *Adapter) setupInformers(selector string) {
-	namespaces := a.cfg.Namespaces
-	if a.cfg.AllNamespaces {
-		namespaces = []string{metav1.NamespaceAll}
-	}
+// setupInformers starts one informer per watch of the source's config
+// (adaptercontract.Config.Watches): cluster-wide or in each namespace (so a
+// namespaced service account suffices), with the selectors applied
+// server-side and the cached objects trimmed.
+func (a *Adapter) setupInformers(watches []adaptercontract.Watch) {
 	byNamespace := map[string]tektonlisters.TaskRunLister{}
-	for _, ns := range namespaces {
+	for _, w := range watches {
 		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
-			tektoninformers.WithNamespace(ns),
-			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }),
+			tektoninformers.WithNamespace(w.Namespace),
+			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.LabelSelector, o.FieldSelector = w.LabelSelector, w.FieldSelector
+			}),
 			tektoninformers.WithTransform(a.trim))
 		inf := factory.Tekton().V1().TaskRuns()
 		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -52,13 +52,16 @@ func (a *Adapter) setupInformers(selector string) {
 			DeleteFunc: a.onDelete,
 		})
 		a.informers = append(a.informers, inf.Informer())
-		byNamespace[ns] = inf.Lister()
+		byNamespace[w.Namespace] = inf.Lister()
 	}
 	a.listers = func(namespace string) tektonlisters.TaskRunNamespaceLister {
-		if l, ok := byNamespace[metav1.NamespaceAll]; ok {
+		// A namespace's own watch first: cluster-wide, the excluded
+		// EventListener's namespace has one, and the cluster-wide watch
+		// leaves that namespace out.
+		if l, ok := byNamespace[namespace]; ok {
 			return l.TaskRuns(namespace)
 		}
-		if l, ok := byNamespace[namespace]; ok {
+		if l, ok := byNamespace[metav1.NamespaceAll]; ok {
 			return l.TaskRuns(namespace)
 		}
 		return nil

@@ -26,6 +26,7 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -56,10 +57,11 @@ type Config struct {
 	// metav1.FormatLabelSelector; empty selects everything.
 	LabelSelector string `json:"labelSelector,omitempty"`
 
-	// ExcludeEventListener is the recursion guard: the name of the Tekton
-	// Triggers EventListener that is the sink. TaskRuns it created (label
-	// triggers.tekton.dev/eventlistener=<name>) are not watched.
-	ExcludeEventListener string `json:"excludeEventListener,omitempty"`
+	// ExcludeEventListener is the recursion guard: the Tekton Triggers
+	// EventListener that is the sink. The TaskRuns it created in its own
+	// namespace (label triggers.tekton.dev/eventlistener=<name>) are not
+	// watched; an EventListener of the same name elsewhere is another one.
+	ExcludeEventListener *EventListenerRef `json:"excludeEventListener,omitempty"`
 
 	// Filters are Knative Trigger filters applied to each outgoing event.
 	Filters []eventingv1.SubscriptionsAPIFilter `json:"filters,omitempty"`
@@ -95,22 +97,59 @@ func (c *Config) DeadLetterSink() *duckv1.Addressable {
 // EventListener creates; PipelineRuns pass it on to their TaskRuns.
 const EventListenerLabel = "triggers.tekton.dev/eventlistener"
 
-// Selector is the label selector of the TaskRuns to watch: LabelSelector,
-// minus the TaskRuns of ExcludeEventListener. The adapter's watch applies it
-// server-side, so excluded TaskRuns cost nothing.
-func (c *Config) Selector() (labels.Selector, error) {
+// EventListenerRef names an EventListener.
+type EventListenerRef struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+// Watch is one TaskRun watch of the adapter: a namespace (empty: all) and
+// the label and field selectors the apiserver applies, so TaskRuns outside
+// them cost nothing.
+type Watch struct {
+	Namespace     string
+	LabelSelector string
+	FieldSelector string
+}
+
+// Watches are the TaskRun watches that select exactly the source's
+// TaskRuns: LabelSelector in every watched namespace, minus the TaskRuns
+// ExcludeEventListener created in its namespace. Cluster-wide with an
+// excluded EventListener, that is two watches: its namespace with the
+// exclusion, and every other namespace without it (a field selector), as
+// a label selector alone cannot say "in that namespace only".
+func (c *Config) Watches() ([]Watch, error) {
 	sel, err := labels.Parse(c.LabelSelector)
 	if err != nil {
 		return nil, err
 	}
-	if c.ExcludeEventListener != "" {
-		req, err := labels.NewRequirement(EventListenerLabel, selection.NotEquals, []string{c.ExcludeEventListener})
+	excluding := sel
+	el := c.ExcludeEventListener
+	if el != nil {
+		req, err := labels.NewRequirement(EventListenerLabel, selection.NotEquals, []string{el.Name})
 		if err != nil {
 			return nil, err
 		}
-		sel = sel.Add(*req)
+		excluding = sel.Add(*req)
 	}
-	return sel, nil
+	if c.AllNamespaces {
+		if el == nil {
+			return []Watch{{LabelSelector: sel.String()}}, nil
+		}
+		return []Watch{
+			{Namespace: el.Namespace, LabelSelector: excluding.String()},
+			{LabelSelector: sel.String(), FieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", el.Namespace).String()},
+		}, nil
+	}
+	out := make([]Watch, 0, len(c.Namespaces))
+	for _, ns := range c.Namespaces {
+		w := Watch{Namespace: ns, LabelSelector: sel.String()}
+		if el != nil && ns == el.Namespace {
+			w.LabelSelector = excluding.String()
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // Encode returns the JSON form of the config.
@@ -138,10 +177,15 @@ func Decode(s string) (*Config, error) {
 	if !c.AllNamespaces && len(c.Namespaces) == 0 {
 		return nil, fmt.Errorf("%s: no namespaces to watch (set allNamespaces or namespaces)", EnvName)
 	}
-	for _, msg := range validation.IsValidLabelValue(c.ExcludeEventListener) {
-		return nil, fmt.Errorf("%s: excludeEventListener %q: %s", EnvName, c.ExcludeEventListener, msg)
+	if el := c.ExcludeEventListener; el != nil {
+		for _, msg := range validation.IsValidLabelValue(el.Name) {
+			return nil, fmt.Errorf("%s: excludeEventListener.name %q: %s", EnvName, el.Name, msg)
+		}
+		for _, msg := range validation.IsDNS1123Label(el.Namespace) {
+			return nil, fmt.Errorf("%s: excludeEventListener.namespace %q: %s", EnvName, el.Namespace, msg)
+		}
 	}
-	if _, err := c.Selector(); err != nil {
+	if _, err := c.Watches(); err != nil {
 		return nil, fmt.Errorf("%s: labelSelector: %w", EnvName, err)
 	}
 	if c.LogMaxBytes < 0 {

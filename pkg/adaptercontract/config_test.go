@@ -20,53 +20,102 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-func TestSelector(t *testing.T) {
+func TestWatches(t *testing.T) {
+	onStep := &EventListenerRef{Name: "on-step", Namespace: "ci"}
 	tests := []struct {
 		name string
 		cfg  Config
-		// matches and skips are TaskRun label sets the selector must select
-		// and must not select.
-		matches, skips []labels.Set
+		want []Watch
+		// matches and skips are TaskRuns (namespace, labels) the watches
+		// must select and must not select.
+		matches, skips []taskRun
 	}{{
 		name:    "no selector selects everything",
-		matches: []labels.Set{nil, {EventListenerLabel: "ci"}},
+		cfg:     Config{Namespaces: []string{"ci"}},
+		want:    []Watch{{Namespace: "ci"}},
+		matches: []taskRun{{"ci", nil}, {"ci", labels.Set{EventListenerLabel: "on-step"}}},
+		skips:   []taskRun{{"other", nil}},
 	}, {
-		name:    "the sink's EventListener's TaskRuns are excluded, others kept",
-		cfg:     Config{ExcludeEventListener: "on-step"},
-		matches: []labels.Set{nil, {EventListenerLabel: "github-push"}},
-		skips:   []labels.Set{{EventListenerLabel: "on-step"}},
+		name:    "the sink's EventListener's TaskRuns are excluded in its namespace only",
+		cfg:     Config{Namespaces: []string{"ci", "web"}, ExcludeEventListener: onStep},
+		want:    []Watch{{Namespace: "ci", LabelSelector: EventListenerLabel + "!=on-step"}, {Namespace: "web"}},
+		matches: []taskRun{{"ci", nil}, {"ci", labels.Set{EventListenerLabel: "github-push"}}, {"web", labels.Set{EventListenerLabel: "on-step"}}},
+		skips:   []taskRun{{"ci", labels.Set{EventListenerLabel: "on-step"}}},
 	}, {
 		name:    "combined with the source's selector",
-		cfg:     Config{LabelSelector: "team=a", ExcludeEventListener: "on-step"},
-		matches: []labels.Set{{"team": "a"}, {"team": "a", EventListenerLabel: "other"}},
-		skips:   []labels.Set{nil, {"team": "b"}, {"team": "a", EventListenerLabel: "on-step"}},
+		cfg:     Config{Namespaces: []string{"ci"}, LabelSelector: "team=a", ExcludeEventListener: onStep},
+		want:    []Watch{{Namespace: "ci", LabelSelector: "team=a," + EventListenerLabel + "!=on-step"}},
+		matches: []taskRun{{"ci", labels.Set{"team": "a"}}, {"ci", labels.Set{"team": "a", EventListenerLabel: "other"}}},
+		skips:   []taskRun{{"ci", nil}, {"ci", labels.Set{"team": "b"}}, {"ci", labels.Set{"team": "a", EventListenerLabel: "on-step"}}},
+	}, {
+		name:    "cluster-wide",
+		cfg:     Config{AllNamespaces: true, LabelSelector: "team=a"},
+		want:    []Watch{{LabelSelector: "team=a"}},
+		matches: []taskRun{{"ci", labels.Set{"team": "a"}}, {"web", labels.Set{"team": "a", EventListenerLabel: "on-step"}}},
+		skips:   []taskRun{{"ci", nil}},
+	}, {
+		name: "cluster-wide with an EventListener: its namespace apart",
+		cfg:  Config{AllNamespaces: true, ExcludeEventListener: onStep},
+		want: []Watch{
+			{Namespace: "ci", LabelSelector: EventListenerLabel + "!=on-step"},
+			{FieldSelector: "metadata.namespace!=ci"},
+		},
+		matches: []taskRun{{"ci", nil}, {"web", labels.Set{EventListenerLabel: "on-step"}}},
+		skips:   []taskRun{{"ci", labels.Set{EventListenerLabel: "on-step"}}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sel, err := tc.cfg.Selector()
+			got, err := tc.cfg.Watches()
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The adapter sends the string form to the apiserver.
-			parsed, err := labels.Parse(sel.String())
-			if err != nil {
-				t.Fatalf("selector %q does not parse: %v", sel, err)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Fatalf("Watches (-want +got):\n%s", diff)
 			}
-			for _, l := range tc.matches {
-				if !parsed.Matches(l) {
-					t.Errorf("%q does not select %v", sel, l)
+			for _, tr := range tc.matches {
+				if n := selecting(t, got, tr); n != 1 {
+					t.Errorf("%d watches select %v, want 1", n, tr)
 				}
 			}
-			for _, l := range tc.skips {
-				if parsed.Matches(l) {
-					t.Errorf("%q selects %v", sel, l)
+			for _, tr := range tc.skips {
+				if n := selecting(t, got, tr); n != 0 {
+					t.Errorf("%d watches select %v, want none", n, tr)
 				}
 			}
 		})
 	}
+}
+
+type taskRun struct {
+	namespace string
+	labels    labels.Set
+}
+
+// selecting counts the watches whose selectors, parsed from the strings
+// the apiserver gets, select the TaskRun.
+func selecting(t *testing.T, watches []Watch, tr taskRun) int {
+	t.Helper()
+	n := 0
+	for _, w := range watches {
+		ls, err := labels.Parse(w.LabelSelector)
+		if err != nil {
+			t.Fatalf("label selector %q does not parse: %v", w.LabelSelector, err)
+		}
+		fs, err := fields.ParseSelector(w.FieldSelector)
+		if err != nil {
+			t.Fatalf("field selector %q does not parse: %v", w.FieldSelector, err)
+		}
+		if (w.Namespace == "" || w.Namespace == tr.namespace) && ls.Matches(tr.labels) &&
+			fs.Matches(fields.Set{"metadata.namespace": tr.namespace}) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestDecode(t *testing.T) {
@@ -74,7 +123,7 @@ func TestDecode(t *testing.T) {
 	tests := []struct {
 		name, json, wantErr string
 	}{
-		{name: "valid", json: `{` + id + `,"namespaces":["ci"],"labelSelector":"team=a","excludeEventListener":"on-step","logMaxBytes":10}`},
+		{name: "valid", json: `{` + id + `,"namespaces":["ci"],"labelSelector":"team=a","excludeEventListener":{"name":"on-step","namespace":"ci"},"logMaxBytes":10}`},
 		{name: "not JSON", json: `{`, wantErr: "parsing K_SOURCE_CONFIG"},
 		{name: "nothing to watch", json: `{` + id + `}`, wantErr: "no namespaces to watch"},
 		{name: "no source UID", json: `{"sourceName":"s","sourceNamespace":"ci","allNamespaces":true}`, wantErr: "sourceUID, sourceName and sourceNamespace are required"},
@@ -82,7 +131,8 @@ func TestDecode(t *testing.T) {
 		{name: "source UID unfit for a name", json: `{"sourceUID":"U/1","sourceName":"s","sourceNamespace":"ci","allNamespaces":true}`, wantErr: `sourceUID "U/1"`},
 		{name: "negative log cap", json: `{` + id + `,"allNamespaces":true,"logMaxBytes":-1}`, wantErr: "logMaxBytes must not be negative"},
 		{name: "bad selector", json: `{` + id + `,"allNamespaces":true,"labelSelector":"a in (b"}`, wantErr: "labelSelector"},
-		{name: "bad EventListener name", json: `{` + id + `,"allNamespaces":true,"excludeEventListener":"a b"}`, wantErr: "excludeEventListener"},
+		{name: "bad EventListener name", json: `{` + id + `,"allNamespaces":true,"excludeEventListener":{"name":"a b","namespace":"ci"}}`, wantErr: "excludeEventListener.name"},
+		{name: "EventListener without namespace", json: `{` + id + `,"allNamespaces":true,"excludeEventListener":{"name":"on-step"}}`, wantErr: "excludeEventListener.namespace"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

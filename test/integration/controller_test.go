@@ -248,8 +248,8 @@ func TestControllerEventListenerSink(t *testing.T) {
 	}
 	d := env.waitForDeployment(t, ns, "to-listener-tektonstep-adapter", "creation", func(*appsv1.Deployment) bool { return true })
 	// The recursion guard: the EventListener's own TaskRuns are not watched.
-	if cfg := checkAdapter(t, got, d, url, "to-listener-tektonstep-adapter"); cfg.ExcludeEventListener != "on-step" {
-		t.Errorf("K_SOURCE_CONFIG excludeEventListener = %q, want on-step", cfg.ExcludeEventListener)
+	if cfg := checkAdapter(t, got, d, url, "to-listener-tektonstep-adapter"); (cfg.ExcludeEventListener == nil || *cfg.ExcludeEventListener != adaptercontract.EventListenerRef{Name: "on-step", Namespace: ns}) {
+		t.Errorf("K_SOURCE_CONFIG excludeEventListener = %+v, want on-step in %s", cfg.ExcludeEventListener, ns)
 	}
 
 	// Admission of a pod from the template in a namespace that enforces

@@ -58,7 +58,9 @@ func TestRecursionGuard(t *testing.T) {
 			ns := cp.NewNamespace(t)
 			sink := receiver.New(t)
 			cfg := sourceConfig(ns)
-			cfg.ExcludeEventListener = tc.exclude
+			if tc.exclude != "" {
+				cfg.ExcludeEventListener = &adaptercontract.EventListenerRef{Name: tc.exclude, Namespace: ns}
+			}
 			startAdapter(t, cfg, sink.URL, nil)
 			client := tektonclient.NewForConfigOrDie(cp.Config)
 			ctx := context.Background()
@@ -117,6 +119,59 @@ func TestRecursionGuard(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, failedRuns); diff != "" {
 				t.Errorf("TaskRuns whose failed step reached the sink (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRecursionGuardByNamespace: the guard excludes the TaskRuns of the
+// sink's EventListener, in its namespace; an EventListener of the same name
+// in another namespace is another one, whose TaskRuns are sent. Per-namespace
+// watches and a cluster-wide one (which then is two watches) alike.
+func TestRecursionGuardByNamespace(t *testing.T) {
+	const listener = "on-step"
+	for _, clusterWide := range []bool{false, true} {
+		t.Run(fmt.Sprintf("clusterWide=%v", clusterWide), func(t *testing.T) {
+			elNS, otherNS := cp.NewNamespace(t), cp.NewNamespace(t)
+			sink := receiver.New(t)
+			cfg := sourceConfig(elNS)
+			cfg.Namespaces = []string{elNS, otherNS}
+			if clusterWide {
+				cfg.Namespaces, cfg.AllNamespaces = nil, true
+			}
+			cfg.ExcludeEventListener = &adaptercontract.EventListenerRef{Name: listener, Namespace: elNS}
+			startAdapter(t, cfg, sink.URL, nil)
+			client := tektonclient.NewForConfigOrDie(cp.Config)
+			byListener := map[string]string{adaptercontract.EventListenerLabel: listener}
+
+			driveFailingRun(t, sim.MustCreate(t, client, elNS, "guarded", byListener, "compile", "test", "publish"))
+			driveFailingRun(t, sim.MustCreate(t, client, otherNS, "same-name-elsewhere", byListener, "compile", "test", "publish"))
+			driveFailingRun(t, sim.MustCreate(t, client, elNS, "unlabelled", nil, "compile", "test", "publish"))
+			// Written last: once its events are in, the guarded run's
+			// would have been too.
+			driveFailingRun(t, sim.MustCreate(t, client, otherNS, "marker", nil, "compile", "test", "publish"))
+			inTest := func(evs []cloudevents.Event) []cloudevents.Event {
+				var out []cloudevents.Event
+				for _, e := range evs {
+					// Cluster-wide, other tests' TaskRuns arrive too.
+					if strings.Contains(e.Source(), "/namespaces/"+elNS+"/") || strings.Contains(e.Source(), "/namespaces/"+otherNS+"/") {
+						out = append(out, e)
+					}
+				}
+				return out
+			}
+			if _, err := sink.WaitFor(context.Background(), eventTimeout, func(evs []cloudevents.Event) bool {
+				return len(forTaskRun(inTest(evs), "marker")) == len(failingRunSequence)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for _, e := range inTest(sink.Events()) {
+				got[e.Source()[strings.LastIndex(e.Source(), "/")+1:]]++
+			}
+			want := map[string]int{"same-name-elsewhere": len(failingRunSequence), "unlabelled": len(failingRunSequence), "marker": len(failingRunSequence)}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("events per TaskRun (-want +got):\n%s", diff)
 			}
 		})
 	}

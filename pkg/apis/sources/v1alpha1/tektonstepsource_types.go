@@ -94,8 +94,9 @@ type TektonStepSourceSpec struct {
 
 	// IncludeSinkTriggeredRuns turns off the recursion guard. When the sink
 	// is a Tekton Triggers EventListener, TaskRuns that EventListener
-	// created (label triggers.tekton.dev/eventlistener=<its name>, which
-	// PipelineRuns pass on to their TaskRuns) produce no events by default:
+	// created in its namespace (label triggers.tekton.dev/eventlistener=<its
+	// name>, which PipelineRuns pass on to their TaskRuns) produce no events
+	// by default:
 	// otherwise events could start runs whose events start runs, forever.
 	// +optional
 	IncludeSinkTriggeredRuns bool `json:"includeSinkTriggeredRuns,omitempty"`

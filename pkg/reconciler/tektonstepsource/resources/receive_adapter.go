@@ -109,7 +109,7 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 	if src.Spec.Log != nil && src.Spec.Log.MaxBytes != nil {
 		cfg.LogMaxBytes = *src.Spec.Log.MaxBytes
 	}
-	if el := sinkEventListener(src.Spec.Sink); el != "" && !src.Spec.IncludeSinkTriggeredRuns {
+	if el := sinkEventListener(src); el != nil && !src.Spec.IncludeSinkTriggeredRuns {
 		cfg.ExcludeEventListener = el
 	}
 	if g := src.Spec.DeletionGuard; g != nil {
@@ -151,17 +151,23 @@ func sinkTimeoutSeconds(src *v1alpha1.TektonStepSource) (int, error) {
 	return secs, nil
 }
 
-// sinkEventListener is the name of the Tekton Triggers EventListener the
-// sink refers to, or "". A URI sink is not recognised even when it is an
-// EventListener's address: the README shows the selector to use then.
-func sinkEventListener(sink duckv1.Destination) string {
-	if sink.Ref == nil || sink.Ref.Kind != "EventListener" {
-		return ""
+// sinkEventListener is the Tekton Triggers EventListener the source's sink
+// refers to (a ref without a namespace is in the source's), or nil. A URI
+// sink is not recognised even when it is an EventListener's address: the
+// README shows the selector to use then.
+func sinkEventListener(src *v1alpha1.TektonStepSource) *adaptercontract.EventListenerRef {
+	ref := src.Spec.Sink.Ref
+	if ref == nil || ref.Kind != "EventListener" {
+		return nil
 	}
-	if gv, err := schema.ParseGroupVersion(sink.Ref.APIVersion); err != nil || gv.Group != "triggers.tekton.dev" {
-		return ""
+	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != "triggers.tekton.dev" {
+		return nil
 	}
-	return sink.Ref.Name
+	el := &adaptercontract.EventListenerRef{Name: ref.Name, Namespace: ref.Namespace}
+	if el.Namespace == "" {
+		el.Namespace = src.Namespace
+	}
+	return el
 }
 
 // MakeReceiveAdapter builds (but does not create) the source's receive

@@ -292,7 +292,18 @@ func TestMakeSourceConfig(t *testing.T) {
 		want: adaptercontract.Config{
 			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
-			ExcludeEventListener: "on-step",
+			ExcludeEventListener: &adaptercontract.EventListenerRef{Name: "on-step", Namespace: "ci"},
+		},
+	}, {
+		name: "EventListener sink in another namespace: the guard names that namespace",
+		src: source(func(s *v1alpha1.TektonStepSource) {
+			s.Spec.Sink = duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: "on-step", Namespace: "triggers"}}
+		}),
+		namespaces: []string{"ci"},
+		want: adaptercontract.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+			ExcludeEventListener: &adaptercontract.EventListenerRef{Name: "on-step", Namespace: "triggers"},
 		},
 	}, {
 		name: "EventListener sink with includeSinkTriggeredRuns: no guard",
