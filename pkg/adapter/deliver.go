@@ -108,9 +108,17 @@ func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (c
 func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
 	if err != nil {
-		a.logger.Warnw("Ignoring unreadable checkpoint", zap.Error(err))
+		a.logger.Warnw("Ignoring the TaskRun's checkpoint", zap.String("taskRun", tr.Namespace+"/"+tr.Name), zap.Error(err))
 	}
-	return a.ledger.progress(tr.UID, p)
+	resumed := a.ledger.progress(tr.UID, p)
+	if why := resumed.Beyond(tr); why != "" {
+		// From the journal, which anyone who may patch its ConfigMap can
+		// write: a record of more than happened would silence the run.
+		a.logger.Warnw("Ignoring the TaskRun's progress journal entry", zap.String("taskRun", tr.Namespace+"/"+tr.Name),
+			zap.String("configMap", a.journal.Name()), zap.String("reason", why))
+		return p
+	}
+	return resumed
 }
 
 // deliver builds the transition's event and sends it unless the filters drop

@@ -100,11 +100,20 @@ func TestTrim(t *testing.T) {
 	}, {
 		name: "a later attempt's checkpoint covers earlier attempts",
 		tr: func() *pipelinev1.TaskRun {
+			first := finishedRun(at(4), "")
+			first.Status.PodName = "tr-pod-1"
+			first.Status.Steps = []pipelinev1.StepState{succeeded("a", 1, 2), succeeded("b", 2, 3)}
 			tr := finishedRun(at(9), `{"a":1,"s":{"a":2,"b":2}}`)
-			tr.Status.RetriesStatus = []pipelinev1.TaskRunStatus{tr.Status}
+			tr.Status.RetriesStatus = []pipelinev1.TaskRunStatus{first.Status}
 			return tr
 		}(),
 		settled: true,
+	}, {
+		// Written by somebody who may patch TaskRuns, to silence the run:
+		// the TaskRun is kept whole, and its events are sent.
+		name:    "a checkpoint of an attempt that never ran does not settle it",
+		tr:      finishedRun(at(9), `{"a":5}`),
+		settled: false,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,7 +26,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,6 +61,18 @@ const (
 	started
 	finished
 )
+
+func (l level) String() string {
+	switch l {
+	case none:
+		return "not started"
+	case started:
+		return "started"
+	case finished:
+		return "finished"
+	}
+	return fmt.Sprintf("at level %d", int(l))
+}
 
 func levelOf(k transitions.Kind) level {
 	if k == transitions.Started {
@@ -131,7 +146,48 @@ func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string) (*Progress, error) {
 	if err := json.Unmarshal([]byte(raw), p); err != nil {
 		return &Progress{}, fmt.Errorf("checkpoint annotation %s of TaskRun %s/%s is not valid: %w", Key(sourceUID), tr.Namespace, tr.Name, err)
 	}
+	if why := p.Beyond(tr); why != "" {
+		// Anyone who may patch the TaskRun can write the annotation; a
+		// record of more than happened would silence the rest of the run.
+		return &Progress{}, fmt.Errorf("checkpoint annotation %s of TaskRun %s/%s ignored: %s", Key(sourceUID), tr.Namespace, tr.Name, why)
+	}
 	return p, nil
+}
+
+// Beyond says how the progress claims more than the TaskRun's status can
+// have ("" if it does not): an attempt that has not begun, or, in the
+// current attempt, a step further than its state shows (a step that does
+// not exist, or that has not started or finished). Progress is only ever
+// recorded for transitions computed from the TaskRun's status, and a
+// TaskRun's status only moves forward, so a true record is never beyond.
+func (p *Progress) Beyond(tr *pipelinev1.TaskRun) string {
+	attempt := len(tr.Status.RetriesStatus)
+	switch {
+	case (tr.Status.CompletionTime != nil || tr.DeletionTimestamp != nil) && len(tr.Status.Steps) == 0 && attempt == 0:
+		// A final TaskRun without steps has nothing left to send, so
+		// nothing to silence. It is also how the adapter's cache keeps a
+		// settled TaskRun, whose checkpoint was checked before its status
+		// was trimmed.
+		return ""
+	case p.Attempt < 0:
+		return fmt.Sprintf("attempt %d", p.Attempt)
+	case p.Attempt > attempt:
+		return fmt.Sprintf("it records attempt %d, the TaskRun is at attempt %d", p.Attempt, attempt)
+	case p.Attempt < attempt || len(p.Steps) == 0:
+		return ""
+	}
+	reached := map[string]level{}
+	for _, t := range transitions.ForTaskRun(tr, time.Time{}) {
+		if l := levelOf(t.Kind); t.Attempt == attempt && l > reached[t.StepState.Name] {
+			reached[t.StepState.Name] = l
+		}
+	}
+	for _, step := range slices.Sorted(maps.Keys(p.Steps)) {
+		if l := p.Steps[step]; l > reached[step] || l < none {
+			return fmt.Sprintf("step %q %s, its state shows it %s", step, l, reached[step])
+		}
+	}
+	return ""
 }
 
 // Store writes checkpoints to TaskRuns. It patches through the metadata

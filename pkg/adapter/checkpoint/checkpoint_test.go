@@ -17,9 +17,12 @@ limitations under the License.
 package checkpoint
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
@@ -63,11 +66,30 @@ func TestProgress(t *testing.T) {
 	}
 }
 
+// runAt is a TaskRun in its second attempt (one retry), whose step "a"
+// succeeded and "b" runs; "c" waits.
+func runAt() *pipelinev1.TaskRun {
+	at := metav1.Unix(100, 0)
+	return &pipelinev1.TaskRun{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "build", CreationTimestamp: at},
+		Status: pipelinev1.TaskRunStatus{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+			PodName:       "build-pod-retry1",
+			RetriesStatus: []pipelinev1.TaskRunStatus{{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{PodName: "build-pod"}}},
+			Steps: []pipelinev1.StepState{
+				{Name: "a", ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{StartedAt: at, FinishedAt: at}}},
+				{Name: "b", ContainerState: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: at}}},
+				{Name: "c", ContainerState: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: at}}},
+			},
+		}},
+	}
+}
+
 func TestFromTaskRun(t *testing.T) {
-	run := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{
+	run := runAt()
+	run.Annotations = map[string]string{
 		Key("src-1"): `{"a":1,"s":{"a":2,"b":1}}`,
 		Key("src-2"): `not json`,
-	}}}
+	}
 	p, err := FromTaskRun(run, "src-1")
 	if err != nil {
 		t.Fatal(err)
@@ -81,5 +103,59 @@ func TestFromTaskRun(t *testing.T) {
 	}
 	if p, err := FromTaskRun(run, "src-3"); err != nil || p.Done(tr(0, "a", transitions.Started)) {
 		t.Errorf("another source's checkpoint leaked: %v %v", p, err)
+	}
+}
+
+// TestBeyond: a checkpoint that claims more than the TaskRun's status can
+// have (written by someone who may patch TaskRuns, to silence a run) is
+// ignored with a reason naming the TaskRun; every true record is kept.
+func TestBeyond(t *testing.T) {
+	tests := []struct {
+		name, annotation string
+		// wantWhy is part of the reason; "" means the record is kept.
+		wantWhy string
+		// trimmed: the TaskRun is complete and its steps and retries are
+		// gone; noSteps: it runs and has no steps and retries yet.
+		trimmed, noSteps bool
+	}{
+		{name: "an earlier attempt done", annotation: `{"a":0,"s":{"a":2,"b":2,"c":2}}`},
+		{name: "the current attempt as far as its status", annotation: `{"a":1,"s":{"a":2,"b":1}}`},
+		{name: "the current attempt, nothing yet", annotation: `{"a":1}`},
+		{name: "a later attempt", annotation: `{"a":99}`, wantWhy: "records attempt 99, the TaskRun is at attempt 1"},
+		{name: "a negative attempt", annotation: `{"a":-1}`, wantWhy: "attempt -1"},
+		{name: "a running step finished", annotation: `{"a":1,"s":{"a":2,"b":2}}`, wantWhy: `step "b" finished, its state shows it started`},
+		{name: "a waiting step started", annotation: `{"a":1,"s":{"c":1}}`, wantWhy: `step "c" started, its state shows it not started`},
+		{name: "a step the task does not have", annotation: `{"a":1,"s":{"deploy":2}}`, wantWhy: `step "deploy" finished`},
+		{name: "a level that does not exist", annotation: `{"a":1,"s":{"a":7}}`, wantWhy: `step "a" at level 7`},
+		{name: "settled, as the adapter's cache keeps it", annotation: `{"a":1,"s":{"a":2,"b":2,"c":2}}`, trimmed: true},
+		{name: "running without steps", annotation: `{"a":1}`, wantWhy: "records attempt 1, the TaskRun is at attempt 0", noSteps: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			run := runAt()
+			if tc.trimmed {
+				done := metav1.Unix(200, 0)
+				run.Status.CompletionTime = &done
+				run.Status.Steps, run.Status.RetriesStatus = nil, nil
+			}
+			if tc.noSteps {
+				run.Status.Steps, run.Status.RetriesStatus = nil, nil
+			}
+			run.Annotations = map[string]string{Key("src"): tc.annotation}
+			p, err := FromTaskRun(run, "src")
+			if tc.wantWhy == "" {
+				want := &Progress{}
+				if jerr := json.Unmarshal([]byte(tc.annotation), want); err != nil || jerr != nil || !p.Covers(want) || !want.Covers(p) {
+					t.Errorf("a true record was not kept: got %v (%v), want %v", p, err, want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantWhy) || !strings.Contains(err.Error(), "ci/build") {
+				t.Errorf("error = %v, want one naming ci/build and %q", err, tc.wantWhy)
+			}
+			if p.Attempt != 0 || len(p.Steps) != 0 {
+				t.Errorf("an implausible record was kept: %v", p)
+			}
+		})
 	}
 }

@@ -1,0 +1,98 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/go-cmp/cmp"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/test/receiver"
+	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
+)
+
+// TestForgedProgressIgnored: somebody who may patch TaskRuns (or the
+// journal's ConfigMap) writes a record claiming the source already sent a
+// later attempt, to silence a run. The adapter ignores a record the
+// TaskRun's status cannot have, logs a warning naming the TaskRun, and
+// sends every event.
+func TestForgedProgressIgnored(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	forged := `{"a":99}`
+
+	annotated := sim.MustCreate(t, client, ns, "annotated", nil, "compile", "test", "publish")
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, checkpoint.Key(cfg.SourceUID), forged)
+	if _, err := client.TektonV1().TaskRuns(ns).Patch(ctx, annotated.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	journaled := sim.MustCreate(t, client, ns, "journaled", nil, "compile", "test", "publish")
+	entry, err := checkpoint.EncodeEntry(checkpoint.Entry{
+		TaskRun:  types.NamespacedName{Namespace: ns, Name: journaled.Name},
+		Progress: &checkpoint.Progress{Attempt: 99},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := journal(cfg).Write(ctx, map[types.UID]string{journaled.UID: entry}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	logs, observed := observer.New(zapcore.WarnLevel)
+	startAdapter(t, cfg, sink.URL, nil, func(o *stepadapter.Options) {
+		o.Logger = zap.New(zapcore.NewTee(zaptest.NewLogger(t).Core(), logs)).Sugar()
+	})
+	driveFailingRun(t, annotated)
+	driveFailingRun(t, journaled)
+	if _, err := sink.WaitFor(ctx, eventTimeout, func(evs []cloudevents.Event) bool {
+		return len(forTaskRun(evs, "annotated")) == len(failingRunSequence) && len(forTaskRun(evs, "journaled")) == len(failingRunSequence)
+	}); err != nil {
+		t.Fatalf("the forged runs' events did not all arrive: %v", err)
+	}
+	assertUniqueIDs(t, sink.Events())
+
+	warned := map[string]bool{}
+	for _, e := range observed.All() {
+		for _, f := range e.Context {
+			if f.Key == "taskRun" {
+				warned[e.Message+" "+f.String] = true
+			}
+		}
+	}
+	want := map[string]bool{
+		"Ignoring the TaskRun's checkpoint " + ns + "/annotated":              true,
+		"Ignoring the TaskRun's progress journal entry " + ns + "/journaled": true,
+	}
+	if diff := cmp.Diff(want, warned); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
