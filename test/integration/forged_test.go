@@ -89,7 +89,7 @@ func TestForgedProgressIgnored(t *testing.T) {
 		}
 	}
 	want := map[string]bool{
-		"Ignoring the TaskRun's checkpoint " + ns + "/annotated":              true,
+		"Ignoring the TaskRun's checkpoint " + ns + "/annotated":             true,
 		"Ignoring the TaskRun's progress journal entry " + ns + "/journaled": true,
 	}
 	if diff := cmp.Diff(want, warned); diff != "" {
