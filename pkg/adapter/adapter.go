@@ -92,12 +92,10 @@ type Options struct {
 	// of a source: the TaskRuns are split into LeaderElection.Buckets
 	// buckets, each led by one replica at a time through a Lease (in the
 	// SYSTEM_NAMESPACE namespace, knative.dev/pkg's leader election), and
-	// the adapter only handles the TaskRuns of the buckets it leads.
+	// the adapter only handles the TaskRuns of the buckets it leads. The
+	// Leases are named by adaptercontract.LeaseName, whatever LeaseName
+	// says.
 	LeaderElection *leaderelection.ComponentConfig
-	// BucketQueue names this source's Leases
-	// (<component>.<queue>.<i>-of-<buckets>); replicas of one source share
-	// it, different sources must not.
-	BucketQueue string
 }
 
 // Adapter watches TaskRuns and delivers their step transitions.
@@ -217,7 +215,7 @@ func New(opts Options) (*Adapter, error) {
 		logger:         opts.Logger,
 		store:          &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
 		logs:           &steplog.Reader{Client: opts.Kube},
-		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceName, opts.Config.SourceUID),
+		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceUID),
 		journalKick:    make(chan struct{}, 1),
 		ledger:         newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
 		deleted:        newDeletedRuns(),

@@ -25,6 +25,8 @@ import (
 	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/logging"
 	"knative.dev/pkg/reconciler"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 // This file splits the TaskRuns among a source's replicas: leader-elected
@@ -101,8 +103,10 @@ func (a *Adapter) setupLeaderElection() error {
 		},
 	}
 	ctx := logging.WithLogger(context.Background(), a.logger)
-	ctx = leaderelection.WithStandardLeaderElectorBuilder(ctx, a.opts.Kube, *a.opts.LeaderElection)
-	elector, err := leaderelection.BuildElector(ctx, a.leader, a.opts.BucketQueue,
+	lec := *a.opts.LeaderElection
+	lec.LeaseName = func(i uint32) string { return adaptercontract.LeaseName(a.cfg.SourceName, i, lec.Buckets) }
+	ctx = leaderelection.WithStandardLeaderElectorBuilder(ctx, a.opts.Kube, lec)
+	elector, err := leaderelection.BuildElector(ctx, a.leader, a.cfg.SourceName,
 		func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
 	a.elector = elector
 	return err

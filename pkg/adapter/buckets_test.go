@@ -56,7 +56,6 @@ func TestPromotionReadsTheJournalFirst(t *testing.T) {
 			Component: adaptercontract.Component, Buckets: 1,
 			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
 		},
-		BucketQueue:   "steps",
 		MeterProvider: noop.NewMeterProvider(),
 	})
 	if err != nil {

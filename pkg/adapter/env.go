@@ -29,7 +29,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"knative.dev/eventing/pkg/adapter/v2"
 	"knative.dev/pkg/injection"
-	"knative.dev/pkg/kmeta"
 	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/logging"
 
@@ -88,13 +87,11 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevent
 		restCfg.QPS, restCfg.Burst = 100, 200
 	}
 	var le *leaderelection.ComponentConfig
-	var bucketQueue string
 	if e.LeaderElectionConfigJson != "" {
 		// Set by the controller when spec.replicas > 1.
 		if le, err = e.GetLeaderElectionConfig(); err != nil {
 			logger.Fatalw("Invalid "+adapter.EnvConfigLeaderElectionConfig, "error", err)
 		}
-		bucketQueue = kmeta.ChildName(cfg.SourceName, "")
 	}
 	a, err := New(Options{
 		Config:             cfg,
@@ -108,7 +105,6 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevent
 		CheckpointInterval: e.CheckpointInterval,
 		SendTimeout:        apiTimeout(e, cfg),
 		LeaderElection:     le,
-		BucketQueue:        bucketQueue,
 	})
 	if err != nil {
 		logger.Fatalw("Cannot build the adapter", "error", err)

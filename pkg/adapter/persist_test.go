@@ -30,6 +30,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zaptest"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -59,12 +60,17 @@ func journalAdapter(t *testing.T, kube *fake.Clientset, mp metric.MeterProvider,
 	l := newLedger(opts.CheckpointInterval, 1<<20, 1)
 	l.runs[pendingUID] = &runState{key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{}}
 	l.journalPending[pendingUID] = struct{}{}
+	// As the controller creates it with the source.
+	if _, err := kube.CoreV1().ConfigMaps("ci").Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.JournalName("src"), Namespace: "ci"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	return &Adapter{
 		stats:       stats,
 		opts:        opts,
 		cfg:         &adaptercontract.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
 		logger:      zaptest.NewLogger(t).Sugar(),
-		journal:     checkpoint.SourceJournal(kube, "ci", "steps", "src"),
+		journal:     checkpoint.SourceJournal(kube, "ci", "src"),
 		journalKick: make(chan struct{}, 1),
 		ledger:      l,
 	}

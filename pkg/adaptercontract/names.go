@@ -16,7 +16,13 @@ limitations under the License.
 
 package adaptercontract
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"knative.dev/pkg/kmeta"
+)
 
 // DefaultSinkTimeout bounds one request to the sink, and each log read and
 // checkpoint write, unless configured otherwise: a sink that accepts a
@@ -24,22 +30,36 @@ import "time"
 // controller passes it to the adapter as adapter/v2's K_SINK_TIMEOUT.
 const DefaultSinkTimeout = 30 * time.Second
 
+// ResyncInterval is how often, at least, the controller reconciles every
+// source: it recreates the journal ConfigMap and the Leases the adapter
+// uses and cannot create, and checks a user-provided account again.
+const ResyncInterval = 5 * time.Minute
+
 const (
 	// Component names the receive adapter: adapter/v2 logs and measures
 	// under it, its log level is `loglevel.tekton-step-source-adapter` in
 	// config-logging (the controller passes that configuration on), and its
-	// bucket Leases are named `<Component>.<source>.<i>-of-<n>`.
+	// bucket Leases are named after it (LeaseName).
 	Component = "tekton-step-source-adapter"
 
 	// SourceLabel carries the (kmeta.ChildName-shortened) name of the source
-	// on every object made for it: the controller's Deployment,
-	// ServiceAccount and RoleBinding, and the adapter's journal ConfigMap.
+	// on every object made for it: its Deployment, ServiceAccount, Role,
+	// RoleBinding, journal ConfigMap and Leases.
 	SourceLabel = "sources.knative.dev/tektonstepsource"
 )
 
 // JournalName is the name of the progress journal ConfigMap of the source
-// with the given UID, in the source's namespace: the adapter writes it, the
-// controller checks that a user-provided account may. The UID makes it
+// with the given UID, in the source's namespace: the controller creates it
+// and grants the adapter get and patch of it by name; the adapter writes it. The UID makes it
 // unique: a source recreated with the same name starts a new journal, never
 // the one of its predecessor awaiting garbage collection.
 func JournalName(sourceUID string) string { return "tekton-step-progress-" + sourceUID }
+
+// LeaseName is the name of the Lease of bucket i of n of the source's
+// replicas, in the source's namespace: `<Component>.<source>.<i>-of-<n>`,
+// the form knative.dev/pkg's leader election gives bucket Leases. The
+// controller creates the Leases and grants the adapter get and update of
+// them by name; the adapter's elector uses exactly these names.
+func LeaseName(sourceName string, i, n uint32) string {
+	return strings.ToLower(fmt.Sprintf("%s.%s.%02d-of-%02d", Component, kmeta.ChildName(sourceName, ""), i, n))
+}

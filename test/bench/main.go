@@ -46,6 +46,7 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -54,9 +55,11 @@ import (
 
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 )
 
 type options struct {
@@ -172,6 +175,10 @@ func run(opts options) error {
 			cfg := &adaptercontract.Config{SourceUID: "bench-" + ns, SourceName: "bench", SourceNamespace: ns,
 				Namespaces: []string{ns}, NotBefore: metav1.Now(), LogMaxBytes: 0}
 			encoded, _ := cfg.Encode()
+			// As the controller does: the adapter does not create it.
+			if err := journaltest.Create(context.Background(), kubernetes.NewForConfigOrDie(cp.Config), cfg); err != nil {
+				logf("%v", err)
+			}
 			return append(common(ns, sink), "K_SOURCE_CONFIG="+encoded)
 		},
 		// pkg/adapter logs it after cache.WaitForCacheSync.

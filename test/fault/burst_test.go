@@ -27,7 +27,7 @@ import (
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/tektonstep/tekton-step-source/test/journalwatch"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -50,7 +50,7 @@ func TestBurstOfTwoThousandWithAKill(t *testing.T) {
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	ctx := context.Background()
 
-	journal := journalwatch.Start(kubernetes.NewForConfigOrDie(cp.Config), ns, cfg.SourceUID)
+	journal := journaltest.Start(kubernetes.NewForConfigOrDie(cp.Config), ns, cfg.SourceUID)
 	defer journal.Stop()
 
 	const runs = 2000

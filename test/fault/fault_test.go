@@ -36,6 +36,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -63,6 +64,9 @@ func startInProcess(t *testing.T, cfg *adaptercontract.Config, sink string, maxI
 	}
 	for _, tweak := range tweaks {
 		tweak(&opts)
+	}
+	if err := journaltest.Create(context.Background(), opts.Kube, cfg); err != nil {
+		t.Fatal(err)
 	}
 	a, err := stepadapter.New(opts)
 	if err != nil {

@@ -33,10 +33,12 @@ import (
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
 
@@ -189,6 +191,9 @@ func startAdapterProcess(t *testing.T, cfg *adaptercontract.Config, sink string,
 	}
 	encoded, err := cfg.Encode()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := journaltest.Create(context.Background(), kubernetes.NewForConfigOrDie(cp.Config), cfg); err != nil {
 		t.Fatal(err)
 	}
 	p := &adapterProcess{t: t, env: append(os.Environ(),

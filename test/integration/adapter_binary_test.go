@@ -32,10 +32,12 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"k8s.io/client-go/kubernetes"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/pkg/ptr"
 
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -63,6 +65,9 @@ func TestAdapterBinaryByHand(t *testing.T) {
 	source.Delivery = &eventingduckv1.DeliverySpec{DeadLetterSink: deadLetterTo(t, dls), Timeout: ptr.String("PT5S")}
 	cfg, err := source.Encode()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := journaltest.Create(context.Background(), kubernetes.NewForConfigOrDie(cp.Config), source); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin)

@@ -39,6 +39,7 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 )
 
 // runningAdapter is an in-process receive adapter built exactly like the
@@ -71,9 +72,15 @@ func sourceConfig(ns string) *adaptercontract.Config {
 	}
 }
 
-// journal is the source's progress journal.
-func journal(cfg *adaptercontract.Config) *checkpoint.Journal {
-	return checkpoint.SourceJournal(kubernetes.NewForConfigOrDie(cp.Config), cfg.SourceNamespace, cfg.SourceName, cfg.SourceUID)
+// journal is the source's progress journal, its ConfigMap created as the
+// controller does.
+func journal(t testing.TB, cfg *adaptercontract.Config) *checkpoint.Journal {
+	t.Helper()
+	kube := kubernetes.NewForConfigOrDie(cp.Config)
+	if err := journaltest.Create(context.Background(), kube, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return checkpoint.SourceJournal(kube, cfg.SourceNamespace, cfg.SourceUID)
 }
 
 // waitForJournal waits until the source's journal entry for the TaskRun
@@ -83,7 +90,7 @@ func waitForJournal(t *testing.T, cfg *adaptercontract.Config, taskRun, want str
 	var last string
 	deadline := time.Now().Add(eventTimeout)
 	for time.Now().Before(deadline) {
-		entries, bad, err := journal(cfg).Load(context.Background())
+		entries, bad, err := journal(t, cfg).Load(context.Background())
 		if err != nil || len(bad) > 0 {
 			t.Fatalf("reading the journal: %v %v", err, bad)
 		}
@@ -131,6 +138,9 @@ func startAdapter(t testing.TB, cfg *adaptercontract.Config, sink string, overri
 	}
 	for _, tweak := range tweaks {
 		tweak(&opts)
+	}
+	if err := journaltest.Create(context.Background(), opts.Kube, cfg); err != nil {
+		t.Fatal(err)
 	}
 	a, err := stepadapter.New(opts)
 	if err != nil {

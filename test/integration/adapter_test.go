@@ -521,7 +521,7 @@ func TestJournalIsReadAtStartAndPruned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := journal(cfg).Write(context.Background(), map[types.UID]string{run.UID: build, "0b3f9c1e-gone": gone}, nil); err != nil {
+	if _, err := journal(t, cfg).Write(context.Background(), map[types.UID]string{run.UID: build, "0b3f9c1e-gone": gone}, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -291,40 +291,37 @@ func (e *controllerEnv) touch(t *testing.T, ns, name string) {
 	}
 }
 
-// grantAdapterRole binds the adapter ClusterRole to a service account in a
-// namespace, as an administrator granting a user-provided account would.
+// grantAdapterRole gives a service account, in a namespace, what an
+// adapter does there (written out, not taken from the controller's code),
+// as an administrator granting a user-provided account would.
 func (e *controllerEnv) grantAdapterRole(t *testing.T, inNamespace, saNamespace, sa string) {
 	t.Helper()
-	_, err := e.kube.RbacV1().RoleBindings(inNamespace).Create(context.Background(), &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "tekton-step-source-" + sa},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "tekton-step-source-adapter"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNamespace, Name: sa}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.grantRole(t, inNamespace, "tekton-step-source-"+sa, saNamespace, sa,
+		rbacv1.PolicyRule{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}})
 }
 
 // grantJournal gives a service account, in the source's namespace, the
 // narrowest grant of the source's progress journal: get and patch of that
-// one ConfigMap, and create (which Kubernetes cannot limit to a name).
+// one ConfigMap (the controller creates it).
 func (e *controllerEnv) grantJournal(t *testing.T, ns, sa string, sourceUID types.UID) {
 	t.Helper()
-	name := "journal-" + sa
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{adaptercontract.JournalName(string(sourceUID))}, Verbs: []string{"get", "patch"}},
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
-		},
-	}
+	e.grantRole(t, ns, "journal-"+sa, ns, sa, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"},
+		ResourceNames: []string{adaptercontract.JournalName(string(sourceUID))}, Verbs: []string{"get", "patch"}})
+}
+
+// grantRole creates a Role of the rules in ns and binds it to a service
+// account.
+func (e *controllerEnv) grantRole(t *testing.T, ns, name, saNamespace, sa string, rules ...rbacv1.PolicyRule) {
+	t.Helper()
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
 	if _, err := e.kube.RbacV1().Roles(ns).Create(context.Background(), role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.kube.RbacV1().RoleBindings(ns).Create(context.Background(), &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNamespace, Name: sa}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -169,11 +169,20 @@ func TestControllerBrokerSink(t *testing.T) {
 	if !metav1.IsControlledBy(sa, got) || !metav1.IsControlledBy(rb, got) {
 		t.Errorf("service account or role binding not owned by the source: %+v %+v", sa.OwnerReferences, rb.OwnerReferences)
 	}
-	if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != "tekton-step-source-adapter" ||
-		len(rb.Subjects) != 1 || rb.Subjects[0].Name != sa.Name || rb.Subjects[0].Namespace != ns {
-		t.Errorf("role binding = %+v %+v", rb.RoleRef, rb.Subjects)
+	role, err := env.kube.RbacV1().Roles(ns).Get(ctx, "to-broker-tektonstep-adapter", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Deleting the source garbage-collects all three through their owner
+	if rb.RoleRef.Kind != "Role" || rb.RoleRef.Name != role.Name || !metav1.IsControlledBy(role, got) ||
+		len(rb.Subjects) != 1 || rb.Subjects[0].Name != sa.Name || rb.Subjects[0].Namespace != ns {
+		t.Errorf("role binding = %+v %+v (role owners %+v)", rb.RoleRef, rb.Subjects, role.OwnerReferences)
+	}
+	// The journal, which the adapter may patch but not create.
+	journal, err := env.kube.CoreV1().ConfigMaps(ns).Get(ctx, adaptercontract.JournalName(string(got.UID)), metav1.GetOptions{})
+	if err != nil || !metav1.IsControlledBy(journal, got) {
+		t.Errorf("journal ConfigMap: %v, owners %+v", err, journal.GetOwnerReferences())
+	}
+	// Deleting the source garbage-collects them all through their owner
 	// references (the garbage collector is not running here); no finalizer.
 	if len(got.Finalizers) != 0 {
 		t.Errorf("finalizers = %v, want none", got.Finalizers)
@@ -326,9 +335,9 @@ func TestControllerInvalidSpec(t *testing.T) {
 // TestControllerServiceAccountPermissions: a user-provided account gets no
 // grant; what it lacks is listed until an administrator grants it.
 func TestControllerServiceAccountPermissions(t *testing.T) {
-	revalidation := tektonstepsource.PermissionRevalidationInterval
-	tektonstepsource.PermissionRevalidationInterval = 2 * time.Second
-	t.Cleanup(func() { tektonstepsource.PermissionRevalidationInterval = revalidation })
+	revalidation := tektonstepsource.ResyncInterval
+	tektonstepsource.ResyncInterval = 2 * time.Second
+	t.Cleanup(func() { tektonstepsource.ResyncInterval = revalidation })
 	env := startController(t)
 	ns := cp.NewNamespace(t)
 	ctx := context.Background()
@@ -340,9 +349,7 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "InsufficientPermissions")
 	})
 	want := `Service account "watcher" cannot get, patch configmaps ` + adaptercontract.JournalName(string(src.UID)) + ` in namespace "` + ns +
-		`"; create configmaps in namespace "` + ns +
-		`"; get, list, watch, patch taskruns.tekton.dev in namespace "` + ns +
-		`"; get pods in namespace "` + ns + `"; get pods/log in namespace "` + ns + `"`
+		`"; list, watch, patch taskruns.tekton.dev in namespace "` + ns + `"; get pods/log in namespace "` + ns + `"`
 	if msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message; msg != want {
 		t.Errorf("SufficientPermissions message:\n got %s\nwant %s", msg, want)
 	}
@@ -465,9 +472,16 @@ func TestControllerNamespaceSelector(t *testing.T) {
 	got = env.waitForSource(t, ns, src.Name, "SufficientPermissions=False", func(s *v1alpha1.TektonStepSource) bool {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "InsufficientPermissions")
 	})
+	// Counted, not named: a refused source shows no namespace names,
+	// neither in the message nor in its status.
 	msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message
-	if !strings.Contains(msg, `in namespace "`+fourth+`"`) || strings.Contains(msg, `in namespace "`+third+`"`) {
-		t.Errorf("SufficientPermissions message %q should name %s only", msg, fourth)
+	wantMsg := `Service account "watcher" cannot list, watch, patch taskruns.tekton.dev in 1 other namespace the namespaceSelector selects; ` +
+		`get pods/log in 1 other namespace the namespaceSelector selects`
+	if msg != wantMsg {
+		t.Errorf("SufficientPermissions message:\n got %s\nwant %s", msg, wantMsg)
+	}
+	if len(got.Status.Namespaces) != 0 || len(got.Status.CloudEventAttributes) != 0 {
+		t.Errorf("a refused source shows namespaces %v, ceAttributes %v", got.Status.Namespaces, got.Status.CloudEventAttributes)
 	}
 
 	// The fourth and the first leave the selection (relabelled): no longer

@@ -63,7 +63,7 @@ func TestForgedProgressIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := journal(cfg).Write(ctx, map[types.UID]string{journaled.UID: entry}, nil); err != nil {
+	if _, err := journal(t, cfg).Write(ctx, map[types.UID]string{journaled.UID: entry}, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -29,7 +29,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/test/journalwatch"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -48,7 +48,7 @@ func TestJournalBurstStaysWithinItsBudget(t *testing.T) {
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	ctx := context.Background()
 
-	journalSize := journalwatch.Start(kubernetes.NewForConfigOrDie(cp.Config), ns, cfg.SourceUID)
+	journalSize := journaltest.Start(kubernetes.NewForConfigOrDie(cp.Config), ns, cfg.SourceUID)
 
 	const runs = 80
 	runsByName := make([]*sim.Run, runs)
@@ -67,7 +67,7 @@ func TestJournalBurstStaysWithinItsBudget(t *testing.T) {
 	// its annotation.
 	deadline := time.Now().Add(eventTimeout)
 	for {
-		entries, _, err := journal(cfg).Load(ctx)
+		entries, _, err := journal(t, cfg).Load(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

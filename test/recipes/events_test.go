@@ -42,6 +42,7 @@ import (
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
 
@@ -145,6 +146,9 @@ func startAdapter(t testing.TB, ns, sink string) {
 	}
 	ce, err := adapter.NewClient(adapter.ClientConfig{Env: env, Reporter: reporter})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := journaltest.Create(context.Background(), kubernetes.NewForConfigOrDie(cp.Config), cfg); err != nil {
 		t.Fatal(err)
 	}
 	a, err := stepadapter.New(stepadapter.Options{

@@ -48,6 +48,7 @@ import (
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
 
@@ -112,6 +113,9 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 	}
 	ce, dlsClient, err := stepadapter.NewClients(adapter.ClientConfig{Env: env, Reporter: reporter, MeterProvider: mp}, cfg.DeadLetterSink())
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := journaltest.Create(context.Background(), kubernetes.NewForConfigOrDie(cp.Config), cfg); err != nil {
 		t.Fatal(err)
 	}
 	a, err := stepadapter.New(stepadapter.Options{

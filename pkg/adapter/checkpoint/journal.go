@@ -27,10 +27,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"knative.dev/pkg/kmeta"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
-	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
 // The journal holds the progress of a source's running TaskRuns; the
@@ -78,32 +76,25 @@ func decodeEntry(value string) (Entry, error) {
 	return Entry{TaskRun: types.NamespacedName{Namespace: ns, Name: name}, Progress: v.Progress}, nil
 }
 
-// Journal reads and writes a source's journal ConfigMap.
+// Journal reads and writes a source's journal ConfigMap. The controller
+// creates it with the source, owned by it, and grants the adapter get and
+// patch of it by name only: the adapter never creates ConfigMaps
+// (Kubernetes cannot limit create to a name).
 type Journal struct {
 	Client kubernetes.Interface
-	// Namespace is the source's namespace; the ConfigMap is owned by the
-	// source (Owner), so it is garbage collected with it.
+	// Namespace is the source's namespace.
 	Namespace string
-	Owner     metav1.OwnerReference
+	SourceUID string
 }
 
-// SourceJournal is the journal of the TektonStepSource with the given name
-// and UID, in its namespace.
-func SourceJournal(client kubernetes.Interface, namespace, name, uid string) *Journal {
-	return &Journal{
-		Client:    client,
-		Namespace: namespace,
-		Owner: metav1.OwnerReference{
-			APIVersion: v1alpha1.SchemeGroupVersion.String(),
-			Kind:       "TektonStepSource",
-			Name:       name,
-			UID:        types.UID(uid),
-		},
-	}
+// SourceJournal is the journal of the TektonStepSource with the given UID,
+// in its namespace.
+func SourceJournal(client kubernetes.Interface, namespace, uid string) *Journal {
+	return &Journal{Client: client, Namespace: namespace, SourceUID: uid}
 }
 
 // Name is the journal ConfigMap's name.
-func (j *Journal) Name() string { return adaptercontract.JournalName(string(j.Owner.UID)) }
+func (j *Journal) Name() string { return adaptercontract.JournalName(j.SourceUID) }
 
 // Load returns the journal's entries; no ConfigMap yet means no entries.
 // An entry that cannot be read is skipped and reported in the error list,
@@ -132,9 +123,8 @@ func (j *Journal) Load(ctx context.Context) (map[types.UID]Entry, []error, error
 
 // Write sets the entries given by their encoded values (EncodeEntry) and
 // removes the UIDs in remove, in one merge patch that leaves every other
-// key alone. The first write creates the ConfigMap. It returns the size of
-// all the journal's entries (EntrySize) after the write, other replicas'
-// included.
+// key alone. It returns the size of all the journal's entries (EntrySize)
+// after the write, other replicas' included.
 func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []types.UID) (int, error) {
 	data := make(map[string]interface{}, len(set)+len(remove))
 	for _, uid := range remove {
@@ -147,33 +137,16 @@ func (j *Journal) Write(ctx context.Context, set map[types.UID]string, remove []
 	if err != nil {
 		return 0, err
 	}
-	cms := j.Client.CoreV1().ConfigMaps(j.Namespace)
-	cm, err := cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
-	if !apierrors.IsNotFound(err) {
-		return size(cm), err
-	}
-	if len(set) == 0 {
+	cm, err := j.Client.CoreV1().ConfigMaps(j.Namespace).Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
+	switch {
+	case apierrors.IsNotFound(err) && len(set) == 0:
 		// Nothing to keep and nothing to remove from.
 		return 0, nil
+	case apierrors.IsNotFound(err):
+		return 0, fmt.Errorf("the progress journal %s/%s does not exist: the controller creates it with the source, and again within %s if it was deleted: %w",
+			j.Namespace, j.Name(), adaptercontract.ResyncInterval, err)
 	}
-	cm = &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            j.Name(),
-			Namespace:       j.Namespace,
-			Labels:          map[string]string{adaptercontract.SourceLabel: kmeta.ChildName(j.Owner.Name, "")},
-			OwnerReferences: []metav1.OwnerReference{j.Owner},
-		},
-		Data: make(map[string]string, len(set)),
-	}
-	for uid, value := range set {
-		cm.Data[string(uid)] = value
-	}
-	created, err := cms.Create(ctx, cm, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		// Another replica of the source created it meanwhile.
-		created, err = cms.Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{})
-	}
-	return size(created), err
+	return size(cm), err
 }
 
 // size is what the journal's entries take (0 without a ConfigMap).

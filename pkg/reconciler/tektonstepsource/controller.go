@@ -30,6 +30,7 @@ import (
 	namespaceinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/namespace"
 	serviceaccountinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/serviceaccount/filtered"
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	roleinformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/role/filtered"
 	rolebindinginformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/rolebinding/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
@@ -59,7 +60,7 @@ const (
 // WithInformerSelectors adds the label selector of the objects the
 // controller creates to the context's filtered informer factories. Call it
 // on the context given to sharedmain (or injection): the controller's
-// Deployment, ServiceAccount and RoleBinding informers only watch those
+// Deployment, ServiceAccount, Role and RoleBinding informers only watch those
 // objects, not every Deployment of the cluster.
 func WithInformerSelectors(ctx context.Context) context.Context {
 	selectors, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
@@ -83,6 +84,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	sourceInformer := tektonstepsourceinformer.Get(ctx)
 	deploymentInformer := deploymentinformer.Get(ctx, resources.AdapterSelector)
 	serviceAccountInformer := serviceaccountinformer.Get(ctx, resources.AdapterSelector)
+	roleInformer := roleinformer.Get(ctx, resources.AdapterSelector)
 	roleBindingInformer := rolebindinginformer.Get(ctx, resources.AdapterSelector)
 	namespaceInformer := namespaceinformer.Get(ctx)
 
@@ -93,6 +95,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		NamespaceLister:      namespaceInformer.Lister(),
 		DeploymentLister:     deploymentInformer.Lister(),
 		ServiceAccountLister: serviceAccountInformer.Lister(),
+		RoleLister:           roleInformer.Lister(),
 		RoleBindingLister:    roleBindingInformer.Lister(),
 	}
 	impl := tektonstepsourcereconciler.NewImpl(ctx, r)
@@ -110,6 +113,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	}
 	deploymentInformer.Informer().AddEventHandler(owned)
 	serviceAccountInformer.Informer().AddEventHandler(owned)
+	roleInformer.Informer().AddEventHandler(owned)
 	roleBindingInformer.Informer().AddEventHandler(owned)
 
 	// Namespaces coming, going or being relabelled change what the sources

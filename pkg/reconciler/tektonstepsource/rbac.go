@@ -43,8 +43,14 @@ import (
 // asks the apiserver (SubjectAccessReviews) whether the account may, and
 // reports what is missing.
 func (r *Reconciler) reconcilePermissions(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (string, error) {
+	if err := r.reconcileAdapterObjects(ctx, src); err != nil {
+		return "", err
+	}
 	if src.Spec.ServiceAccountName == "" {
 		if err := r.reconcileServiceAccount(ctx, src); err != nil {
+			return "", err
+		}
+		if err := r.reconcileRole(ctx, src); err != nil {
 			return "", err
 		}
 		if err := r.reconcileRoleBinding(ctx, src); err != nil {
@@ -66,6 +72,7 @@ func (r *Reconciler) reconcilePermissions(ctx context.Context, src *v1alpha1.Tek
 	if len(missing) > 0 {
 		msg := fmt.Sprintf("Service account %q cannot %s", src.Spec.ServiceAccountName, strings.Join(missing, "; "))
 		src.Status.MarkNoSufficientPermissions(ReasonInsufficientPermissions, "%s", msg)
+		src.Status.Namespaces, src.Status.CloudEventAttributes = nil, nil
 		controller.GetEventRecorder(ctx).Event(src, corev1.EventTypeWarning, ReasonInsufficientPermissions, msg)
 		// Not deployed: the adapter would fail on every request. Check
 		// again soon, as somebody is likely granting the permissions.
@@ -99,6 +106,56 @@ func (r *Reconciler) reconcileServiceAccount(ctx context.Context, src *v1alpha1.
 		sa.Labels = mergeLabels(sa.Labels, want.Labels)
 		if _, err := client.Update(ctx, sa, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("updating service account %q: %w", want.Name, err)
+		}
+	}
+	return nil
+}
+
+// reconcileAdapterObjects creates the objects the adapter uses and may
+// not create, whichever account it runs as: its journal ConfigMap and its
+// bucket Leases. The controller may create ConfigMaps and Leases but not
+// read them (that would be every ConfigMap of the cluster), so it creates
+// them on every reconcile and takes AlreadyExists as done; the source's
+// periodic reconcile (ResyncInterval) recreates a deleted one.
+func (r *Reconciler) reconcileAdapterObjects(ctx context.Context, src *v1alpha1.TektonStepSource) error {
+	journal := resources.MakeJournal(src)
+	if _, err := r.KubeClientSet.CoreV1().ConfigMaps(src.Namespace).Create(ctx, journal, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("progress journal %q: %w", journal.Name, err)
+	}
+	for _, lease := range resources.MakeLeases(src) {
+		if _, err := r.KubeClientSet.CoordinationV1().Leases(src.Namespace).Create(ctx, lease, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("lease %q: %w", lease.Name, err)
+		}
+	}
+	return nil
+}
+
+// reconcileRole keeps the per-source Role what resources.MakeRole says:
+// its rules name the journal and Leases, which change with spec.replicas.
+func (r *Reconciler) reconcileRole(ctx context.Context, src *v1alpha1.TektonStepSource) error {
+	want := resources.MakeRole(src)
+	client := r.KubeClientSet.RbacV1().Roles(src.Namespace)
+	role, err := r.RoleLister.Roles(src.Namespace).Get(want.Name)
+	if apierrors.IsNotFound(err) {
+		role, err = client.Create(ctx, want, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			role, err = client.Get(ctx, want.Name, metav1.GetOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("role %q: %w", want.Name, err)
+	}
+	if !metav1.IsControlledBy(role, src) {
+		src.Status.MarkNoSufficientPermissions("RoleNotOwned",
+			"Role %q exists and is not owned by this source", want.Name)
+		return fmt.Errorf("role %q is not owned by TektonStepSource %q", want.Name, src.Name)
+	}
+	if !equality.Semantic.DeepEqual(want.Rules, role.Rules) || !equality.Semantic.DeepDerivative(want.Labels, role.Labels) {
+		role = role.DeepCopy()
+		role.Rules = want.Rules
+		role.Labels = mergeLabels(role.Labels, want.Labels)
+		if _, err := client.Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("updating role %q: %w", want.Name, err)
 		}
 	}
 	return nil
@@ -154,6 +211,12 @@ func (r *Reconciler) deleteOwnedRBAC(ctx context.Context, src *v1alpha1.TektonSt
 			return fmt.Errorf("deleting role binding %q: %w", name, err)
 		}
 		logging.FromContext(ctx).Infow("Deleted the per-source role binding", "name", name)
+	}
+	if role, err := r.RoleLister.Roles(src.Namespace).Get(name); err == nil && metav1.IsControlledBy(role, src) {
+		if err := r.KubeClientSet.RbacV1().Roles(src.Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting role %q: %w", name, err)
+		}
+		logging.FromContext(ctx).Infow("Deleted the per-source role", "name", name)
 	}
 	if sa, err := r.ServiceAccountLister.ServiceAccounts(src.Namespace).Get(name); err == nil && metav1.IsControlledBy(sa, src) {
 		if err := r.KubeClientSet.CoreV1().ServiceAccounts(src.Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {

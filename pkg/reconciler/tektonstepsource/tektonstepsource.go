@@ -21,8 +21,8 @@ limitations under the License.
 // reconciler.
 //
 // Everything the controller creates is owned by the source, so deleting a
-// source garbage-collects its Deployment, ServiceAccount and RoleBinding; the
-// controller needs no finalizer.
+// source garbage-collects its Deployment, ServiceAccount, Role, RoleBinding,
+// journal ConfigMap and Leases; the controller needs no finalizer.
 package tektonstepsource
 
 import (
@@ -44,6 +44,7 @@ import (
 	pkgreconciler "knative.dev/pkg/reconciler"
 	"knative.dev/pkg/resolver"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
 )
@@ -68,12 +69,14 @@ const (
 // missing.
 const PermissionRecheckInterval = 30 * time.Second
 
-// PermissionRevalidationInterval is how often the permissions of a
-// user-provided service account are checked again while they suffice, so
-// that revoked ones show as SufficientPermissions=False (the adapter's
-// requests are refused by the apiserver from the moment they are revoked).
-// A variable so that tests can shorten it.
-var PermissionRevalidationInterval = 5 * time.Minute
+// ResyncInterval is how often a source is reconciled while nothing
+// changes: the journal ConfigMap and Leases its adapter cannot create are
+// recreated if deleted, and a user-provided service account's permissions
+// are checked again, so that revoked ones show as
+// SufficientPermissions=False (the adapter's requests are refused by the
+// apiserver from the moment they are revoked). A variable so that tests can
+// shorten it.
+var ResyncInterval = adaptercontract.ResyncInterval
 
 // Reconciler reconciles TektonStepSources.
 type Reconciler struct {
@@ -90,6 +93,7 @@ type Reconciler struct {
 	NamespaceLister      corev1listers.NamespaceLister
 	DeploymentLister     appsv1listers.DeploymentLister
 	ServiceAccountLister corev1listers.ServiceAccountLister
+	RoleLister           rbacv1listers.RoleLister
 	RoleBindingLister    rbacv1listers.RoleBindingLister
 }
 
@@ -117,8 +121,6 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 	if err != nil {
 		return fmt.Errorf("listing the watched namespaces: %w", err)
 	}
-	src.Status.Namespaces = namespaces
-	src.Status.CloudEventAttributes = cloudEventAttributes(src, namespaces, allNamespaces)
 
 	sink, err := r.SinkResolver.AddressableFromDestinationV1(ctx, src.Spec.Sink, src)
 	if err != nil {
@@ -138,6 +140,12 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 	if err != nil {
 		return err
 	}
+	// Which namespaces a selector matches is shown only once the adapter's
+	// account is confirmed to read them (a refusal clears them): a made-up
+	// account must not list the cluster's namespaces to whoever made the
+	// source.
+	src.Status.Namespaces = namespaces
+	src.Status.CloudEventAttributes = cloudEventAttributes(src, namespaces, allNamespaces)
 
 	if !allNamespaces && len(namespaces) == 0 {
 		// An adapter with nothing to watch would only fail; remove it until
@@ -155,10 +163,7 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		return err
 	}
 	src.Status.PropagateDeploymentAvailability(ra)
-	if src.Spec.ServiceAccountName != "" {
-		return controller.NewRequeueAfter(PermissionRevalidationInterval)
-	}
-	return nil
+	return controller.NewRequeueAfter(ResyncInterval)
 }
 
 // watchedNamespaces returns the sorted namespaces the source watches and

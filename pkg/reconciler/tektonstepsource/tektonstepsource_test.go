@@ -24,6 +24,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -155,24 +156,32 @@ func sar(ns, verb, group, resource, subresource string) *authorizationv1.Subject
 // sars are the reviews of every permission the adapter needs in ns.
 func sars(ns string) []runtime.Object {
 	return []runtime.Object{
-		sar(ns, "get", "tekton.dev", "taskruns", ""),
 		sar(ns, "list", "tekton.dev", "taskruns", ""),
 		sar(ns, "watch", "tekton.dev", "taskruns", ""),
 		sar(ns, "patch", "tekton.dev", "taskruns", ""),
-		sar(ns, "get", "", "pods", ""),
 		sar(ns, "get", "", "pods", "log"),
 	}
+}
+
+// namedSAR is the review of one permission on one object of the source's
+// namespace.
+func namedSAR(verb, group, resource, name string) *authorizationv1.SubjectAccessReview {
+	r := sar(testNS, verb, group, resource, "")
+	r.Spec.ResourceAttributes.Name = name
+	return r
 }
 
 // journalSARs are the reviews of the adapter's progress journal, which
 // every adapter keeps in the source's namespace; they come first.
 func journalSARs() []runtime.Object {
-	named := func(verb string) *authorizationv1.SubjectAccessReview {
-		r := sar(testNS, verb, "", "configmaps", "")
-		r.Spec.ResourceAttributes.Name = adaptercontract.JournalName(sourceUID)
-		return r
-	}
-	return []runtime.Object{named("get"), named("patch"), sar(testNS, "create", "", "configmaps", "")}
+	journal := adaptercontract.JournalName(sourceUID)
+	return []runtime.Object{namedSAR("get", "", "configmaps", journal), namedSAR("patch", "", "configmaps", journal)}
+}
+
+// initialized is the status of a reconcile that stopped before the
+// permissions were confirmed: no namespaces shown yet.
+func initialized() []SourceOption {
+	return []SourceOption{WithInitConditions, WithObservedGeneration(generation)}
 }
 
 // userSARs are the reviews for a source with its own account watching
@@ -215,10 +224,13 @@ func TestReconcile(t *testing.T) {
 			Objects: append([]runtime.Object{src}, sinkObjects...),
 			Key:     testNS + "/" + sourceName,
 			WantCreates: []runtime.Object{
+				resources.MakeJournal(src),
 				resources.MakeServiceAccount(src),
+				resources.MakeRole(src),
 				resources.MakeRoleBinding(src),
 				ra,
 			},
+			WantErr: true, // the requeue after ResyncInterval
 			WantEvents: []string{
 				Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
 			},
@@ -248,6 +260,12 @@ func TestReconcile(t *testing.T) {
 	dlsSource := newSource(append(baseOptions(brokerRef), withDelivery)...)
 	dlsAdapter := makeAdapter(t, newSource(append(baseOptions(brokerRef), withDelivery, WithStatusDeadLetterSink(dlsAddr))...),
 		adapterSA, brokerAddr, []string{testNS}, false)
+
+	// A source of three replicas with its own account, and its Leases.
+	replicated := newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithReplicas(3))...)
+	lease := func(i int) string { return fmt.Sprintf("tekton-step-source-adapter.steps.%02d-of-03", i) }
+	leasesDenied := `Service account "watcher" cannot update leases.coordination.k8s.io ` + lease(0) + ` in namespace "ci"; ` +
+		`update leases.coordination.k8s.io ` + lease(1) + ` in namespace "ci"; update leases.coordination.k8s.io ` + lease(2) + ` in namespace "ci"`
 
 	table := TableTest{{
 		Name: "bad workqueue key",
@@ -285,7 +303,7 @@ func TestReconcile(t *testing.T) {
 					`failed to get object ci/default: brokers.eventing.knative.dev "default" not found`),
 		},
 		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
-			reconciled(oneNamespaceSource, testNS),
+			initialized(),
 			[]SourceOption{WithStatusNoSink(ReasonNotFound,
 				`Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}} not resolved: `+
 					`failed to get object ci/default: brokers.eventing.knative.dev "default" not found`)})...))},
@@ -294,7 +312,9 @@ func TestReconcile(t *testing.T) {
 		Objects: []runtime.Object{dlsSource, NewBroker("default", testNS, brokerAddr),
 			NewServingService("dls", testNS, "http://dls.ci.svc.cluster.local")},
 		Key:         testNS + "/" + sourceName,
-		WantCreates: []runtime.Object{resources.MakeServiceAccount(dlsSource), resources.MakeRoleBinding(dlsSource), dlsAdapter},
+		WantCreates: []runtime.Object{resources.MakeJournal(dlsSource), resources.MakeServiceAccount(dlsSource),
+			resources.MakeRole(dlsSource), resources.MakeRoleBinding(dlsSource), dlsAdapter},
+		WantErr: true, // the requeue after ResyncInterval
 		WantEvents: []string{
 			Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
 		},
@@ -313,7 +333,7 @@ func TestReconcile(t *testing.T) {
 					`failed to get object ci/dls: services.serving.knative.dev "dls" not found`),
 		},
 		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
-			[]SourceOption{withDelivery}, reconciled(oneNamespaceSource, testNS),
+			[]SourceOption{withDelivery}, initialized(),
 			[]SourceOption{WithStatusSink(brokerAddr), WithStatusNoDeadLetterSink(ReasonNotFound,
 				`Dead-letter sink {"ref":{"kind":"Service","namespace":"ci","name":"dls","apiVersion":"serving.knative.dev/v1"}} not resolved: `+
 					`failed to get object ci/dls: services.serving.knative.dev "dls" not found`)})...))},
@@ -328,7 +348,7 @@ func TestReconcile(t *testing.T) {
 					`address not set for Kind = Broker, Namespace = ci, Name = default, APIVersion = eventing.knative.dev/v1, Group = , Address = `),
 		},
 		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
-			reconciled(oneNamespaceSource, testNS),
+			initialized(),
 			[]SourceOption{WithStatusNoSink(ReasonNotFound,
 				`Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default","apiVersion":"eventing.knative.dev/v1"}} not resolved: `+
 					`address not set for Kind = Broker, Namespace = ci, Name = default, APIVersion = eventing.knative.dev/v1, Group = , Address = `)})...))},
@@ -348,7 +368,7 @@ func TestReconcile(t *testing.T) {
 		},
 		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(duckv1.Destination{Ref: &duckv1.KReference{
 			APIVersion: "eventing.knative.dev/v1", Kind: "Broker", Name: "default", Namespace: "other"}}),
-			reconciled(oneNamespaceSource, testNS),
+			initialized(),
 			[]SourceOption{WithStatusNoSink(ReasonNotFound,
 				`Sink {"ref":{"kind":"Broker","namespace":"other","name":"default","apiVersion":"eventing.knative.dev/v1"}} not resolved: `+
 					`failed to get object other/default: brokers.eventing.knative.dev "default" not found`)})...))},
@@ -376,26 +396,34 @@ func TestReconcile(t *testing.T) {
 			Name: "adapter available: Ready",
 			Objects: []runtime.Object{
 				newSource(baseOptions(brokerRef)...), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
 			},
 			Key:               testNS + "/" + sourceName,
+			WantCreates:       []runtime.Object{resources.MakeJournal(src)},
+			WantErr:           true, // the requeue after ResyncInterval
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(readySource(brokerRef, brokerAddr, available))},
 		}, {
-			// What a first reconcile created, reconciled again: nothing to do.
-			Name: "second reconcile is a no-op",
+			// What a first reconcile created, reconciled again: nothing
+			// changes (the journal's create is answered AlreadyExists).
+			Name: "second reconcile changes nothing",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
+				resources.MakeJournal(src),
 			},
-			Key: testNS + "/" + sourceName,
+			Key:         testNS + "/" + sourceName,
+			WantCreates: []runtime.Object{resources.MakeJournal(src)},
+			WantErr:     true, // the requeue after ResyncInterval
 		}, {
 			Name: "sink address changed: Deployment updated",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available),
 				NewBroker("default", testNS, &duckv1.Addressable{URL: apis.HTTP("new-ingress.knative-eventing.svc.cluster.local")}),
-				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
 			},
-			Key: testNS + "/" + sourceName,
+			Key:         testNS + "/" + sourceName,
+			WantCreates: []runtime.Object{resources.MakeJournal(src)},
+			WantErr:     true, // the requeue after ResyncInterval
 			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: withStatusOf(available, makeAdapter(t, src, adapterSA,
 				&duckv1.Addressable{URL: apis.HTTP("new-ingress.knative-eventing.svc.cluster.local")}, []string{testNS}, false))}},
 			WantEvents: []string{
@@ -407,10 +435,12 @@ func TestReconcile(t *testing.T) {
 			Name: "Deployment drifted (image, extra env): updated",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src),
+				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src),
 				drifted(available),
 			},
 			Key:         testNS + "/" + sourceName,
+			WantCreates: []runtime.Object{resources.MakeJournal(src)},
+			WantErr:     true, // the requeue after ResyncInterval
 			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: withStatusOf(available, available)}},
 			WantEvents: []string{
 				Eventf(corev1.EventTypeNormal, ReasonDeploymentUpdated, `Deployment "steps-tektonstep-adapter" updated`),
@@ -419,11 +449,12 @@ func TestReconcile(t *testing.T) {
 			Name: "Deployment of the same name owned by someone else",
 			Objects: []runtime.Object{
 				newSource(baseOptions(uriSink)...),
-				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src),
+				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src),
 				notOwned(makeAdapter(t, src, adapterSA, uriAddr, []string{testNS}, false)),
 			},
-			Key:     testNS + "/" + sourceName,
-			WantErr: true,
+			Key:         testNS + "/" + sourceName,
+			WantErr:     true,
+			WantCreates: []runtime.Object{resources.MakeJournal(src)},
 			WantEvents: []string{
 				Eventf(corev1.EventTypeWarning, "InternalError", `deployment "steps-tektonstep-adapter" is not owned by TektonStepSource "steps"`),
 			},
@@ -437,38 +468,42 @@ func TestReconcile(t *testing.T) {
 				newSource(baseOptions(uriSink)...),
 				notOwned(resources.MakeServiceAccount(src)),
 			},
-			Key:     testNS + "/" + sourceName,
-			WantErr: true,
+			Key:         testNS + "/" + sourceName,
+			WantErr:     true,
+			WantCreates: []runtime.Object{resources.MakeJournal(src)},
 			WantEvents: []string{
 				Eventf(corev1.EventTypeWarning, "InternalError", `service account "steps-tektonstep-adapter" is not owned by TektonStepSource "steps"`),
 			},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(uriSink),
-				reconciled(oneNamespaceSource, testNS),
+				initialized(),
 				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured,
 					WithNoSufficientPermissions("ServiceAccountNotOwned", `Service account "steps-tektonstep-adapter" exists and is not owned by this source`)})...))},
 		}, {
 			Name: "RoleBinding to another role: replaced",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), withRoleRef(resources.MakeRoleBinding(src), "admin"), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src), withRoleRef(resources.MakeRoleBinding(src), "admin"), available,
 			},
 			Key:         testNS + "/" + sourceName,
 			WantDeletes: []clientgotesting.DeleteActionImpl{deleteAction("rolebindings", adapterSA)},
-			WantCreates: []runtime.Object{resources.MakeRoleBinding(src)},
+			WantCreates: []runtime.Object{resources.MakeJournal(src), resources.MakeRoleBinding(src)},
+			WantErr:     true, // the requeue after ResyncInterval
 		}, {
 			Name: "RoleBinding with other subjects: updated",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), withSubjects(resources.MakeRoleBinding(src), rbacv1.Subject{Kind: "Group", Name: "system:authenticated"}), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src), withSubjects(resources.MakeRoleBinding(src), rbacv1.Subject{Kind: "Group", Name: "system:authenticated"}), available,
 			},
 			Key:         testNS + "/" + sourceName,
+			WantCreates: []runtime.Object{resources.MakeJournal(src)},
+			WantErr:     true, // the requeue after ResyncInterval
 			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: resources.MakeRoleBinding(src)}},
 		}, {
 			Name:    "serviceAccountName: allowed, nothing granted",
 			Objects: []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
 			Key:     testNS + "/" + sourceName,
-			WantErr: true, // the requeue after PermissionRevalidationInterval
-			WantCreates: append(userSARs(testNS),
+			WantErr: true, // the requeue after ResyncInterval
+			WantCreates: append(append([]runtime.Object{resources.MakeJournal(src)}, userSARs(testNS)...),
 				makeAdapter(t, newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...), userSA, uriAddr, []string{testNS}, false)),
 			WantEvents: []string{
 				Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
@@ -481,18 +516,21 @@ func TestReconcile(t *testing.T) {
 			WithReactors:            []clientgotesting.ReactionFunc{allowAll},
 			SkipNamespaceValidation: true, // SubjectAccessReviews are cluster-scoped.
 		}, {
-			Name:        "serviceAccountName: missing permissions listed, not deployed, rechecked",
-			Objects:     []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
+			// Once shown, the namespaces are no longer: a revoked grant or a
+			// made-up account must not list them.
+			Name: "serviceAccountName: missing permissions listed, namespaces hidden, not deployed, rechecked",
+			Objects: []runtime.Object{newSource(join(baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
+				reconciled(oneNamespaceSource, testNS))...)},
 			Key:         testNS + "/" + sourceName,
 			WantErr:     true, // the requeue after PermissionRecheckInterval
-			WantCreates: userSARs(testNS),
+			WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, userSARs(testNS)...),
 			WantEvents: []string{
 				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
 					`Service account "watcher" cannot list, watch taskruns.tekton.dev in namespace "ci"; get pods/log in namespace "ci"`),
 			},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
-				reconciled(oneNamespaceSource, testNS),
+				initialized(),
 				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
 					`Service account "watcher" cannot list, watch taskruns.tekton.dev in namespace "ci"; get pods/log in namespace "ci"`)})...))},
 			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
@@ -500,24 +538,23 @@ func TestReconcile(t *testing.T) {
 			})},
 			SkipNamespaceValidation: true,
 		}, {
-			Name:    "replicas: the account must also manage the buckets' Leases",
-			Objects: []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithReplicas(3))...)},
+			Name:    "replicas: the account must also take the buckets' Leases, by name",
+			Objects: []runtime.Object{replicated},
 			Key:     testNS + "/" + sourceName,
 			WantErr: true, // the requeue after PermissionRecheckInterval
-			WantCreates: append(append(journalSARs(),
-				sar(testNS, "get", "coordination.k8s.io", "leases", ""),
-				sar(testNS, "create", "coordination.k8s.io", "leases", ""),
-				sar(testNS, "update", "coordination.k8s.io", "leases", ""),
+			WantCreates: append(append(append(leaseCreates(replicated), journalSARs()...),
+				namedSAR("get", "coordination.k8s.io", "leases", lease(0)), namedSAR("update", "coordination.k8s.io", "leases", lease(0)),
+				namedSAR("get", "coordination.k8s.io", "leases", lease(1)), namedSAR("update", "coordination.k8s.io", "leases", lease(1)),
+				namedSAR("get", "coordination.k8s.io", "leases", lease(2)), namedSAR("update", "coordination.k8s.io", "leases", lease(2)),
 			), sars(testNS)...),
 			WantEvents: []string{
-				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
-					`Service account "watcher" cannot create, update leases.coordination.k8s.io in namespace "ci"`),
+				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions, "%s", leasesDenied),
 			},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA), WithReplicas(3)},
-				reconciled(oneNamespaceSource, testNS),
+				initialized(),
 				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
-					`Service account "watcher" cannot create, update leases.coordination.k8s.io in namespace "ci"`)})...))},
+					leasesDenied)})...))},
 			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
 				return a.Resource == "leases" && a.Verb != "get"
 			})},
@@ -526,14 +563,14 @@ func TestReconcile(t *testing.T) {
 			Name: "switched to serviceAccountName: the per-source account and binding are revoked",
 			Objects: []runtime.Object{
 				newSource(append(baseOptions(brokerRef), WithServiceAccountName(userSA))...), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
 			},
 			Key:     testNS + "/" + sourceName,
-			WantErr: true, // the requeue after PermissionRevalidationInterval
+			WantErr: true, // the requeue after ResyncInterval
 			WantDeletes: []clientgotesting.DeleteActionImpl{
-				deleteAction("rolebindings", adapterSA), deleteAction("serviceaccounts", adapterSA),
+				deleteAction("rolebindings", adapterSA), deleteAction("roles", adapterSA), deleteAction("serviceaccounts", adapterSA),
 			},
-			WantCreates: userSARs(testNS),
+			WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, userSARs(testNS)...),
 			WantUpdates: []clientgotesting.UpdateActionImpl{{Object: withStatusOf(available,
 				makeAdapter(t, src, userSA, brokerAddr, []string{testNS}, false))}},
 			WantEvents: []string{
@@ -562,18 +599,20 @@ func TestReconcile(t *testing.T) {
 					Key: "team", Operator: metav1.LabelSelectorOpExists}}}))...)),
 			Key:         testNS + "/" + sourceName,
 			WantErr:     true,
-			WantCreates: userSARs("", "a1", "a2", "b"),
+			WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, userSARs("", "a1", "a2", "b")...),
 			WantEvents: []string{
 				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
-					`Service account "watcher" cannot get pods/log in namespace "a2"; get, list, watch, patch taskruns.tekton.dev in namespace "b"; get pods in namespace "b"; get pods/log in namespace "b"`),
+					`Service account "watcher" cannot get pods/log in 2 other namespaces the namespaceSelector selects; `+
+						`list, watch, patch taskruns.tekton.dev in 1 other namespace the namespaceSelector selects`),
 			},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA),
 					WithNamespaceSelector(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 						Key: "team", Operator: metav1.LabelSelectorOpExists}}})},
-				reconciled(allTaskRunsSource, "a1", "a2", "b"),
+				initialized(),
 				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
-					`Service account "watcher" cannot get pods/log in namespace "a2"; get, list, watch, patch taskruns.tekton.dev in namespace "b"; get pods in namespace "b"; get pods/log in namespace "b"`)})...))},
+					`Service account "watcher" cannot get pods/log in 2 other namespaces the namespaceSelector selects; `+
+						`list, watch, patch taskruns.tekton.dev in 1 other namespace the namespaceSelector selects`)})...))},
 			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
 				return a.Namespace == "" || a.Namespace == "b" || (a.Namespace == "a2" && a.Subresource == "log")
 			})},
@@ -585,6 +624,7 @@ func TestReconcile(t *testing.T) {
 					WithNamespaceSelector(&metav1.LabelSelector{MatchLabels: map[string]string{"team": "c"}}))...),
 				makeAdapter(t, src, userSA, uriAddr, []string{"c1"}, false)),
 			Key:         testNS + "/" + sourceName,
+			WantCreates: []runtime.Object{resources.MakeJournal(src)},
 			WantDeletes: []clientgotesting.DeleteActionImpl{deleteAction("deployments", "steps-tektonstep-adapter")},
 			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
 				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA),
@@ -608,6 +648,7 @@ func TestReconcile(t *testing.T) {
 			NamespaceLister:      listers.GetNamespaceLister(),
 			DeploymentLister:     listers.GetDeploymentLister(),
 			ServiceAccountLister: listers.GetServiceAccountLister(),
+			RoleLister:           listers.GetRoleLister(),
 			RoleBindingLister:    listers.GetRoleBindingLister(),
 		}
 		return tektonstepsourcereconciler.NewReconciler(ctx, logger, fakesourcesclient.Get(ctx),
@@ -641,11 +682,11 @@ func namespaceSelectorRow(t *testing.T, name string, sel *metav1.LabelSelector, 
 			[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithSufficientPermissions, WithDeploymentStatus(wantAdapter)})...))},
 		WithReactors:            []clientgotesting.ReactionFunc{allowAll},
 		SkipNamespaceValidation: true,
-		WantErr:                 true, // the requeue after PermissionRevalidationInterval
+		WantErr:                 true, // the requeue after ResyncInterval
 	}
 	// Several namespaces: one cluster-wide review per permission answers
 	// for all of them when the account has a ClusterRoleBinding.
-	row.WantCreates = userSARs("")
+	row.WantCreates = append([]runtime.Object{resources.MakeJournal(src)}, userSARs("")...)
 	if before == nil {
 		row.WantCreates = append(row.WantCreates, wantAdapter)
 		row.WantEvents = []string{Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`)}
@@ -757,4 +798,14 @@ func TestCloudEventAttributes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// leaseCreates are the creates of a source's journal and Leases, which the
+// controller makes whichever account the adapter runs as.
+func leaseCreates(src *v1alpha1.TektonStepSource) []runtime.Object {
+	out := []runtime.Object{resources.MakeJournal(src)}
+	for _, l := range resources.MakeLeases(src) {
+		out = append(out, l)
+	}
+	return out
 }

@@ -120,6 +120,11 @@ func (l *Listers) GetServiceAccountLister() corev1listers.ServiceAccountLister {
 	return corev1listers.NewServiceAccountLister(l.sorter.IndexerForObjectType(&corev1.ServiceAccount{}))
 }
 
+// GetRoleLister lists the Roles.
+func (l *Listers) GetRoleLister() rbacv1listers.RoleLister {
+	return rbacv1listers.NewRoleLister(l.sorter.IndexerForObjectType(&rbacv1.Role{}))
+}
+
 // GetRoleBindingLister lists the RoleBindings.
 func (l *Listers) GetRoleBindingLister() rbacv1listers.RoleBindingLister {
 	return rbacv1listers.NewRoleBindingLister(l.sorter.IndexerForObjectType(&rbacv1.RoleBinding{}))

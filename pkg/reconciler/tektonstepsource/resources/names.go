@@ -16,8 +16,8 @@ limitations under the License.
 
 // Package resources builds the Kubernetes objects the TektonStepSource
 // controller owns for each source: the receive adapter Deployment and, when
-// the source names no service account, a per-source ServiceAccount with a
-// RoleBinding to the adapter's ClusterRole.
+// the source names no service account, a per-source ServiceAccount, Role
+// and RoleBinding; and the journal ConfigMap and Leases the adapter uses.
 package resources
 
 import (
@@ -39,16 +39,12 @@ const (
 	// componentValue is the value of ComponentLabel.
 	componentValue = "adapter"
 
-	// AdapterClusterRole is the ClusterRole (config/200-clusterrole.yaml)
-	// bound in the source's namespace to a per-source service account.
-	AdapterClusterRole = "tekton-step-source-adapter"
-
 	// childSuffix ends the names of the objects made for a source.
 	childSuffix = "-tektonstep-adapter"
 )
 
 // AdapterSelector selects every object the controller creates for any source.
-// The controller's Deployment, ServiceAccount and RoleBinding informers are
+// The controller's Deployment, ServiceAccount, Role and RoleBinding informers are
 // filtered with it, so it never caches the cluster's other objects of these
 // kinds.
 var AdapterSelector = labels.SelectorFromSet(labels.Set{
@@ -69,8 +65,9 @@ func Labels(src *v1alpha1.TektonStepSource) map[string]string {
 }
 
 // DeploymentName is the name of the source's receive adapter Deployment.
-// The ServiceAccount and RoleBinding of a source without serviceAccountName
-// share it, so `kubectl get deploy,sa,rolebinding <name>` shows everything
+// The ServiceAccount, Role and RoleBinding of a source without
+// serviceAccountName share it, so `kubectl get deploy,sa,role,rolebinding
+// <name>` shows everything
 // a source runs with. A source recreated with the same name while its
 // predecessor's objects still await garbage collection is retried until they
 // are gone: the controller never adopts objects another owner controls.
@@ -79,7 +76,7 @@ func DeploymentName(src *v1alpha1.TektonStepSource) string {
 }
 
 // ServiceAccountName is the name of the per-source ServiceAccount (and its
-// RoleBinding) of a source without spec.serviceAccountName.
+// Role and RoleBinding) of a source without spec.serviceAccountName.
 func ServiceAccountName(src *v1alpha1.TektonStepSource) string {
 	return kmeta.ChildName(src.Name, childSuffix)
 }

@@ -17,43 +17,51 @@ limitations under the License.
 package resources
 
 import (
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/kmeta"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
-// MakeServiceAccount is the adapter's service account for a source without
-// spec.serviceAccountName. Owned by the source, it is garbage collected with
-// it.
-func MakeServiceAccount(src *v1alpha1.TektonStepSource) *corev1.ServiceAccount {
-	return &corev1.ServiceAccount{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            ServiceAccountName(src),
-			Namespace:       src.Namespace,
-			Labels:          Labels(src),
-			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(src)},
-		},
+// meta is the metadata of an object made for the source, owned by it.
+func meta(src *v1alpha1.TektonStepSource, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:            name,
+		Namespace:       src.Namespace,
+		Labels:          Labels(src),
+		OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(src)},
 	}
 }
 
-// MakeRoleBinding binds the adapter ClusterRole to the per-source service
-// account in the source's namespace only: a RoleBinding grants nothing in
-// other namespaces, so such a source cannot watch them.
+// MakeServiceAccount is the per-source ServiceAccount of a source without
+// spec.serviceAccountName.
+func MakeServiceAccount(src *v1alpha1.TektonStepSource) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: meta(src, ServiceAccountName(src))}
+}
+
+// MakeRole is the per-source Role of a source without
+// spec.serviceAccountName: exactly what its adapter does in the source's
+// namespace, the only one such a source watches (WatchAccess, SourceAccess,
+// EventAccess), with its journal and Leases by name.
+func MakeRole(src *v1alpha1.TektonStepSource) *rbacv1.Role {
+	return &rbacv1.Role{
+		ObjectMeta: meta(src, ServiceAccountName(src)),
+		Rules:      Rules(WatchAccess, SourceAccess(src), EventAccess),
+	}
+}
+
+// MakeRoleBinding binds the per-source Role to the per-source ServiceAccount.
 func MakeRoleBinding(src *v1alpha1.TektonStepSource) *rbacv1.RoleBinding {
 	return &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            ServiceAccountName(src),
-			Namespace:       src.Namespace,
-			Labels:          Labels(src),
-			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(src)},
-		},
+		ObjectMeta: meta(src, ServiceAccountName(src)),
 		RoleRef: rbacv1.RoleRef{
 			APIGroup: rbacv1.GroupName,
-			Kind:     "ClusterRole",
-			Name:     AdapterClusterRole,
+			Kind:     "Role",
+			Name:     ServiceAccountName(src),
 		},
 		Subjects: []rbacv1.Subject{{
 			Kind:      rbacv1.ServiceAccountKind,
@@ -61,4 +69,36 @@ func MakeRoleBinding(src *v1alpha1.TektonStepSource) *rbacv1.RoleBinding {
 			Name:      ServiceAccountName(src),
 		}},
 	}
+}
+
+// MakeJournal is the source's empty progress journal ConfigMap
+// (adaptercontract.JournalName), which the adapter may read and patch but
+// not create.
+func MakeJournal(src *v1alpha1.TektonStepSource) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: meta(src, adaptercontract.JournalName(string(src.UID)))}
+}
+
+// LeaseNames are the names of the source's bucket Leases: one per replica
+// with spec.replicas > 1, none otherwise (one replica leads everything).
+func LeaseNames(src *v1alpha1.TektonStepSource) []string {
+	n := uint32(*replicas(src))
+	if n <= 1 {
+		return nil
+	}
+	names := make([]string, 0, n)
+	for i := range n {
+		names = append(names, adaptercontract.LeaseName(src.Name, i, n))
+	}
+	return names
+}
+
+// MakeLeases are the source's bucket Leases, empty: the adapter's replicas
+// take them with updates (client-go's leader election creates a Lease only
+// when it is missing).
+func MakeLeases(src *v1alpha1.TektonStepSource) []*coordinationv1.Lease {
+	var out []*coordinationv1.Lease
+	for _, name := range LeaseNames(src) {
+		out = append(out, &coordinationv1.Lease{ObjectMeta: meta(src, name)})
+	}
+	return out
 }

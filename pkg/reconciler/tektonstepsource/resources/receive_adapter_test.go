@@ -363,12 +363,11 @@ func TestMakeSourceConfig(t *testing.T) {
 
 func TestRBAC(t *testing.T) {
 	src := source()
-	sa := MakeServiceAccount(src)
-	rb := MakeRoleBinding(src)
-	if sa.Name != "steps-tektonstep-adapter" || rb.Name != sa.Name || sa.Namespace != "ci" || rb.Namespace != "ci" {
-		t.Errorf("names: service account %s/%s, role binding %s/%s", sa.Namespace, sa.Name, rb.Namespace, rb.Name)
-	}
-	for _, o := range []metav1.Object{sa, rb} {
+	sa, role, rb := MakeServiceAccount(src), MakeRole(src), MakeRoleBinding(src)
+	for _, o := range []metav1.Object{sa, role, rb} {
+		if o.GetName() != "steps-tektonstep-adapter" || o.GetNamespace() != "ci" {
+			t.Errorf("%T is %s/%s, want ci/steps-tektonstep-adapter", o, o.GetNamespace(), o.GetName())
+		}
 		if !metav1.IsControlledBy(o, src) {
 			t.Errorf("%s is not controlled by the source: %+v", o.GetName(), o.GetOwnerReferences())
 		}
@@ -376,13 +375,63 @@ func TestRBAC(t *testing.T) {
 			t.Errorf("labels (-want +got):\n%s", diff)
 		}
 	}
-	wantRef := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "tekton-step-source-adapter"}
+	wantRef := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name}
 	if rb.RoleRef != wantRef {
 		t.Errorf("roleRef = %+v, want %+v", rb.RoleRef, wantRef)
 	}
 	wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "ci", Name: sa.Name}}
 	if diff := cmp.Diff(wantSubjects, rb.Subjects); diff != "" {
 		t.Errorf("subjects (-want +got):\n%s", diff)
+	}
+}
+
+// TestRole: the per-source Role is exactly what the adapter does, with its
+// journal and Leases by name (written out here, not derived from the
+// access lists the Role is made of).
+func TestRole(t *testing.T) {
+	journal := "tekton-step-progress-4d9d2337-7988-43b0-8b80-0dc3a12a0e67"
+	adapter := []rbacv1.PolicyRule{
+		{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "patch"}, ResourceNames: []string{journal}},
+	}
+	events := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}}
+	three := int32(3)
+	tests := []struct {
+		name string
+		src  *v1alpha1.TektonStepSource
+		want []rbacv1.PolicyRule
+	}{{
+		name: "one replica: no Leases",
+		src:  source(),
+		want: append(append([]rbacv1.PolicyRule(nil), adapter...), events),
+	}, {
+		name: "three replicas: their three Leases by name",
+		src:  source(func(s *v1alpha1.TektonStepSource) { s.Spec.Replicas = &three }),
+		want: append(append([]rbacv1.PolicyRule(nil), adapter...),
+			rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "update"},
+				ResourceNames: []string{"tekton-step-source-adapter.steps.00-of-03", "tekton-step-source-adapter.steps.01-of-03", "tekton-step-source-adapter.steps.02-of-03"}},
+			events),
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, MakeRole(tc.src).Rules); diff != "" {
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			var leases []string
+			for _, l := range MakeLeases(tc.src) {
+				if !metav1.IsControlledBy(l, tc.src) || l.Namespace != "ci" {
+					t.Errorf("lease %s/%s is not the source's", l.Namespace, l.Name)
+				}
+				leases = append(leases, l.Name)
+			}
+			if diff := cmp.Diff(LeaseNames(tc.src), leases); diff != "" {
+				t.Errorf("leases made (-named +made):\n%s", diff)
+			}
+			if j := MakeJournal(tc.src); j.Name != journal || j.Namespace != "ci" || !metav1.IsControlledBy(j, tc.src) || len(j.Data) != 0 {
+				t.Errorf("journal = %+v", j.ObjectMeta)
+			}
+		})
 	}
 }
 

@@ -14,9 +14,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package journalwatch watches a source's progress journal ConfigMap for
-// tests: the largest its content became while they ran.
-package journalwatch
+// Package journaltest is for tests that run a receive adapter without the
+// controller: it creates the source's progress journal ConfigMap as the
+// controller does (Create), and watches how large its content becomes
+// (Start).
+package journaltest
 
 import (
 	"context"
