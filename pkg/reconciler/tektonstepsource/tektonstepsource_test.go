@@ -311,7 +311,7 @@ func TestReconcile(t *testing.T) {
 		Name: "delivery: the dead-letter sink resolved into the status and the adapter's configuration",
 		Objects: []runtime.Object{dlsSource, NewBroker("default", testNS, brokerAddr),
 			NewServingService("dls", testNS, "http://dls.ci.svc.cluster.local")},
-		Key:         testNS + "/" + sourceName,
+		Key: testNS + "/" + sourceName,
 		WantCreates: []runtime.Object{resources.MakeJournal(dlsSource), resources.MakeServiceAccount(dlsSource),
 			resources.MakeRole(dlsSource), resources.MakeRoleBinding(dlsSource), dlsAdapter},
 		WantErr: true, // the requeue after ResyncInterval
