@@ -45,6 +45,7 @@ import (
 	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
@@ -106,6 +107,8 @@ type Adapter struct {
 	store  *checkpoint.Store
 	logs   *steplog.Reader
 	filter eventfilter.Filter
+	// patterns are the token patterns masked in every event.
+	patterns masking.Patterns
 	stats  *metrics
 	// queue holds the TaskRuns with transitions to deliver; saves the
 	// TaskRuns whose delivered progress is to be written. Writing off the
@@ -236,6 +239,9 @@ func New(opts Options) (*Adapter, error) {
 		return nil, fmt.Errorf("adapter metrics: %w", err)
 	}
 	a.stats = stats
+	if a.patterns, err = masking.Compile(opts.Config.MaskPatterns); err != nil {
+		return nil, fmt.Errorf("adapter: %w", err)
+	}
 	if len(opts.Config.Filters) > 0 {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}

@@ -136,17 +136,29 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	if !retrying {
 		st = retryState{id: id}
 	}
+	logger := a.logger.With(zap.String("id", id), zap.String("type", t.Kind.EventType()),
+		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
+	if st.masker == nil {
+		st.masker, st.withheld = a.masker(ctx, tr, t)
+		if st.withheld != nil {
+			logger.Warnw("The step's log is withheld: a Secret it references cannot be masked", zap.Error(st.withheld))
+		}
+	}
 	if st.log == nil {
 		// The first attempt, or a retry whose log was not held (see
 		// maxHeldLogBytes): read it.
-		st.log = a.stepLog(ctx, tr, t)
+		switch {
+		case !a.carriesLog(t):
+		case st.withheld != nil:
+			st.log = &steplog.Log{Err: fmt.Errorf("log withheld: %w", st.withheld)}
+		default:
+			st.log = a.stepLog(ctx, tr, t)
+		}
 	}
-	event, err := events.New(tr, t, st.log)
+	event, err := events.New(tr, t, st.log, st.masker)
 	if err != nil {
 		return err
 	}
-	logger := a.logger.With(zap.String("id", event.ID()), zap.String("type", event.Type()),
-		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
 	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
 		logger.Debug("Event dropped by the source's filters")
 		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
@@ -291,13 +303,16 @@ func (e *retryAfterError) Error() string {
 
 func (e *retryAfterError) Unwrap() error { return e.err }
 
-// stepLog is the tail of a terminal transition's step container log, read
-// within SendTimeout; nil for transitions that carry no log. It is read
-// once per transition: its retries carry the same (see retries).
+// carriesLog reports whether the transition's event carries the step's
+// log: a terminal step that ran in a pod, when logs are on.
+func (a *Adapter) carriesLog(t transitions.Transition) bool {
+	return (t.Kind == transitions.Succeeded || t.Kind == transitions.Failed) && a.cfg.LogMaxBytes > 0 && t.PodName != ""
+}
+
+// stepLog is the tail of a terminal transition's step container log (see
+// carriesLog), read within SendTimeout. It is read once per transition:
+// its retries carry the same (see retries).
 func (a *Adapter) stepLog(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) *steplog.Log {
-	if (t.Kind != transitions.Succeeded && t.Kind != transitions.Failed) || a.cfg.LogMaxBytes <= 0 || t.PodName == "" {
-		return nil
-	}
 	readCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
 	defer cancel()
 	return a.logs.Tail(readCtx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)

@@ -23,6 +23,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 )
 
@@ -57,6 +58,10 @@ type retryState struct {
 	// log is the log the event carries; nil when it carries none or it
 	// was not held.
 	log *steplog.Log
+	// masker masks the event; withheld says why its log must not be
+	// sent (a Secret the step references could not be read).
+	masker   *masking.Masker
+	withheld error
 	// failures counts the failed attempts, to the sink and then to the
 	// dead-letter sink.
 	failures int

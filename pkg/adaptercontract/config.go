@@ -77,6 +77,13 @@ type Config struct {
 	// GuardDeadline is spec.deletionGuard.deadline; nil: no deletion guard.
 	GuardDeadline *metav1.Duration `json:"guardDeadline,omitempty"`
 
+	// MaskPatterns are the token patterns (RE2) of the config-masking
+	// ConfigMap, masked in every event besides the built-in ones.
+	MaskPatterns []string `json:"maskPatterns,omitempty"`
+	// MaskSecretValues is spec.masking.secretValues: the values of the
+	// Secrets a step references are masked in its events.
+	MaskSecretValues bool `json:"maskSecretValues,omitempty"`
+
 	// Delivery is the source's spec.delivery with its dead-letter sink
 	// resolved: deadLetterSink is a URI with the CA certificates and
 	// audience of the resolved address. nil without spec.delivery.

@@ -146,3 +146,13 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+func TestParseMaskPatterns(t *testing.T) {
+	if _, err := ParseMaskPatterns("# ours\n\\bok\\b\n\n  a(b  \n"); err == nil || !strings.Contains(err.Error(), `"a(b"`) {
+		t.Errorf("ParseMaskPatterns = %v, want an error naming the pattern", err)
+	}
+	got, err := ParseMaskPatterns("# ours\n\\bACME-[0-9]+\\b\n\n  x{3}  \n")
+	if diff := cmp.Diff([]string{`\bACME-[0-9]+\b`, "x{3}"}, got); err != nil || diff != "" {
+		t.Errorf("ParseMaskPatterns (-want +got):\n%s (%v)", diff, err)
+	}
+}

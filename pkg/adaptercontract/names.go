@@ -18,6 +18,7 @@ package adaptercontract
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -62,4 +63,30 @@ func JournalName(sourceUID string) string { return "tekton-step-progress-" + sou
 // them by name; the adapter's elector uses exactly these names.
 func LeaseName(sourceName string, i, n uint32) string {
 	return strings.ToLower(fmt.Sprintf("%s.%s.%02d-of-%02d", Component, kmeta.ChildName(sourceName, ""), i, n))
+}
+
+// MaskingConfigMap is the controller's ConfigMap of extra token patterns to
+// mask in every event (key MaskingPatternsKey); the controller passes them
+// to every adapter (Config.MaskPatterns).
+const (
+	MaskingConfigMap   = "config-masking"
+	MaskingPatternsKey = "patterns"
+)
+
+// ParseMaskPatterns reads the patterns of the masking ConfigMap: one RE2
+// regular expression per line; blank lines and lines starting with # are
+// skipped. An invalid one is an error naming it.
+func ParseMaskPatterns(text string) ([]string, error) {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, err := regexp.Compile(line); err != nil {
+			return nil, fmt.Errorf("%s: pattern %q: %w", MaskingConfigMap, line, err)
+		}
+		out = append(out, line)
+	}
+	return out, nil
 }

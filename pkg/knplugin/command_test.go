@@ -161,7 +161,7 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 	}, {
 		name: "update changes only the given flags",
 		args: []string{"update", "steps", "--sink", "eventing.knative.dev/v1:Broker:alerts", "--ce-override", "team-", "--selector", "-",
-			"--service-account", "ci-reader", "--namespace-selector", "team in (a,b)", "--replicas", "3", "--include-sink-triggered-runs"},
+			"--service-account", "ci-reader", "--namespace-selector", "team in (a,b)", "--replicas", "3", "--include-sink-triggered-runs", "--mask-secret-values"},
 		want: []string{"TektonStepSource 'steps' updated in namespace '" + ns + "'."},
 		check: func(t *testing.T, ns string) {
 			three := int32(3)
@@ -174,6 +174,7 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 				Log:                      &v1alpha1.LogSpec{MaxBytes: int64p(100)},
 				Replicas:                 &three,
 				IncludeSinkTriggeredRuns: true,
+				Masking:                  &v1alpha1.MaskingSpec{SecretValues: true},
 			}
 			if diff := cmp.Diff(want, getSource(t, ns, "steps").Spec); diff != "" {
 				t.Errorf("updated spec (-want +got):\n%s", diff)

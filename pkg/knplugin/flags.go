@@ -41,13 +41,14 @@ type sourceFlags struct {
 	logMaxBytes       int64
 	replicas          int32
 	includeTriggered  bool
+	maskSecretValues  bool
 	deletionGuard     string
 	deliveryFlags
 }
 
 // specFlags are the flags apply -f refuses to mix with a file.
 var specFlags = append([]string{"sink", "namespace-selector", "selector", "service-account", "ce-override", "log-max-bytes",
-	"replicas", "include-sink-triggered-runs", "deletion-guard"}, deliveryFlagNames...)
+	"replicas", "include-sink-triggered-runs", "mask-secret-values", "deletion-guard"}, deliveryFlagNames...)
 
 func (f *sourceFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.sink, "sink", "s", "", SinkHelp)
@@ -68,6 +69,9 @@ func (f *sourceFlags) add(fs *pflag.FlagSet) {
 			v1alpha1.MaxReplicas, v1alpha1.DefaultReplicas))
 	fs.BoolVar(&f.includeTriggered, "include-sink-triggered-runs", false,
 		"Also send events for the TaskRuns created by the EventListener that is the sink (turns off the recursion guard).")
+	fs.BoolVar(&f.maskSecretValues, "mask-secret-values", false,
+		"Mask the values of the Secrets each step references in its events (log, script, args, env, results); "+
+			"lets the adapter read those pods and Secrets. --mask-secret-values=false turns it off (update).")
 	fs.StringVar(&f.deletionGuard, "deletion-guard", "",
 		"Hold deleted TaskRuns until their step events are recorded, at most this long after their deletion (e.g. 10m); "+
 			"'' = the default deadline (10m), '-' turns the guard off (update).")
@@ -133,6 +137,12 @@ func (f *sourceFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSourceSp
 	}
 	if fs.Changed("include-sink-triggered-runs") {
 		spec.IncludeSinkTriggeredRuns = f.includeTriggered
+	}
+	if fs.Changed("mask-secret-values") {
+		spec.Masking = nil
+		if f.maskSecretValues {
+			spec.Masking = &v1alpha1.MaskingSpec{SecretValues: true}
+		}
 	}
 	if fs.Changed("deletion-guard") {
 		switch f.deletionGuard {

@@ -200,6 +200,9 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	if s.Spec.IncludeSinkTriggeredRuns {
 		row(0, "Recursion Guard", "off (includeSinkTriggeredRuns)")
 	}
+	if s.Spec.Masking != nil && s.Spec.Masking.SecretValues {
+		row(0, "Secret Values", "masked")
+	}
 	if len(s.Spec.Filters) > 0 {
 		b, _ := json.Marshal(s.Spec.Filters)
 		row(0, "Filters", string(b))

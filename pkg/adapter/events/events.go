@@ -27,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -84,8 +85,10 @@ type TaskRunRef struct {
 }
 
 // New builds the event of a transition. log is nil when no log is carried
-// (started and skipped events, or logs disabled).
-func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log) (cloudevents.Event, error) {
+// (started and skipped events, or logs disabled). m masks the secrets in
+// what the event carries (the log, the step's script, args, command and
+// env values, its results and termination message); nil masks nothing.
+func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *masking.Masker) (cloudevents.Event, error) {
 	e := cloudevents.NewEvent()
 	e.SetID(t.ID(tr.UID))
 	e.SetType(t.Kind.EventType())
@@ -105,8 +108,8 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log) (cl
 
 	data := Data{
 		TaskRun:   TaskRunRef{Name: tr.Name, Namespace: tr.Namespace, UID: tr.UID, Attempt: t.Attempt},
-		Step:      stepDefinition(tr, t),
-		StepState: t.StepState,
+		Step:      stepDefinition(tr, t, m),
+		StepState: maskState(t.StepState, m),
 		Reason:    t.Reason,
 		Continued: t.Continued(),
 	}
@@ -117,9 +120,9 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log) (cl
 		if log.Err != nil {
 			data.LogError = log.Err.Error()
 		} else {
-			text := log.Text
+			text, truncated := m.Log(log.Text, log.Truncated)
 			data.Log = &text
-			data.LogTruncated = log.Truncated
+			data.LogTruncated = truncated
 		}
 	}
 	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
@@ -128,20 +131,28 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log) (cl
 	return e, nil
 }
 
-// stepDefinition finds the step in the resolved spec Tekton stored in the
-// status, matching by name (unnamed steps are "unnamed-<index>").
-func stepDefinition(tr *pipelinev1.TaskRun, t transitions.Transition) *pipelinev1.Step {
-	if tr.Status.TaskSpec == nil {
+// stepDefinition is the step's definition from the resolved spec Tekton
+// stored in the status, redacted and masked.
+func stepDefinition(tr *pipelinev1.TaskRun, t transitions.Transition, m *masking.Masker) *pipelinev1.Step {
+	if step := FindStep(tr.Status.TaskSpec, t.StepState.Name); step != nil {
+		return maskStep(Redact(step), m)
+	}
+	return nil
+}
+
+// FindStep finds a step of the resolved spec by its name in the TaskRun's
+// status (unnamed steps are "unnamed-<index>"); nil if there is none.
+func FindStep(spec *pipelinev1.TaskSpec, name string) *pipelinev1.Step {
+	if spec == nil {
 		return nil
 	}
-	steps := tr.Status.TaskSpec.Steps
-	for i := range steps {
-		name := steps[i].Name
-		if name == "" {
-			name = "unnamed-" + strconv.Itoa(i)
+	for i := range spec.Steps {
+		n := spec.Steps[i].Name
+		if n == "" {
+			n = "unnamed-" + strconv.Itoa(i)
 		}
-		if name == t.StepState.Name {
-			return Redact(&steps[i])
+		if n == name {
+			return &spec.Steps[i]
 		}
 	}
 	return nil

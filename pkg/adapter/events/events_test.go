@@ -28,6 +28,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
@@ -64,6 +65,7 @@ func TestNew(t *testing.T) {
 		tr       *pipelinev1.TaskRun
 		t        transitions.Transition
 		log      *steplog.Log
+		masker   *masking.Masker
 		wantType string
 		wantExts map[string]interface{}
 		check    func(t *testing.T, d Data)
@@ -122,6 +124,45 @@ func TestNew(t *testing.T) {
 			}
 		},
 	}, {
+		name: "secrets masked in the log, the script, args, command, env and results",
+		tr: func() *pipelinev1.TaskRun {
+			tr := testTaskRun()
+			step := &tr.Status.TaskSpec.Steps[0]
+			step.Script = "curl -u admin:planted-s3cret https://x # " + ghToken
+			step.Args = []string{"--password=planted-s3cret"}
+			step.Command = []string{"/bin/login", "planted-s3cret"}
+			step.Env = append(step.Env, corev1.EnvVar{Name: "NOTE", Value: "x"})
+			step.WorkingDir = "/workspace/planted-s3cret"
+			return tr
+		}(),
+		t: transitions.Transition{Kind: transitions.Succeeded, Time: finished, PodName: "p", StepState: pipelinev1.StepState{
+			Name: "compile", Container: "step-compile",
+			ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				FinishedAt: finished, Message: `[{"key":"token","value":"planted-s3cret"}]`}},
+			Results: []pipelinev1.TaskRunStepResult{{Name: "token", Value: *pipelinev1.NewStructuredValues("planted-s3cret")}},
+		}},
+		log:      &steplog.Log{Text: "+ curl -u admin:planted-s3cret\n" + ghToken + " ok\n"},
+		masker:   masking.New(mustCompile(t), [][]byte{[]byte("planted-s3cret")}),
+		wantType: "dev.tekton.event.step.succeeded.v1",
+		check: func(t *testing.T, d Data) {
+			if d.Log == nil || *d.Log != "+ curl -u admin:***\n*** ok\n" || d.LogTruncated {
+				t.Errorf("log = %q (truncated %v)", *d.Log, d.LogTruncated)
+			}
+			want := &pipelinev1.Step{Name: "compile", Image: "golang", Script: "curl -u admin:*** https://x # ***",
+				Args: []string{"--password=***"}, Command: []string{"/bin/login", "***"}, WorkingDir: "/workspace/***"}
+			got := d.Step.DeepCopy()
+			got.Env = nil
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("step (-want +got):\n%s", diff)
+			}
+			if m := d.StepState.Terminated.Message; m != `[{"key":"token","value":"***"}]` {
+				t.Errorf("termination message = %q", m)
+			}
+			if v := d.StepState.Results[0].Value.StringVal; v != "***" {
+				t.Errorf("result = %q", v)
+			}
+		},
+	}, {
 		name:     "log unavailable",
 		tr:       tr,
 		t:        transitions.Transition{StepState: state, Kind: transitions.Succeeded, Time: finished, PodName: "gone"},
@@ -145,7 +186,7 @@ func TestNew(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := New(tc.tr, tc.t, tc.log)
+			e, err := New(tc.tr, tc.t, tc.log, tc.masker)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,4 +247,16 @@ func TestRedactDoesNotModifyTheOriginal(t *testing.T) {
 	if Redact(step).Env[0].Value != Redacted || step.Env[0].Value != "s3cr3t" {
 		t.Error("Redact must redact a copy")
 	}
+}
+
+// ghToken has the shape of a GitHub token (made up).
+var ghToken = "ghp_" + strings.Repeat("Zx9", 12)
+
+func mustCompile(t *testing.T) masking.Patterns {
+	t.Helper()
+	p, err := masking.Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

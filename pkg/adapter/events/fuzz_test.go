@@ -24,6 +24,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
@@ -31,8 +32,21 @@ import (
 // FuzzNew feeds arbitrary TaskRun JSON (missing taskSpec, steps and status
 // of different lengths, unknown reasons, odd names) through transitions and
 // event building: nothing may panic, every event must be a valid CloudEvent
-// with decodable data, and no redacted value may leak.
+// with decodable data, no redacted value may leak, and neither may a masked
+// secret, nor may masking lengthen the log.
+// plantedSecret is the value of a Secret the fuzzed steps reference.
+const plantedSecret = "planted-Secret-value-42"
+
+var fuzzMasker = func() *masking.Masker {
+	patterns, err := masking.Compile(nil)
+	if err != nil {
+		panic(err)
+	}
+	return masking.New(patterns, [][]byte{[]byte(plantedSecret)})
+}()
+
 func FuzzNew(f *testing.F) {
+	f.Add(`{"metadata":{"name":"a","namespace":"n","uid":"u"},"status":{"taskSpec":{"steps":[{"name":"s","script":"echo planted-Secret-value-42","args":["planted-Secret-value-42"]}]},"steps":[{"name":"s","terminated":{"exitCode":0,"message":"[{\"key\":\"r\",\"value\":\"planted-Secret-value-42\"}]"}}]}}`)
 	f.Add(`{"metadata":{"name":"a","namespace":"n","uid":"u"},"status":{"podName":"p","steps":[{"name":"s","terminated":{"exitCode":0,"startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:00:01Z"}}]}}`)
 	f.Add(`{"metadata":{"name":"a","namespace":"n","uid":"u","labels":{"tekton.dev/task":"t"}},"status":{"taskSpec":{"steps":[{"name":"s","env":[{"name":"TOKEN","value":"hunter2-secret"}]}]},"steps":[{"name":"s","running":{"startedAt":"2026-01-01T00:00:00Z"}},{"name":"extra","terminated":{"exitCode":1,"reason":"Whatever"},"terminationReason":"Skipped"}]}}`)
 	f.Add(`{"metadata":{"name":"a","namespace":"n","uid":"u"},"status":{"retriesStatus":[{"podName":"p0","steps":[{"name":"s","terminated":{"exitCode":7}}]}],"steps":[]}}`)
@@ -52,8 +66,9 @@ func FuzzNew(f *testing.F) {
 				}
 			}
 		}
+		log := "log " + plantedSecret + " " + raw
 		for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
-			e, err := New(tr, tt, &steplog.Log{Text: "log", Truncated: true})
+			e, err := New(tr, tt, &steplog.Log{Text: log, Truncated: len(raw)%2 == 0}, fuzzMasker)
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
@@ -70,6 +85,30 @@ func FuzzNew(f *testing.F) {
 				if d.Step != nil && strings.Contains(string(e.Data()), `"value":"`+s+`"`) {
 					t.Fatalf("secret value %q leaked into %s", s, e.Data())
 				}
+			}
+			// What the masker masks never carries the planted secret.
+			masked := []string{}
+			if d.Log != nil {
+				masked = append(masked, *d.Log)
+			}
+			if d.Step != nil {
+				masked = append(masked, d.Step.Script, d.Step.WorkingDir)
+				masked = append(masked, d.Step.Args...)
+				masked = append(masked, d.Step.Command...)
+				for _, env := range d.Step.Env {
+					masked = append(masked, env.Value)
+				}
+			}
+			if term := d.StepState.Terminated; term != nil {
+				masked = append(masked, term.Message)
+			}
+			for _, m := range masked {
+				if strings.Contains(m, plantedSecret) {
+					t.Fatalf("the planted secret leaked: %q", m)
+				}
+			}
+			if d.Log != nil && len(*d.Log) > len(log) {
+				t.Fatalf("masking made the log longer: %d > %d bytes", len(*d.Log), len(log))
 			}
 		}
 	})

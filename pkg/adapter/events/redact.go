@@ -22,6 +22,8 @@ import (
 	"unicode"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 )
 
 // Redacted replaces literal environment values that might be secret.
@@ -85,4 +87,51 @@ func looksRandom(word string) bool {
 		}
 	}
 	return (digits > 0 && upper+lower > 0) || (upper > 2 && lower > 2)
+}
+
+// maskStep masks the secrets in the step's definition (Redact's copy):
+// Tekton substitutes params into status.taskSpec, so a script, args or
+// command can carry a token verbatim.
+func maskStep(s *pipelinev1.Step, m *masking.Masker) *pipelinev1.Step {
+	if m == nil {
+		return s
+	}
+	s.Script = m.String(s.Script)
+	s.WorkingDir = m.String(s.WorkingDir)
+	for i := range s.Command {
+		s.Command[i] = m.String(s.Command[i])
+	}
+	for i := range s.Args {
+		s.Args[i] = m.String(s.Args[i])
+	}
+	for i := range s.Env {
+		s.Env[i].Value = m.String(s.Env[i].Value)
+	}
+	return s
+}
+
+// maskState masks the secrets in a copy of the step's state: its results
+// (and the termination message they come in) and its waiting message.
+func maskState(st pipelinev1.StepState, m *masking.Masker) pipelinev1.StepState {
+	if m == nil {
+		return st
+	}
+	st = *st.DeepCopy()
+	if st.Terminated != nil {
+		st.Terminated.Message = m.String(st.Terminated.Message)
+	}
+	if st.Waiting != nil {
+		st.Waiting.Message = m.String(st.Waiting.Message)
+	}
+	for i := range st.Results {
+		v := &st.Results[i].Value
+		v.StringVal = m.String(v.StringVal)
+		for j := range v.ArrayVal {
+			v.ArrayVal[j] = m.String(v.ArrayVal[j])
+		}
+		for k, val := range v.ObjectVal {
+			v.ObjectVal[k] = m.String(val)
+		}
+	}
+	return st
 }

@@ -30,8 +30,9 @@ import (
 
 // missingAccess lists, for messages, what the source's user-provided
 // service account may not do of what its adapter does
-// (resources.WatchAccess in every watched namespace, resources.SourceAccess
-// in the source's), checked with SubjectAccessReviews. Only the source's
+// (resources.WatchAccessOf in every watched namespace,
+// resources.SourceAccess in the source's), checked with
+// SubjectAccessReviews. Only the source's
 // own namespace is named: the other namespaces a namespaceSelector selects
 // are counted, so that a refused source never lists the cluster's
 // namespaces to whoever made it.
@@ -76,13 +77,14 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		return nil, err
 	}
 	missing := describeDenied(fmt.Sprintf("in namespace %q", src.Namespace), sourceNamespaceDenied)
-	toCheck := resources.WatchAccess
+	watchAccess := resources.WatchAccessOf(src)
+	toCheck := watchAccess
 	if allNamespaces || len(namespaces) > 1 {
 		// Cluster-wide first (a review without a namespace). A cluster-wide
 		// watch needs exactly that; for several namespaces a
 		// ClusterRoleBinding, the usual grant, answers for all of them in
 		// one review per access instead of one per access and namespace.
-		clusterDenied, err := denied(metav1.NamespaceAll, resources.WatchAccess)
+		clusterDenied, err := denied(metav1.NamespaceAll, watchAccess)
 		if err != nil {
 			return nil, err
 		}

@@ -45,6 +45,7 @@ func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.
 		Namespaces:         namespaces,
 		AllNamespaces:      allNamespaces,
 		Configs:            r.Configs,
+		MaskPatterns:       r.maskPatterns(),
 	})
 	if err != nil {
 		src.Status.MarkNotDeployed("InvalidDeployment", "Cannot build the receive adapter: %v", err)

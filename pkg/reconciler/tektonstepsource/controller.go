@@ -92,6 +92,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		KubeClientSet:        kubeclient.Get(ctx),
 		ReceiveAdapterImage:  image,
 		Configs:              reconcilersource.WatchConfigurations(ctx, adaptercontract.Component, cmw),
+		MaskPatterns:         &MaskPatterns{},
 		NamespaceLister:      namespaceInformer.Lister(),
 		DeploymentLister:     deploymentInformer.Lister(),
 		ServiceAccountLister: serviceAccountInformer.Lister(),
@@ -126,13 +127,22 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	// adapter's environment: roll the adapters when it changes. (Registered
 	// after WatchConfigurations, so its observers have seen the change.)
 	resync := func(*corev1.ConfigMap) { impl.GlobalResync(sourceInformer.Informer()) }
-	for _, name := range []string{logging.ConfigMapName(), o11yconfigmap.Name()} {
+	watch := func(name string, observer configmap.Observer) {
 		if dw, ok := cmw.(configmap.DefaultingWatcher); ok {
-			dw.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{}}, resync)
+			dw.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{}}, observer)
 		} else {
-			cmw.Watch(name, resync)
+			cmw.Watch(name, observer)
 		}
 	}
+	for _, name := range []string{logging.ConfigMapName(), o11yconfigmap.Name()} {
+		watch(name, resync)
+	}
+	// The token patterns every adapter masks: a valid change rolls them.
+	watch(adaptercontract.MaskingConfigMap, func(cm *corev1.ConfigMap) {
+		if r.MaskPatterns.Update(ctx, cm) {
+			resync(cm)
+		}
+	})
 	return impl
 }
 

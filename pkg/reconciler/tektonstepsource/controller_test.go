@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	o11yconfigmap "knative.dev/eventing/pkg/observability/configmap"
@@ -41,6 +42,7 @@ import (
 	_ "knative.dev/pkg/injection/clients/dynamicclient/fake"
 
 	_ "github.com/tektonstep/tekton-step-source/pkg/client/injection/informers/sources/v1alpha1/tektonstepsource/fake"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
@@ -49,6 +51,8 @@ func configMapWatcher() configmap.Watcher {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: logging.ConfigMapName(), Namespace: "tekton-step-source"},
 			Data: map[string]string{"loglevel.tekton-step-source-adapter": "debug"}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: o11yconfigmap.Name(), Namespace: "tekton-step-source"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.MaskingConfigMap, Namespace: "tekton-step-source"},
+			Data: map[string]string{adaptercontract.MaskingPatternsKey: `\bACME-[0-9]{6}\b`}},
 	)
 }
 
@@ -82,5 +86,34 @@ func TestWithInformerSelectors(t *testing.T) {
 	got, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
 	if diff := cmp.Diff([]string{other, resources.AdapterSelector}, got); diff != "" {
 		t.Errorf("selectors (-want +got):\n%s", diff)
+	}
+}
+
+// TestMaskPatterns: the config-masking ConfigMap's patterns reach the
+// adapters; an invalid one keeps the previous patterns.
+func TestMaskPatterns(t *testing.T) {
+	ctx := context.Background()
+	cm := func(patterns string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{Data: map[string]string{adaptercontract.MaskingPatternsKey: patterns}}
+	}
+	r := &Reconciler{MaskPatterns: &MaskPatterns{}}
+	steps := []struct {
+		patterns    string
+		wantChanged bool
+		want        []string
+	}{
+		{patterns: "", wantChanged: true, want: []string{}},
+		{patterns: "# ours\n\\bACME-[0-9]+\\b\n", wantChanged: true, want: []string{`\bACME-[0-9]+\b`}},
+		{patterns: "\\bACME-[0-9]+\\b", wantChanged: false, want: []string{`\bACME-[0-9]+\b`}},
+		{patterns: "a(b", wantChanged: false, want: []string{`\bACME-[0-9]+\b`}},
+		{patterns: "x{3}", wantChanged: true, want: []string{"x{3}"}},
+	}
+	for i, step := range steps {
+		if changed := r.MaskPatterns.Update(ctx, cm(step.patterns)); changed != step.wantChanged {
+			t.Errorf("step %d: changed = %v, want %v", i, changed, step.wantChanged)
+		}
+		if diff := cmp.Diff(step.want, r.maskPatterns(), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("step %d: patterns (-want +got):\n%s", i, diff)
+		}
 	}
 }

@@ -89,6 +89,9 @@ type Reconciler struct {
 	// Configs renders the logging and observability ConfigMaps into the
 	// adapter's environment.
 	Configs reconcilersource.ConfigAccessor
+	// MaskPatterns are the config-masking ConfigMap's patterns as last
+	// read valid (nil: none).
+	MaskPatterns *MaskPatterns
 
 	NamespaceLister      corev1listers.NamespaceLister
 	DeploymentLister     appsv1listers.DeploymentLister

@@ -132,6 +132,12 @@ type TektonStepSourceSpec struct {
 	// +optional
 	DeletionGuard *DeletionGuardSpec `json:"deletionGuard,omitempty"`
 
+	// Masking controls what is masked in events beyond what always is:
+	// the matches of the token patterns (built in, and those of the
+	// config-masking ConfigMap) are replaced by *** in every event.
+	// +optional
+	Masking *MaskingSpec `json:"masking,omitempty"`
+
 	// Replicas is the number of receive adapter pods. With more than one,
 	// the replicas split the TaskRuns between them through leader-elected
 	// buckets (one per replica): each TaskRun is handled by exactly one
@@ -149,6 +155,19 @@ type LogSpec struct {
 	// under the 1 MB a Kafka-backed Broker or Channel takes by default.
 	// +optional
 	MaxBytes *int64 `json:"maxBytes,omitempty"`
+}
+
+// MaskingSpec configures the masking of secrets in events.
+type MaskingSpec struct {
+	// SecretValues masks the values of the Secrets each step references
+	// (env valueFrom.secretKeyRef, envFrom secretRef, and Secret volumes
+	// mounted into the step) in its events: in the log, script, args,
+	// command, env values and results, also base64- and URL-encoded. It
+	// grants the adapter get on pods and Secrets in the source's namespace
+	// (a user-provided serviceAccountName must have them); the values are
+	// read per event and never logged.
+	// +optional
+	SecretValues bool `json:"secretValues,omitempty"`
 }
 
 // DeletionGuardSpec configures the deletion guard.

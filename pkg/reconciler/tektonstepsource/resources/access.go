@@ -17,6 +17,7 @@ limitations under the License.
 package resources
 
 import (
+	"slices"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -59,6 +60,25 @@ var WatchAccess = []Access{
 	{Verb: "watch", Group: "tekton.dev", Resource: "taskruns"},
 	{Verb: "patch", Group: "tekton.dev", Resource: "taskruns"},
 	{Verb: "get", Resource: "pods", Subresource: "log"},
+}
+
+// MaskAccess is what the adapter does besides, in every namespace it
+// watches, with spec.masking.secretValues: it reads the pod of a step to
+// find the Secrets the step references, and those Secrets, to mask their
+// values. Their names are only known once a TaskRun runs, so no name
+// limits it; without the option the adapter may read neither.
+var MaskAccess = []Access{
+	{Verb: "get", Resource: "pods"},
+	{Verb: "get", Resource: "secrets"},
+}
+
+// WatchAccessOf is what the source's adapter does in every namespace it
+// watches: WatchAccess, and MaskAccess when it masks secret values.
+func WatchAccessOf(src *v1alpha1.TektonStepSource) []Access {
+	if src.Spec.Masking != nil && src.Spec.Masking.SecretValues {
+		return append(slices.Clone(WatchAccess), MaskAccess...)
+	}
+	return WatchAccess
 }
 
 // SourceAccess is what the adapter does in the source's namespace, by

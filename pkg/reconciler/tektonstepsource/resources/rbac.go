@@ -45,12 +45,12 @@ func MakeServiceAccount(src *v1alpha1.TektonStepSource) *corev1.ServiceAccount {
 
 // MakeRole is the per-source Role of a source without
 // spec.serviceAccountName: exactly what its adapter does in the source's
-// namespace, the only one such a source watches (WatchAccess, SourceAccess,
-// EventAccess), with its journal and Leases by name.
+// namespace, the only one such a source watches (WatchAccessOf,
+// SourceAccess, EventAccess), with its journal and Leases by name.
 func MakeRole(src *v1alpha1.TektonStepSource) *rbacv1.Role {
 	return &rbacv1.Role{
 		ObjectMeta: meta(src, ServiceAccountName(src)),
-		Rules:      Rules(WatchAccess, SourceAccess(src), EventAccess),
+		Rules:      Rules(WatchAccessOf(src), SourceAccess(src), EventAccess),
 	}
 }
 

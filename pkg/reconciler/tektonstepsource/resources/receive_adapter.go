@@ -79,6 +79,8 @@ type ReceiveAdapterArgs struct {
 	// Configs renders the logging and observability configuration into
 	// environment variables (K_LOGGING_CONFIG, K_OBSERVABILITY_CONFIG, ...).
 	Configs reconcilersource.ConfigAccessor
+	// MaskPatterns are the token patterns of the config-masking ConfigMap.
+	MaskPatterns []string
 }
 
 // MakeSourceConfig is the K_SOURCE_CONFIG of the source's adapter.
@@ -109,6 +111,7 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 	if src.Spec.Log != nil && src.Spec.Log.MaxBytes != nil {
 		cfg.LogMaxBytes = *src.Spec.Log.MaxBytes
 	}
+	cfg.MaskSecretValues = src.Spec.Masking != nil && src.Spec.Masking.SecretValues
 	if el := sinkEventListener(src); el != nil && !src.Spec.IncludeSinkTriggeredRuns {
 		cfg.ExcludeEventListener = el
 	}
@@ -251,6 +254,7 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.MaskPatterns = args.MaskPatterns
 	cfgJSON, err := cfg.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", adaptercontract.EnvName, err)

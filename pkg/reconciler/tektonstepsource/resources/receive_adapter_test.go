@@ -412,6 +412,13 @@ func TestRole(t *testing.T) {
 			rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "update"},
 				ResourceNames: []string{"tekton-step-source-adapter.steps.00-of-03", "tekton-step-source-adapter.steps.01-of-03", "tekton-step-source-adapter.steps.02-of-03"}},
 			events),
+	}, {
+		name: "secret values masked: its pods and Secrets readable too",
+		src:  source(func(s *v1alpha1.TektonStepSource) { s.Spec.Masking = &v1alpha1.MaskingSpec{SecretValues: true} }),
+		want: append(append([]rbacv1.PolicyRule(nil), adapter[:2]...),
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
+			adapter[2], events),
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,81 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"fmt"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+)
+
+// masker is the masker of a transition's event: the source's token
+// patterns and, with spec.masking.secretValues, the values of the Secrets
+// the step references, read now. They are kept only while the transition
+// is retried (in its retry state) and never logged. An error says which
+// Secret could not be read: its values cannot be masked, so the caller
+// withholds the step's log.
+func (a *Adapter) masker(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) (*masking.Masker, error) {
+	if !a.cfg.MaskSecretValues {
+		return masking.New(a.patterns, nil), nil
+	}
+	readCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
+	defer cancel()
+	names, err := a.stepSecrets(readCtx, tr, t)
+	if err != nil {
+		return masking.New(a.patterns, nil), err
+	}
+	var values [][]byte
+	for _, name := range names {
+		secret, err := a.opts.Kube.CoreV1().Secrets(tr.Namespace).Get(readCtx, name, metav1.GetOptions{})
+		if err != nil {
+			return masking.New(a.patterns, values), fmt.Errorf("the step references Secret %q, which could not be read to mask its values: %w", name, err)
+		}
+		for _, v := range secret.Data {
+			values = append(values, v)
+		}
+	}
+	return masking.New(a.patterns, values), nil
+}
+
+// stepSecrets are the Secrets the step references: from its container in
+// the pod that ran it, or, once the pod is gone, from the resolved spec.
+func (a *Adapter) stepSecrets(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) ([]string, error) {
+	container := t.StepState.Container
+	if container == "" {
+		container = "step-" + t.StepState.Name
+	}
+	if t.PodName != "" {
+		pod, err := a.opts.Kube.CoreV1().Pods(tr.Namespace).Get(ctx, t.PodName, metav1.GetOptions{})
+		if err == nil {
+			return masking.PodSecretNames(pod, container), nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading pod %q to find the Secrets the step references: %w", t.PodName, err)
+		}
+	}
+	if step := events.FindStep(tr.Status.TaskSpec, t.StepState.Name); step != nil {
+		return masking.StepSecretNames(tr.Status.TaskSpec, step), nil
+	}
+	return nil, nil
+}

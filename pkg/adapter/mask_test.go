@@ -1,0 +1,113 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+)
+
+// TestSecretValuesMasked: with masking of secret values, the values of the
+// Secrets the step's container references in its pod are masked in its
+// log (the fake clientset's logs read "fake logs"); a Secret that cannot be
+// read withholds the log rather than send it unmasked; without the option
+// no pod or Secret is read.
+func TestSecretValuesMasked(t *testing.T) {
+	tests := []struct {
+		name       string
+		mask       bool
+		secret     bool
+		wantLog    string
+		wantLogErr string
+		wantReads  int
+	}{
+		{name: "masked", mask: true, secret: true, wantLog: "*** logs", wantReads: 2},
+		{name: "the Secret cannot be read: the log is withheld", mask: true, wantLogErr: `log withheld: the step references Secret "creds", which could not be read`, wantReads: 2},
+		{name: "off: nothing read, nothing masked", secret: true, wantLog: "fake logs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, kube, sink := newLogTestAdapter(t)
+			a.cfg.MaskSecretValues = tc.mask
+			a.opts.Kube = kube
+			patterns, err := masking.Compile(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.patterns = patterns
+			ctx := context.Background()
+			tr := finishedRun(at(9), "")
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: tr.Status.PodName, Namespace: tr.Namespace}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "step-a", Env: []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
+					SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "token"}}}}}},
+			}}
+			if _, err := kube.CoreV1().Pods(tr.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.secret {
+				secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: tr.Namespace}, Data: map[string][]byte{"token": []byte("fake")}}
+				if _, err := kube.CoreV1().Secrets(tr.Namespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kube.ClearActions()
+			var succeeded transitions.Transition
+			for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
+				if tt.Kind == transitions.Succeeded && tt.StepState.Name == "a" {
+					succeeded = tt
+				}
+			}
+			if err := a.deliver(ctx, tr, succeeded); err != nil {
+				t.Fatal(err)
+			}
+			reads := 0
+			for _, action := range kube.Actions() {
+				if r := action.GetResource().Resource; action.GetVerb() == "get" && (r == "secrets" || r == "pods" && action.GetSubresource() == "") {
+					reads++
+				}
+			}
+			if reads != tc.wantReads {
+				t.Errorf("%d pod and Secret reads, want %d", reads, tc.wantReads)
+			}
+			evs := sink.Events()
+			if len(evs) != 1 {
+				t.Fatalf("%d events, want 1", len(evs))
+			}
+			var d events.Data
+			if err := evs[0].DataAs(&d); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.wantLogErr != "":
+				if d.Log != nil || !strings.Contains(d.LogError, tc.wantLogErr) {
+					t.Errorf("log %v, logError %q; want none and %q", d.Log, d.LogError, tc.wantLogErr)
+				}
+			case d.Log == nil || *d.Log != tc.wantLog:
+				t.Errorf("log = %v, want %q", d.Log, tc.wantLog)
+			}
+		})
+	}
+}

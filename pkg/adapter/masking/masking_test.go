@@ -1,0 +1,149 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package masking
+
+import (
+	"strings"
+	"testing"
+)
+
+// Tokens of each built-in format, made up (written out, so a pattern
+// change that stops matching one fails here).
+var tokens = map[string]string{
+	"JWT":        "eyJhbGciOiJSUzI1NiIsImtpZCI6IkFCQyJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50In0.c2lnbmF0dXJlLW1hZGUtdXAtZm9yLXRlc3Rz",
+	"AWS":        "AKIAIOSFODNN7EXAMPLE",
+	"GitHub":     "ghp_" + strings.Repeat("a1B2", 9),
+	"GitHub PAT": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+	"GitLab":     "glpat-" + strings.Repeat("x9", 10),
+	"Slack":      "xoxb-123456789012-abcdefghij",
+	"Google":     "AIza" + strings.Repeat("Sy", 17) + "Z",
+	"Stripe":     "sk_live_" + strings.Repeat("4eC3", 6),
+	"npm":        "npm_" + strings.Repeat("AbC1", 9),
+}
+
+func TestPatterns(t *testing.T) {
+	patterns, err := Compile([]string{`\bACME-[0-9]{6}\b`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(patterns, nil)
+	for name, token := range tokens {
+		t.Run(name, func(t *testing.T) {
+			in := "curl -H 'Authorization: Bearer " + token + "' https://api.example\ntoken=" + token + ";"
+			want := "curl -H 'Authorization: Bearer ***' https://api.example\ntoken=***;"
+			if got := m.String(in); got != want {
+				t.Errorf("String(%q)\n = %q\nwant %q", in, got, want)
+			}
+		})
+	}
+	tests := []struct{ name, in, want string }{
+		{"a configured pattern", "ticket ACME-123456 done", "ticket *** done"},
+		{"a PEM private key, whole", "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----\ndone", "key:\n***\ndone"},
+		{"a PEM private key cut at the end of a log", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXkt", "***"},
+		{"a public key is no secret", "-----BEGIN PUBLIC KEY-----\nMFkwEwYH\n-----END PUBLIC KEY-----", "-----BEGIN PUBLIC KEY-----\nMFkwEwYH\n-----END PUBLIC KEY-----"},
+		{"ordinary text", "go test ./... ok github.com/x 0.5s, AKIA is not a key", "go test ./... ok github.com/x 0.5s, AKIA is not a key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := m.String(tc.in); got != tc.want {
+				t.Errorf("String(%q)\n = %q\nwant %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCompileRefusesInvalidPatterns(t *testing.T) {
+	if _, err := Compile([]string{"a(b"}); err == nil || !strings.Contains(err.Error(), `"a(b"`) {
+		t.Errorf("Compile = %v, want an error naming the pattern", err)
+	}
+}
+
+// TestValues: a Secret's value is masked as it is printed, in the forms
+// people and tools print it in.
+func TestValues(t *testing.T) {
+	const secret = "s3cr3t-V4lue/with+chars"
+	m := New(Patterns{}, [][]byte{[]byte(secret + "\n"), []byte("ab"), []byte("it's-a-secret"), []byte("line-one\nline-two\n")})
+	tests := []struct{ name, in, want string }{
+		{"echoed", "token is " + secret + ".", "token is ***."},
+		{"set -x", "+ curl -u admin:" + secret + " https://x", "+ curl -u admin:*** https://x"},
+		{"set -x quoting a value with a quote", "+ echo 'it'\\''s-a-secret'", "+ echo '***'"},
+		{"base64", "Authorization: Basic czNjcjN0LVY0bHVlL3dpdGgrY2hhcnM=", "Authorization: Basic ***"},
+		{"base64 URL alphabet, unpadded", "jwt czNjcjN0LVY0bHVlL3dpdGgrY2hhcnM", "jwt ***"},
+		{"URL-encoded", "https://x/?token=s3cr3t-V4lue%2Fwith%2Bchars&a=1", "https://x/?token=***&a=1"},
+		{"a multi-line value, whole (its own final newline too)", "key:\nline-one\nline-two\nend", "key:\n***end"},
+		{"a multi-line value, with CRLF", "key:\r\nline-one\r\nline-two\r\nend", "key:\r\n***\r\n***\r\nend"},
+		{"one line of it", "only line-two here", "only *** here"},
+		{"too short to mask", "ab abc", "ab abc"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := m.String(tc.in); got != tc.want {
+				t.Errorf("String(%q)\n = %q\nwant %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestTail: a log cut to its tail may start inside a secret; the partial
+// start goes, and the result is never longer than the text.
+func TestTail(t *testing.T) {
+	const secret = "correct horse battery staple"
+	m := New(Patterns{}, [][]byte{[]byte(secret)})
+	tests := []struct{ name, in, want string }{
+		{"the cut inside a secret with spaces", "battery staple and the rest", " and the rest"},
+		{"the cut inside a first line", "ry staple\nbuild ok\n", "\nbuild ok\n"},
+		{"the cut inside a word, no line break", "en9cQ== done", " done"},
+		{"a whole secret after the cut", "build\nx: " + secret + "\nok", "\nx: ***\nok"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := m.Tail(tc.in); got != tc.want {
+				t.Errorf("Tail(%q)\n = %q\nwant %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	var none *Masker
+	if got := none.String("x " + secret); got != "x "+secret {
+		t.Errorf("a nil masker changed the text: %q", got)
+	}
+}
+
+// TestLogNeverGrows: a log stays within the bytes it had, however short
+// what a configured pattern matches.
+func TestLogNeverGrows(t *testing.T) {
+	patterns, err := Compile([]string{`x`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(patterns, nil)
+	tests := []struct {
+		in, want      string
+		truncated     bool
+		wantTruncated bool
+	}{
+		{in: "axbxc", want: "***b***c", wantTruncated: true},
+		{in: "ab ok", want: "ab ok"},
+		{in: "é-x", want: "é-***", wantTruncated: true},
+		{in: "cut\nx", want: "\n***", truncated: true, wantTruncated: true},
+	}
+	for _, tc := range tests {
+		got, truncated := m.Log(tc.in, tc.truncated)
+		if len(got) > len(tc.in) || !strings.HasSuffix(tc.want, got) || truncated != tc.wantTruncated {
+			t.Errorf("Log(%q, %v) = %q, %v; want the end of %q within %d bytes, truncated %v", tc.in, tc.truncated, got, truncated, tc.want, len(tc.in), tc.wantTruncated)
+		}
+	}
+}
