@@ -109,7 +109,7 @@ type Adapter struct {
 	filter eventfilter.Filter
 	// patterns are the token patterns masked in every event.
 	patterns masking.Patterns
-	stats  *metrics
+	stats    *metrics
 	// queue holds the TaskRuns with transitions to deliver; saves the
 	// TaskRuns whose delivered progress is to be written. Writing off the
 	// delivery path keeps a TaskRun's next events from waiting for an
