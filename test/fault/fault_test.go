@@ -239,9 +239,9 @@ func TestSlowSink(t *testing.T) {
 		len(evs), time.Since(start).Round(time.Millisecond), sink.MaxConcurrent(), before.HeapInuse/1024, after.HeapInuse/1024)
 }
 
-// TestPlantedSecretsNeverLeave plants secret values in step env and checks
+// TestPlantedEnvValuesNeverLeave plants secret values in literal step env values and checks
 // every output of the adapter: events and its (debug-level) logs.
-func TestPlantedSecretsNeverLeave(t *testing.T) {
+func TestPlantedEnvValuesNeverLeave(t *testing.T) {
 	ns := cp.NewNamespace(t)
 	sink := receiver.New(t)
 	proc := startAdapterProcess(t, newSourceConfig(ns), sink.URL)
