@@ -334,10 +334,26 @@ func assertEvents(t *testing.T, tr *pipelinev1.TaskRun, got []cloudevents.Event,
 	}
 	pods[len(tr.Status.RetriesStatus)] = tr.Status.PodName
 	ids := map[string]bool{}
+	startedAt := map[string]time.Time{}
 	for i, w := range wants {
 		e := got[i]
 		d := eventData(e)
 		where := fmt.Sprintf("TaskRun %s event %d (%s %s)", tr.Name, i, w.transition, w.step)
+		// Orderable by consumers: one partition per TaskRun, sequence
+		// sorting in transition order (the events arrive in that order),
+		// and no step ends before it started.
+		if pk := ext(e, "partitionkey"); pk != tr.Namespace+"/"+tr.Name {
+			t.Errorf("%s: partitionkey %q, want %s/%s", where, pk, tr.Namespace, tr.Name)
+		}
+		if i > 0 && ext(e, "sequence") <= ext(got[i-1], "sequence") {
+			t.Errorf("%s: sequence %q does not sort after the previous event's %q", where, ext(e, "sequence"), ext(got[i-1], "sequence"))
+		}
+		stepKey := fmt.Sprintf("%d/%s", w.attempt, w.step)
+		if w.transition == "started" {
+			startedAt[stepKey] = e.Time()
+		} else if start, ok := startedAt[stepKey]; ok && e.Time().Before(start) {
+			t.Errorf("%s: time %s before the step's start %s", where, e.Time(), start)
+		}
 		if typ := typePrefix + w.transition + ".v1"; e.Type() != typ {
 			t.Errorf("%s: type %s, want %s\nall events:\n%s", where, e.Type(), typ, describe(got))
 			continue

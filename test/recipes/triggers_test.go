@@ -24,6 +24,7 @@ import (
 	"sort"
 	"testing"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap/zaptest"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
@@ -66,6 +67,10 @@ func TestTriggerRecipes(t *testing.T) {
 		},
 		"trigger-finished-steps-cesql.yaml": {
 			"release-42-build/compile/succeeded", "release-42-build/test/failed", "release-43-build/unit/failed",
+		},
+		"trigger-one-taskrun-first-attempt.yaml": {
+			"release-42-build/compile/started", "release-42-build/compile/succeeded",
+			"release-42-build/publish/skipped", "release-42-build/test/failed", "release-42-build/test/started",
 		},
 	}
 	files, err := filepath.Glob(filepath.Join(recipesDir(), "trigger-*.yaml"))
@@ -131,5 +136,45 @@ func TestCountStartedStepsPerTask(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"build": 3, "lint": 1}, counts); diff != "" {
 		t.Errorf("started steps per task (-want +got):\n%s", diff)
+	}
+}
+
+// TestSequenceRebuildsEachTaskRun: what a consumer of one partition (one
+// TaskRun: partitionkey <namespace>/<name>) gets in any order, sorted by the
+// sequence extension, is the TaskRun's transitions in order.
+func TestSequenceRebuildsEachTaskRun(t *testing.T) {
+	ns, reqs := realEvents(t)
+	byRun := map[string][]cloudevents.Event{}
+	for i := len(reqs) - 1; i >= 0; i-- { // deliberately reversed
+		e := reqs[i].Event
+		key := fmt.Sprint(e.Extensions()[events.ExtPartitionKey])
+		if want := ns + "/" + fmt.Sprint(e.Extensions()[events.ExtTaskRun]); key != want {
+			t.Errorf("%s: partitionkey %q, want %q", e.ID(), key, want)
+		}
+		byRun[key] = append(byRun[key], e)
+	}
+	for key, evs := range byRun {
+		sort.Slice(evs, func(i, j int) bool {
+			return fmt.Sprint(evs[i].Extensions()[events.ExtSequence]) < fmt.Sprint(evs[j].Extensions()[events.ExtSequence])
+		})
+		var order []string
+		seen := map[string]bool{}
+		for _, e := range evs {
+			seq := fmt.Sprint(e.Extensions()[events.ExtSequence])
+			if seen[seq] {
+				t.Errorf("%s: sequence %s twice", key, seq)
+			}
+			seen[seq] = true
+			order = append(order, e.Subject()+"/"+kind(e.Type()))
+		}
+		if key == ns+"/release-42-build" {
+			want := []string{"compile/started", "compile/succeeded", "test/started", "test/failed", "publish/skipped"}
+			if diff := cmp.Diff(want, order); diff != "" {
+				t.Errorf("release-42-build sorted by sequence (-want +got):\n%s", diff)
+			}
+		}
+	}
+	if len(byRun) < 3 {
+		t.Errorf("%d partitions, want one per TaskRun of the scenario", len(byRun))
 	}
 }

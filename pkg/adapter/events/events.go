@@ -43,6 +43,15 @@ const (
 	ExtStep         = "tektonstep"
 	ExtNamespace    = "tektonnamespace"
 	ExtAttempt      = "tektonattempt"
+
+	// ExtSequence is the CloudEvents sequence extension: the transition's
+	// place among its TaskRun's (one source's) transitions, sorting
+	// lexicographically in transition order across attempts.
+	ExtSequence = "sequence"
+	// ExtPartitionKey is the CloudEvents partitioning extension, the
+	// TaskRun (<namespace>/<name>): Kafka-backed Brokers and Channels keep
+	// one key's events in order.
+	ExtPartitionKey = "partitionkey"
 )
 
 // labelExtensions maps Tekton's labels to the extensions set from them.
@@ -100,6 +109,8 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *
 	e.SetExtension(ExtStep, t.StepState.Name)
 	e.SetExtension(ExtNamespace, tr.Namespace)
 	e.SetExtension(ExtAttempt, int32(t.Attempt))
+	e.SetExtension(ExtSequence, t.Sequence())
+	e.SetExtension(ExtPartitionKey, tr.Namespace+"/"+tr.Name)
 	for _, le := range labelExtensions {
 		if v := tr.Labels[le.label]; v != "" {
 			e.SetExtension(le.ext, v)

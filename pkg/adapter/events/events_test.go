@@ -80,6 +80,7 @@ func TestNew(t *testing.T) {
 			"tektontaskrun": "build-x", "tektontask": "build", "tektonpipelinerun": "release-1",
 			"tektonpipeline": "release", "tektonpipelinetask": "compile", "tektonstep": "compile",
 			"tektonnamespace": "ci", "tektonattempt": int32(1),
+			"sequence": "00001-00000-1", "partitionkey": "ci/build-x",
 		},
 		check: func(t *testing.T, d Data) {
 			if d.Log == nil || *d.Log != "tail of log\n" || !d.LogTruncated || d.LogError != "" {
@@ -114,7 +115,8 @@ func TestNew(t *testing.T) {
 		}(),
 		t:        transitions.Transition{StepState: pipelinev1.StepState{Name: "unnamed-1"}, Kind: transitions.Started, Time: finished, PodName: "p"},
 		wantType: "dev.tekton.event.step.started.v1",
-		wantExts: map[string]interface{}{"tektontaskrun": "build-x", "tektonstep": "unnamed-1", "tektonnamespace": "ci", "tektonattempt": int32(0)},
+		wantExts: map[string]interface{}{"tektontaskrun": "build-x", "tektonstep": "unnamed-1", "tektonnamespace": "ci", "tektonattempt": int32(0),
+			"sequence": "00000-00000-0", "partitionkey": "ci/build-x"},
 		check: func(t *testing.T, d Data) {
 			if d.Step == nil || d.Step.Script != "echo unnamed" {
 				t.Errorf("step = %+v", d.Step)

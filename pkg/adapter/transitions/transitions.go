@@ -105,6 +105,19 @@ func (t Transition) ID(taskRunUID types.UID) string {
 	return fmt.Sprintf("%s.%d.%s.%s", taskRunUID, t.Attempt, t.StepState.Name, t.Kind)
 }
 
+// Sequence is the transition's place among its TaskRun's transitions, as a
+// string that sorts lexicographically in transition order across attempts
+// (the CloudEvents sequence extension): the attempt, the step's index and 0
+// for started or 1 for the terminal transition, zero-padded:
+// "00001-00002-0" is the third step's start in the second attempt.
+func (t Transition) Sequence() string {
+	terminal := 1
+	if t.Kind == Started {
+		terminal = 0
+	}
+	return fmt.Sprintf("%05d-%05d-%d", t.Attempt, t.Index, terminal)
+}
+
 // Continued reports whether a failed step had onError: continue, so the
 // TaskRun went on.
 func (t Transition) Continued() bool { return t.Kind == Failed && t.Reason == ReasonContinued }
@@ -168,12 +181,22 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 				add(i, s, Skipped, term.FinishedAt, reason)
 				mayRun = false
 			default:
-				add(i, s, Started, startTime(i, s, prevFinished), "")
-				if succeeded(term.ExitCode, reason) {
-					add(i, s, Succeeded, term.FinishedAt, reason)
-				} else {
-					add(i, s, Failed, term.FinishedAt, reason)
+				started := startTime(i, s, prevFinished)
+				add(i, s, Started, started, "")
+				// Never before its own start: Tekton's timestamps have
+				// second resolution, so a short step may show a finish
+				// before the previous step's, which started keeps to.
+				finished := term.FinishedAt
+				if finished.Before(&started) {
+					finished = started
 				}
+				if succeeded(term.ExitCode, reason) {
+					add(i, s, Succeeded, finished, reason)
+				} else {
+					add(i, s, Failed, finished, reason)
+				}
+				term = term.DeepCopy()
+				term.FinishedAt = finished
 				mayRun = succeeded(term.ExitCode, reason) || reason == ReasonContinued
 			}
 			prevFinished = term.FinishedAt

@@ -125,6 +125,17 @@ func TestForTaskRun(t *testing.T) {
 		tr:   taskRun(exited("a", 0, "Completed", 4, 10), running("b"), running("c")),
 		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10"},
 	}, {
+		// Seen with 30 TaskRuns at once: second-resolution timestamps put
+		// b's start and finish before a's finish. Started keeps to a's
+		// finish, and b's terminal time to its start.
+		name: "a short step stamped as finishing before the previous one did",
+		tr:   taskRun(exited("a", 0, "Completed", 4, 29), exited("b", 0, "Completed", 28, 28), exited("c", 0, "Completed", 28, 30)),
+		want: []string{
+			"0/a/started@4", "0/a/succeeded@29[Completed]",
+			"0/b/started@29", "0/b/succeeded@29[Completed]",
+			"0/c/started@29", "0/c/succeeded@30[Completed]",
+		},
+	}, {
 		name: "all succeed, seen in one update (jump from nothing to terminated)",
 		tr:   taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 0, "Completed", 10, 12), exited("c", 0, "Completed", 12, 15)),
 		want: []string{
@@ -311,10 +322,19 @@ func TestForTaskRunSkipsHistory(t *testing.T) {
 func TestTransitionIDsAndTypes(t *testing.T) {
 	tr := taskRun(exited("a", 1, "Continued", 4, 6), exited("b", 1, "Skipped", 6, 6))
 	got := ForTaskRun(tr, time.Time{})
-	var ids, types []string
+	var ids, types, sequences []string
 	for _, x := range got {
 		ids = append(ids, x.ID(tr.UID))
 		types = append(types, x.Kind.EventType())
+		sequences = append(sequences, x.Sequence())
+	}
+	if diff := cmp.Diff([]string{"00000-00000-0", "00000-00000-1", "00000-00001-1"}, sequences); diff != "" {
+		t.Errorf("sequences (-want +got):\n%s", diff)
+	}
+	// Across attempts: the retry's first start sorts after the failed
+	// attempt's last transition.
+	if retry, last := (Transition{Attempt: 1, Index: 0, Kind: Started}).Sequence(), got[len(got)-1].Sequence(); retry <= last || retry != "00001-00000-0" {
+		t.Errorf("the next attempt's first sequence %q must sort after %q", retry, last)
 	}
 	if diff := cmp.Diff([]string{"uid-1.0.a.started", "uid-1.0.a.failed", "uid-1.0.b.skipped"}, ids); diff != "" {
 		t.Errorf("ids (-want +got):\n%s", diff)
@@ -328,14 +348,19 @@ func TestTransitionIDsAndTypes(t *testing.T) {
 }
 
 // checkInvariants asserts what every transition list must satisfy: unique
-// ids, at most one terminal per step and attempt, started before terminal,
-// no started for skipped steps.
+// ids, at most one terminal per step and attempt, started before terminal
+// (in order and in time), no started for skipped steps, and sequences
+// that sort in list order.
 func checkInvariants(t testing.TB, ts []Transition) {
 	t.Helper()
 	ids := map[string]bool{}
 	startedSeen := map[string]bool{}
+	startedAt := map[string]metav1.Time{}
 	terminal := map[string]Kind{}
-	for _, tr := range ts {
+	for i, tr := range ts {
+		if i > 0 && tr.Sequence() <= ts[i-1].Sequence() {
+			t.Errorf("sequence %q of %s does not sort after %q", tr.Sequence(), tr.ID("uid"), ts[i-1].Sequence())
+		}
 		id := tr.ID("uid")
 		if ids[id] {
 			t.Errorf("duplicate id %s", id)
@@ -348,6 +373,7 @@ func checkInvariants(t testing.TB, ts []Transition) {
 		switch tr.Kind {
 		case Started:
 			startedSeen[step] = true
+			startedAt[step] = tr.Time
 		case Skipped:
 			if startedSeen[step] {
 				t.Errorf("%s: skipped after started", step)
@@ -356,6 +382,9 @@ func checkInvariants(t testing.TB, ts []Transition) {
 		default:
 			if !startedSeen[step] {
 				t.Errorf("%s: %s without started", step, tr.Kind)
+			}
+			if start := startedAt[step]; tr.Time.Before(&start) {
+				t.Errorf("%s: %s at %s, before its start at %s", step, tr.Kind, tr.Time, start)
 			}
 			terminal[step] = tr.Kind
 		}
