@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
 // This file writes and reads the checkpoints the ledger (progress.go)
@@ -39,7 +40,7 @@ import (
 // round. Either way a running TaskRun's events cost no TaskRun write, nor
 // the watch event such a write echoes to every TaskRun watcher, each.
 func (a *Adapter) recordProgress(tr *pipelinev1.TaskRun, allDelivered bool) {
-	finished := allDelivered && final(tr)
+	finished := allDelivered && transitions.Final(tr)
 	annotated, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
 	if err != nil {
 		annotated = nil

@@ -64,7 +64,14 @@ func finishedRun(completed *metav1.Time, annotation string) *pipelinev1.TaskRun 
 	tr.Status.TaskSpec = &pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: "a"}, {Name: "b"}}}
 	tr.Status.Steps = []pipelinev1.StepState{succeeded("a", 3, 5), succeeded("b", 5, 8)}
 	tr.Status.Results = []pipelinev1.TaskRunResult{{Name: "digest"}}
-	tr.Status.Conditions = duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue}}
+	tr.Status.Conditions = duckv1.Conditions{
+		{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded", Message: "All Steps have completed executing"},
+		{Type: "Other", Status: corev1.ConditionTrue},
+	}
+	if completed == nil {
+		tr.Status.Conditions[0] = apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "Running",
+			Message: "Not all Steps in the Task have finished executing"}
+	}
 	return tr
 }
 
@@ -124,8 +131,13 @@ func TestTrim(t *testing.T) {
 				t.Fatal(err)
 			}
 			tr := obj.(*pipelinev1.TaskRun)
-			if tr.ManagedFields != nil || tr.Spec.TaskRef != nil || tr.Status.Results != nil || tr.Status.Conditions != nil {
-				t.Errorf("managedFields, spec, results or conditions kept: %+v", tr)
+			if tr.ManagedFields != nil || tr.Spec.TaskRef != nil || tr.Status.Results != nil {
+				t.Errorf("managedFields, spec or results kept: %+v", tr)
+			}
+			// The Succeeded condition, without its message: transitions
+			// need its status and reason.
+			if c := tr.Status.Conditions; len(c) != 1 || c[0].Type != apis.ConditionSucceeded || c[0].Reason == "" || c[0].Message != "" {
+				t.Errorf("conditions = %+v, want only Succeeded without its message", c)
 			}
 			if got := tr.Annotations[checkpoint.Key("src")]; got != want || tr.Annotations["other"] != "" {
 				t.Errorf("annotations = %v, want only this source's checkpoint %q", tr.Annotations, want)

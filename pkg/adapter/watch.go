@@ -23,6 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
@@ -100,12 +102,12 @@ func (a *Adapter) trim(obj interface{}) (interface{}, error) {
 	return tr, nil
 }
 
-// settled reports whether the TaskRun is final (see final) and its
+// settled reports whether the TaskRun is final (transitions.Final) and its
 // checkpoint already covers every transition it has (none, when it
 // finished before the source was created). Most of a long-lived cache is
 // such TaskRuns, and their steps and task specs are most of its memory.
 func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
-	if !final(tr) {
+	if !transitions.Final(tr) {
 		return false
 	}
 	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
@@ -120,16 +122,15 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 	return true
 }
 
-// final reports whether the TaskRun's status will not change any more:
-// it is complete, or being deleted (Tekton's controller does not reconcile
-// a TaskRun being deleted: a step that was running never finishes in its
-// status). Its delivered progress then goes to its annotation at once.
-func final(tr *pipelinev1.TaskRun) bool {
-	return tr.Status.CompletionTime != nil || tr.DeletionTimestamp != nil
-}
-
+// trimStatus keeps of a status what transitions and events need: the
+// Succeeded condition without its message (whether the pod runs, whether
+// the attempt is done and why), podName, the times and the steps' states.
 func trimStatus(st *pipelinev1.TaskRunStatus) {
-	st.Conditions = nil
+	var kept duckv1.Conditions
+	if c := st.GetCondition(apis.ConditionSucceeded); c != nil {
+		kept = duckv1.Conditions{{Type: c.Type, Status: c.Status, Reason: c.Reason, LastTransitionTime: c.LastTransitionTime}}
+	}
+	st.Conditions = kept
 	st.Annotations = nil
 	st.Results = nil
 	st.Sidecars = nil

@@ -163,7 +163,7 @@ func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string) (*Progress, error) {
 func (p *Progress) Beyond(tr *pipelinev1.TaskRun) string {
 	attempt := len(tr.Status.RetriesStatus)
 	switch {
-	case (tr.Status.CompletionTime != nil || tr.DeletionTimestamp != nil) && len(tr.Status.Steps) == 0 && attempt == 0:
+	case transitions.Final(tr) && len(tr.Status.Steps) == 0 && attempt == 0:
 		// A final TaskRun without steps has nothing left to send, so
 		// nothing to silence. It is also how the adapter's cache keeps a
 		// settled TaskRun, whose checkpoint was checked before its status

@@ -28,9 +28,11 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"knative.dev/pkg/apis"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
@@ -77,6 +79,13 @@ const (
 	ReasonTimeoutExceeded = "TimeoutExceeded"
 	ReasonTaskRunCancel   = "TaskRunCancelled"
 	ReasonTaskRunTimeout  = "TaskRunTimeout"
+
+	// The TaskRun reasons of a pod that could not start (the reconciler's
+	// checkPodFailed): an image that cannot be pulled, a container that
+	// cannot be configured (a missing ConfigMap or Secret) or created.
+	ReasonImagePullFailed            = "TaskRunImagePullFailed"
+	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonPodCreationFailed          = "PodCreationFailed"
 )
 
 // Transition is one step transition of one attempt of a TaskRun.
@@ -163,8 +172,15 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 	// step waits (tektoncd/cli#450).
 	mayRun := true
 	var prevFinished metav1.Time
+	failedToStart, failedAt := podFailedToStart(st)
 	for i, s := range st.Steps {
 		switch {
+		case s.Terminated == nil && failedToStart != "":
+			// Tekton ended the attempt because its pod could not start
+			// and left the steps as they were (CreateContainerConfigError
+			// does): none ran, and none will end otherwise.
+			add(i, s, Skipped, failedAt, failedToStart)
+			mayRun = false
 		case s.Terminated != nil:
 			term := s.Terminated
 			reason := terminationReason(s)
@@ -201,7 +217,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			}
 			prevFinished = term.FinishedAt
 		case s.Running != nil:
-			if mayRun && !conditional(st, i) {
+			if mayRun && !conditional(st, i) && podRunning(st) {
 				add(i, s, Started, startTime(i, s, prevFinished), "")
 			}
 			// The next step waits for this one.
@@ -211,6 +227,36 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 		}
 	}
 	return out
+}
+
+// podRunning reports whether the attempt's pod runs its steps. Tekton
+// marks a running attempt "Running" only once its pod is; before that
+// ("Pending", "PullImageFailed", ...) some container is not created yet, the
+// pod never becomes ready, and no entrypoint starts its step, although the
+// containers already created show "running".
+func podRunning(st *pipelinev1.TaskRunStatus) bool {
+	c := st.GetCondition(apis.ConditionSucceeded)
+	if reason, _ := podFailedToStart(st); reason != "" {
+		return false
+	}
+	return c == nil || c.Status != corev1.ConditionUnknown || c.Reason == string(pipelinev1.TaskRunReasonRunning)
+}
+
+// podFailedToStart is the reason of an attempt Tekton ended because its
+// pod could not start, and when it ended ("" if it did not end so).
+func podFailedToStart(st *pipelinev1.TaskRunStatus) (string, metav1.Time) {
+	c := st.GetCondition(apis.ConditionSucceeded)
+	if c == nil || c.Status != corev1.ConditionFalse {
+		return "", metav1.Time{}
+	}
+	switch c.Reason {
+	case ReasonImagePullFailed, ReasonCreateContainerConfigError, ReasonPodCreationFailed:
+		if st.CompletionTime != nil {
+			return c.Reason, *st.CompletionTime
+		}
+		return c.Reason, metav1.Time{Time: c.LastTransitionTime.Inner.Time}
+	}
+	return "", metav1.Time{}
 }
 
 // conditional reports whether step i has `when` expressions. Its container
@@ -240,16 +286,21 @@ func succeeded(exitCode int32, reason string) bool {
 	return true
 }
 
-// neverRan recognizes a first step that the reconciler terminated while its
-// container was still waiting: terminateStepsInPod then sets startedAt to
-// the TaskRun's creation time, because there was no start.
+// neverRan recognizes a step that never executed although Tekton shows it
+// terminated:
+//   - any step of a pod that could not start (an image pull, container
+//     configuration or creation failure): the pod never ran all its
+//     containers, so it never became ready and no entrypoint ran its step,
+//     though the containers whose images were there show a start;
+//   - a first step that the reconciler terminated while its container was
+//     still waiting (cancel, TaskRun timeout): terminateStepsInPod then sets
+//     startedAt to the TaskRun's creation time, because there was no start.
 func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
-	if i != 0 {
-		return false
-	}
 	switch terminationReason(s) {
+	case ReasonImagePullFailed, ReasonCreateContainerConfigError, ReasonPodCreationFailed:
+		return true
 	case ReasonTaskRunCancel, ReasonTaskRunTimeout:
-		return s.Terminated.StartedAt.Equal(&created)
+		return i == 0 && s.Terminated.StartedAt.Equal(&created)
 	}
 	return false
 }
@@ -273,4 +324,14 @@ func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.T
 		}
 	}
 	return prevFinished
+}
+
+// Final reports whether the TaskRun's status will not change any more: it
+// is complete (done: Tekton does not reconcile a done TaskRun again, and
+// for some failures, such as CreateContainerConfigError, sets no
+// completionTime), or being deleted (Tekton's controller does not
+// reconcile a TaskRun being deleted: a step that was running never
+// finishes in its status).
+func Final(tr *pipelinev1.TaskRun) bool {
+	return tr.Status.CompletionTime != nil || tr.IsDone() || tr.DeletionTimestamp != nil
 }

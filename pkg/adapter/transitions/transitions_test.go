@@ -26,6 +26,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
 )
 
 var (
@@ -82,6 +83,14 @@ func taskRun(steps ...pipelinev1.StepState) *pipelinev1.TaskRun {
 	return tr
 }
 
+// withReason sets the running attempt's condition reason, as Tekton does
+// from the pod's phase ("Running" once the pod runs; "Pending",
+// "PullImageFailed", ... before).
+func withReason(tr *pipelinev1.TaskRun, reason string) *pipelinev1.TaskRun {
+	tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: reason})
+	return tr
+}
+
 // withWhen gives the TaskRun's resolved steps (status.taskSpec) a `when`
 // expression on the steps at the given indexes.
 func withWhen(tr *pipelinev1.TaskRun, conditional ...int) *pipelinev1.TaskRun {
@@ -121,6 +130,15 @@ func TestForTaskRun(t *testing.T) {
 		tr:   taskRun(running("a"), running("b"), running("c")),
 		want: []string{"0/a/started@3"},
 	}, {
+		// The second step's image is still pulling (or cannot be
+		// pulled): the pod is Pending, and no entrypoint runs yet.
+		name: "pod pending: the first container runs, its step does not",
+		tr:   withReason(taskRun(running("a"), waiting("b")), "Pending"),
+	}, {
+		name: "pod running: the first step runs",
+		tr:   withReason(taskRun(running("a"), running("b")), "Running"),
+		want: []string{"0/a/started@3"},
+	}, {
 		name: "second step starts when the first finished",
 		tr:   taskRun(exited("a", 0, "Completed", 4, 10), running("b"), running("c")),
 		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10"},
@@ -135,6 +153,29 @@ func TestForTaskRun(t *testing.T) {
 			"0/b/started@29", "0/b/succeeded@29[Completed]",
 			"0/c/started@29", "0/c/succeeded@30[Completed]",
 		},
+	}, {
+		// Step a's image was there (its container shows a start), b's
+		// cannot be pulled: the pod never ran, so no step did.
+		name: "image pull failure: no step ran, though one container started",
+		tr: taskRun(stoppedByReconciler("a", ReasonImagePullFailed, true, 40),
+			stoppedByReconciler("b", ReasonImagePullFailed, false, 40)),
+		want: []string{"0/a/skipped@40[TaskRunImagePullFailed]", "0/b/skipped@40[TaskRunImagePullFailed]"},
+	}, {
+		name: "a missing Secret or ConfigMap (CreateContainerConfigError): no step ran",
+		tr: taskRun(stoppedByReconciler("a", ReasonCreateContainerConfigError, false, 20),
+			stoppedByReconciler("b", ReasonCreateContainerConfigError, true, 20)),
+		want: []string{"0/a/skipped@20[CreateContainerConfigError]", "0/b/skipped@20[CreateContainerConfigError]"},
+	}, {
+		// What Tekton (v1.15) writes for a missing Secret: the attempt
+		// failed, no completionTime, and the steps left running and waiting.
+		name: "CreateContainerConfigError with the steps left as they were: all skipped, none started",
+		tr: func() *pipelinev1.TaskRun {
+			tr := taskRun(running("a"), waiting("b"))
+			tr.Status.Conditions = []apis.Condition{{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse,
+				Reason: ReasonCreateContainerConfigError, LastTransitionTime: apis.VolatileTime{Inner: at(7)}}}
+			return tr
+		}(),
+		want: []string{"0/a/skipped@7[CreateContainerConfigError]", "0/b/skipped@7[CreateContainerConfigError]"},
 	}, {
 		name: "all succeed, seen in one update (jump from nothing to terminated)",
 		tr:   taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 0, "Completed", 10, 12), exited("c", 0, "Completed", 12, 15)),
