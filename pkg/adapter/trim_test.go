@@ -63,6 +63,8 @@ func finishedRun(completed *metav1.Time, annotation string) *pipelinev1.TaskRun 
 	tr.Status.StartTime = at(1)
 	tr.Status.TaskSpec = &pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: "a"}, {Name: "b"}}}
 	tr.Status.Steps = []pipelinev1.StepState{succeeded("a", 3, 5), succeeded("b", 5, 8)}
+	tr.Status.Steps[0].Results = []pipelinev1.TaskRunStepResult{{Name: "digest", Value: *pipelinev1.NewStructuredValues("sha256:abc")}}
+	tr.Status.Steps[0].Provenance = &pipelinev1.Provenance{}
 	tr.Status.Results = []pipelinev1.TaskRunResult{{Name: "digest"}}
 	tr.Status.Conditions = duckv1.Conditions{
 		{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded", Message: "All Steps have completed executing"},
@@ -144,6 +146,9 @@ func TestTrim(t *testing.T) {
 			}
 			if tr.Status.PodName != "tr-pod" || tr.Status.CompletionTime != tc.tr.Status.CompletionTime {
 				t.Errorf("pod name or completion time lost: %+v", tr.Status)
+			}
+			if !tc.settled && (len(tr.Status.Steps[0].Results) != 1 || tr.Status.Steps[0].Provenance != nil) {
+				t.Errorf("step results lost or provenance kept: %+v", tr.Status.Steps[0])
 			}
 			trimmed := tr.Status.TaskSpec == nil && tr.Status.Steps == nil && tr.Status.RetriesStatus == nil
 			if trimmed != tc.settled {

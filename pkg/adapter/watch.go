@@ -124,7 +124,8 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 
 // trimStatus keeps of a status what transitions and events need: the
 // Succeeded condition without its message (whether the pod runs, whether
-// the attempt is done and why), podName, the times and the steps' states.
+// the attempt is done and why), podName, the times and the steps' states
+// and results.
 func trimStatus(st *pipelinev1.TaskRunStatus) {
 	var kept duckv1.Conditions
 	if c := st.GetCondition(apis.ConditionSucceeded); c != nil {
@@ -138,7 +139,8 @@ func trimStatus(st *pipelinev1.TaskRunStatus) {
 	st.Artifacts = nil
 	st.SpanContext = nil
 	for i := range st.Steps {
-		st.Steps[i].Results = nil
+		// The step's results stay: its terminal event carries them
+		// (bounded by Tekton's termination message, 4 KiB a pod).
 		st.Steps[i].Provenance = nil
 		st.Steps[i].Inputs = nil
 		st.Steps[i].Outputs = nil

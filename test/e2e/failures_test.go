@@ -68,3 +68,41 @@ spec:
 		})
 	}
 }
+
+// TestStepResultsAndExitCodes: what a consumer needs without a second
+// lookup is in the terminal events on real Tekton: a step's results, and
+// a failed step's exit code.
+func TestStepResultsAndExitCodes(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	newSource(t, ns, "steps", "")
+	apply(t, ns, `
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: results
+spec:
+  taskSpec:
+    steps:
+    - name: produce
+      image: "{{.Image}}"
+      results: [{name: digest}]
+      script: 'printf sha256:0123abcd > $(step.results.digest.path)'
+    - {name: exits, image: "{{.Image}}", onError: continue, script: "exit 3"}
+`)
+	tr := waitTaskRun(t, ns, "results")
+	got := eventsOf(t, ns, "results", 4)
+	assertEvents(t, tr, got, []want{
+		{transition: "started", step: "produce"},
+		{transition: "succeeded", step: "produce", log: ""},
+		{transition: "started", step: "exits"},
+		{transition: "failed", step: "exits", reason: "Continued", log: "", continued: true},
+	})
+	produced := eventData(got[1]).StepState
+	if len(produced.Results) != 1 || produced.Results[0].Name != "digest" || produced.Results[0].Value.StringVal != "sha256:0123abcd" {
+		t.Errorf("the succeeded event's stepState.results = %+v, want digest=sha256:0123abcd", produced.Results)
+	}
+	if term := eventData(got[3]).StepState.Terminated; term == nil || term.ExitCode != 3 {
+		t.Errorf("the failed event's stepState.terminated = %+v, want exit code 3", term)
+	}
+}
