@@ -120,7 +120,7 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *
 	data := Data{
 		TaskRun:   TaskRunRef{Name: tr.Name, Namespace: tr.Namespace, UID: tr.UID, Attempt: t.Attempt},
 		Step:      stepDefinition(tr, t, m),
-		StepState: maskState(t.StepState, m),
+		StepState: maskState(withResults(t.StepState, FindStep(tr.Status.TaskSpec, t.StepState.Name)), m),
 		Reason:    t.Reason,
 		Continued: t.Continued(),
 	}
