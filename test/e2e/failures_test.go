@@ -20,6 +20,10 @@ package e2e
 
 import (
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TestPodThatCannotStart: when Tekton fails a TaskRun because its pod
@@ -104,5 +108,77 @@ spec:
 	}
 	if term := eventData(got[3]).StepState.Terminated; term == nil || term.ExitCode != 3 {
 		t.Errorf("the failed event's stepState.terminated = %+v, want exit code 3", term)
+	}
+}
+
+// TestOnErrorStopAndFail: `onError: stopAndFail` (Tekton's default, written
+// out) fails the step and skips the rest, as a plain failure does.
+func TestOnErrorStopAndFail(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	newSource(t, ns, "steps", "")
+	apply(t, ns, `
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: stop
+spec:
+  taskSpec:
+    steps:
+    - {name: breaks, image: "{{.Image}}", onError: stopAndFail, script: "echo broken; exit 2"}
+    - {name: after, image: "{{.Image}}", script: "echo never"}
+`)
+	tr := waitTaskRun(t, ns, "stop")
+	got := eventsOf(t, ns, "stop", 3)
+	assertEvents(t, tr, got, []want{
+		{transition: "started", step: "breaks"},
+		{transition: "failed", step: "breaks", log: "broken\n"},
+		{transition: "skipped", step: "after", reason: "Skipped"},
+	})
+	if term := eventData(got[1]).StepState.Terminated; term == nil || term.ExitCode != 2 {
+		t.Errorf("the failed event's stepState.terminated = %+v, want exit code 2", term)
+	}
+}
+
+// TestPendingTaskRun: a TaskRun created `spec.status: TaskRunPending` runs
+// nothing until it is started; then its steps start, no earlier.
+func TestPendingTaskRun(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	newSource(t, ns, "steps", "")
+	apply(t, ns, `
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: later
+spec:
+  status: TaskRunPending
+  taskSpec:
+    steps:
+    - {name: only, image: "{{.Image}}", script: "echo now"}
+`)
+	time.Sleep(5 * time.Second) // what a pending TaskRun would have done by now
+	all, err := allEvents(ctxFor(t, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		if ext(e, "tektonnamespace") == ns {
+			t.Errorf("event %s while the TaskRun was pending", e.ID())
+		}
+	}
+	started := time.Now().Truncate(time.Second)
+	if _, err := tekton.TektonV1().TaskRuns(ns).Patch(ctxFor(t, time.Minute), "later", types.JSONPatchType,
+		[]byte(`[{"op":"remove","path":"/spec/status"}]`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("starting the TaskRun: %v", err)
+	}
+	tr := waitTaskRun(t, ns, "later")
+	got := eventsOf(t, ns, "later", 2)
+	assertEvents(t, tr, got, []want{
+		{transition: "started", step: "only"},
+		{transition: "succeeded", step: "only", log: "now\n"},
+	})
+	if got[0].Time().Before(started) {
+		t.Errorf("started at %s, before the TaskRun was started at %s", got[0].Time(), started)
 	}
 }
