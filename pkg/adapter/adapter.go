@@ -107,9 +107,11 @@ type Adapter struct {
 	store  *checkpoint.Store
 	logs   *steplog.Reader
 	filter eventfilter.Filter
-	// patterns are the token patterns masked in every event.
-	patterns masking.Patterns
-	stats    *metrics
+	// patterns are the token patterns masked in every event; patternMasker
+	// masks them alone (no secret values), shared by every event.
+	patterns      masking.Patterns
+	patternMasker *masking.Masker
+	stats         *metrics
 	// queue holds the TaskRuns with transitions to deliver; saves the
 	// TaskRuns whose delivered progress is to be written. Writing off the
 	// delivery path keeps a TaskRun's next events from waiting for an
@@ -242,6 +244,7 @@ func New(opts Options) (*Adapter, error) {
 	if a.patterns, err = masking.Compile(opts.Config.MaskPatterns); err != nil {
 		return nil, fmt.Errorf("adapter: %w", err)
 	}
+	a.patternMasker = masking.New(a.patterns, nil)
 	if len(opts.Config.Filters) > 0 {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}

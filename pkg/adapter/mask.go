@@ -37,13 +37,13 @@ import (
 // withholds the step's log.
 func (a *Adapter) masker(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) (*masking.Masker, error) {
 	if !a.cfg.MaskSecretValues {
-		return masking.New(a.patterns, nil), nil
+		return a.patternMasker, nil
 	}
 	readCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
 	defer cancel()
 	names, err := a.stepSecrets(readCtx, tr, t)
 	if err != nil {
-		return masking.New(a.patterns, nil), err
+		return a.patternMasker, err
 	}
 	var values [][]byte
 	for _, name := range names {

@@ -57,7 +57,7 @@ func TestSecretValuesMasked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a.patterns = patterns
+			a.patterns, a.patternMasker = patterns, masking.New(patterns, nil)
 			ctx := context.Background()
 			tr := finishedRun(at(9), "")
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: tr.Status.PodName, Namespace: tr.Namespace}, Spec: corev1.PodSpec{

@@ -117,10 +117,11 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *
 		}
 	}
 
+	step := FindStep(tr.Status.TaskSpec, t.StepState.Name)
 	data := Data{
 		TaskRun:   TaskRunRef{Name: tr.Name, Namespace: tr.Namespace, UID: tr.UID, Attempt: t.Attempt},
-		Step:      stepDefinition(tr, t, m),
-		StepState: maskState(withResults(t.StepState, FindStep(tr.Status.TaskSpec, t.StepState.Name)), m),
+		Step:      stepDefinition(step, m),
+		StepState: maskState(withResults(t.StepState, step), m),
 		Reason:    t.Reason,
 		Continued: t.Continued(),
 	}
@@ -143,12 +144,12 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *
 }
 
 // stepDefinition is the step's definition from the resolved spec Tekton
-// stored in the status, redacted and masked.
-func stepDefinition(tr *pipelinev1.TaskRun, t transitions.Transition, m *masking.Masker) *pipelinev1.Step {
-	if step := FindStep(tr.Status.TaskSpec, t.StepState.Name); step != nil {
-		return maskStep(Redact(step), m)
+// stored in the status (FindStep), redacted and masked.
+func stepDefinition(step *pipelinev1.Step, m *masking.Masker) *pipelinev1.Step {
+	if step == nil {
+		return nil
 	}
-	return nil
+	return maskStep(Redact(step), m)
 }
 
 // FindStep finds a step of the resolved spec by its name in the TaskRun's

@@ -191,9 +191,11 @@ func (m *Masker) Tail(s string) string {
 // fewer bytes than Mask has): a longer result loses its start, at a rune
 // boundary, and counts as truncated, so the log cap holds.
 func (m *Masker) Log(text string, truncated bool) (string, bool) {
-	masked := m.String(text)
+	var masked string
 	if truncated {
 		masked = m.Tail(text)
+	} else {
+		masked = m.String(text)
 	}
 	if len(masked) <= len(text) {
 		return masked, truncated

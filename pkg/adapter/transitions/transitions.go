@@ -173,6 +173,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 	mayRun := true
 	var prevFinished metav1.Time
 	failedToStart, failedAt := podFailedToStart(st)
+	running := failedToStart == "" && podRunning(st)
 	for i, s := range st.Steps {
 		switch {
 		case s.Terminated == nil && failedToStart != "":
@@ -217,7 +218,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			}
 			prevFinished = term.FinishedAt
 		case s.Running != nil:
-			if mayRun && !conditional(st, i) && podRunning(st) {
+			if mayRun && !conditional(st, i) && running {
 				add(i, s, Started, startTime(i, s, prevFinished), "")
 			}
 			// The next step waits for this one.
@@ -234,11 +235,10 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 // ("Pending", "PullImageFailed", ...) some container is not created yet, the
 // pod never becomes ready, and no entrypoint starts its step, although the
 // containers already created show "running".
+// A pod that failed to start (podFailedToStart) never ran; the caller
+// checks that first.
 func podRunning(st *pipelinev1.TaskRunStatus) bool {
 	c := st.GetCondition(apis.ConditionSucceeded)
-	if reason, _ := podFailedToStart(st); reason != "" {
-		return false
-	}
 	return c == nil || c.Status != corev1.ConditionUnknown || c.Reason == string(pipelinev1.TaskRunReasonRunning)
 }
 
