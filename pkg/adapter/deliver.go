@@ -110,7 +110,13 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 	if err != nil {
 		a.logger.Warnw("Ignoring the TaskRun's checkpoint", zap.String("taskRun", tr.Namespace+"/"+tr.Name), zap.Error(err))
 	}
-	resumed := a.ledger.progress(tr.UID, p)
+	resumed, witnessed := a.ledger.progress(tr.UID, p)
+	if witnessed {
+		// Delivered by this process, so true even where the status now
+		// shows less: Tekton re-creates a pod that vanished before it saw
+		// it fail, and its steps run again under the same ids.
+		return resumed
+	}
 	if why := resumed.Beyond(tr); why != "" {
 		// From the journal, which anyone who may patch its ConfigMap can
 		// write: a record of more than happened would silence the run.

@@ -67,6 +67,10 @@ type runState struct {
 	key types.NamespacedName
 	// delivered is what the sink acknowledged.
 	delivered *checkpoint.Progress
+	// witnessed: delivered is what this process saw the sink acknowledge,
+	// not more read from the journal (which anyone who may patch its
+	// ConfigMap can write).
+	witnessed bool
 	// saved is what this process last wrote to the checkpoint annotation,
 	// and when.
 	saved   *checkpoint.Progress
@@ -118,14 +122,16 @@ func (l *ledger) journalFull(st *runState) bool {
 }
 
 // progress is where a TaskRun's delivery resumes: the further of its
-// durable checkpoint (the annotation) and what this process delivered.
-func (l *ledger) progress(uid types.UID, durable *checkpoint.Progress) *checkpoint.Progress {
+// durable checkpoint (the annotation) and what this process knows was
+// delivered; witnessed says whether that is what this process itself saw
+// delivered.
+func (l *ledger) progress(uid types.UID, durable *checkpoint.Progress) (p *checkpoint.Progress, witnessed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if st := l.runs[uid]; st != nil && st.delivered.Covers(durable) {
-		return st.delivered.Clone()
+		return st.delivered.Clone(), st.witnessed
 	}
-	return durable
+	return durable, false
 }
 
 // delivered records that the sink acknowledged the TaskRun's transitions
@@ -140,6 +146,7 @@ func (l *ledger) delivered(uid types.UID, key types.NamespacedName, p *checkpoin
 		l.runs[uid] = st
 	}
 	st.delivered = p.Clone()
+	st.witnessed = true
 }
 
 // placement says where a TaskRun's delivered progress goes next.
@@ -335,6 +342,8 @@ func (l *ledger) load(entries map[types.UID]checkpoint.Entry, match func(types.N
 			st = &runState{key: e.TaskRun, delivered: e.Progress.Clone(), saved: &checkpoint.Progress{}, savedAt: now}
 			l.runs[uid] = st
 		} else if e.Progress.Covers(st.delivered) {
+			// Another replica, or a forger, recorded more.
+			st.witnessed = st.witnessed && st.delivered.Covers(e.Progress)
 			st.delivered = e.Progress.Clone()
 		}
 		st.journaled = e.Progress

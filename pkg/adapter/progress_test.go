@@ -62,7 +62,7 @@ func keyOf(name string) types.NamespacedName {
 type run struct {
 	name                        string
 	delivered, saved, journaled *checkpoint.Progress
-	finished                    bool
+	finished, witnessed         bool
 	savedAgo                    time.Duration
 	pending                     bool
 	entrySize                   int
@@ -79,7 +79,7 @@ func ledgerWith(journalMax int, runs ...run) *ledger {
 				saved = &checkpoint.Progress{}
 			}
 			l.runs[uid] = &runState{key: keyOf(r.name), delivered: r.delivered, saved: saved,
-				savedAt: t0.Add(-r.savedAgo), journaled: r.journaled, finished: r.finished}
+				savedAt: t0.Add(-r.savedAgo), journaled: r.journaled, finished: r.finished, witnessed: r.witnessed}
 		}
 		if r.pending {
 			l.journalPending[uid] = struct{}{}
@@ -196,32 +196,39 @@ func TestLedgerSchedule(t *testing.T) {
 
 func TestLedgerProgress(t *testing.T) {
 	tests := []struct {
-		name    string
-		run     run
-		durable *checkpoint.Progress
-		want    *checkpoint.Progress
+		name          string
+		run           run
+		durable       *checkpoint.Progress
+		want          *checkpoint.Progress
+		wantWitnessed bool
 	}{{
 		name:    "unknown TaskRun: its annotation",
 		run:     run{name: "other"},
 		durable: prog(0, "a."),
 		want:    prog(0, "a."),
 	}, {
-		name:    "this process delivered further than the annotation says",
+		name:          "this process delivered further than the annotation says",
+		run:           run{name: "tr", delivered: prog(0, "a.", "b"), witnessed: true},
+		durable:       prog(0, "a."),
+		want:          prog(0, "a.", "b"),
+		wantWitnessed: true,
+	}, {
+		name:    "further than the annotation, as read from the journal",
 		run:     run{name: "tr", delivered: prog(0, "a.", "b")},
 		durable: prog(0, "a."),
 		want:    prog(0, "a.", "b"),
 	}, {
 		name:    "the annotation is further (written by the bucket's previous leader)",
-		run:     run{name: "tr", delivered: prog(0, "a")},
+		run:     run{name: "tr", delivered: prog(0, "a"), witnessed: true},
 		durable: prog(1, "a"),
 		want:    prog(1, "a"),
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := ledgerWith(100, tc.run)
-			got := l.progress("tr", tc.durable)
-			if !got.Covers(tc.want) || !tc.want.Covers(got) {
-				t.Errorf("progress = %v, want %v", got, tc.want)
+			got, witnessed := l.progress("tr", tc.durable)
+			if !got.Covers(tc.want) || !tc.want.Covers(got) || witnessed != tc.wantWitnessed {
+				t.Errorf("progress = %v, witnessed %v; want %v, %v", got, witnessed, tc.want, tc.wantWitnessed)
 			}
 			if st := l.runs["tr"]; st != nil && got == st.delivered {
 				t.Error("progress returned the ledger's own record, not a copy")
@@ -238,8 +245,8 @@ func TestLedgerDelivered(t *testing.T) {
 	st := l.runs["tr"]
 	// The interval counts from the first delivery, so a running TaskRun's
 	// first event does not cost a write of its own.
-	if !st.savedAt.Equal(t0) || !st.delivered.Covers(prog(0, "a.")) || st.saved.Covers(st.delivered) {
-		t.Errorf("after two deliveries: savedAt %v, delivered %v, saved %v", st.savedAt, st.delivered, st.saved)
+	if !st.savedAt.Equal(t0) || !st.delivered.Covers(prog(0, "a.")) || st.saved.Covers(st.delivered) || !st.witnessed {
+		t.Errorf("after two deliveries: savedAt %v, delivered %v, saved %v, witnessed %v", st.savedAt, st.delivered, st.saved, st.witnessed)
 	}
 }
 
@@ -734,8 +741,8 @@ func TestLedgerForget(t *testing.T) {
 
 func TestLedgerLoad(t *testing.T) {
 	l := ledgerWith(1000,
-		run{name: "behind", delivered: prog(0, "a")},
-		run{name: "ahead", delivered: prog(0, "a.", "b")},
+		run{name: "behind", delivered: prog(0, "a"), witnessed: true},
+		run{name: "ahead", delivered: prog(0, "a.", "b"), witnessed: true},
 		// Removed by another replica since this one last looked.
 		run{name: "stale", entrySize: 500},
 	)
@@ -762,6 +769,12 @@ func TestLedgerLoad(t *testing.T) {
 	}
 	if _, ok := l.runs["otherbucket"]; ok {
 		t.Error("another bucket's TaskRun was taken in")
+	}
+	// What the journal adds is not what this process saw delivered.
+	for name, want := range map[types.UID]bool{"behind": false, "ahead": true, "new": false} {
+		if got := l.runs[name].witnessed; got != want {
+			t.Errorf("%s after load: witnessed %v, want %v", name, got, want)
+		}
 	}
 	if st := l.runs["new"]; !st.recorded() {
 		t.Error("a TaskRun known only from the journal must count as recorded")

@@ -35,6 +35,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +54,7 @@ import (
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
+	"github.com/tektonstep/tekton-step-source/test/contract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 	"github.com/tektonstep/tekton-step-source/test/e2e/sink"
 )
@@ -117,12 +119,54 @@ func newNamespace(t *testing.T) string {
 		t.Fatalf("creating namespace: %v", err)
 	}
 	t.Cleanup(func() {
+		if !t.Failed() {
+			checkContract(t, name)
+		}
 		if t.Failed() {
 			dumpNamespace(t, name)
 		}
 		_ = kube.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	return name
+}
+
+// partial namespaces hold a test's TaskRuns that do not all end (one is
+// deleted while it runs): their streams are checked without requiring
+// every step to end.
+var partial sync.Map
+
+func partialStream(ns string) { partial.Store(ns, true) }
+
+// checkContract runs the contract checker over every event the receiver
+// got from the namespace's TaskRuns, at the end of its test: whatever the
+// scenario, the stream keeps the contract. Sources are told apart by their
+// "via" extension where a test has several; the log cap is the smallest of
+// the namespace's sources.
+func checkContract(t *testing.T, ns string) {
+	t.Helper()
+	srcs, err := sources.SourcesV1alpha1().TektonStepSources(ns).List(ctxFor(t, time.Minute), metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("listing the sources for the contract check: %v", err)
+	}
+	opts := contract.Options{Stream: func(e cloudevents.Event) string { return ext(e, "via") }}
+	for _, s := range srcs.Items {
+		if s.Spec.Log != nil && s.Spec.Log.MaxBytes != nil && (opts.LogMaxBytes == 0 || int(*s.Spec.Log.MaxBytes) < opts.LogMaxBytes) {
+			opts.LogMaxBytes = int(*s.Spec.Log.MaxBytes)
+		}
+	}
+	_, incomplete := partial.Load(ns)
+	opts.Complete = !incomplete
+	all, err := allEvents(ctxFor(t, time.Minute))
+	if err != nil {
+		t.Fatalf("reading the events for the contract check: %v", err)
+	}
+	var mine []cloudevents.Event
+	for _, e := range all {
+		if ext(e, "tektonnamespace") == ns {
+			mine = append(mine, e)
+		}
+	}
+	contract.Verify(t, mine, opts)
 }
 
 // apply server-side applies YAML into namespace ns ({{.Image}} is the step image).

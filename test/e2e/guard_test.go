@@ -39,6 +39,7 @@ import (
 func TestGuardReleasesADeletedRunningTaskRun(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
+	partialStream(ns) // the TaskRun goes while its step runs
 	src := newSource(t, ns, "guarded", "deletionGuard: {deadline: 10m}\n")
 	finalizer := adaptercontract.GuardFinalizer(string(src.UID))
 	apply(t, ns, `

@@ -415,6 +415,7 @@ spec:
 func TestDeletingSourceRemovesAdapter(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
+	partialStream(ns) // the source goes while the TaskRun runs
 	src := newSource(t, ns, "short-lived", "")
 	var adapters []string
 	err := wait.PollUntilContextTimeout(ctxFor(t, time.Minute), 500*time.Millisecond, time.Minute, true,

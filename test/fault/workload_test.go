@@ -37,6 +37,7 @@ import (
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/contract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
@@ -116,10 +117,12 @@ func (w workload) driveOne(client tektonclient.Interface, ns, name string) error
 }
 
 // verdict checks the received events against the workload: every
-// transition delivered, per-TaskRun order kept (first deliveries), and
-// returns how many duplicates arrived (all with the id of an earlier event).
+// transition delivered, per-TaskRun order kept (first deliveries), every
+// event within the contract, and returns how many duplicates arrived (all
+// with the id of an earlier event).
 func (w workload) verdict(t *testing.T, evs []cloudevents.Event, prefix string) (duplicates int) {
 	t.Helper()
+	contract.Verify(t, evs, contract.Options{Complete: true, Redelivered: true, LogMaxBytes: logMaxBytes})
 	seen := map[string]bool{}
 	perRun := map[string][]string{}
 	for _, e := range evs {
@@ -152,9 +155,12 @@ func kindOf(eventType string) string {
 	return eventType
 }
 
+// logMaxBytes is the fault tests' log cap.
+const logMaxBytes = 4096
+
 func newSourceConfig(ns string) *adaptercontract.Config {
 	return &adaptercontract.Config{SourceUID: string(uuid.NewUUID()), SourceName: "fault", SourceNamespace: ns,
-		Namespaces: []string{ns}, LogMaxBytes: 4096}
+		Namespaces: []string{ns}, LogMaxBytes: logMaxBytes}
 }
 
 // adapterBinary builds cmd/receive_adapter once per test binary.
