@@ -247,9 +247,13 @@ func TestCheck(t *testing.T) {
 		events: func() []cloudevents.Event { evs := good(); evs[0].SetSource("/x"); return evs },
 		want:   "source /x",
 	}, {
-		name:   "an unknown type",
-		events: func() []cloudevents.Event { evs := good(); evs[0].SetType("dev.tekton.event.step.paused.v1"); return evs },
-		want:   "none of the four",
+		name: "an unknown type",
+		events: func() []cloudevents.Event {
+			evs := good()
+			evs[0].SetType("dev.tekton.event.step.paused.v1")
+			return evs
+		},
+		want: "none of the four",
 	}, {
 		name: "data against the schema",
 		events: func() []cloudevents.Event {
