@@ -115,7 +115,12 @@ func Generate() ([]byte, error) {
 	root.Description = "The data of every CloudEvent a TektonStepSource sends (types dev.tekton.event.step.started.v1, " +
 		"succeeded.v1, failed.v1 and skipped.v1; datacontenttype application/json). Generated from " +
 		"github.com/tektonstep/tekton-step-source/pkg/adapter/events.Data by hack/eventschema; do not edit. " +
-		"Objects allow properties not listed here: fields may be added in a compatible way."
+		"Objects allow properties not listed here: fields may be added in a compatible way. " +
+		"The event's attributes order it: the CloudEvents sequence extension (<attempt>-<step index>-<0 started, " +
+		"1 terminal>, zero-padded to 5 digits) sorts a TaskRun's events (one source) in transition order across " +
+		"attempts, and the partitionkey extension (<namespace>/<taskrun>) keeps them in one partition; a terminal " +
+		"event's stepState.terminated carries the exit code, startedAt and finishedAt (the step's duration) and " +
+		"stepState.results the step's results."
 	root.Defs = g.defs
 	out, err := json.MarshalIndent(root, "", "  ")
 	if err != nil {
