@@ -360,7 +360,7 @@ type want struct {
 	step       string
 	attempt    int
 	reason     string // "": not checked
-	log        string // for succeeded/failed: the exact log ("-" : no log field)
+	log        string // for succeeded/failed: the exact log ("-": no log field; "?": the log or a logError)
 	continued  bool
 }
 
@@ -449,6 +449,10 @@ func assertEvents(t *testing.T, tr *pipelinev1.TaskRun, got []cloudevents.Event,
 		}
 		terminal := w.transition == "succeeded" || w.transition == "failed"
 		switch {
+		case terminal && w.log == "?":
+			if (d.Log == nil) == (d.LogError == "") {
+				t.Errorf("%s: want a log or a logError, got log %v and logError %q", where, d.Log, d.LogError)
+			}
 		case !terminal || w.log == "-":
 			if d.Log != nil {
 				t.Errorf("%s: unexpected log %q", where, *d.Log)

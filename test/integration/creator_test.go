@@ -42,7 +42,8 @@ import (
 // TektonStepSources in the namespace but differ in what they may read. A
 // source is admitted only for a user who could list and watch its
 // TaskRuns and get their pods' logs (cluster-wide with a
-// namespaceSelector) and, with serviceAccountName, create pods; the refusal
+// namespaceSelector), with serviceAccountName create pods, and with
+// masking.secretValues get secrets; the refusal
 // names the missing permission. An update is checked when it changes the
 // spec; one that does not (a label) is not.
 func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
@@ -81,6 +82,7 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 	grant(user("no-logs"), editor, rule("tekton.dev", "taskruns", "list", "watch"))
 	grant(user("runner"), append([]rbacv1.PolicyRule{editor, rule("", "pods", "create")}, readAll...)...)
 	grant(user("editor"), editor)
+	grant(user("secret-reader"), append([]rbacv1.PolicyRule{editor, rule("", "secrets", "get")}, readAll...)...)
 	grant(user("cluster-reader"), editor, rule("", "pods", "create"))
 	clusterRead := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: user("cluster-reader")}, Rules: readAll}
 	if _, err := kube.RbacV1().ClusterRoles().Create(ctx, clusterRead, metav1.CreateOptions{}); err != nil {
@@ -106,6 +108,9 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 	plain := func(string) func(*v1alpha1.TektonStepSourceSpec) { return func(*v1alpha1.TektonStepSourceSpec) {} }
 	ownAccount := func(string) func(*v1alpha1.TektonStepSourceSpec) {
 		return func(s *v1alpha1.TektonStepSourceSpec) { s.ServiceAccountName = "watcher" }
+	}
+	masking := func(string) func(*v1alpha1.TektonStepSourceSpec) {
+		return func(s *v1alpha1.TektonStepSourceSpec) { s.Masking = &v1alpha1.MaskingSpec{SecretValues: true} }
 	}
 	everywhere := func(string) func(*v1alpha1.TektonStepSourceSpec) {
 		return func(s *v1alpha1.TektonStepSourceSpec) {
@@ -136,6 +141,8 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 		{user: "runner", spec: ownAccount},
 		{user: "runner", spec: everywhere, wantErr: "may not list taskruns.tekton.dev in all namespaces"},
 		{user: "cluster-reader", spec: everywhere},
+		{user: "reader", spec: masking, wantErr: "may not get secrets in namespace " + ns},
+		{user: "secret-reader", spec: masking},
 	}
 	for i, tc := range tests {
 		name := strings.ReplaceAll(tc.user, "-", "") + "-" + string(rune('a'+i))
