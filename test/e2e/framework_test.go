@@ -167,6 +167,7 @@ func checkContract(t *testing.T, ns string) {
 		}
 	}
 	contract.Verify(t, mine, opts)
+	t.Logf("the event contract checked over the %d events of namespace %s (complete streams: %v)", len(mine), ns, opts.Complete)
 }
 
 // apply server-side applies YAML into namespace ns ({{.Image}} is the step image).

@@ -200,7 +200,7 @@ metadata:
   name: timed-out
 spec:
   pipelineRef: {name: hang}
-  timeouts: {pipeline: 5m, tasks: 20s}
+  timeouts: {pipeline: 5m, tasks: 45s}
 `)
 	pr := waitPipelineRun(t, ns, "timed-out")
 	if c := pr.Status.GetCondition("Succeeded"); !c.IsFalse() {

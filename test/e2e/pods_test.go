@@ -20,6 +20,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,5 +186,46 @@ spec:
 	step := eventData(got[1]).Step
 	if step["image"] != stepImage || step["script"] != `echo "hello tekton"` {
 		t.Errorf("the event's step %v, want the StepAction's image and script with the param substituted", step)
+	}
+}
+
+// TestManyTaskRunsAtOnce: TaskRuns of short steps started together, so
+// Tekton's second-resolution timestamps collide (a step can show a start
+// and end before the previous step's end). Every TaskRun's events keep
+// the time rules: no step ends before it started or starts before the
+// previous one ended (the contract checker at the end of the test checks
+// them over every event; here each TaskRun's sequence too).
+func TestManyTaskRunsAtOnce(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	newSource(t, ns, "steps", "")
+	const runs = 10
+	var yaml strings.Builder
+	for i := range runs {
+		fmt.Fprintf(&yaml, `---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: burst-%d
+spec:
+  taskSpec:
+    steps:
+    - {name: a, image: "{{.Image}}", script: "echo a"}
+    - {name: b, image: "{{.Image}}", script: "echo b"}
+    - {name: c, image: "{{.Image}}", script: "echo c"}
+`, i)
+	}
+	apply(t, ns, yaml.String())
+	for i := range runs {
+		name := fmt.Sprintf("burst-%d", i)
+		tr := waitTaskRun(t, ns, name)
+		assertEvents(t, tr, eventsOf(t, ns, name, 6), []want{
+			{transition: "started", step: "a"},
+			{transition: "succeeded", step: "a", log: "a\n"},
+			{transition: "started", step: "b"},
+			{transition: "succeeded", step: "b", log: "b\n"},
+			{transition: "started", step: "c"},
+			{transition: "succeeded", step: "c", log: "c\n"},
+		})
 	}
 }

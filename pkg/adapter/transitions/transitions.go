@@ -174,6 +174,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 	var prevFinished metav1.Time
 	failedToStart, failedAt := podFailedToStart(st)
 	running := failedToStart == "" && podRunning(st)
+	endReason, endedAt, ended := attemptEnded(st)
 	for i, s := range st.Steps {
 		switch {
 		case s.Terminated == nil && failedToStart != "":
@@ -181,6 +182,24 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			// and left the steps as they were (CreateContainerConfigError
 			// does): none ran, and none will end otherwise.
 			add(i, s, Skipped, failedAt, failedToStart)
+			mayRun = false
+		case s.Terminated == nil && ended:
+			// Tekton ended the attempt without the step's end: a step
+			// killed for memory takes its entrypoint with it, so the next
+			// step's entrypoint waits for ever and Tekton (which counts
+			// the pod done at the OOM) leaves it running. Nothing ends it
+			// otherwise: one that executed fails with the attempt, one
+			// that did not is skipped, with the attempt's reason.
+			if s.Running != nil && mayRun && !conditional(st, i) && running {
+				started := startTime(i, s, prevFinished)
+				add(i, s, Started, started, "")
+				if endedAt.Before(&started) {
+					endedAt = started
+				}
+				add(i, endedWith(s, started, endedAt, endReason), Failed, endedAt, endReason)
+			} else {
+				add(i, s, Skipped, endedAt, endReason)
+			}
 			mayRun = false
 		case s.Terminated != nil:
 			term := s.Terminated
@@ -257,6 +276,31 @@ func podFailedToStart(st *pipelinev1.TaskRunStatus) (string, metav1.Time) {
 		return c.Reason, metav1.Time{Time: c.LastTransitionTime.Inner.Time}
 	}
 	return "", metav1.Time{}
+}
+
+// attemptEnded is the reason and time of an attempt Tekton ended (its
+// Succeeded condition no longer Unknown), and whether it ended.
+func attemptEnded(st *pipelinev1.TaskRunStatus) (string, metav1.Time, bool) {
+	c := st.GetCondition(apis.ConditionSucceeded)
+	if c == nil || c.Status == corev1.ConditionUnknown {
+		return "", metav1.Time{}, false
+	}
+	if st.CompletionTime != nil {
+		return c.Reason, *st.CompletionTime, true
+	}
+	return c.Reason, metav1.Time{Time: c.LastTransitionTime.Inner.Time}, true
+}
+
+// endedWith is the state of a step that executed when Tekton ended its
+// attempt without recording its end, terminated as Tekton's reconciler
+// records a step it stops (terminateStepsInPod): exit code 1, the
+// attempt's reason, from the step's start to the attempt's end.
+func endedWith(s pipelinev1.StepState, started, ended metav1.Time, reason string) pipelinev1.StepState {
+	s.Running = nil
+	s.Waiting = nil
+	s.Terminated = &corev1.ContainerStateTerminated{ExitCode: 1, Reason: reason, StartedAt: started, FinishedAt: ended}
+	s.TerminationReason = reason
+	return s
 }
 
 // conditional reports whether step i has `when` expressions. Its container

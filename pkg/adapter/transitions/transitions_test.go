@@ -189,6 +189,34 @@ func TestForTaskRun(t *testing.T) {
 		tr:   taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 11), running("c")),
 		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@11[Error]"},
 	}, {
+		// What Tekton (v1.15) writes when a step is killed for memory:
+		// the kill takes the step's entrypoint with it (no termination
+		// message, so no terminationReason, and its container's start),
+		// Tekton counts the pod done at once, and the next step, whose
+		// entrypoint waits for ever, stays running.
+		name: "a step killed for memory: failed OOMKilled, the next one left running is skipped",
+		tr: func() *pipelinev1.TaskRun {
+			oom := exited("b", 137, "", 2, 30)
+			oom.Terminated.Reason = "OOMKilled"
+			tr := taskRun(exited("a", 0, "Completed", 4, 10), oom, running("c"))
+			tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "StepOOM"})
+			end := at(34)
+			tr.Status.CompletionTime = &end
+			return tr
+		}(),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@30[OOMKilled]",
+			"0/c/skipped@34[StepOOM]"},
+	}, {
+		name: "an attempt ended while a step executed, without its end: it fails with the attempt, the rest are skipped",
+		tr: func() *pipelinev1.TaskRun {
+			tr := taskRun(exited("a", 0, "Completed", 4, 10), running("b"), waiting("c"))
+			tr.Status.Conditions = []apis.Condition{{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse,
+				Reason: "SidecarOOM", LastTransitionTime: apis.VolatileTime{Inner: at(25)}}}
+			return tr
+		}(),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@25[SidecarOOM]",
+			"0/c/skipped@25[SidecarOOM]"},
+	}, {
 		name: "failure then skipped steps",
 		tr: taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 11),
 			exited("c", 1, "Skipped", 11, 11), exited("d", 1, "Skipped", 11, 11)),
