@@ -145,7 +145,12 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	logger := a.logger.With(zap.String("id", id), zap.String("type", t.Kind.EventType()),
 		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
 	if st.masker == nil {
-		st.masker, st.withheld = a.masker(ctx, tr, t)
+		masker, withheld := a.masker(ctx, tr, t)
+		if wait, ok := st.awaitGrant(withheld, time.Now()); ok {
+			a.retries.hold(tr, st)
+			return &retryAfterError{wait: wait}
+		}
+		st.masker, st.withheld = masker, withheld
 		if st.withheld != nil {
 			logger.Warnw("The step's log is withheld: a Secret it references cannot be masked", zap.Error(st.withheld))
 		}

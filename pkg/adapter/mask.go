@@ -19,6 +19,7 @@ package adapter
 import (
 	"context"
 	"fmt"
+	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -78,4 +79,26 @@ func (a *Adapter) stepSecrets(ctx context.Context, tr *pipelinev1.TaskRun, t tra
 		return masking.StepSecretNames(tr.Status.TaskSpec, step), nil
 	}
 	return nil, nil
+}
+
+// grantWait is how long an event waits for the grant of a Secret its step
+// references: the controller adds a TaskRun pod and its Secrets to the
+// per-source Role once the pod appears (resources.MaskAccessTo), which
+// takes a moment; a read refused longer than that withholds the log.
+const grantWait = time.Minute
+
+// awaitGrant says whether the event waits for the grant, and how long
+// before its next try: the read of the step's pod or Secrets was
+// forbidden, and the grant has not been awaited for grantWait yet.
+func (st *retryState) awaitGrant(readErr error, now time.Time) (time.Duration, bool) {
+	if !apierrors.IsForbidden(readErr) {
+		return 0, false
+	}
+	if st.grantBy.IsZero() {
+		st.grantBy = now.Add(grantWait)
+	}
+	if !now.Before(st.grantBy) {
+		return 0, false
+	}
+	return time.Second, true
 }

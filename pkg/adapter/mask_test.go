@@ -18,12 +18,16 @@ package adapter
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
@@ -107,6 +111,40 @@ func TestSecretValuesMasked(t *testing.T) {
 				}
 			case d.Log == nil || *d.Log != tc.wantLog:
 				t.Errorf("log = %v, want %q", d.Log, tc.wantLog)
+			}
+		})
+	}
+}
+
+// TestAwaitGrant: a read of the step's pod or Secrets that is forbidden
+// (the controller has not granted it yet) waits, up to grantWait from the
+// first refusal; any other error, or a refusal past that, does not.
+func TestAwaitGrant(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	forbidden := fmt.Errorf("reading Secret %q: %w", "token",
+		apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "token", errors.New("not granted")))
+	tests := []struct {
+		name     string
+		grantBy  time.Time
+		err      error
+		now      time.Time
+		wantWait bool
+	}{
+		{name: "read", err: nil, now: t0},
+		{name: "not found", err: apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "token"), now: t0},
+		{name: "first refusal", err: forbidden, now: t0, wantWait: true},
+		{name: "refused within the wait", grantBy: t0.Add(grantWait), err: forbidden, now: t0.Add(grantWait - time.Second), wantWait: true},
+		{name: "refused past the wait", grantBy: t0.Add(grantWait), err: forbidden, now: t0.Add(grantWait)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := retryState{grantBy: tc.grantBy}
+			wait, ok := st.awaitGrant(tc.err, tc.now)
+			if ok != tc.wantWait || (ok && wait <= 0) {
+				t.Errorf("awaitGrant = %v, %v; want waiting %v", wait, ok, tc.wantWait)
+			}
+			if tc.wantWait && tc.grantBy.IsZero() && !st.grantBy.Equal(t0.Add(grantWait)) {
+				t.Errorf("grantBy = %v, want %v", st.grantBy, t0.Add(grantWait))
 			}
 		})
 	}

@@ -200,7 +200,7 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	if s.Spec.IncludeSinkTriggeredRuns {
 		row(0, "Recursion Guard", "off (includeSinkTriggeredRuns)")
 	}
-	if s.Spec.Masking != nil && s.Spec.Masking.SecretValues {
+	if s.Spec.MasksSecretValues() {
 		row(0, "Secret Values", "masked")
 	}
 	if len(s.Spec.Filters) > 0 {

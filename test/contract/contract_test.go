@@ -138,10 +138,17 @@ func TestCheck(t *testing.T) {
 		name: "a redelivery that is another transition",
 		events: func() []cloudevents.Event {
 			evs := good()
-			return append(evs, with(evs[1], func(e *cloudevents.Event) { e.SetTime(t0.Add(time.Hour)) }))
+			return append(evs, with(evs[1], func(e *cloudevents.Event) { e.SetExtension("sequence", "00000-00007-1") }))
 		},
 		opts: Options{Redelivered: true},
 		want: "redelivered as a different transition",
+	}, {
+		name: "a redelivery rebuilt from a later status (another time)",
+		events: func() []cloudevents.Event {
+			evs := good()
+			return append(evs, with(evs[0], func(e *cloudevents.Event) { e.SetTime(t0.Add(time.Second)) }))
+		},
+		opts: Options{Complete: true, Redelivered: true},
 	}, {
 		name: "a filtered stream is not complete",
 		events: func() []cloudevents.Event {

@@ -19,14 +19,19 @@ package integration
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/ptr"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -109,4 +114,85 @@ func TestAdapterMayDoNothingElse(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests checked, %d allowed", checked, granted)
+}
+
+// TestMaskingGrantsOnlyTheReferencedSecrets: with masking.secretValues the
+// real controller grants the adapter get on the namespace's TaskRun pods
+// and on the Secrets their step containers reference, by name, as the
+// pods come and go; never a Secret only a sidecar or no pod references,
+// nor any Secret or pod by list or without a name.
+func TestMaskingGrantsOnlyTheReferencedSecrets(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	env.createSource(t, ns, newSourceObject("masked", duckv1.Destination{URI: apis.HTTP("sink.example")},
+		func(s *v1alpha1.TektonStepSourceSpec) { s.Masking = &v1alpha1.MaskingSpec{SecretValues: true} }))
+	env.waitForDeployment(t, ns, "masked-tektonstep-adapter", "creation", func(*appsv1.Deployment) bool { return true })
+	ctx := context.Background()
+	user := "system:serviceaccount:" + ns + ":masked-tektonstep-adapter"
+	may := func(verb, resource, name string) bool {
+		t.Helper()
+		review, err := env.kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+			Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:serviceaccounts", "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Resource: resource, Name: name}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return review.Status.Allowed
+	}
+	// want waits until the adapter may do exactly what grants says.
+	want := func(what string, grants map[string]bool) {
+		t.Helper()
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			for q, allowed := range grants {
+				verb, rest, _ := strings.Cut(q, " ")
+				resource, name, _ := strings.Cut(rest, " ")
+				if may(verb, resource, name) != allowed {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			got := map[string]bool{}
+			for q := range grants {
+				verb, rest, _ := strings.Cut(q, " ")
+				resource, name, _ := strings.Cut(rest, " ")
+				got[q] = may(verb, resource, name)
+			}
+			t.Fatalf("%s: the adapter may %v, want %v", what, got, grants)
+		}
+	}
+	secretRef := func(name string) []corev1.EnvFromSource {
+		return []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}}
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "build-pod", Labels: map[string]string{"tekton.dev/taskRun": "build"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "step-compile", Image: "busybox", EnvFrom: secretRef("deploy-token")},
+			{Name: "sidecar-db", Image: "busybox", EnvFrom: secretRef("db-admin")},
+		}},
+	}
+	// Not a TaskRun's pod: nothing of it is granted.
+	stray := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "stray"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "step-x", Image: "busybox", EnvFrom: secretRef("stray-secret")}}},
+	}
+	nothing := map[string]bool{
+		"get secrets deploy-token": false, "get secrets db-admin": false, "get secrets stray-secret": false,
+		"get secrets ": false, "list secrets ": false, "get pods build-pod": false, "get pods stray": false, "get pods ": false,
+	}
+	want("before any TaskRun pod", nothing)
+	for _, p := range []*corev1.Pod{pod, stray} {
+		if _, err := env.kube.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	granted := maps.Clone(nothing)
+	granted["get secrets deploy-token"], granted["get pods build-pod"] = true, true
+	want("with the TaskRun pod", granted)
+	if err := env.kube.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.Int64(0)}); err != nil {
+		t.Fatal(err)
+	}
+	want("once the pod is gone", nothing)
 }

@@ -19,7 +19,9 @@ package tektonstepsource
 import (
 	"context"
 	"os"
+	"slices"
 
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -28,6 +30,7 @@ import (
 	kubeclient "knative.dev/pkg/client/injection/kube/client"
 	deploymentinformer "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered"
 	namespaceinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/namespace"
+	podinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered"
 	serviceaccountinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/serviceaccount/filtered"
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
 	roleinformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/role/filtered"
@@ -57,19 +60,24 @@ const (
 	AdapterImageEnv = "TEKTON_STEP_SOURCE_RA_IMAGE"
 )
 
-// WithInformerSelectors adds the label selector of the objects the
-// controller creates to the context's filtered informer factories. Call it
+// WithInformerSelectors adds the label selectors of the objects the
+// controller watches to the context's filtered informer factories. Call it
 // on the context given to sharedmain (or injection): the controller's
-// Deployment, ServiceAccount, Role and RoleBinding informers only watch those
-// objects, not every Deployment of the cluster.
+// Deployment, ServiceAccount, Role and RoleBinding informers only watch the
+// objects it creates, not every Deployment of the cluster, and its pod
+// informer only TaskRun pods.
 func WithInformerSelectors(ctx context.Context) context.Context {
 	selectors, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
-	for _, s := range selectors {
-		if s == resources.AdapterSelector {
-			return ctx
+	out := append([]string(nil), selectors...)
+	for _, want := range []string{resources.AdapterSelector, resources.TaskRunPodSelector} {
+		if !slices.Contains(out, want) {
+			out = append(out, want)
 		}
 	}
-	return filteredfactory.WithSelectors(ctx, append(append([]string(nil), selectors...), resources.AdapterSelector)...)
+	if len(out) == len(selectors) {
+		return ctx
+	}
+	return filteredfactory.WithSelectors(ctx, out...)
 }
 
 // NewController builds the TektonStepSource controller; its signature is
@@ -87,6 +95,10 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	roleInformer := roleinformer.Get(ctx, resources.AdapterSelector)
 	roleBindingInformer := rolebindinginformer.Get(ctx, resources.AdapterSelector)
 	namespaceInformer := namespaceinformer.Get(ctx)
+	taskRunPodInformer := podinformer.Get(ctx, resources.TaskRunPodSelector)
+	if err := taskRunPodInformer.Informer().SetTransform(resources.TrimTaskRunPod); err != nil {
+		logger.Panicw("Cannot trim the TaskRun pods the controller caches", zap.Error(err))
+	}
 
 	r := &Reconciler{
 		KubeClientSet:        kubeclient.Get(ctx),
@@ -98,6 +110,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		ServiceAccountLister: serviceAccountInformer.Lister(),
 		RoleLister:           roleInformer.Lister(),
 		RoleBindingLister:    roleBindingInformer.Lister(),
+		TaskRunPodLister:     taskRunPodInformer.Lister(),
 	}
 	impl := tektonstepsourcereconciler.NewImpl(ctx, r)
 	// Tracker-driven: a sink that appears later or changes its address
@@ -123,6 +136,16 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		impl.FilteredGlobalResync(hasNamespaceSelector, sourceInformer.Informer())
 	}))
 
+	// A TaskRun pod coming or going changes what the Role of a source that
+	// masks Secret values in its namespace grants (resources.MaskAccessTo);
+	// its updates (container states) do not: a pod's spec does not change.
+	podsChanged := func(obj interface{}) {
+		if ns, ok := namespaceOf(obj); ok {
+			impl.FilteredGlobalResync(masksSecretsIn(ns), sourceInformer.Informer())
+		}
+	}
+	taskRunPodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: podsChanged, DeleteFunc: podsChanged})
+
 	// The logging and observability configuration is copied into every
 	// adapter's environment: roll the adapters when it changes. (Registered
 	// after WatchConfigurations, so its observers have seen the change.)
@@ -144,6 +167,29 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		}
 	})
 	return impl
+}
+
+// masksSecretsIn selects the sources with a per-source Role in the
+// namespace that masks Secret values.
+func masksSecretsIn(ns string) func(interface{}) bool {
+	return func(obj interface{}) bool {
+		src, ok := obj.(*v1alpha1.TektonStepSource)
+		return ok && src.Namespace == ns && src.Spec.ServiceAccountName == "" && src.Spec.MasksSecretValues()
+	}
+}
+
+// namespaceOf is the namespace of an informer's object, also of a deleted
+// one the informer only knows the key of.
+func namespaceOf(obj interface{}) (string, bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		ns, _, err := cache.SplitMetaNamespaceKey(d.Key)
+		return ns, err == nil
+	}
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return "", false
+	}
+	return o.GetNamespace(), true
 }
 
 func hasNamespaceSelector(obj interface{}) bool {

@@ -35,6 +35,7 @@ import (
 	_ "knative.dev/pkg/client/injection/ducks/duck/v1/addressable/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/namespace/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/serviceaccount/filtered/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/factory/filtered/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/rbac/v1/role/filtered/fake"
@@ -84,7 +85,7 @@ func TestWithInformerSelectors(t *testing.T) {
 	ctx := filteredfactory.WithSelectors(context.Background(), other)
 	ctx = WithInformerSelectors(WithInformerSelectors(ctx))
 	got, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
-	if diff := cmp.Diff([]string{other, resources.AdapterSelector}, got); diff != "" {
+	if diff := cmp.Diff([]string{other, resources.AdapterSelector, "tekton.dev/taskRun"}, got); diff != "" {
 		t.Errorf("selectors (-want +got):\n%s", diff)
 	}
 }

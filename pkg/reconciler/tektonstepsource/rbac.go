@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
 
@@ -36,8 +37,8 @@ import (
 // the adapter does in every watched namespace and returns the account's name.
 //
 // Without spec.serviceAccountName the controller creates a per-source
-// ServiceAccount and binds the adapter ClusterRole to it with a RoleBinding
-// in the source's namespace: such a source can only ever read its own
+// ServiceAccount, Role and RoleBinding in the source's namespace: such a
+// source can only ever read its own
 // namespace (validation refuses a namespaceSelector without a service
 // account). With spec.serviceAccountName the controller grants nothing: it
 // asks the apiserver (SubjectAccessReviews) whether the account may, and
@@ -131,9 +132,18 @@ func (r *Reconciler) reconcileAdapterObjects(ctx context.Context, src *v1alpha1.
 }
 
 // reconcileRole keeps the per-source Role what resources.MakeRole says:
-// its rules name the journal and Leases, which change with spec.replicas.
+// its rules name the journal and Leases, which change with spec.replicas,
+// and with masking the TaskRun pods of the namespace and the Secrets they
+// reference, which change as TaskRuns run (their pods enqueue the source).
 func (r *Reconciler) reconcileRole(ctx context.Context, src *v1alpha1.TektonStepSource) error {
-	want := resources.MakeRole(src)
+	var pods []*corev1.Pod
+	if src.Spec.MasksSecretValues() {
+		var err error
+		if pods, err = r.TaskRunPodLister.Pods(src.Namespace).List(labels.Everything()); err != nil {
+			return fmt.Errorf("listing the TaskRun pods: %w", err)
+		}
+	}
+	want := resources.MakeRole(src, pods)
 	client := r.KubeClientSet.RbacV1().Roles(src.Namespace)
 	role, err := r.RoleLister.Roles(src.Namespace).Get(want.Name)
 	if apierrors.IsNotFound(err) {

@@ -98,6 +98,9 @@ type Reconciler struct {
 	ServiceAccountLister corev1listers.ServiceAccountLister
 	RoleLister           rbacv1listers.RoleLister
 	RoleBindingLister    rbacv1listers.RoleBindingLister
+	// TaskRunPodLister lists the TaskRun pods (resources.TaskRunPodSelector)
+	// whose Secrets a per-source Role with masking grants by name.
+	TaskRunPodLister corev1listers.PodLister
 }
 
 var _ tektonstepsourcereconciler.Interface = (*Reconciler)(nil)

@@ -226,7 +226,7 @@ func TestReconcile(t *testing.T) {
 			WantCreates: []runtime.Object{
 				resources.MakeJournal(src),
 				resources.MakeServiceAccount(src),
-				resources.MakeRole(src),
+				resources.MakeRole(src, nil),
 				resources.MakeRoleBinding(src),
 				ra,
 			},
@@ -313,7 +313,7 @@ func TestReconcile(t *testing.T) {
 			NewServingService("dls", testNS, "http://dls.ci.svc.cluster.local")},
 		Key: testNS + "/" + sourceName,
 		WantCreates: []runtime.Object{resources.MakeJournal(dlsSource), resources.MakeServiceAccount(dlsSource),
-			resources.MakeRole(dlsSource), resources.MakeRoleBinding(dlsSource), dlsAdapter},
+			resources.MakeRole(dlsSource, nil), resources.MakeRoleBinding(dlsSource), dlsAdapter},
 		WantErr: true, // the requeue after ResyncInterval
 		WantEvents: []string{
 			Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
@@ -396,7 +396,7 @@ func TestReconcile(t *testing.T) {
 			Name: "adapter available: Ready",
 			Objects: []runtime.Object{
 				newSource(baseOptions(brokerRef)...), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), resources.MakeRoleBinding(src), available,
 			},
 			Key:               testNS + "/" + sourceName,
 			WantCreates:       []runtime.Object{resources.MakeJournal(src)},
@@ -408,7 +408,7 @@ func TestReconcile(t *testing.T) {
 			Name: "second reconcile changes nothing",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), resources.MakeRoleBinding(src), available,
 				resources.MakeJournal(src),
 			},
 			Key:         testNS + "/" + sourceName,
@@ -419,7 +419,7 @@ func TestReconcile(t *testing.T) {
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available),
 				NewBroker("default", testNS, &duckv1.Addressable{URL: apis.HTTP("new-ingress.knative-eventing.svc.cluster.local")}),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), resources.MakeRoleBinding(src), available,
 			},
 			Key:         testNS + "/" + sourceName,
 			WantCreates: []runtime.Object{resources.MakeJournal(src)},
@@ -435,7 +435,7 @@ func TestReconcile(t *testing.T) {
 			Name: "Deployment drifted (image, extra env): updated",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src),
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), resources.MakeRoleBinding(src),
 				drifted(available),
 			},
 			Key:         testNS + "/" + sourceName,
@@ -449,7 +449,7 @@ func TestReconcile(t *testing.T) {
 			Name: "Deployment of the same name owned by someone else",
 			Objects: []runtime.Object{
 				newSource(baseOptions(uriSink)...),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src),
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), resources.MakeRoleBinding(src),
 				notOwned(makeAdapter(t, src, adapterSA, uriAddr, []string{testNS}, false)),
 			},
 			Key:         testNS + "/" + sourceName,
@@ -482,7 +482,7 @@ func TestReconcile(t *testing.T) {
 			Name: "RoleBinding to another role: replaced",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), withRoleRef(resources.MakeRoleBinding(src), "admin"), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), withRoleRef(resources.MakeRoleBinding(src), "admin"), available,
 			},
 			Key:         testNS + "/" + sourceName,
 			WantDeletes: []clientgotesting.DeleteActionImpl{deleteAction("rolebindings", adapterSA)},
@@ -492,7 +492,7 @@ func TestReconcile(t *testing.T) {
 			Name: "RoleBinding with other subjects: updated",
 			Objects: []runtime.Object{
 				readySource(brokerRef, brokerAddr, available), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), withSubjects(resources.MakeRoleBinding(src), rbacv1.Subject{Kind: "Group", Name: "system:authenticated"}), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), withSubjects(resources.MakeRoleBinding(src), rbacv1.Subject{Kind: "Group", Name: "system:authenticated"}), available,
 			},
 			Key:         testNS + "/" + sourceName,
 			WantCreates: []runtime.Object{resources.MakeJournal(src)},
@@ -563,7 +563,7 @@ func TestReconcile(t *testing.T) {
 			Name: "switched to serviceAccountName: the per-source account and binding are revoked",
 			Objects: []runtime.Object{
 				newSource(append(baseOptions(brokerRef), WithServiceAccountName(userSA))...), NewBroker("default", testNS, brokerAddr),
-				resources.MakeServiceAccount(src), resources.MakeRole(src), resources.MakeRoleBinding(src), available,
+				resources.MakeServiceAccount(src), resources.MakeRole(src, nil), resources.MakeRoleBinding(src), available,
 			},
 			Key:     testNS + "/" + sourceName,
 			WantErr: true, // the requeue after ResyncInterval
@@ -650,6 +650,7 @@ func TestReconcile(t *testing.T) {
 			ServiceAccountLister: listers.GetServiceAccountLister(),
 			RoleLister:           listers.GetRoleLister(),
 			RoleBindingLister:    listers.GetRoleBindingLister(),
+			TaskRunPodLister:     listers.GetPodLister(),
 		}
 		return tektonstepsourcereconciler.NewReconciler(ctx, logger, fakesourcesclient.Get(ctx),
 			listers.GetTektonStepSourceLister(), controller.GetEventRecorder(ctx), r)

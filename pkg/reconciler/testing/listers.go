@@ -129,3 +129,8 @@ func (l *Listers) GetRoleLister() rbacv1listers.RoleLister {
 func (l *Listers) GetRoleBindingLister() rbacv1listers.RoleBindingLister {
 	return rbacv1listers.NewRoleBindingLister(l.sorter.IndexerForObjectType(&rbacv1.RoleBinding{}))
 }
+
+// GetPodLister lists the Pods.
+func (l *Listers) GetPodLister() corev1listers.PodLister {
+	return corev1listers.NewPodLister(l.sorter.IndexerForObjectType(&corev1.Pod{}))
+}

@@ -163,11 +163,18 @@ type MaskingSpec struct {
 	// (env valueFrom.secretKeyRef, envFrom secretRef, and Secret volumes
 	// mounted into the step) in its events: in the log, script, args,
 	// command, env values and results, also base64- and URL-encoded. It
-	// grants the adapter get on pods and Secrets in the source's namespace
-	// (a user-provided serviceAccountName must have them); the values are
-	// read per event and never logged.
+	// grants the adapter get on the namespace's TaskRun pods and, by name,
+	// on the Secrets their steps reference (a user-provided
+	// serviceAccountName must be able to get pods and Secrets); the values
+	// are read per event and never logged.
 	// +optional
 	SecretValues bool `json:"secretValues,omitempty"`
+}
+
+// MasksSecretValues reports whether the source masks the values of the
+// Secrets steps reference (spec.masking.secretValues).
+func (s *TektonStepSourceSpec) MasksSecretValues() bool {
+	return s.Masking != nil && s.Masking.SecretValues
 }
 
 // DeletionGuardSpec configures the deletion guard.

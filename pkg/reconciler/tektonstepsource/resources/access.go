@@ -65,8 +65,9 @@ var WatchAccess = []Access{
 // MaskAccess is what the adapter does besides, in every namespace it
 // watches, with spec.masking.secretValues: it reads the pod of a step to
 // find the Secrets the step references, and those Secrets, to mask their
-// values. Their names are only known once a TaskRun runs, so no name
-// limits it; without the option the adapter may read neither.
+// values. An account of the user's own (spec.serviceAccountName) is
+// checked for it namespace-wide, as the names are only known once TaskRuns
+// run; the per-source Role grants it by name (MaskAccessTo).
 var MaskAccess = []Access{
 	{Verb: "get", Resource: "pods"},
 	{Verb: "get", Resource: "secrets"},
@@ -75,7 +76,7 @@ var MaskAccess = []Access{
 // WatchAccessOf is what the source's adapter does in every namespace it
 // watches: WatchAccess, and MaskAccess when it masks secret values.
 func WatchAccessOf(src *v1alpha1.TektonStepSource) []Access {
-	if src.Spec.Masking != nil && src.Spec.Masking.SecretValues {
+	if src.Spec.MasksSecretValues() {
 		return append(slices.Clone(WatchAccess), MaskAccess...)
 	}
 	return WatchAccess

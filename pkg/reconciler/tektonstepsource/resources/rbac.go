@@ -45,12 +45,18 @@ func MakeServiceAccount(src *v1alpha1.TektonStepSource) *corev1.ServiceAccount {
 
 // MakeRole is the per-source Role of a source without
 // spec.serviceAccountName: exactly what its adapter does in the source's
-// namespace, the only one such a source watches (WatchAccessOf,
-// SourceAccess, EventAccess), with its journal and Leases by name.
-func MakeRole(src *v1alpha1.TektonStepSource) *rbacv1.Role {
+// namespace, the only one such a source watches (WatchAccess,
+// SourceAccess, EventAccess), with its journal and Leases by name; with
+// spec.masking.secretValues also MaskAccessTo the namespace's TaskRun pods
+// (taskRunPods, ignored otherwise).
+func MakeRole(src *v1alpha1.TektonStepSource, taskRunPods []*corev1.Pod) *rbacv1.Role {
+	var mask []Access
+	if src.Spec.MasksSecretValues() {
+		mask = MaskAccessTo(taskRunPods)
+	}
 	return &rbacv1.Role{
 		ObjectMeta: meta(src, ServiceAccountName(src)),
-		Rules:      Rules(WatchAccessOf(src), SourceAccess(src), EventAccess),
+		Rules:      Rules(WatchAccess, mask, SourceAccess(src), EventAccess),
 	}
 }
 

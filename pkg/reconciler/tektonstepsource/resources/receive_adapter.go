@@ -111,7 +111,7 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 	if src.Spec.Log != nil && src.Spec.Log.MaxBytes != nil {
 		cfg.LogMaxBytes = *src.Spec.Log.MaxBytes
 	}
-	cfg.MaskSecretValues = src.Spec.Masking != nil && src.Spec.Masking.SecretValues
+	cfg.MaskSecretValues = src.Spec.MasksSecretValues()
 	if el := sinkEventListener(src); el != nil && !src.Spec.IncludeSinkTriggeredRuns {
 		cfg.ExcludeEventListener = el
 	}

@@ -363,7 +363,7 @@ func TestMakeSourceConfig(t *testing.T) {
 
 func TestRBAC(t *testing.T) {
 	src := source()
-	sa, role, rb := MakeServiceAccount(src), MakeRole(src), MakeRoleBinding(src)
+	sa, role, rb := MakeServiceAccount(src), MakeRole(src, nil), MakeRoleBinding(src)
 	for _, o := range []metav1.Object{sa, role, rb} {
 		if o.GetName() != "steps-tektonstep-adapter" || o.GetNamespace() != "ci" {
 			t.Errorf("%T is %s/%s, want ci/steps-tektonstep-adapter", o, o.GetNamespace(), o.GetName())
@@ -397,9 +397,34 @@ func TestRole(t *testing.T) {
 	}
 	events := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}}
 	three := int32(3)
+	masking := func(s *v1alpha1.TektonStepSource) { s.Spec.Masking = &v1alpha1.MaskingSpec{SecretValues: true} }
+	// A TaskRun pod as Tekton makes it: step containers referencing
+	// Secrets by env, envFrom and a mounted volume; a sidecar and an
+	// unmounted volume referencing others.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "build-pod", Namespace: "ci"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name: "step-compile",
+			Env: []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
+				SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "token"}, Key: "t"}}}},
+			EnvFrom:      []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}}}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "keys", MountPath: "/keys"}},
+		}, {
+			Name:    "sidecar-db",
+			EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "db-admin"}}}},
+		}},
+		Volumes: []corev1.Volume{
+			{Name: "keys", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "ssh-keys"}}},
+			{Name: "unused", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "unmounted"}}},
+		},
+	}}
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a-test-pod", Namespace: "ci"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "step-test", EnvFrom: []corev1.EnvFromSource{
+			{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}}}}}},
+	}}
 	tests := []struct {
 		name string
 		src  *v1alpha1.TektonStepSource
+		pods []*corev1.Pod
 		want []rbacv1.PolicyRule
 	}{{
 		name: "one replica: no Leases",
@@ -413,16 +438,28 @@ func TestRole(t *testing.T) {
 				ResourceNames: []string{"tekton-step-source-adapter.steps.00-of-03", "tekton-step-source-adapter.steps.01-of-03", "tekton-step-source-adapter.steps.02-of-03"}},
 			events),
 	}, {
-		name: "secret values masked: its pods and Secrets readable too",
-		src:  source(func(s *v1alpha1.TektonStepSource) { s.Spec.Masking = &v1alpha1.MaskingSpec{SecretValues: true} }),
+		name: "secret values masked: the TaskRun pods and the Secrets their steps reference, by name",
+		src:  source(masking),
+		pods: []*corev1.Pod{pod, other},
 		want: append(append([]rbacv1.PolicyRule(nil), adapter[:2]...),
-			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
-			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"},
+				ResourceNames: []string{"a-test-pod", "build-pod"}},
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"},
+				ResourceNames: []string{"creds", "ssh-keys", "token"}},
 			adapter[2], events),
+	}, {
+		name: "secret values masked, no TaskRun pod yet: no pod or Secret readable",
+		src:  source(masking),
+		want: append(append([]rbacv1.PolicyRule(nil), adapter...), events),
+	}, {
+		name: "TaskRun pods but no masking: none readable",
+		src:  source(),
+		pods: []*corev1.Pod{pod},
+		want: append(append([]rbacv1.PolicyRule(nil), adapter...), events),
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, MakeRole(tc.src).Rules); diff != "" {
+			if diff := cmp.Diff(tc.want, MakeRole(tc.src, tc.pods).Rules); diff != "" {
 				t.Errorf("rules (-want +got):\n%s", diff)
 			}
 			var leases []string
