@@ -111,7 +111,10 @@ type Adapter struct {
 	// masks them alone (no secret values), shared by every event.
 	patterns      masking.Patterns
 	patternMasker *masking.Masker
-	stats         *metrics
+	// grantWaits: how long the events of each pod wait for the grant of
+	// its Secrets (MaskGrantsByName).
+	grantWaits grantWaits
+	stats      *metrics
 	// queue holds the TaskRuns with transitions to deliver; saves the
 	// TaskRuns whose delivered progress is to be written. Writing off the
 	// delivery path keeps a TaskRun's next events from waiting for an

@@ -146,13 +146,14 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
 	if st.masker == nil {
 		masker, withheld := a.masker(ctx, tr, t)
-		if wait, ok := st.awaitGrant(withheld, time.Now()); ok {
-			a.retries.hold(tr, st)
-			return &retryAfterError{wait: wait}
+		if a.cfg.MaskGrantsByName {
+			if wait, ok := a.grantWaits.await(withheld, tr.Namespace+"/"+t.PodName, time.Now()); ok {
+				return &retryAfterError{wait: wait}
+			}
 		}
 		st.masker, st.withheld = masker, withheld
 		if st.withheld != nil {
-			logger.Warnw("The step's log is withheld: a Secret it references cannot be masked", zap.Error(st.withheld))
+			logger.Warnw("The step's log and results are withheld: a Secret it references cannot be masked", zap.Error(st.withheld))
 		}
 	}
 	if st.log == nil {
@@ -161,10 +162,13 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 		switch {
 		case !a.carriesLog(t):
 		case st.withheld != nil:
-			st.log = &steplog.Log{Err: fmt.Errorf("log withheld: %w", st.withheld)}
+			st.log = &steplog.Log{Err: fmt.Errorf("log and results withheld: %w", st.withheld)}
 		default:
 			st.log = a.stepLog(ctx, tr, t)
 		}
+	}
+	if st.withheld != nil {
+		t = withoutResults(t)
 	}
 	event, err := events.New(tr, t, st.log, st.masker)
 	if err != nil {

@@ -19,6 +19,7 @@ package adapter
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -81,24 +82,58 @@ func (a *Adapter) stepSecrets(ctx context.Context, tr *pipelinev1.TaskRun, t tra
 	return nil, nil
 }
 
-// grantWait is how long an event waits for the grant of a Secret its step
-// references: the controller adds a TaskRun pod and its Secrets to the
-// per-source Role once the pod appears (resources.MaskAccessTo), which
-// takes a moment; a read refused longer than that withholds the log.
-const grantWait = time.Minute
+// grantWait is how long the events of a pod wait for the grant of its
+// Secrets: the controller adds a TaskRun pod and the Secrets it references
+// to the per-source Role once the pod appears (resources.MaskAccessTo),
+// which takes a moment. Past it (a pod that is gone is no longer granted
+// either), a refused read withholds what could carry the values.
+const grantWait = 15 * time.Second
 
-// awaitGrant says whether the event waits for the grant, and how long
-// before its next try: the read of the step's pod or Secrets was
-// forbidden, and the grant has not been awaited for grantWait yet.
-func (st *retryState) awaitGrant(readErr error, now time.Time) (time.Duration, bool) {
+// grantWaits are the deadlines, per pod, of the wait for its grant.
+type grantWaits struct {
+	mu sync.Mutex
+	by map[string]time.Time
+}
+
+// await says whether an event of the pod waits for the grant, and how
+// long before its next try: its read of the pod or its Secrets was
+// refused, and the pod's grant has not been awaited for grantWait yet.
+// Deadlines past for a while are forgotten.
+func (g *grantWaits) await(readErr error, pod string, now time.Time) (time.Duration, bool) {
 	if !apierrors.IsForbidden(readErr) {
 		return 0, false
 	}
-	if st.grantBy.IsZero() {
-		st.grantBy = now.Add(grantWait)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.by == nil {
+		g.by = map[string]time.Time{}
 	}
-	if !now.Before(st.grantBy) {
+	deadline, ok := g.by[pod]
+	if !ok {
+		for p, d := range g.by {
+			if now.Sub(d) > time.Hour {
+				delete(g.by, p)
+			}
+		}
+		deadline = now.Add(grantWait)
+		g.by[pod] = deadline
+	}
+	if !now.Before(deadline) {
 		return 0, false
 	}
 	return time.Second, true
+}
+
+// withoutResults is the transition without what a step can write a
+// Secret's value into besides its log: its results and termination
+// message, held back with the log when a Secret it references cannot be
+// read to mask it.
+func withoutResults(t transitions.Transition) transitions.Transition {
+	t.StepState.Results = nil
+	if term := t.StepState.Terminated; term != nil {
+		kept := *term
+		kept.Message = ""
+		t.StepState.Terminated = &kept
+	}
+	return t
 }

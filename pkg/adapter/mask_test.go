@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,7 +50,7 @@ func TestSecretValuesMasked(t *testing.T) {
 		wantReads  int
 	}{
 		{name: "masked", mask: true, secret: true, wantLog: "*** logs", wantReads: 2},
-		{name: "the Secret cannot be read: the log is withheld", mask: true, wantLogErr: `log withheld: the step references Secret "creds", which could not be read`, wantReads: 2},
+		{name: "the Secret cannot be read: the log is withheld", mask: true, wantLogErr: `log and results withheld: the step references Secret "creds", which could not be read`, wantReads: 2},
 		{name: "off: nothing read, nothing masked", secret: true, wantLog: "fake logs"},
 	}
 	for _, tc := range tests {
@@ -116,36 +117,50 @@ func TestSecretValuesMasked(t *testing.T) {
 	}
 }
 
-// TestAwaitGrant: a read of the step's pod or Secrets that is forbidden
-// (the controller has not granted it yet) waits, up to grantWait from the
-// first refusal; any other error, or a refusal past that, does not.
-func TestAwaitGrant(t *testing.T) {
+// TestGrantWaits: the events of a pod whose read is forbidden (the
+// controller has not granted it yet) wait, up to grantWait from the pod's
+// first refusal; any other error, or a refusal past that, does not; each
+// pod has its own deadline.
+func TestGrantWaits(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	forbidden := fmt.Errorf("reading Secret %q: %w", "token",
 		apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "token", errors.New("not granted")))
-	tests := []struct {
+	var g grantWaits
+	steps := []struct {
 		name     string
-		grantBy  time.Time
 		err      error
+		pod      string
 		now      time.Time
 		wantWait bool
 	}{
-		{name: "read", err: nil, now: t0},
-		{name: "not found", err: apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "token"), now: t0},
-		{name: "first refusal", err: forbidden, now: t0, wantWait: true},
-		{name: "refused within the wait", grantBy: t0.Add(grantWait), err: forbidden, now: t0.Add(grantWait - time.Second), wantWait: true},
-		{name: "refused past the wait", grantBy: t0.Add(grantWait), err: forbidden, now: t0.Add(grantWait)},
+		{name: "read", err: nil, pod: "ci/a", now: t0},
+		{name: "not found", err: apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "token"), pod: "ci/a", now: t0},
+		{name: "first refusal", err: forbidden, pod: "ci/a", now: t0, wantWait: true},
+		{name: "refused within the wait", err: forbidden, pod: "ci/a", now: t0.Add(grantWait - time.Second), wantWait: true},
+		{name: "another pod's first refusal", err: forbidden, pod: "ci/b", now: t0.Add(grantWait - time.Second), wantWait: true},
+		{name: "refused past the wait", err: forbidden, pod: "ci/a", now: t0.Add(grantWait)},
+		{name: "the pod's next event, refused", err: forbidden, pod: "ci/a", now: t0.Add(grantWait + time.Second)},
+		{name: "the other pod still waits", err: forbidden, pod: "ci/b", now: t0.Add(grantWait + time.Second), wantWait: true},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := retryState{grantBy: tc.grantBy}
-			wait, ok := st.awaitGrant(tc.err, tc.now)
-			if ok != tc.wantWait || (ok && wait <= 0) {
-				t.Errorf("awaitGrant = %v, %v; want waiting %v", wait, ok, tc.wantWait)
-			}
-			if tc.wantWait && tc.grantBy.IsZero() && !st.grantBy.Equal(t0.Add(grantWait)) {
-				t.Errorf("grantBy = %v, want %v", st.grantBy, t0.Add(grantWait))
-			}
-		})
+	for _, step := range steps {
+		wait, ok := g.await(step.err, step.pod, step.now)
+		if ok != step.wantWait || (ok && wait <= 0) {
+			t.Errorf("%s: await = %v, %v; want waiting %v", step.name, wait, ok, step.wantWait)
+		}
+	}
+}
+
+// TestWithoutResults: what a step can write a Secret's value into besides
+// its log is held back with it.
+func TestWithoutResults(t *testing.T) {
+	term := &corev1.ContainerStateTerminated{ExitCode: 0, Message: `[{"key":"token","value":"s3cr3t","type":1}]`}
+	tr := transitions.Transition{StepState: pipelinev1.StepState{Name: "a", ContainerState: corev1.ContainerState{Terminated: term},
+		Results: []pipelinev1.TaskRunStepResult{{Name: "token", Value: *pipelinev1.NewStructuredValues("s3cr3t")}}}}
+	got := withoutResults(tr)
+	if got.StepState.Results != nil || got.StepState.Terminated.Message != "" || got.StepState.Terminated.ExitCode != 0 {
+		t.Errorf("withoutResults kept %+v", got.StepState)
+	}
+	if term.Message == "" || tr.StepState.Results == nil {
+		t.Error("withoutResults changed the TaskRun's own state")
 	}
 }

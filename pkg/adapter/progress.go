@@ -67,9 +67,10 @@ type runState struct {
 	key types.NamespacedName
 	// delivered is what the sink acknowledged.
 	delivered *checkpoint.Progress
-	// witnessed: delivered is what this process saw the sink acknowledge,
-	// not more read from the journal (which anyone who may patch its
-	// ConfigMap can write).
+	// witnessed: delivered is what this process saw the sink acknowledge
+	// (resuming from a journal or annotation record that was not beyond
+	// the TaskRun's status then), not more read from the journal since
+	// (which anyone who may patch its ConfigMap can write).
 	witnessed bool
 	// saved is what this process last wrote to the checkpoint annotation,
 	// and when.

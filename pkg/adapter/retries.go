@@ -62,9 +62,6 @@ type retryState struct {
 	// sent (a Secret the step references could not be read).
 	masker   *masking.Masker
 	withheld error
-	// grantBy is how long a refused read of the step's pod or Secrets
-	// waits for the controller's grant (see awaitGrant).
-	grantBy time.Time
 	// failures counts the failed attempts, to the sink and then to the
 	// dead-letter sink.
 	failures int

@@ -83,6 +83,10 @@ type Config struct {
 	// MaskSecretValues is spec.masking.secretValues: the values of the
 	// Secrets a step references are masked in its events.
 	MaskSecretValues bool `json:"maskSecretValues,omitempty"`
+	// MaskGrantsByName: the controller grants the adapter the TaskRun pods
+	// and their Secrets by name as the pods appear (its per-source Role),
+	// so a refused read may be the grant's short lag.
+	MaskGrantsByName bool `json:"maskGrantsByName,omitempty"`
 
 	// Delivery is the source's spec.delivery with its dead-letter sink
 	// resolved: deadLetterSink is a URI with the CA certificates and

@@ -55,9 +55,11 @@ func (r *run) add(p parsed, fail func(cloudevents.Event, string, ...any)) {
 	if s.name != p.step {
 		fail(p.event, "step index %d of attempt %d is %q, earlier %q", p.index, p.attempt, p.step, s.name)
 	}
+	// A second start of the step has the start's id: a duplicate, seen
+	// before; a second terminal event has another kind.
 	switch {
-	case p.kind == "started" && s.started != nil, p.kind != "started" && s.terminal != nil:
-		fail(p.event, "a second %s event for step %s of attempt %d", p.kind, p.step, p.attempt)
+	case p.kind != "started" && s.terminal != nil:
+		fail(p.event, "%s after %s for step %s of attempt %d", p.kind, s.terminal.kind, p.step, p.attempt)
 	case p.kind == "started":
 		s.started = &p
 	default:

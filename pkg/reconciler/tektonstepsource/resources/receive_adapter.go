@@ -112,6 +112,7 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 		cfg.LogMaxBytes = *src.Spec.Log.MaxBytes
 	}
 	cfg.MaskSecretValues = src.Spec.MasksSecretValues()
+	cfg.MaskGrantsByName = cfg.MaskSecretValues && src.Spec.ServiceAccountName == ""
 	if el := sinkEventListener(src); el != nil && !src.Spec.IncludeSinkTriggeredRuns {
 		cfg.ExcludeEventListener = el
 	}
