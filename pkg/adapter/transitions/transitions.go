@@ -171,6 +171,11 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 	// `when`). Before that, step i's container shows "running" although the
 	// step waits (tektoncd/cli#450).
 	mayRun := true
+	// open is true once a step has not ended in an attempt that goes on:
+	// the later steps wait for it, whatever their containers show (under
+	// load a later step can show terminated while the status still shows
+	// the earlier one running).
+	open := false
 	var prevFinished metav1.Time
 	failedToStart, failedAt := podFailedToStart(st)
 	running := failedToStart == "" && podRunning(st)
@@ -201,6 +206,8 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 				add(i, s, Skipped, endedAt, endReason)
 			}
 			mayRun = false
+		case open:
+			// Decided once the earlier step ends.
 		case s.Terminated != nil:
 			term := s.Terminated
 			reason := terminationReason(s)
@@ -241,9 +248,9 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 				add(i, s, Started, startTime(i, s, prevFinished), "")
 			}
 			// The next step waits for this one.
-			mayRun = false
+			mayRun, open = false, true
 		default:
-			mayRun = false
+			mayRun, open = false, true
 		}
 	}
 	return out

@@ -217,6 +217,12 @@ func TestForTaskRun(t *testing.T) {
 		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@25[SidecarOOM]",
 			"0/c/skipped@25[SidecarOOM]"},
 	}, {
+		// Seen with ten TaskRuns at once on the local cluster: the status
+		// showed the next step terminated while this one still ran.
+		name: "a later step terminated while an earlier one still shows running: it waits for it",
+		tr:   taskRun(exited("a", 0, "Completed", 4, 10), running("b"), exited("c", 0, "Completed", 12, 12)),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10"},
+	}, {
 		name: "failure then skipped steps",
 		tr: taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 11),
 			exited("c", 1, "Skipped", 11, 11), exited("d", 1, "Skipped", 11, 11)),
