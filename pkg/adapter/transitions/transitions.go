@@ -179,6 +179,9 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 	var prevFinished metav1.Time
 	failedToStart, failedAt := podFailedToStart(st)
 	running := failedToStart == "" && podRunning(st)
+	// executing: step i, shown running, is executing (its entrypoint
+	// started it), so it has started.
+	executing := func(i int) bool { return mayRun && !conditional(st, i) && running }
 	endReason, endedAt, ended := attemptEnded(st)
 	for i, s := range st.Steps {
 		switch {
@@ -195,12 +198,10 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			// the pod done at the OOM) leaves it running. Nothing ends it
 			// otherwise: one that executed fails with the attempt, one
 			// that did not is skipped, with the attempt's reason.
-			if s.Running != nil && mayRun && !conditional(st, i) && running {
+			if s.Running != nil && executing(i) {
 				started := startTime(i, s, prevFinished)
 				add(i, s, Started, started, "")
-				if endedAt.Before(&started) {
-					endedAt = started
-				}
+				endedAt = atLeast(endedAt, started)
 				add(i, endedWith(s, started, endedAt, endReason), Failed, endedAt, endReason)
 			} else {
 				add(i, s, Skipped, endedAt, endReason)
@@ -229,10 +230,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 				// Never before its own start: Tekton's timestamps have
 				// second resolution, so a short step may show a finish
 				// before the previous step's, which started keeps to.
-				finished := term.FinishedAt
-				if finished.Before(&started) {
-					finished = started
-				}
+				finished := atLeast(term.FinishedAt, started)
 				if succeeded(term.ExitCode, reason) {
 					add(i, s, Succeeded, finished, reason)
 				} else {
@@ -244,7 +242,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			}
 			prevFinished = term.FinishedAt
 		case s.Running != nil:
-			if mayRun && !conditional(st, i) && running {
+			if executing(i) {
 				add(i, s, Started, startTime(i, s, prevFinished), "")
 			}
 			// The next step waits for this one.
@@ -277,12 +275,18 @@ func podFailedToStart(st *pipelinev1.TaskRunStatus) (string, metav1.Time) {
 	}
 	switch c.Reason {
 	case ReasonImagePullFailed, ReasonCreateContainerConfigError, ReasonPodCreationFailed:
-		if st.CompletionTime != nil {
-			return c.Reason, *st.CompletionTime
-		}
-		return c.Reason, metav1.Time{Time: c.LastTransitionTime.Inner.Time}
+		reason, at, _ := attemptEnded(st)
+		return reason, at
 	}
 	return "", metav1.Time{}
+}
+
+// atLeast is t, or start when t is before it.
+func atLeast(t, start metav1.Time) metav1.Time {
+	if t.Before(&start) {
+		return start
+	}
+	return t
 }
 
 // attemptEnded is the reason and time of an attempt Tekton ended (its
@@ -364,10 +368,7 @@ func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
 // any later step when the previous one finished.
 func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.Time {
 	if s.Terminated != nil && !s.Terminated.StartedAt.IsZero() {
-		if s.Terminated.StartedAt.Before(&prevFinished) {
-			return prevFinished
-		}
-		return s.Terminated.StartedAt
+		return atLeast(s.Terminated.StartedAt, prevFinished)
 	}
 	if i == 0 || prevFinished.IsZero() {
 		if s.Running != nil {
