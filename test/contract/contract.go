@@ -73,8 +73,8 @@ var (
 // Check returns every way the events break the contract; none when they
 // keep it. The events are in arrival order.
 func Check(events []cloudevents.Event, opts Options) []error {
-	if schemaOnce.Do(compileSchema); schemaErr != nil {
-		return []error{fmt.Errorf("the published schema %s: %w", schemaFile, schemaErr)}
+	if _, _, err := PublishedSchema(); err != nil {
+		return []error{fmt.Errorf("the published schema %s: %w", schemaFile, err)}
 	}
 	var errs []error
 	fail := func(e cloudevents.Event, format string, args ...any) {

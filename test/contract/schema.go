@@ -19,6 +19,7 @@ package contract
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,11 +39,18 @@ var (
 	schemaErr  error
 )
 
+// PublishedSchema is the published schema of data, compiled, and its
+// $id (the dataschema every event names); it must be a draft 2020-12
+// schema with an $id.
+func PublishedSchema() (id string, sch *jsonschema.Schema, err error) {
+	schemaOnce.Do(compileSchema)
+	return schemaID, schema, schemaErr
+}
+
 // validate checks data against the published schema.
 func validate(data []byte) error {
-	schemaOnce.Do(compileSchema)
-	if schemaErr != nil {
-		return schemaErr
+	if _, _, err := PublishedSchema(); err != nil {
+		return err
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
@@ -59,9 +67,14 @@ func compileSchema() {
 		return
 	}
 	var meta struct {
-		ID string `json:"$id"`
+		ID     string `json:"$id"`
+		Schema string `json:"$schema"`
 	}
 	if schemaErr = json.Unmarshal(raw, &meta); schemaErr != nil {
+		return
+	}
+	if meta.Schema != "https://json-schema.org/draft/2020-12/schema" || meta.ID == "" {
+		schemaErr = fmt.Errorf("%s: $schema %q, $id %q", schemaFile, meta.Schema, meta.ID)
 		return
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))

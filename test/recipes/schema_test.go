@@ -32,40 +32,19 @@ import (
 	"knative.dev/eventing/pkg/apis/eventing"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	"github.com/tektonstep/tekton-step-source/test/contract"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 )
 
-const schemaFile = "docs/schemas/step-event-data.v1.json"
-
+// compileSchema is the published schema of data (test/contract reads and
+// checks it) and its $id.
 func compileSchema(t *testing.T) (string, *jsonschema.Schema) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(controlplane.RepoRoot(), schemaFile))
+	id, sch, err := contract.PublishedSchema()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var meta struct {
-		ID     string `json:"$id"`
-		Schema string `json:"$schema"`
-	}
-	if err := json.Unmarshal(raw, &meta); err != nil {
-		t.Fatal(err)
-	}
-	if meta.Schema != "https://json-schema.org/draft/2020-12/schema" || meta.ID == "" {
-		t.Fatalf("%s: $schema %q, $id %q", schemaFile, meta.Schema, meta.ID)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(meta.ID, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(meta.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return meta.ID, sch
+	return id, sch
 }
 
 // TestRealEventDataMatchesThePublishedSchema validates the data of every
