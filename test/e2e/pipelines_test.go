@@ -50,6 +50,28 @@ spec:
       - {name: tidy, image: "{{.Image}}", script: "echo tidied"}
 `
 
+// assertStoppedThenCleanedUp checks the events of a PipelineRun of
+// hangThenCleanUp that Tekton stopped: the hanging step failed with
+// reason, the one after it skipped, and the finally task ran; all naming
+// the PipelineRun and their pipeline task.
+func assertStoppedThenCleanedUp(t *testing.T, pr *pipelinev1.PipelineRun, runs map[string][]*pipelinev1.TaskRun, reason string) {
+	t.Helper()
+	hang, cleanup := runs["hang"][0], runs["cleanup"][0]
+	got := eventsOf(t, pr.Namespace, hang.Name, 3)
+	assertEvents(t, hang, got, []want{
+		{transition: "started", step: "wait"},
+		{transition: "failed", step: "wait", reason: reason, log: "waiting\n"},
+		{transition: "skipped", step: "after", reason: reason},
+	})
+	checkPipelineExtensions(t, got, pr.Name, "hang")
+	got = eventsOf(t, pr.Namespace, cleanup.Name, 2)
+	assertEvents(t, cleanup, got, []want{
+		{transition: "started", step: "tidy"},
+		{transition: "succeeded", step: "tidy", reason: "Completed", log: "tidied\n"},
+	})
+	checkPipelineExtensions(t, got, pr.Name, "cleanup")
+}
+
 // children are the PipelineRun's TaskRuns by pipeline task, in Tekton's
 // order (a matrix task has several).
 func children(t *testing.T, pr *pipelinev1.PipelineRun) map[string][]*pipelinev1.TaskRun {
@@ -168,21 +190,7 @@ spec:
 	if r := pr.Status.GetCondition("Succeeded").Reason; r != "Cancelled" {
 		t.Fatalf("PipelineRun reason %s, want Cancelled", r)
 	}
-	runs := children(t, pr)
-	hang, cleanup := runs["hang"][0], runs["cleanup"][0]
-	got := eventsOf(t, ns, hang.Name, 3)
-	assertEvents(t, hang, got, []want{
-		{transition: "started", step: "wait"},
-		{transition: "failed", step: "wait", reason: "TaskRunCancelled", log: "waiting\n"},
-		{transition: "skipped", step: "after", reason: "TaskRunCancelled"},
-	})
-	checkPipelineExtensions(t, got, "cancelled", "hang")
-	got = eventsOf(t, ns, cleanup.Name, 2)
-	assertEvents(t, cleanup, got, []want{
-		{transition: "started", step: "tidy"},
-		{transition: "succeeded", step: "tidy", reason: "Completed", log: "tidied\n"},
-	})
-	checkPipelineExtensions(t, got, "cancelled", "cleanup")
+	assertStoppedThenCleanedUp(t, pr, children(t, pr), "TaskRunCancelled")
 }
 
 // TestPipelineTasksTimeout: when `timeouts.tasks` runs out, Tekton stops
@@ -206,25 +214,12 @@ spec:
 	if c := pr.Status.GetCondition("Succeeded"); !c.IsFalse() {
 		t.Fatalf("PipelineRun %+v, want it failed", c)
 	}
-	runs := children(t, pr)
-	hang, cleanup := runs["hang"][0], runs["cleanup"][0]
 	// Tekton stops the TaskRun by cancelling it (the PipelineRun's
 	// timeout) or by the TaskRun's own timeout it derived from timeouts.tasks.
-	reason := hang.Status.Steps[0].TerminationReason
+	runs := children(t, pr)
+	reason := runs["hang"][0].Status.Steps[0].TerminationReason
 	if reason != "TaskRunCancelled" && reason != "TaskRunTimeout" {
 		t.Fatalf("the hanging step's terminationReason %q, want TaskRunCancelled or TaskRunTimeout", reason)
 	}
-	got := eventsOf(t, ns, hang.Name, 3)
-	assertEvents(t, hang, got, []want{
-		{transition: "started", step: "wait"},
-		{transition: "failed", step: "wait", reason: reason, log: "waiting\n"},
-		{transition: "skipped", step: "after", reason: reason},
-	})
-	checkPipelineExtensions(t, got, "timed-out", "hang")
-	got = eventsOf(t, ns, cleanup.Name, 2)
-	assertEvents(t, cleanup, got, []want{
-		{transition: "started", step: "tidy"},
-		{transition: "succeeded", step: "tidy", reason: "Completed", log: "tidied\n"},
-	})
-	checkPipelineExtensions(t, got, "timed-out", "cleanup")
+	assertStoppedThenCleanedUp(t, pr, runs, reason)
 }
