@@ -85,7 +85,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (complete bool, err error) {
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	progress := a.progress(tr)
-	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
+	for _, t := range transitions.AfterReported(transitions.ForTaskRun(tr, a.cfg.NotBefore.Time), progress.Done) {
 		if progress.Done(t) {
 			continue
 		}

@@ -197,8 +197,11 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			// step's entrypoint waits for ever and Tekton (which counts
 			// the pod done at the OOM) leaves it running. Nothing ends it
 			// otherwise: one that executed fails with the attempt, one
-			// that did not is skipped, with the attempt's reason.
-			if s.Running != nil && executing(i) {
+			// that did not is skipped, with the attempt's reason. A step
+			// after one that ended and let it run executed whatever its
+			// container shows now: the kubelet reports an evicted pod's
+			// containers waiting again.
+			if executing(i) && (s.Running != nil || i > 0) {
 				started := startTime(i, s, prevFinished)
 				add(i, s, Started, started, "")
 				endedAt = atLeast(endedAt, started)
@@ -250,6 +253,30 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 		default:
 			mayRun, open = false, true
 		}
+	}
+	return out
+}
+
+// AfterReported corrects the transitions for what was already reported:
+// a step reported started (reported says which) cannot be skipped. Its
+// status went back: the kubelet rewrites a lost pod's containers as
+// waiting, so a step that executed shows as one that never did. It failed
+// when its attempt ended, having started when the step before it ended
+// (the first step's start is lost with its container: its end is used).
+func AfterReported(ts []Transition, reported func(Transition) bool) []Transition {
+	out := make([]Transition, len(ts))
+	for i, t := range ts {
+		started := t
+		started.Kind = Started
+		if t.Kind == Skipped && reported(started) {
+			start := t.Time
+			if prev := i - 1; t.Index > 0 && prev >= 0 && ts[prev].Attempt == t.Attempt && ts[prev].Kind.Terminal() {
+				start = ts[prev].Time
+			}
+			t.Kind = Failed
+			t.StepState = endedWith(t.StepState, start, t.Time, t.Reason)
+		}
+		out[i] = t
 	}
 	return out
 }

@@ -217,6 +217,30 @@ func TestForTaskRun(t *testing.T) {
 		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@25[SidecarOOM]",
 			"0/c/skipped@25[SidecarOOM]"},
 	}, {
+		// Seen on the local cluster (e2e TestPodEvictedForStorage): the
+		// kubelet evicted the pod while b executed and reported its
+		// containers waiting again.
+		name: "a pod evicted while a later step executed: the step after the finished one fails, the rest are skipped",
+		tr: func() *pipelinev1.TaskRun {
+			tr := taskRun(exited("a", 0, "Completed", 4, 10), waiting("b"), waiting("c"))
+			tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "PodEvicted"})
+			end := at(22)
+			tr.Status.CompletionTime = &end
+			return tr
+		}(),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@22[PodEvicted]",
+			"0/c/skipped@22[PodEvicted]"},
+	}, {
+		name: "a pod evicted before its first step ran: all skipped",
+		tr: func() *pipelinev1.TaskRun {
+			tr := taskRun(waiting("a"), waiting("b"))
+			tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "PodEvicted"})
+			end := at(22)
+			tr.Status.CompletionTime = &end
+			return tr
+		}(),
+		want: []string{"0/a/skipped@22[PodEvicted]", "0/b/skipped@22[PodEvicted]"},
+	}, {
 		// Seen with ten TaskRuns at once on the local cluster: the status
 		// showed the next step terminated while this one still ran.
 		name: "a later step terminated while an earlier one still shows running: it waits for it",
@@ -391,6 +415,60 @@ func TestForTaskRunSkipsHistory(t *testing.T) {
 	}}}
 	if diff := cmp.Diff([]string{"1/a/started@3"}, summary(ForTaskRun(retried, done.Add(time.Second)))); diff != "" {
 		t.Errorf("retried TaskRun (-want +got):\n%s", diff)
+	}
+}
+
+func TestAfterReported(t *testing.T) {
+	// Evicted while the first step executed: the status shows every step
+	// waiting, and the first was reported started when it showed running.
+	evicted := func(steps ...pipelinev1.StepState) *pipelinev1.TaskRun {
+		tr := taskRun(steps...)
+		tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "PodEvicted"})
+		end := at(22)
+		tr.Status.CompletionTime = &end
+		return tr
+	}
+	tests := []struct {
+		name     string
+		tr       *pipelinev1.TaskRun
+		reported []string // ids of the transitions already reported
+		want     []string
+	}{{
+		name:     "first step reported started, now shown waiting: it failed",
+		tr:       evicted(waiting("a"), waiting("b")),
+		reported: []string{"uid-1.0.a.started"},
+		want:     []string{"0/a/failed@22[PodEvicted]", "0/b/skipped@22[PodEvicted]"},
+	}, {
+		name:     "a later step reported started: it failed from the previous step's end",
+		tr:       evicted(exited("a", 0, "Completed", 4, 10), exited("b", 0, "Completed", 10, 12), waiting("c")),
+		reported: []string{"uid-1.0.a.started", "uid-1.0.a.succeeded", "uid-1.0.b.started", "uid-1.0.b.succeeded", "uid-1.0.c.started"},
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/succeeded@12[Completed]",
+			"0/c/started@12", "0/c/failed@22[PodEvicted]"},
+	}, {
+		name: "nothing reported: skipped stays skipped",
+		tr:   evicted(waiting("a"), waiting("b")),
+		want: []string{"0/a/skipped@22[PodEvicted]", "0/b/skipped@22[PodEvicted]"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reported := map[string]bool{}
+			for _, id := range tc.reported {
+				reported[id] = true
+			}
+			got := AfterReported(ForTaskRun(tc.tr, time.Time{}), func(x Transition) bool { return reported[x.ID(tc.tr.UID)] })
+			if diff := cmp.Diff(tc.want, summary(got)); diff != "" {
+				t.Errorf("transitions (-want +got):\n%s", diff)
+			}
+			for _, x := range got {
+				if x.Kind != Failed {
+					continue
+				}
+				term := x.StepState.Terminated
+				if term == nil || term.ExitCode == 0 || term.FinishedAt != x.Time || term.StartedAt.After(x.Time.Time) {
+					t.Errorf("%s: terminated state %+v, want a non-zero exit code from its start to %s", x.ID(tc.tr.UID), term, x.Time)
+				}
+			}
+		})
 	}
 }
 
