@@ -71,7 +71,9 @@ func main() {
 // delivery's retry, backoffPolicy and format are bounded and its durations
 // shaped as Knative's DeliverySpec validation checks them, so that kubectl
 // and kn refuse such mistakes with a field path at once (the controller's
-// Go validation also parses the durations).
+// Go validation also parses the durations). replays are a list keyed by
+// name (a merge patch of one replay keeps the others), bounded and shaped
+// as Validate checks them.
 func refine(root *apiextensionsv1.JSONSchemaProps) {
 	edit(root, []string{"spec", "delivery", "retry"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		s.Minimum = ptr(float64(0))
@@ -103,14 +105,34 @@ func refine(root *apiextensionsv1.JSONSchemaProps) {
 	edit(root, []string{"spec", "log", "maxBytes"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		s.Minimum, s.Maximum = ptr(float64(0)), ptr(float64(v1alpha1.MaxLogMaxBytes))
 	})
+	edit(root, []string{"spec", "replays"}, func(s *apiextensionsv1.JSONSchemaProps) {
+		s.MaxItems = ptr(int64(v1alpha1.MaxReplays))
+		s.XListType = ptr("map")
+		s.XListMapKeys = []string{"name"}
+		item := s.Items.Schema
+		name := item.Properties["name"]
+		name.MaxLength = ptr(int64(v1alpha1.MaxReplayNameLength))
+		name.Pattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+		item.Properties["name"] = name
+		for _, t := range []string{"since", "until"} {
+			p := item.Properties[t]
+			p.Format = "date-time"
+			item.Properties[t] = p
+		}
+		types := item.Properties["types"]
+		for _, t := range []string{"started", "succeeded", "failed", "skipped"} {
+			types.Items.Schema.Enum = append(types.Items.Schema.Enum, apiextensionsv1.JSON{Raw: []byte(`"` + t + `"`)})
+		}
+		item.Properties["types"] = types
+	})
 	edit(root, []string{"spec", "ceOverrides", "extensions"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		maxProperties := int64(32)
 		maxLength := int64(64)
 		s.MaxProperties = &maxProperties
 		s.XValidations = apiextensionsv1.ValidationRules{{
-			Rule:    "self.all(k, !k.matches('^(?i)(id|source|specversion|type|datacontenttype|dataschema|subject|time|data|data_base64|tekton.*)$'))",
+			Rule:    "self.all(k, !k.matches('^(?i)(id|source|specversion|type|datacontenttype|dataschema|subject|time|data|data_base64|sequence|partitionkey|replay|tekton.*)$'))",
 			Reason:  ptr(apiextensionsv1.FieldValueInvalid),
-			Message: "ceOverrides.extensions may not override CloudEvents context attributes (id, source, specversion, type, datacontenttype, dataschema, subject, time) or the tekton* extensions the source sets",
+			Message: "ceOverrides.extensions may not override CloudEvents context attributes (id, source, specversion, type, datacontenttype, dataschema, subject, time) or the extensions the source sets (sequence, partitionkey, replay, tekton*)",
 		}}
 		s.AdditionalProperties.Schema.MaxLength = &maxLength
 	})

@@ -48,6 +48,7 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 )
 
 // Options configure an Adapter.
@@ -60,6 +61,9 @@ type Options struct {
 	DeadLetter  cloudevents.Client
 	Tekton      tektonclient.Interface
 	Kube        kubernetes.Interface
+	// Sources reads the source itself (its spec.replays) and writes its
+	// status.replays.
+	Sources sourcesclient.Interface
 	// Metadata patches the checkpoint annotations.
 	Metadata metadata.Interface
 	Logger   *zap.SugaredLogger
@@ -159,8 +163,13 @@ type Adapter struct {
 	// attempt to the sink or the dead-letter sink.
 	policy         deliveryPolicy
 	requestTimeout time.Duration
-	// retries holds the state of the events whose delivery is retried.
-	retries *retries
+	// retries holds the state of the events whose delivery is retried;
+	// replayRetries, of the replayed ones.
+	retries       *retries
+	replayRetries *retries
+	// replays runs spec.replays; sourceInformer watches the source for it.
+	replays        *replays
+	sourceInformer cache.SharedIndexInformer
 	// sourceEvents records Kubernetes Events on the source.
 	sourceEvents *sourceEvents
 }
@@ -185,8 +194,8 @@ const DefaultMaxInFlight = 16
 
 // New builds an Adapter and its informers; Start runs it.
 func New(opts Options) (*Adapter, error) {
-	if opts.Config == nil || opts.CloudEvents == nil || opts.Tekton == nil || opts.Kube == nil || opts.Metadata == nil || opts.Logger == nil {
-		return nil, errors.New("adapter: Config, CloudEvents, Tekton, Kube, Metadata and Logger are required")
+	if opts.Config == nil || opts.CloudEvents == nil || opts.Tekton == nil || opts.Kube == nil || opts.Metadata == nil || opts.Sources == nil || opts.Logger == nil {
+		return nil, errors.New("adapter: Config, CloudEvents, Tekton, Kube, Metadata, Sources and Logger are required")
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = DefaultMaxInFlight
@@ -256,6 +265,7 @@ func New(opts Options) (*Adapter, error) {
 		return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
 	}
 	a.setupInformers(watches)
+	a.setupReplays()
 	if opts.LeaderElection != nil {
 		if err := a.setupLeaderElection(); err != nil {
 			return nil, fmt.Errorf("adapter: leader election: %w", err)
@@ -291,6 +301,9 @@ func (a *Adapter) Start(ctx context.Context) error {
 		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector),
 		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
 	a.pruneJournal()
+	// Replays start from the synced cache. The source's watch is not
+	// waited for: a failing one (logged) holds up replays, not delivery.
+	go a.sourceInformer.Run(ctx.Done())
 
 	// The elector outlives ctx until the checkpoints are flushed: a Lease
 	// released earlier would let the next leader start from stale
@@ -326,6 +339,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 		})
 	}
 	writers.Go(func() { a.runJournal(ctx) })
+	writers.Go(func() { a.runReplays(ctx) })
 	<-ctx.Done()
 	a.queue.ShutDown()
 	deliveries.Wait()

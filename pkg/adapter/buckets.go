@@ -79,6 +79,8 @@ func (a *Adapter) setupLeaderElection() error {
 				enq(b, key)
 			}
 			a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
+			// The bucket's parts of unfinished replays are this replica's now.
+			a.replays.kick()
 			return nil
 		},
 		DemoteFunc: func(b reconciler.Bucket) {
@@ -86,6 +88,8 @@ func (a *Adapter) setupLeaderElection() error {
 			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
 			a.flush(context.Background(), b.Has)
 			a.retries.drop(b.Has)
+			a.replayRetries.drop(b.Has)
+			a.replays.kick()
 			// The next leader never saw these TaskRuns' deletion as its
 			// own: their remaining events are lost, and their journal
 			// entries obsolete.

@@ -33,6 +33,7 @@ import (
 	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	sourcesfake "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned/fake"
 )
 
 // TestPromotionReadsTheJournalFirst: a bucket's TaskRuns are not handled
@@ -51,6 +52,7 @@ func TestPromotionReadsTheJournalFirst(t *testing.T) {
 		Tekton:      tektonfake.NewSimpleClientset(),
 		Kube:        kube,
 		Metadata:    metadatafake.NewSimpleMetadataClient(runtime.NewScheme()),
+		Sources:     sourcesfake.NewSimpleClientset(),
 		Logger:      zaptest.NewLogger(t).Sugar(),
 		LeaderElection: &leaderelection.ComponentConfig{
 			Component: adaptercontract.Component, Buckets: 1,

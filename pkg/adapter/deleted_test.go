@@ -137,6 +137,7 @@ func TestOnDelete(t *testing.T) {
 			a := &Adapter{
 				ledger:  newLedger(interval, 100, 1),
 				deleted: newDeletedRuns(),
+				replays: newReplays(),
 				queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
 			}
 			defer a.queue.ShutDown()

@@ -76,7 +76,11 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		a.retries.release(tr.UID)
 	}
 	a.recordProgress(tr, complete)
-	return err
+	if !complete || err != nil {
+		return err
+	}
+	// Replays of the TaskRun go after its live events.
+	return a.replayTaskRun(ctx, key, tr.UID)
 }
 
 // deliverPending delivers the TaskRun's transitions not yet done, in order,
@@ -94,7 +98,7 @@ func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (c
 			// checkpoint the demotion wrote.
 			return false, nil
 		}
-		if err := a.deliver(ctx, tr, t); err != nil {
+		if err := a.deliver(ctx, tr, t, ""); err != nil {
 			return false, err
 		}
 		progress.Record(t)
@@ -132,18 +136,30 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 // out, dead-lettered or rejected (logged, counted and shown on the
 // source). Otherwise it is retried, with the same id and log; a
 // *retryAfterError says how long to wait first.
-func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) error {
+//
+// replay is the name of the replay that re-sends the transition (its
+// event carries it in the replay extension), "" for a live one. A
+// replay's retries are kept apart from the live events': each stream
+// retries its own next event.
+func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition, replay string) error {
 	id := t.ID(tr.UID)
-	st, retrying := a.retries.get(tr.UID, id)
+	runs := a.retries
+	if replay != "" {
+		runs = a.replayRetries
+	}
+	st, retrying := runs.get(tr.UID, id)
 	if now := time.Now(); retrying && now.Before(st.notBefore) {
 		// Woken early (the TaskRun changed): the wait still holds.
 		return &retryAfterError{wait: st.notBefore.Sub(now)}
 	}
 	if !retrying {
-		st = retryState{id: id}
+		st = retryState{id: id, runs: runs}
 	}
 	logger := a.logger.With(zap.String("id", id), zap.String("type", t.Kind.EventType()),
 		zap.String("taskrun", tr.Namespace+"/"+tr.Name))
+	if replay != "" {
+		logger = logger.With(zap.String("replay", replay))
+	}
 	if st.masker == nil {
 		masker, withheld := a.masker(ctx, tr, t)
 		if a.cfg.MaskGrantsByName {
@@ -174,10 +190,13 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	if err != nil {
 		return err
 	}
+	if replay != "" {
+		event.SetExtension(events.ExtReplay, replay)
+	}
 	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
 		logger.Debug("Event dropped by the source's filters")
 		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
-		a.retries.release(tr.UID)
+		st.runs.release(tr.UID)
 		return nil
 	}
 	if st.deadLetter {
@@ -188,7 +207,7 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	if sendErr == nil {
 		logger.Debug("Event delivered")
 		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.delivered)
-		a.retries.release(tr.UID)
+		st.runs.release(tr.UID)
 		return nil
 	}
 	st.failures++
@@ -205,7 +224,7 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 		if retryable(ans) {
 			why = fmt.Sprintf("the last of %d attempts (spec.delivery.retry)", st.failures)
 		}
-		a.reject(ctx, logger, tr, event, "sink", ans, why, time.Since(start))
+		a.reject(ctx, logger, tr, event, st.runs, "sink", ans, why, time.Since(start))
 		return nil
 	}
 	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
@@ -219,7 +238,7 @@ func (a *Adapter) sendDeadLetter(ctx context.Context, logger *zap.SugaredLogger,
 	dead, err := deadLettered(ctx, event, st.sinkAnswer, st.sinkErr)
 	if err != nil {
 		// Still bound for the dead-letter sink.
-		a.retries.hold(tr, st)
+		st.runs.hold(tr, st)
 		return err
 	}
 	start := time.Now()
@@ -227,13 +246,13 @@ func (a *Adapter) sendDeadLetter(ctx context.Context, logger *zap.SugaredLogger,
 	if sendErr == nil {
 		logger.Warnw("Event dead-lettered", zap.Int("sinkStatus", st.sinkAnswer.status))
 		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.deadLettered)
-		a.retries.release(tr.UID)
+		st.runs.release(tr.UID)
 		return nil
 	}
 	st.failures++
 	v := a.policy.afterDeadLetterFailure(st.failures, ans, time.Now())
 	if v.action == rejectEvent {
-		a.reject(ctx, logger, tr, event, "dead-letter sink", ans, "an answer retrying cannot change", time.Since(start))
+		a.reject(ctx, logger, tr, event, st.runs, "dead-letter sink", ans, "an answer retrying cannot change", time.Since(start))
 		return nil
 	}
 	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
@@ -279,19 +298,19 @@ func (a *Adapter) retryLater(tr *pipelinev1.TaskRun, st retryState, v verdict, e
 		}
 	}
 	st.notBefore = time.Now().Add(wait)
-	a.retries.hold(tr, st)
+	st.runs.hold(tr, st)
 	return &retryAfterError{err: err, wait: wait}
 }
 
 // reject gives up on an event: logged with its id, counted and shown on
-// the source as a Warning Event.
+// the source as a Warning Event; its retry state goes from runs.
 func (a *Adapter) reject(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, event cloudevents.Event,
-	target string, ans answer, why string, took time.Duration) {
+	runs *retries, target string, ans answer, why string, took time.Duration) {
 	logger.Errorw("Event rejected: the "+target+" did not accept it, after "+why+"; not retried", zap.Int("status", ans.status))
 	a.stats.sent(ctx, event.Type(), took, a.stats.rejected)
 	a.sourceEvents.warn(ReasonEventRejected, "The %s answered %s to event %s (%s of TaskRun %s/%s), after %s; not retried",
 		target, statusText(ans), event.ID(), event.Type(), tr.Namespace, tr.Name, why)
-	a.retries.release(tr.UID)
+	runs.release(tr.UID)
 }
 
 // statusText is an answer's status for messages.

@@ -33,6 +33,7 @@ import (
 	"knative.dev/pkg/logging"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 )
 
 // EnvConfig is the adapter's environment: adapter/v2's (K_SINK,
@@ -100,6 +101,7 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevent
 		Tekton:             tektonclient.NewForConfigOrDie(restCfg),
 		Kube:               kubernetes.NewForConfigOrDie(restCfg),
 		Metadata:           metadata.NewForConfigOrDie(restCfg),
+		Sources:            sourcesclient.NewForConfigOrDie(restCfg),
 		Logger:             logger,
 		MaxInFlight:        e.MaxInFlight,
 		CheckpointInterval: e.CheckpointInterval,

@@ -85,7 +85,7 @@ func TestSecretValuesMasked(t *testing.T) {
 					succeeded = tt
 				}
 			}
-			if err := a.deliver(ctx, tr, succeeded); err != nil {
+			if err := a.deliver(ctx, tr, succeeded, ""); err != nil {
 				t.Fatal(err)
 			}
 			reads := 0

@@ -53,6 +53,8 @@ const maxHeldLogBytes = 64 << 20
 // retryState is the retry state of a TaskRun's next event.
 type retryState struct {
 	key types.NamespacedName
+	// runs holds the state: the live events' retries or the replays'.
+	runs *retries
 	// id is the event's id.
 	id string
 	// log is the log the event carries; nil when it carries none or it

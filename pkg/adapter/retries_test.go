@@ -84,18 +84,18 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 	ctx := context.Background()
 	sink.FailWith(http.StatusServiceUnavailable)
 	for attempt := 1; attempt <= 3; attempt++ {
-		if err := a.deliver(ctx, tr, terminal[0]); err == nil {
+		if err := a.deliver(ctx, tr, terminal[0], ""); err == nil {
 			t.Fatalf("attempt %d against a failing sink succeeded", attempt)
 		}
 	}
 	sink.FailWith(0)
-	if err := a.deliver(ctx, tr, terminal[0]); err != nil {
+	if err := a.deliver(ctx, tr, terminal[0], ""); err != nil {
 		t.Fatal(err)
 	}
 	if n := logReads(); n != 1 {
 		t.Errorf("the log was read %d times for one transition delivered on its 4th attempt, want 1", n)
 	}
-	if err := a.deliver(ctx, tr, terminal[1]); err != nil {
+	if err := a.deliver(ctx, tr, terminal[1], ""); err != nil {
 		t.Fatal(err)
 	}
 	if n := logReads(); n != 2 {
@@ -129,14 +129,14 @@ func TestLogNotHeldIsReadAgain(t *testing.T) {
 		}
 	}
 	sink.FailWith(http.StatusServiceUnavailable)
-	if err := a.deliver(context.Background(), tr, succeeded); err == nil {
+	if err := a.deliver(context.Background(), tr, succeeded, ""); err == nil {
 		t.Fatal("delivered to a failing sink")
 	}
 	if st, ok := a.retries.get(tr.UID, succeeded.ID(tr.UID)); !ok || st.log != nil || st.failures != 1 {
 		t.Fatalf("retry state = %+v, %v; want one failure, no log held", st, ok)
 	}
 	sink.FailWith(0)
-	if err := a.deliver(context.Background(), tr, succeeded); err != nil {
+	if err := a.deliver(context.Background(), tr, succeeded, ""); err != nil {
 		t.Fatal(err)
 	}
 	evs := sink.Events()

@@ -170,6 +170,8 @@ func (a *Adapter) onDelete(obj interface{}) {
 	if !ok {
 		return
 	}
+	// Nothing of it is left to replay.
+	a.replays.finish(tr.UID, nil)
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	if a.leader != nil && !a.leader.IsLeaderFor(key) {
 		// Another replica leads its bucket, and removes its journal entry

@@ -36,6 +36,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
@@ -59,7 +60,7 @@ func startInProcess(t *testing.T, cfg *adaptercontract.Config, sink string, maxI
 	}
 	opts := stepadapter.Options{
 		Config: cfg, CloudEvents: ce, DeadLetter: dls, MaxInFlight: maxInFlight,
-		Tekton: tektonclient.NewForConfigOrDie(cp.Config), Kube: kubernetes.NewForConfigOrDie(cp.Config), Metadata: metadata.NewForConfigOrDie(cp.Config),
+		Tekton: tektonclient.NewForConfigOrDie(cp.Config), Kube: kubernetes.NewForConfigOrDie(cp.Config), Metadata: metadata.NewForConfigOrDie(cp.Config), Sources: sourcesclient.NewForConfigOrDie(cp.Config),
 		Logger: zaptest.NewLogger(t, zaptest.Level(zapcore.InfoLevel)).Sugar(),
 	}
 	for _, tweak := range tweaks {

@@ -39,6 +39,7 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/test/journaltest"
 )
 
@@ -131,6 +132,7 @@ func startAdapter(t testing.TB, cfg *adaptercontract.Config, sink string, overri
 		Tekton:         tektonclient.NewForConfigOrDie(cp.Config),
 		Kube:           kubernetes.NewForConfigOrDie(cp.Config),
 		Metadata:       metadata.NewForConfigOrDie(cp.Config),
+		Sources:        sourcesclient.NewForConfigOrDie(cp.Config),
 		Logger:         zaptest.NewLogger(t).Sugar().Named(cfg.SourceUID[:8]),
 		MaxInFlight:    4,
 		RetryBaseDelay: 50 * time.Millisecond,

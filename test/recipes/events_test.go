@@ -42,6 +42,7 @@ import (
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -157,6 +158,7 @@ func startAdapter(t testing.TB, ns, sink string) {
 		Tekton:         tektonclient.NewForConfigOrDie(cp.Config),
 		Kube:           kubernetes.NewForConfigOrDie(cp.Config),
 		Metadata:       metadata.NewForConfigOrDie(cp.Config),
+		Sources:        sourcesclient.NewForConfigOrDie(cp.Config),
 		Logger:         zaptest.NewLogger(t).Sugar(),
 		MaxInFlight:    4,
 		RetryBaseDelay: 50 * time.Millisecond,

@@ -47,6 +47,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
 	"github.com/tektonstep/tekton-step-source/test/journaltest"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
@@ -121,7 +122,7 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 	a, err := stepadapter.New(stepadapter.Options{
 		Config: cfg, CloudEvents: ce, DeadLetter: dlsClient, MeterProvider: mp,
 		Tekton: tektonclient.NewForConfigOrDie(cp.Config), Kube: kubernetes.NewForConfigOrDie(cp.Config),
-		Metadata: metadata.NewForConfigOrDie(cp.Config), Logger: zaptest.NewLogger(t).Sugar(),
+		Metadata: metadata.NewForConfigOrDie(cp.Config), Sources: sourcesclient.NewForConfigOrDie(cp.Config), Logger: zaptest.NewLogger(t).Sugar(),
 		RetryBaseDelay: 20 * time.Millisecond, RetryMaxDelay: 100 * time.Millisecond,
 	})
 	if err != nil {

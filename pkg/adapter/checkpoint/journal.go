@@ -100,12 +100,12 @@ func (j *Journal) Name() string { return adaptercontract.JournalName(j.SourceUID
 // An entry that cannot be read is skipped and reported in the error list,
 // so one bad value costs at most the duplicates of one TaskRun.
 func (j *Journal) Load(ctx context.Context) (map[types.UID]Entry, []error, error) {
-	cm, err := j.Client.CoreV1().ConfigMaps(j.Namespace).Get(ctx, j.Name(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return map[types.UID]Entry{}, nil, nil
-	}
+	cm, err := j.get(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the progress journal %s/%s: %w", j.Namespace, j.Name(), err)
+		return nil, nil, err
+	}
+	if cm == nil {
+		return map[types.UID]Entry{}, nil, nil
 	}
 	entries := make(map[types.UID]Entry, len(cm.Data))
 	var bad []error
@@ -119,6 +119,18 @@ func (j *Journal) Load(ctx context.Context) (map[types.UID]Entry, []error, error
 		entries[types.UID(uid)] = e
 	}
 	return entries, bad, nil
+}
+
+// get reads the journal ConfigMap; nil if there is none yet.
+func (j *Journal) get(ctx context.Context) (*corev1.ConfigMap, error) {
+	cm, err := j.Client.CoreV1().ConfigMaps(j.Namespace).Get(ctx, j.Name(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the progress journal %s/%s: %w", j.Namespace, j.Name(), err)
+	}
+	return cm, nil
 }
 
 // Write sets the entries given by their encoded values (EncodeEntry) and

@@ -52,6 +52,10 @@ const (
 	// TaskRun (<namespace>/<name>): Kafka-backed Brokers and Channels keep
 	// one key's events in order.
 	ExtPartitionKey = "partitionkey"
+	// ExtReplay marks a re-sent event (spec.replays): the replay's name.
+	// Live events do not carry it, so a Trigger filter such as the CESQL
+	// expression "NOT EXISTS replay" keeps replays from a consumer.
+	ExtReplay = "replay"
 )
 
 // labelExtensions maps Tekton's labels to the extensions set from them.

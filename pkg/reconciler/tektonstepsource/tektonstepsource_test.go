@@ -166,16 +166,24 @@ func sars(ns string) []runtime.Object {
 // namedSAR is the review of one permission on one object of the source's
 // namespace.
 func namedSAR(verb, group, resource, name string) *authorizationv1.SubjectAccessReview {
-	r := sar(testNS, verb, group, resource, "")
+	return namedSubresourceSAR(verb, group, resource, "", name)
+}
+
+func namedSubresourceSAR(verb, group, resource, subresource, name string) *authorizationv1.SubjectAccessReview {
+	r := sar(testNS, verb, group, resource, subresource)
 	r.Spec.ResourceAttributes.Name = name
 	return r
 }
 
 // journalSARs are the reviews of the adapter's progress journal, which
-// every adapter keeps in the source's namespace; they come first.
+// every adapter keeps in the source's namespace, and of the source itself
+// (its replays); they come first.
 func journalSARs() []runtime.Object {
 	journal := adaptercontract.JournalName(sourceUID)
-	return []runtime.Object{namedSAR("get", "", "configmaps", journal), namedSAR("patch", "", "configmaps", journal)}
+	return []runtime.Object{namedSAR("get", "", "configmaps", journal), namedSAR("patch", "", "configmaps", journal),
+		namedSAR("list", "sources.knative.dev", "tektonstepsources", sourceName),
+		namedSAR("watch", "sources.knative.dev", "tektonstepsources", sourceName),
+		namedSubresourceSAR("patch", "sources.knative.dev", "tektonstepsources", "status", sourceName)}
 }
 
 // initialized is the status of a reconcile that stopped before the
@@ -534,7 +542,7 @@ func TestReconcile(t *testing.T) {
 				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
 					`Service account "watcher" cannot list, watch taskruns.tekton.dev in namespace "ci"; get pods/log in namespace "ci"`)})...))},
 			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
-				return a.Verb == "list" || a.Verb == "watch" || a.Subresource == "log"
+				return a.Group == "tekton.dev" && (a.Verb == "list" || a.Verb == "watch") || a.Subresource == "log"
 			})},
 			SkipNamespaceValidation: true,
 		}, {

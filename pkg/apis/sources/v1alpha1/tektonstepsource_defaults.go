@@ -41,6 +41,14 @@ const DefaultReplicas int32 = 1
 // most 10 buckets.
 const MaxReplicas int32 = 10
 
+// MaxReplays bounds spec.replays, and MaxReplayNameLength a replay's
+// name: the adapter records each replica's part of a replay in an
+// annotation of the source's journal, named after the replay and the part.
+const (
+	MaxReplays          = 20
+	MaxReplayNameLength = 40
+)
+
 // MaxDeliveryTimeout bounds spec.delivery.timeout: a sink that accepts a
 // request and never answers holds one of the adapter's delivery workers
 // (and the TaskRun's later events) for at most this long per attempt.

@@ -138,6 +138,15 @@ type TektonStepSourceSpec struct {
 	// +optional
 	Masking *MaskingSpec `json:"masking,omitempty"`
 
+	// Replays re-send step events the source's TaskRuns still show, each
+	// once: every transition in [since, until) of the TaskRuns in the
+	// cluster, with its original id, in sequence order per TaskRun, through
+	// the same filters and delivery, marked with the replay extension (the
+	// replay's name). A replay is done once per name (status.replays shows
+	// its progress); listing it again does nothing more. At most 20.
+	// +optional
+	Replays []ReplaySpec `json:"replays,omitempty"`
+
 	// Replicas is the number of receive adapter pods. With more than one,
 	// the replicas split the TaskRuns between them through leader-elected
 	// buckets (one per replica): each TaskRun is handled by exactly one
@@ -177,6 +186,61 @@ func (s *TektonStepSourceSpec) MasksSecretValues() bool {
 	return s.Masking != nil && s.Masking.SecretValues
 }
 
+// ReplaySpec asks for the re-sending of the step events of a time window.
+type ReplaySpec struct {
+	// Name identifies the replay among the source's: a DNS label of at most
+	// 40 characters, the value of the replayed events' replay extension.
+	Name string `json:"name"`
+	// Since is the start of the window: transitions at or after it (their
+	// event time) are re-sent.
+	Since metav1.Time `json:"since"`
+	// Until is the end of the window, exclusive. When absent the window
+	// has no end: every transition since Since already sent live when the
+	// replay reaches its TaskRun (later ones are sent live anyway).
+	// +optional
+	Until *metav1.Time `json:"until,omitempty"`
+	// TaskRun limits the replay to the TaskRuns of that name (in every
+	// watched namespace).
+	// +optional
+	TaskRun string `json:"taskRun,omitempty"`
+	// Types limits the replay to these transitions: started, succeeded,
+	// failed, skipped. When absent, all four.
+	// +optional
+	Types []string `json:"types,omitempty"`
+}
+
+// ReplayState is where a replay stands.
+type ReplayState string
+
+const (
+	// ReplayPending: the adapter has not started the replay yet.
+	ReplayPending ReplayState = "Pending"
+	// ReplayRunning: the adapter re-sends the replay's events; some
+	// replicas may have finished their part.
+	ReplayRunning ReplayState = "Running"
+	// ReplaySucceeded: every event of the replay ended (delivered,
+	// filtered out, dead-lettered or rejected).
+	ReplaySucceeded ReplayState = "Succeeded"
+)
+
+// ReplayStatus is the progress of one replay of spec.replays.
+type ReplayStatus struct {
+	// Name is the replay's name in spec.replays.
+	Name string `json:"name"`
+	// State is Pending, Running or Succeeded.
+	State ReplayState `json:"state"`
+	// TaskRuns is how many TaskRuns the finished parts went through.
+	// +optional
+	TaskRuns int64 `json:"taskRuns,omitempty"`
+	// Events is how many events the finished parts re-sent (before the
+	// filters: filtered-out events count).
+	// +optional
+	Events int64 `json:"events,omitempty"`
+	// CompletionTime is when the last part finished.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+}
+
 // DeletionGuardSpec configures the deletion guard.
 type DeletionGuardSpec struct {
 	// Deadline is the longest a deleted TaskRun is held for its events
@@ -199,6 +263,10 @@ type TektonStepSourceStatus struct {
 	// Namespaces lists the namespaces whose TaskRuns are watched.
 	// +optional
 	Namespaces []string `json:"namespaces,omitempty"`
+
+	// Replays is the progress of each replay of spec.replays.
+	// +optional
+	Replays []ReplayStatus `json:"replays,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

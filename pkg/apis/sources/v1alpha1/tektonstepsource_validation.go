@@ -18,6 +18,8 @@ package v1alpha1
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,12 +36,15 @@ import (
 
 // reservedAttributes are the CloudEvents context attributes (required and
 // optional, CloudEvents 1.0) that each event sets itself, plus the extensions
-// of the event contract. ceOverrides may not replace them: an override would
-// break event identity (id, source, type) or the filtering contract.
+// of the event contract that do not start with ExtensionPrefix (sequence,
+// partitionkey, replay). ceOverrides may not replace them: an override
+// would break event identity (id, source, type), order or the filtering
+// contract.
 var reservedAttributes = map[string]bool{
 	"id": true, "source": true, "specversion": true, "type": true,
 	"datacontenttype": true, "dataschema": true, "subject": true, "time": true,
 	"data": true, "data_base64": true,
+	"sequence": true, "partitionkey": true, "replay": true,
 }
 
 // ExtensionPrefix starts the name of every extension attribute of the event
@@ -95,6 +100,59 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 	}
 	if ss.Replicas != nil && (*ss.Replicas < 1 || *ss.Replicas > MaxReplicas) {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Replicas, 1, MaxReplicas, "replicas"))
+	}
+	errs = errs.Also(validateReplays(ss.Replays))
+	return errs
+}
+
+// replayTypes are the values of spec.replays[].types.
+var replayTypes = []string{"started", "succeeded", "failed", "skipped"}
+
+func validateReplays(replays []ReplaySpec) *apis.FieldError {
+	var errs *apis.FieldError
+	if len(replays) > MaxReplays {
+		errs = errs.Also(apis.ErrOutOfBoundsValue(len(replays), 0, MaxReplays, "replays"))
+	}
+	seen := map[string]bool{}
+	for i, r := range replays {
+		errs = errs.Also(r.validate().ViaFieldIndex("replays", i))
+		if seen[r.Name] {
+			errs = errs.Also(apis.ErrGeneric("two replays named "+r.Name, "name").ViaFieldIndex("replays", i))
+		}
+		seen[r.Name] = true
+	}
+	return errs
+}
+
+func (r *ReplaySpec) validate() *apis.FieldError {
+	var errs *apis.FieldError
+	if r.Name == "" {
+		errs = errs.Also(apis.ErrMissingField("name"))
+	}
+	for _, msg := range validation.IsDNS1123Label(r.Name) {
+		if r.Name != "" {
+			errs = errs.Also(apis.ErrInvalidValue(r.Name, "name", msg))
+		}
+	}
+	if len(r.Name) > MaxReplayNameLength {
+		errs = errs.Also(apis.ErrInvalidValue(r.Name, "name", "at most 40 characters"))
+	}
+	if r.Since.IsZero() {
+		errs = errs.Also(apis.ErrMissingField("since"))
+	}
+	if r.Until != nil && !r.Until.After(r.Since.Time) {
+		errs = errs.Also(apis.ErrInvalidValue(r.Until.UTC().Format(time.RFC3339), "until", "must be after since"))
+	}
+	if r.TaskRun != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(r.TaskRun) {
+			errs = errs.Also(apis.ErrInvalidValue(r.TaskRun, "taskRun", msg))
+		}
+	}
+	for j, t := range r.Types {
+		if !slices.Contains(replayTypes, t) {
+			errs = errs.Also(&apis.FieldError{Message: "invalid value: " + t, Paths: []string{fmt.Sprintf("types[%d]", j)},
+				Details: "must be one of " + strings.Join(replayTypes, ", ")})
+		}
 	}
 	return errs
 }

@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func TestTektonStepSourceValidation(t *testing.T) {
 	negative := int64(-1)
 	zero := int64(0)
 	overCap := MaxLogMaxBytes + 1
+	replayFrom := metav1.NewTime(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	replayTo := metav1.NewTime(replayFrom.Add(time.Hour))
 	linear, bogusPolicy := eventingduckv1.BackoffPolicyLinear, eventingduckv1.BackoffPolicyType("random")
 	tests := []struct {
 		name string
@@ -133,6 +136,14 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		wantPaths: []string{"spec.ceOverrides.extensions"},
 		wantMsg:   `invalid key name "tektonstep"`,
 	}, {
+		name: "ceOverrides replaces the order or replay extensions",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{
+			Sink:                uriSink().Sink,
+			CloudEventOverrides: &duckv1.CloudEventOverrides{Extensions: map[string]string{"sequence": "0", "partitionkey": "x", "replay": "r"}},
+		}},
+		wantPaths: []string{"spec.ceOverrides.extensions"},
+		wantMsg:   `invalid key name "partitionkey"`,
+	}, {
 		name: "ceOverrides with a non-alphanumeric name",
 		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{
 			Sink:                uriSink().Sink,
@@ -211,6 +222,53 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replicas: ptr.Int32(11)},
 		wantPaths: []string{"spec.replicas"},
 		wantMsg:   "expected 1 <= 11 <= 10",
+	}, {
+		name: "a replay",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), Replays: []ReplaySpec{{
+			Name: "backfill", Since: replayFrom, Until: &replayTo, TaskRun: "build-1", Types: []string{"failed", "succeeded"},
+		}}},
+	}, {
+		name:      "a replay without a name or start",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replays: []ReplaySpec{{}}},
+		wantPaths: []string{"spec.replays[0].name", "spec.replays[0].since"},
+		wantMsg:   "missing field(s)",
+	}, {
+		name:      "a replay name that is no DNS label",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replays: []ReplaySpec{{Name: "Back_fill", Since: replayFrom}}},
+		wantPaths: []string{"spec.replays[0].name"},
+		wantMsg:   "invalid value: Back_fill",
+	}, {
+		name:      "a replay name too long for its journal annotation",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replays: []ReplaySpec{{Name: strings.Repeat("r", 41), Since: replayFrom}}},
+		wantPaths: []string{"spec.replays[0].name"},
+		wantMsg:   "at most 40 characters",
+	}, {
+		name:      "a replay that ends before it starts",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replays: []ReplaySpec{{Name: "r", Since: replayTo, Until: &replayFrom}}},
+		wantPaths: []string{"spec.replays[0].until"},
+		wantMsg:   "must be after since",
+	}, {
+		name:      "a replay of an unknown transition",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Replays: []ReplaySpec{{Name: "r", Since: replayFrom, Types: []string{"failed", "finished"}}}},
+		wantPaths: []string{"spec.replays[0].types[1]"},
+		wantMsg:   "must be one of started, succeeded, failed, skipped",
+	}, {
+		name: "two replays of one name",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), Replays: []ReplaySpec{
+			{Name: "r", Since: replayFrom}, {Name: "r", Since: replayTo}}},
+		wantPaths: []string{"spec.replays[1].name"},
+		wantMsg:   "two replays named r",
+	}, {
+		name: "more replays than the journal records",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), Replays: func() []ReplaySpec {
+			var out []ReplaySpec
+			for i := range MaxReplays + 1 {
+				out = append(out, ReplaySpec{Name: fmt.Sprintf("r%d", i), Since: replayFrom})
+			}
+			return out
+		}()},
+		wantPaths: []string{"spec.replays"},
+		wantMsg:   "expected 0 <= 21 <= 20",
 	}, {
 		name: "filter with two dialects",
 		spec: TektonStepSourceSpec{

@@ -83,14 +83,19 @@ func WatchAccessOf(src *v1alpha1.TektonStepSource) []Access {
 }
 
 // SourceAccess is what the adapter does in the source's namespace, by
-// name: read and patch its progress journal, and with replicas get and
-// update its bucket Leases. The controller creates those objects, so the
-// adapter creates none (Kubernetes cannot limit create to a name).
+// name: read and patch its progress journal (which also records the
+// replays), watch the source itself for spec.replays and write its
+// status.replays, and with replicas get and update its bucket Leases. The
+// controller creates those objects, so the adapter creates none
+// (Kubernetes cannot limit create to a name).
 func SourceAccess(src *v1alpha1.TektonStepSource) []Access {
 	journal := adaptercontract.JournalName(string(src.UID))
 	out := []Access{
 		{Verb: "get", Resource: "configmaps", Name: journal},
 		{Verb: "patch", Resource: "configmaps", Name: journal},
+		{Verb: "list", Group: v1alpha1.SchemeGroupVersion.Group, Resource: "tektonstepsources", Name: src.Name},
+		{Verb: "watch", Group: v1alpha1.SchemeGroupVersion.Group, Resource: "tektonstepsources", Name: src.Name},
+		{Verb: "patch", Group: v1alpha1.SchemeGroupVersion.Group, Resource: "tektonstepsources", Subresource: "status", Name: src.Name},
 	}
 	for _, lease := range LeaseNames(src) {
 		out = append(out,

@@ -394,6 +394,8 @@ func TestRole(t *testing.T) {
 		{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "patch"}, ResourceNames: []string{journal}},
+		{APIGroups: []string{"sources.knative.dev"}, Resources: []string{"tektonstepsources"}, Verbs: []string{"list", "watch"}, ResourceNames: []string{"steps"}},
+		{APIGroups: []string{"sources.knative.dev"}, Resources: []string{"tektonstepsources/status"}, Verbs: []string{"patch"}, ResourceNames: []string{"steps"}},
 	}
 	events := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}}
 	three := int32(3)
@@ -446,7 +448,7 @@ func TestRole(t *testing.T) {
 				ResourceNames: []string{"a-test-pod", "build-pod"}},
 			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"},
 				ResourceNames: []string{"creds", "ssh-keys", "token"}},
-			adapter[2], events),
+			adapter[2], adapter[3], adapter[4], events),
 	}, {
 		name: "secret values masked, no TaskRun pod yet: no pod or Secret readable",
 		src:  source(masking),
