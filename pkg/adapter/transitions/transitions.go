@@ -257,8 +257,10 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 	return out
 }
 
-// AfterReported corrects the transitions for what was already reported:
-// a step reported started (reported says which) cannot be skipped. Its
+// AfterReported corrects the transitions for what was already reported
+// (reported says which; a step's terminal transition counts as reported
+// once any of its terminal transitions was): a step reported started, and
+// not ended, cannot be skipped. Its
 // status went back: the kubelet rewrites a lost pod's containers as
 // waiting, so a step that executed shows as one that never did. It failed
 // when its attempt ended, having started when the step before it ended
@@ -268,7 +270,7 @@ func AfterReported(ts []Transition, reported func(Transition) bool) []Transition
 	for i, t := range ts {
 		started := t
 		started.Kind = Started
-		if t.Kind == Skipped && reported(started) {
+		if t.Kind == Skipped && reported(started) && !reported(t) {
 			start := t.Time
 			if prev := i - 1; t.Index > 0 && prev >= 0 && ts[prev].Attempt == t.Attempt && ts[prev].Kind.Terminal() {
 				start = ts[prev].Time

@@ -445,6 +445,11 @@ func TestAfterReported(t *testing.T) {
 		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/succeeded@12[Completed]",
 			"0/c/started@12", "0/c/failed@22[PodEvicted]"},
 	}, {
+		name:     "a step reported skipped stays skipped",
+		tr:       evicted(waiting("a"), waiting("b")),
+		reported: []string{"uid-1.0.a.skipped", "uid-1.0.b.skipped"},
+		want:     []string{"0/a/skipped@22[PodEvicted]", "0/b/skipped@22[PodEvicted]"},
+	}, {
 		name: "nothing reported: skipped stays skipped",
 		tr:   evicted(waiting("a"), waiting("b")),
 		want: []string{"0/a/skipped@22[PodEvicted]", "0/b/skipped@22[PodEvicted]"},
@@ -455,7 +460,20 @@ func TestAfterReported(t *testing.T) {
 			for _, id := range tc.reported {
 				reported[id] = true
 			}
-			got := AfterReported(ForTaskRun(tc.tr, time.Time{}), func(x Transition) bool { return reported[x.ID(tc.tr.UID)] })
+			// As the checkpoint answers: a step's terminal transitions
+			// are one level, so any reported terminal counts for all.
+			got := AfterReported(ForTaskRun(tc.tr, time.Time{}), func(x Transition) bool {
+				if x.Kind == Started {
+					return reported[x.ID(tc.tr.UID)]
+				}
+				for _, k := range []Kind{Succeeded, Failed, Skipped} {
+					x.Kind = k
+					if reported[x.ID(tc.tr.UID)] {
+						return true
+					}
+				}
+				return false
+			})
 			if diff := cmp.Diff(tc.want, summary(got)); diff != "" {
 				t.Errorf("transitions (-want +got):\n%s", diff)
 			}
