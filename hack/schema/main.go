@@ -124,6 +124,12 @@ func refine(root *apiextensionsv1.JSONSchemaProps) {
 			types.Items.Schema.Enum = append(types.Items.Schema.Enum, apiextensionsv1.JSON{Raw: []byte(`"` + t + `"`)})
 		}
 		item.Properties["types"] = types
+		item.XValidations = apiextensionsv1.ValidationRules{{
+			Rule:      "!has(self.until) || timestamp(self.until) > timestamp(self.since)",
+			FieldPath: ".until",
+			Reason:    ptr(apiextensionsv1.FieldValueInvalid),
+			Message:   "until must be after since",
+		}}
 	})
 	edit(root, []string{"spec", "ceOverrides", "extensions"}, func(s *apiextensionsv1.JSONSchemaProps) {
 		maxProperties := int64(32)

@@ -15,13 +15,13 @@ limitations under the License.
 */
 
 // Package knplugin is the kn plugin kn-source-tektonstep: `kn source
-// tektonstep create|update|apply|describe|delete|list`, following the
+// tektonstep create|update|apply|describe|delete|list|replay`, following the
 // conventions of kn's own source commands (kn source ping, kn source
 // apiserver): the same --sink syntax, --ce-override key=value / key-,
 // -n/--namespace, --kubeconfig, -o yaml|json and kn's list columns.
 //
 // Each subcommand is in a file of its own (create.go, update.go, apply.go,
-// describe.go, delete.go, list.go); command.go is the root command, kn's
+// describe.go, delete.go, list.go, replay.go); command.go is the root command, kn's
 // connection flags and the clients built from them; flags.go, sink.go and
 // print.go are what the subcommands share.
 package knplugin
@@ -131,6 +131,7 @@ func NewCommand() *cobra.Command {
 	root.AddCommand(
 		newCreateCommand(g), newUpdateCommand(g), newApplyCommand(g),
 		newDescribeCommand(g), newDeleteCommand(g), newListCommand(g),
+		newReplayCommand(g),
 	)
 	return root
 }

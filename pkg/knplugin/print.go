@@ -272,6 +272,13 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	} else {
 		row(0, "Watched Namespaces", "<none reported yet>")
 	}
+	if len(s.Spec.Replays) > 0 {
+		fmt.Fprintln(tw, "")
+		fmt.Fprintln(tw, "Replays:\t")
+		for _, r := range s.Spec.Replays {
+			row(1, r.Name, replayLine(r, s.Status.Replays))
+		}
+	}
 	if len(s.Status.CloudEventAttributes) > 0 {
 		fmt.Fprintln(tw, "")
 		fmt.Fprintln(tw, "Event Types:\t")
@@ -368,4 +375,28 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// replayLine describes a replay of spec.replays with its status.
+func replayLine(r v1alpha1.ReplaySpec, status []v1alpha1.ReplayStatus) string {
+	window := "since " + r.Since.UTC().Format(time.RFC3339)
+	if r.Until != nil {
+		window += " until " + r.Until.UTC().Format(time.RFC3339)
+	}
+	if r.TaskRun != "" {
+		window += ", TaskRun " + r.TaskRun
+	}
+	if len(r.Types) > 0 {
+		window += ", " + strings.Join(r.Types, "/")
+	}
+	state := string(v1alpha1.ReplayPending)
+	for _, st := range status {
+		if st.Name == r.Name {
+			state = string(st.State)
+			if st.State == v1alpha1.ReplaySucceeded {
+				state += fmt.Sprintf(" (%d events of %d TaskRuns)", st.Events, st.TaskRuns)
+			}
+		}
+	}
+	return window + ": " + state
 }

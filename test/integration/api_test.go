@@ -267,6 +267,22 @@ func TestSchemaRejectsInvalidSources(t *testing.T) {
 		spec: map[string]interface{}{"sink": uriSink, "delivery": map[string]interface{}{"retry": -1}},
 		want: []string{"spec.delivery.retry", "should be greater than or equal to 0"},
 	}, {
+		name: "a replay that ends before it starts",
+		spec: map[string]interface{}{"sink": uriSink, "replays": []interface{}{map[string]interface{}{
+			"name": "r", "since": "2026-12-01T10:00:00Z", "until": "2026-12-01T09:00:00Z"}}},
+		want: []string{"spec.replays[0].until", "until must be after since"},
+	}, {
+		name: "two replays of one name",
+		spec: map[string]interface{}{"sink": uriSink, "replays": []interface{}{
+			map[string]interface{}{"name": "r", "since": "2026-12-01T10:00:00Z"},
+			map[string]interface{}{"name": "r", "since": "2026-12-01T11:00:00Z"}}},
+		want: []string{"spec.replays[1]", "Duplicate value"},
+	}, {
+		name: "a replay name that is no DNS label, and an unknown type",
+		spec: map[string]interface{}{"sink": uriSink, "replays": []interface{}{map[string]interface{}{
+			"name": "Back_fill", "since": "2026-12-01T10:00:00Z", "types": []interface{}{"finished"}}}},
+		want: []string{"spec.replays[0].name", "spec.replays[0].types[0]", "Unsupported value"},
+	}, {
 		name: "wrong type",
 		spec: map[string]interface{}{"sink": uriSink, "log": map[string]interface{}{"maxBytes": "lots"}},
 		want: []string{"spec.log.maxBytes", "must be of type integer"},

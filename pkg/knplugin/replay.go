@@ -1,0 +1,204 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package knplugin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+)
+
+// ReplayFieldManager owns the replays the plugin adds, so that `kn source
+// tektonstep apply` (FieldManager's server-side apply), which lists none,
+// does not take them away.
+const ReplayFieldManager = FieldManager + "-replay"
+
+type replayFlags struct {
+	name, since, until, taskRun string
+	types                       []string
+	wait                        bool
+	timeout                     time.Duration
+}
+
+func newReplayCommand(g *globalFlags) *cobra.Command {
+	f := &replayFlags{}
+	cmd := &cobra.Command{
+		Use:   "replay NAME --since DURATION|TIME",
+		Short: "Re-send a Tekton step source's step events since a point in time",
+		Long: "Re-send the step events of the TaskRuns still in the cluster whose transitions fall in a\n" +
+			"window, with their original ids, marked with the replay extension (the replay's name).\n" +
+			"It adds the replay to spec.replays; the source's adapter does it once per name and\n" +
+			"shows its progress in status.replays (kn source tektonstep describe).\n\n" +
+			"--since and --until take a duration back from now (2h) or an RFC 3339 time. A replay\n" +
+			"of an existing name does nothing more: give --name, so that a command run again is a no-op.",
+		Example: "  kn source tektonstep replay steps --since 2h --wait\n" +
+			"  kn source tektonstep replay steps --since 2026-12-01T08:00:00Z --until 2026-12-01T09:00:00Z --type failed --name incident-42\n" +
+			"  kn source tektonstep replay steps --since 1h --taskrun build-x7k2p",
+		Args: exactlyOneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			want, err := f.spec(time.Now())
+			if err != nil {
+				return err
+			}
+			c, err := g.clients(false)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			added := false
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				src, err := c.sources.Get(cmd.Context(), args[0], metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if slices.ContainsFunc(src.Spec.Replays, func(r v1alpha1.ReplaySpec) bool { return r.Name == want.Name }) {
+					return nil
+				}
+				if src.Spec.Replays, err = withReplay(src, want); err != nil {
+					return err
+				}
+				_, err = c.sources.Update(cmd.Context(), src, metav1.UpdateOptions{FieldManager: ReplayFieldManager})
+				added = err == nil
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("cannot replay the events of %s '%s' in namespace '%s' because: %w", kind, args[0], c.namespace, err)
+			}
+			if added {
+				fmt.Fprintf(out, "Replay '%s' of %s '%s' requested in namespace '%s'.\n", want.Name, kind, args[0], c.namespace)
+			} else {
+				fmt.Fprintf(out, "Replay '%s' of %s '%s' was already requested: nothing more is sent.\n", want.Name, kind, args[0])
+			}
+			if !f.wait {
+				return nil
+			}
+			st, err := waitForReplay(cmd.Context(), c, args[0], want.Name, f.timeout)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Replay '%s' succeeded: %d events of %d TaskRuns re-sent.\n", st.Name, st.Events, st.TaskRuns)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.since, "since", "", "start of the window: a duration back from now (2h, 30m) or an RFC 3339 time (required)")
+	fl.StringVar(&f.until, "until", "", "end of the window, exclusive: a duration back from now or an RFC 3339 time (default: no end)")
+	fl.StringVar(&f.taskRun, "taskrun", "", "replay only the TaskRuns of this name")
+	fl.StringArrayVar(&f.types, "type", nil, "replay only these transitions: started, succeeded, failed, skipped (repeatable)")
+	fl.StringVar(&f.name, "name", "", "the replay's name, a DNS label (default: derived from the resolved window and filters)")
+	fl.BoolVar(&f.wait, "wait", false, "wait until the replay succeeded")
+	fl.DurationVar(&f.timeout, "wait-timeout", 5*time.Minute, "how long --wait waits")
+	return cmd
+}
+
+// spec is the replay the flags ask for, with relative times resolved
+// against now (to the second, as Tekton's times are).
+func (f *replayFlags) spec(now time.Time) (v1alpha1.ReplaySpec, error) {
+	if f.since == "" {
+		return v1alpha1.ReplaySpec{}, fmt.Errorf("--since is required: a duration back from now (2h) or an RFC 3339 time")
+	}
+	since, err := pointInTime("--since", f.since, now)
+	if err != nil {
+		return v1alpha1.ReplaySpec{}, err
+	}
+	r := v1alpha1.ReplaySpec{Name: f.name, Since: since, TaskRun: f.taskRun, Types: f.types}
+	if f.until != "" {
+		until, err := pointInTime("--until", f.until, now)
+		if err != nil {
+			return v1alpha1.ReplaySpec{}, err
+		}
+		if !until.After(since.Time) {
+			return v1alpha1.ReplaySpec{}, fmt.Errorf("--until %q is not after --since %q", f.until, f.since)
+		}
+		r.Until = &until
+	}
+	if r.Name == "" {
+		// The same window and filters make the same name.
+		h := sha256.New()
+		fmt.Fprintf(h, "%s|%v|%s|%s", r.Since.UTC().Format(time.RFC3339), r.Until, r.TaskRun, strings.Join(r.Types, ","))
+		r.Name = "replay-" + hex.EncodeToString(h.Sum(nil))[:10]
+	}
+	return r, nil
+}
+
+// pointInTime reads an RFC 3339 time or a duration back from now.
+func pointInTime(flag, value string, now time.Time) (metav1.Time, error) {
+	if t, err := time.Parse(time.RFC3339, value); err == nil {
+		return metav1.NewTime(t), nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil || d < 0 {
+		return metav1.Time{}, fmt.Errorf("%s %q: want a duration back from now (2h, 30m) or an RFC 3339 time (2026-12-01T08:00:00Z)", flag, value)
+	}
+	return metav1.NewTime(now.Add(-d).Truncate(time.Second)), nil
+}
+
+// withReplay is spec.replays with the replay added: when the list is full,
+// the oldest succeeded replay makes room (forgetting it: listing it again
+// would replay it again).
+func withReplay(src *v1alpha1.TektonStepSource, r v1alpha1.ReplaySpec) ([]v1alpha1.ReplaySpec, error) {
+	replays := slices.Clone(src.Spec.Replays)
+	if len(replays) >= v1alpha1.MaxReplays {
+		i := slices.IndexFunc(replays, func(old v1alpha1.ReplaySpec) bool {
+			return slices.ContainsFunc(src.Status.Replays, func(st v1alpha1.ReplayStatus) bool {
+				return st.Name == old.Name && st.State == v1alpha1.ReplaySucceeded
+			})
+		})
+		if i < 0 {
+			return nil, fmt.Errorf("spec.replays holds %d replays, none of them succeeded yet: wait for one, or remove one", len(replays))
+		}
+		replays = slices.Delete(replays, i, i+1)
+	}
+	return append(replays, r), nil
+}
+
+// waitForReplay polls status.replays until the replay succeeded.
+func waitForReplay(ctx context.Context, c *clients, source, name string, timeout time.Duration) (v1alpha1.ReplayStatus, error) {
+	var last v1alpha1.ReplayStatus
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		src, err := c.sources.Get(ctx, source, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, st := range src.Status.Replays {
+			if st.Name == name {
+				last = st
+				return st.State == v1alpha1.ReplaySucceeded, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		state := "not shown in status.replays yet (is the source's adapter running?)"
+		if last.State != "" {
+			state = string(last.State)
+		}
+		return last, fmt.Errorf("replay '%s' did not succeed within %s: %s: %w", name, timeout, state, err)
+	}
+	return last, nil
+}
