@@ -151,6 +151,34 @@ func TestCheck(t *testing.T) {
 		},
 		opts: Options{Complete: true, Redelivered: true},
 	}, {
+		name: "a replay of part of the stream, after it: its own stream, cut by its window",
+		events: func() []cloudevents.Event {
+			evs := good()
+			for _, e := range evs[2:5] {
+				evs = append(evs, with(e, func(e *cloudevents.Event) { e.SetExtension("replay", "backfill") }))
+			}
+			return evs
+		},
+		opts: Options{Complete: true},
+	}, {
+		name: "a replay out of order",
+		events: func() []cloudevents.Event {
+			evs := good()
+			return append(evs, with(evs[3], func(e *cloudevents.Event) { e.SetExtension("replay", "r") }),
+				with(evs[2], func(e *cloudevents.Event) { e.SetExtension("replay", "r") }))
+		},
+		want: "arrived after",
+	}, {
+		name: "a replayed id that is another transition",
+		events: func() []cloudevents.Event {
+			evs := good()
+			return append(evs, with(evs[2], func(e *cloudevents.Event) {
+				e.SetExtension("replay", "r")
+				e.SetExtension("sequence", "00000-00002-0")
+			}))
+		},
+		want: "replayed as a different transition",
+	}, {
 		name: "a filtered stream is not complete",
 		events: func() []cloudevents.Event {
 			evs := good()
