@@ -68,6 +68,7 @@ func TestTriggerRecipes(t *testing.T) {
 		"trigger-finished-steps-cesql.yaml": {
 			"release-42-build/compile/succeeded", "release-42-build/test/failed", "release-43-build/unit/failed",
 		},
+		"trigger-live-failed-steps.yaml": {"release-42-build/test/failed", "release-43-build/unit/failed"},
 		"trigger-one-taskrun-first-attempt.yaml": {
 			"release-42-build/compile/started", "release-42-build/compile/succeeded",
 			"release-42-build/publish/skipped", "release-42-build/test/failed", "release-42-build/test/started",
@@ -112,6 +113,38 @@ func TestTriggerRecipes(t *testing.T) {
 				t.Errorf("events the Trigger passes (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestLiveEventsOnlyRecipe: with every real event also replayed (the
+// replay extension set, as the adapter sets it), the live-only Trigger
+// passes the live failed events and none of the replayed ones.
+func TestLiveEventsOnlyRecipe(t *testing.T) {
+	_, reqs := realEvents(t)
+	data, err := os.ReadFile(filepath.Join(recipesDir(), "trigger-live-failed-steps.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &eventingv1.Trigger{}
+	if err := yaml.UnmarshalStrict(data, tr); err != nil {
+		t.Fatal(err)
+	}
+	filter := brokerFilter(t, tr)
+	defer filter.Cleanup()
+	var passed []string
+	for _, r := range reqs {
+		replayed := r.Event.Clone()
+		replayed.SetExtension(events.ExtReplay, "backfill")
+		for _, e := range []cloudevents.Event{r.Event, replayed} {
+			if filter.Filter(context.Background(), e) == eventfilter.PassFilter {
+				passed = append(passed, fmt.Sprintf("%s replayed=%v", request{Event: e}.key(), e.Extensions()[events.ExtReplay] != nil))
+			}
+		}
+	}
+	sort.Strings(passed)
+	want := []string{"release-42-build/test/failed replayed=false", "release-43-build/unit/failed replayed=false"}
+	if diff := cmp.Diff(want, passed); diff != "" {
+		t.Errorf("events the Trigger passes (-want +got):\n%s", diff)
 	}
 }
 
