@@ -135,10 +135,11 @@ func TestOnDelete(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &Adapter{
-				ledger:  newLedger(interval, 100, 1),
-				deleted: newDeletedRuns(),
-				replays: newReplays(),
-				queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
+				ledger:        newLedger(interval, 100, 1),
+				deleted:       newDeletedRuns(),
+				replays:       newReplays(),
+				replayRetries: newRetries(),
+				queue:         workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
 			}
 			defer a.queue.ShutDown()
 			a.onDelete(tc.obj)

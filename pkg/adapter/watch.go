@@ -172,6 +172,7 @@ func (a *Adapter) onDelete(obj interface{}) {
 	}
 	// Nothing of it is left to replay.
 	a.replays.finish(tr.UID, nil)
+	a.replayRetries.release(tr.UID)
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	if a.leader != nil && !a.leader.IsLeaderFor(key) {
 		// Another replica leads its bucket, and removes its journal entry
