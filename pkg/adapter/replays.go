@@ -245,7 +245,7 @@ func (a *Adapter) reconcileReplays(ctx context.Context) error {
 			// leader does the part again.
 			delete(r.running, k)
 		case len(p.pending) == 0:
-			set[k] = checkpoint.ReplayPart{State: checkpoint.ReplayPartSucceeded, TaskRuns: p.taskRuns, Events: p.events, Finished: &now}
+			set[k] = checkpoint.ReplayPart{State: v1alpha1.ReplaySucceeded, TaskRuns: p.taskRuns, Events: p.events, Finished: &now}
 			finished = append(finished, k)
 		}
 	}
@@ -264,10 +264,10 @@ func (a *Adapter) reconcileReplays(ctx context.Context) error {
 		spec, _ := specOf(specs, k.Replay)
 		p := a.startPart(k, spec, led[k.Part])
 		if len(p.pending) == 0 {
-			set[k] = checkpoint.ReplayPart{State: checkpoint.ReplayPartSucceeded, Finished: &now}
+			set[k] = checkpoint.ReplayPart{State: v1alpha1.ReplaySucceeded, Finished: &now}
 			continue
 		}
-		set[k] = checkpoint.ReplayPart{State: checkpoint.ReplayPartRunning}
+		set[k] = checkpoint.ReplayPart{State: v1alpha1.ReplayRunning}
 		started = append(started, p)
 	}
 	r.mu.Lock()

@@ -55,6 +55,20 @@ func brokerFilter(t *testing.T, tr *eventingv1.Trigger) eventfilter.Filter {
 	return nil
 }
 
+// recipeFilter is the filter of the Trigger recipe in the file.
+func recipeFilter(t *testing.T, file string) eventfilter.Filter {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(recipesDir(), file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &eventingv1.Trigger{}
+	if err := yaml.UnmarshalStrict(data, tr); err != nil {
+		t.Fatal(err)
+	}
+	return brokerFilter(t, tr)
+}
+
 // TestTriggerRecipes checks that each Trigger in config/samples/recipes
 // passes exactly the real events it is meant for, and that the apiserver
 // (Knative's Trigger CRD) accepts it.
@@ -121,15 +135,7 @@ func TestTriggerRecipes(t *testing.T) {
 // passes the live failed events and none of the replayed ones.
 func TestLiveEventsOnlyRecipe(t *testing.T) {
 	_, reqs := realEvents(t)
-	data, err := os.ReadFile(filepath.Join(recipesDir(), "trigger-live-failed-steps.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &eventingv1.Trigger{}
-	if err := yaml.UnmarshalStrict(data, tr); err != nil {
-		t.Fatal(err)
-	}
-	filter := brokerFilter(t, tr)
+	filter := recipeFilter(t, "trigger-live-failed-steps.yaml")
 	defer filter.Cleanup()
 	var passed []string
 	for _, r := range reqs {
@@ -152,15 +158,8 @@ func TestLiveEventsOnlyRecipe(t *testing.T) {
 // trigger-count-started-steps.yaml computes from the events it receives.
 func TestCountStartedStepsPerTask(t *testing.T) {
 	_, reqs := realEvents(t)
-	data, err := os.ReadFile(filepath.Join(recipesDir(), "trigger-count-started-steps.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &eventingv1.Trigger{}
-	if err := yaml.UnmarshalStrict(data, tr); err != nil {
-		t.Fatal(err)
-	}
-	filter := brokerFilter(t, tr)
+	filter := recipeFilter(t, "trigger-count-started-steps.yaml")
+	defer filter.Cleanup()
 	counts := map[string]int{}
 	for _, r := range reqs {
 		if filter.Filter(context.Background(), r.Event) == eventfilter.PassFilter {

@@ -24,6 +24,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
 // The journal also records the replays (spec.replays): each replica's part
@@ -43,19 +45,10 @@ type ReplayPartKey struct {
 
 func (k ReplayPartKey) annotation() string { return ReplayAnnotationPrefix + k.Replay + "." + k.Part }
 
-// ReplayPartState is where a part of a replay stands.
-type ReplayPartState string
-
-const (
-	// ReplayPartRunning: the part's TaskRuns are being replayed.
-	ReplayPartRunning ReplayPartState = "Running"
-	// ReplayPartSucceeded: every event of the part ended.
-	ReplayPartSucceeded ReplayPartState = "Succeeded"
-)
-
 // ReplayPart is the record of one part of a replay.
 type ReplayPart struct {
-	State ReplayPartState `json:"state"`
+	// State is Running or Succeeded (ReplayPending is never recorded).
+	State v1alpha1.ReplayState `json:"state"`
 	// TaskRuns and Events are what the part went through and re-sent.
 	TaskRuns int64 `json:"taskRuns,omitempty"`
 	Events   int64 `json:"events,omitempty"`

@@ -94,7 +94,7 @@ func (rs Records) doneSplit(replay string) []string {
 	for n := range splits {
 		parts := Parts(n)
 		if !slices.ContainsFunc(parts, func(p string) bool {
-			return rs[checkpoint.ReplayPartKey{Replay: replay, Part: p}].State != checkpoint.ReplayPartSucceeded
+			return rs[checkpoint.ReplayPartKey{Replay: replay, Part: p}].State != v1alpha1.ReplaySucceeded
 		}) {
 			return parts
 		}
@@ -112,7 +112,7 @@ func ToDo(specs []v1alpha1.ReplaySpec, rs Records, parts []string) []checkpoint.
 		}
 		for _, p := range parts {
 			k := checkpoint.ReplayPartKey{Replay: r.Name, Part: p}
-			if rs[k].State != checkpoint.ReplayPartSucceeded {
+			if rs[k].State != v1alpha1.ReplaySucceeded {
 				out = append(out, k)
 			}
 		}
@@ -163,7 +163,7 @@ func Status(specs []v1alpha1.ReplaySpec, rs Records, n uint32) []v1alpha1.Replay
 			if st.State == v1alpha1.ReplayPending {
 				st.State = v1alpha1.ReplayRunning
 			}
-			if rec.State != checkpoint.ReplayPartSucceeded {
+			if rec.State != v1alpha1.ReplaySucceeded {
 				continue
 			}
 			st.TaskRuns += rec.TaskRuns

@@ -107,10 +107,10 @@ func key(replay, part string) checkpoint.ReplayPartKey {
 
 func succeeded(taskRuns, events int64, min int) checkpoint.ReplayPart {
 	done := at(min)
-	return checkpoint.ReplayPart{State: checkpoint.ReplayPartSucceeded, TaskRuns: taskRuns, Events: events, Finished: &done}
+	return checkpoint.ReplayPart{State: v1alpha1.ReplaySucceeded, TaskRuns: taskRuns, Events: events, Finished: &done}
 }
 
-var running = checkpoint.ReplayPart{State: checkpoint.ReplayPartRunning}
+var running = checkpoint.ReplayPart{State: v1alpha1.ReplayRunning}
 
 func TestPartsToDoObsoleteAndStatus(t *testing.T) {
 	specs := []v1alpha1.ReplaySpec{{Name: "r1", Since: at(0)}, {Name: "r2", Since: at(0)}}
