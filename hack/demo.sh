@@ -69,6 +69,8 @@ $(bold "The cluster keeps running. Try:")
   kubectl logs deploy/event-display            # every event, one JSON line each
   kubectl -n demo create -f - <<<'{"apiVersion":"tekton.dev/v1","kind":"PipelineRun","metadata":{"generateName":"shop-"},"spec":{"pipelineRef":{"name":"shop"}}}'
   ${BIN_DIR}/tss-cluster events -kubeconfig \$KUBECONFIG -only-namespace demo   # follow the events (Ctrl-C stops)
+  hack/build-kn-plugin.sh                      # the kn plugin, into ${BIN_DIR}; then, with the events followed:
+  kn-source-tektonstep replay demo-steps -n demo --since 1h --name last-hour --wait   # the same ids again, marked (replay last-hour)
 
   hack/cluster-down.sh                         # stop everything and clean up
 EOF

@@ -191,9 +191,12 @@ func (p printer) print(e cloudevents.Event) {
 	if a := ext("tektonattempt"); a != "" && a != "0" {
 		attempt = p.paint("2", " (retry "+a+")")
 	}
-	// The ordering extensions: one partition per TaskRun, sequence sorting
-	// in transition order.
-	order := p.paint("2", fmt.Sprintf("[%s #%s]", ext("partitionkey"), ext("sequence")))
+	if r := ext("replay"); r != "" {
+		attempt += p.paint("1;35", " (replay "+r+")")
+	}
+	// The ordering extensions (one partition per TaskRun, sequence sorting
+	// in transition order) and the id, which a replay sends again.
+	order := p.paint("2", fmt.Sprintf("[%s #%s id %s]", ext("partitionkey"), ext("sequence"), e.ID()))
 	fmt.Printf("%s %s %s %s%s  %s %s\n", p.paint("2", e.Time().Local().Format("15:04:05")),
 		p.paint(code, mark), p.paint(code, fmt.Sprintf("%-9s", transition)), p.paint("1", where), attempt, p.paint("2", detail), order)
 	if log := strings.TrimRight(data.Log, "\n"); log != "" {
