@@ -304,10 +304,16 @@ func (e *controllerEnv) grantAdapterRole(t *testing.T, inNamespace, saNamespace,
 // grantJournal gives a service account, in the source's namespace, the
 // narrowest grant of the source's progress journal: get and patch of that
 // one ConfigMap (the controller creates it).
-func (e *controllerEnv) grantJournal(t *testing.T, ns, sa string, sourceUID types.UID) {
+// The source itself, by name, for its replays: list and watch it, patch
+// its status.
+func (e *controllerEnv) grantJournal(t *testing.T, ns, sa string, src *v1alpha1.TektonStepSource) {
 	t.Helper()
 	e.grantRole(t, ns, "journal-"+sa, ns, sa, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"},
-		ResourceNames: []string{adaptercontract.JournalName(string(sourceUID))}, Verbs: []string{"get", "patch"}})
+		ResourceNames: []string{adaptercontract.JournalName(string(src.UID))}, Verbs: []string{"get", "patch"}},
+		rbacv1.PolicyRule{APIGroups: []string{v1alpha1.SchemeGroupVersion.Group}, Resources: []string{"tektonstepsources"},
+			ResourceNames: []string{src.Name}, Verbs: []string{"list", "watch"}},
+		rbacv1.PolicyRule{APIGroups: []string{v1alpha1.SchemeGroupVersion.Group}, Resources: []string{"tektonstepsources/status"},
+			ResourceNames: []string{src.Name}, Verbs: []string{"patch"}})
 }
 
 // grantRole creates a Role of the rules in ns and binds it to a service

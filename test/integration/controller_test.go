@@ -349,6 +349,8 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "InsufficientPermissions")
 	})
 	want := `Service account "watcher" cannot get, patch configmaps ` + adaptercontract.JournalName(string(src.UID)) + ` in namespace "` + ns +
+		`"; list, watch tektonstepsources.sources.knative.dev own-account in namespace "` + ns +
+		`"; patch tektonstepsources/status.sources.knative.dev own-account in namespace "` + ns +
 		`"; list, watch, patch taskruns.tekton.dev in namespace "` + ns + `"; get pods/log in namespace "` + ns + `"`
 	if msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message; msg != want {
 		t.Errorf("SufficientPermissions message:\n got %s\nwant %s", msg, want)
@@ -365,7 +367,7 @@ func TestControllerServiceAccountPermissions(t *testing.T) {
 
 	// Everything but pods/log, the journal granted by name: still
 	// refused, and only pods/log is listed.
-	env.grantJournal(t, ns, "watcher", src.UID)
+	env.grantJournal(t, ns, "watcher", src)
 	partial := &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "no-logs"},
 		Rules: []rbacv1.PolicyRule{
@@ -434,7 +436,7 @@ func TestControllerNamespaceSelector(t *testing.T) {
 			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: ns}}
 		}))
 	// The journal is in the source's namespace, which is not watched.
-	env.grantJournal(t, ns, "watcher", src.UID)
+	env.grantJournal(t, ns, "watcher", src)
 
 	got := env.waitForSource(t, ns, src.Name, "two namespaces, SufficientPermissions=True", func(s *v1alpha1.TektonStepSource) bool {
 		return cmp.Equal(watched, s.Status.Namespaces) &&
