@@ -60,7 +60,7 @@ if cluster_running containerd; then
     ctr -a "${CLUSTER_CONTAINERD_SOCK}" -n k8s.io tasks delete -f "${id}" >/dev/null 2>&1 || true
   done
 fi
-for c in cluster-dns kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do
+for c in service-proxy cluster-dns kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do
   cluster_stop "${c}"
 done
 

@@ -14,14 +14,21 @@
 # files it writes are rendered from the templates in hack/cluster/.
 #
 # Options: --no-tekton  only the cluster.
+#          --eventing   also Knative Eventing (controller, webhook, the
+#                       in-memory channel, the multi-tenant channel-based
+#                       broker) and Tekton Triggers (controller, webhook, core
+#                       interceptors, the EventListener sink image), built
+#                       from the modules go.mod pins (hack/tools/eventing,
+#                       hack/tools/triggers).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
 
-with_tekton=true
+with_tekton=true with_eventing=false
 for arg in "$@"; do
   case "${arg}" in
     --no-tekton) with_tekton=false ;;
+    --eventing) with_eventing=true ;;
     *) die "unknown option ${arg}" ;;
   esac
 done
@@ -77,6 +84,10 @@ fi
 with_progress "building Kubernetes ${KUBE_VERSION}, etcd ${ETCD_VERSION} and Tekton ${TEKTON_VERSION} (cached in ${BIN_DIR}; the first build takes 10-20 minutes on 2 cores)" \
   build_cluster_binaries
 build_cluster_images
+if ${with_eventing}; then
+  with_progress "building Knative Eventing ${EVENTING_VERSION} and Tekton Triggers ${TRIGGERS_VERSION} (cached in ${CACHE_DIR}; the first build takes several minutes)" \
+    build_eventing
+fi
 
 # --- network ----------------------------------------------------------------
 if ! ip link show "${CLUSTER_BRIDGE}" >/dev/null 2>&1; then
@@ -134,6 +145,8 @@ cluster_launch kube-scheduler "${BIN_DIR}/kube-scheduler" \
   --bind-address 127.0.0.1 --leader-elect=false --profiling=false
 
 cluster_launch cluster-dns "${BIN_DIR}/tss-cluster" dns -listen "${CLUSTER_IP}:53" -kubeconfig "${CLUSTER_PKI_DIR}/admin.kubeconfig"
+cluster_launch service-proxy "${BIN_DIR}/tss-cluster" services -dev "${CLUSTER_BRIDGE}" -skip "${CLUSTER_IP}" \
+  -kubeconfig "${CLUSTER_PKI_DIR}/admin.kubeconfig"
 
 # --- containerd ---------------------------------------------------------------
 mkdir -p "${CLUSTER_CNI_DIR}/net.d" "${CLUSTER_CONTAINERD_DIR}/certs.d/_default"
@@ -186,6 +199,12 @@ if ${with_tekton}; then
   "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${CLUSTER_KUBECONFIG}" -namespace tekton-pipelines -timeout 3m \
     || die "Tekton's controller did not become available"
   log "Tekton Pipelines ${TEKTON_VERSION} is running"
+fi
+
+# --- Knative Eventing and Tekton Triggers -----------------------------------
+if ${with_eventing}; then
+  ${with_tekton} || die "--eventing needs Tekton (Triggers runs in tekton-pipelines): drop --no-tekton"
+  install_eventing
 fi
 
 log "cluster up in $((SECONDS - start))s: export KUBECONFIG=${CLUSTER_KUBECONFIG}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests on a real cluster: brings up the single-node cluster of
 # hack/cluster-up.sh (building what is missing; first run: many minutes),
-# installs Tekton Pipelines, our controller and receive adapter images and
+# installs Tekton Pipelines, Knative Eventing and Tekton Triggers, our controller and receive adapter images and
 # config/, and a CloudEvents receiver, runs `go test -tags e2e ./test/e2e/...`
 # and tears the cluster down again.
 #
@@ -22,7 +22,7 @@ elif [[ -x "${BIN_DIR}/kubectl" ]] && cluster_reachable "${CLUSTER_KUBECONFIG}";
   log "using the running local cluster (left running)"
   export KUBECONFIG="${CLUSTER_KUBECONFIG}"
 else
-  hack/cluster-up.sh
+  hack/cluster-up.sh --eventing
   export KUBECONFIG="${CLUSTER_KUBECONFIG}"
   if [[ -z "${TSS_KEEP_CLUSTER:-}" ]]; then
     # A teardown that leaves something behind fails the run.
@@ -30,11 +30,12 @@ else
   fi
 fi
 
-if ! "${BIN_DIR}/kubectl" get crd taskruns.tekton.dev >/dev/null 2>&1; then
-  # The local cluster, started with --no-tekton: install Tekton. Any other
-  # cluster must have Tekton Pipelines already.
-  [[ "${KUBECONFIG}" == "${CLUSTER_KUBECONFIG}" ]] || die "Tekton Pipelines is not installed in the cluster of KUBECONFIG"
-  hack/cluster-up.sh
+if ! "${BIN_DIR}/kubectl" get crd taskruns.tekton.dev brokers.eventing.knative.dev eventlisteners.triggers.tekton.dev >/dev/null 2>&1; then
+  # The local cluster, started without --eventing (or with --no-tekton):
+  # install what is missing. Any other cluster must have Tekton Pipelines,
+  # Knative Eventing and Tekton Triggers already.
+  [[ "${KUBECONFIG}" == "${CLUSTER_KUBECONFIG}" ]] || die "Tekton Pipelines, Knative Eventing or Tekton Triggers is not installed in the cluster of KUBECONFIG"
+  hack/cluster-up.sh --eventing
 fi
 
 deploy_project
@@ -43,5 +44,5 @@ deploy_receiver
 log "go vet (e2e)"
 go vet -tags e2e ./test/e2e/...
 log "end-to-end tests"
-E2E_STEP_IMAGE="${IMAGE_BUSYBOX}" go test -tags e2e -count=1 -p 1 -parallel 4 -timeout 30m "$@" ./test/e2e/...
+E2E_STEP_IMAGE="${IMAGE_BUSYBOX}" E2E_RECEIVER_IMAGE="${IMAGE_RECEIVER}" go test -tags e2e -count=1 -p 1 -parallel 4 -timeout 30m "$@" ./test/e2e/...
 log "end-to-end tests passed in $((SECONDS - start))s"

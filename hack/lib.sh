@@ -115,12 +115,15 @@ TEKTON_VERSION="v1.15.1"
 # TEST-NET-1, 192.0.2.0/24). The bridge's address is the node address and
 # the apiserver's: the first address of the Service range, so the
 # `kubernetes` Service IP that in-cluster clients use reaches the apiserver
-# without kube-proxy or NAT. Pods get no default route: they can reach the
-# bridge, each other and nothing else.
+# without kube-proxy or NAT. Every other Service IP (the rest of the first
+# 64 addresses) is added to the bridge by `tss-cluster services`, which
+# forwards its ports to the endpoints; pods take the addresses above. Pods
+# get no default route: they can reach the bridge, each other and nothing
+# else.
 CLUSTER_IP="198.51.100.1"
 CLUSTER_SUBNET="198.51.100.0/24"
-CLUSTER_SERVICE_CIDR="198.51.100.0/28"
-CLUSTER_POD_RANGE_START="198.51.100.16"
+CLUSTER_SERVICE_CIDR="198.51.100.0/26"
+CLUSTER_POD_RANGE_START="198.51.100.64"
 CLUSTER_POD_RANGE_END="198.51.100.254"
 CLUSTER_BRIDGE="tss0"
 CLUSTER_NODE="tss-node"
@@ -132,6 +135,26 @@ IMAGE_BUSYBOX="tss.local/busybox:v1"
 IMAGE_RECEIVER="tss.local/receiver:v1"
 IMAGE_TEKTON_PREFIX="tss.local/tekton"
 TEKTON_IMAGES=(controller entrypoint nop workingdirinit sidecarlogresults)
+# Knative Eventing and Tekton Triggers (hack/cluster-up.sh --eventing): each
+# image is <name>=<package>; the name is the image's and the binary's, the
+# package is the ko:// reference their config/ uses.
+EVENTING_VERSION="v0.50.0"
+EVENTING_BIN_DIR="${CACHE_DIR}/eventing/bin"
+IMAGE_EVENTING_PREFIX="tss.local/eventing"
+EVENTING_IMAGES=(controller=knative.dev/eventing/cmd/controller
+  webhook=knative.dev/eventing/cmd/webhook
+  imc-controller=knative.dev/eventing/cmd/in_memory/channel_controller
+  imc-dispatcher=knative.dev/eventing/cmd/in_memory/channel_dispatcher
+  mt-broker-controller=knative.dev/eventing/cmd/mtchannel_broker
+  mt-broker-ingress=knative.dev/eventing/cmd/broker/ingress
+  mt-broker-filter=knative.dev/eventing/cmd/broker/filter)
+TRIGGERS_VERSION="v0.34.0"
+TRIGGERS_BIN_DIR="${CACHE_DIR}/triggers/bin"
+IMAGE_TRIGGERS_PREFIX="tss.local/triggers"
+TRIGGERS_IMAGES=(controller=github.com/tektoncd/triggers/cmd/controller
+  webhook=github.com/tektoncd/triggers/cmd/webhook
+  interceptors=github.com/tektoncd/triggers/cmd/interceptors
+  eventlistenersink=github.com/tektoncd/triggers/cmd/eventlistenersink)
 
 # The cluster's state: every path under CLUSTER_DIR, named once here.
 CLUSTER_KUBECONFIG="${CLUSTER_DIR}/kubeconfig"            # the admin's kubeconfig (a copy of pki/admin.kubeconfig)
@@ -388,4 +411,80 @@ deploy_receiver() {
     -replace "image: receiver=image: ${IMAGE_RECEIVER}" >/dev/null || die "deploying the receiver failed"
   "${BIN_DIR}/kubectl" --kubeconfig "${kc}" -n default rollout status deployment/event-display --timeout=2m >/dev/null \
     || die "the receiver did not start"
+}
+
+# build_eventing builds (once) Knative Eventing's and Tekton
+# Triggers' commands from their wrapper modules (hack/tools/eventing,
+# hack/tools/triggers) and writes their images the way their .ko.yaml
+# builds them: the binary at /ko-app/<name> on a static base, as nonroot.
+build_eventing() {
+  local entry name pkg
+  build_imagetool
+  for entry in "${EVENTING_IMAGES[@]}"; do
+    name="${entry%%=*}" pkg="${entry#*=}"
+    build_go_tool "${REPO_ROOT}/hack/tools/eventing" "${pkg}" "${EVENTING_BIN_DIR}/${name}"
+    build_ko_app_image "${EVENTING_BIN_DIR}/${name}" "${IMAGE_EVENTING_PREFIX}/${name}:${EVENTING_VERSION}" "${IMAGE_DIR}/eventing-${name}.tar"
+  done
+  for entry in "${TRIGGERS_IMAGES[@]}"; do
+    name="${entry%%=*}" pkg="${entry#*=}"
+    build_go_tool "${REPO_ROOT}/hack/tools/triggers" "${pkg}" "${TRIGGERS_BIN_DIR}/${name}"
+    build_ko_app_image "${TRIGGERS_BIN_DIR}/${name}" "${IMAGE_TRIGGERS_PREFIX}/${name}:${TRIGGERS_VERSION}" "${IMAGE_DIR}/triggers-${name}.tar"
+  done
+}
+
+# build_ko_app_image <binary> <tag> <tarball>: a docker-archive image with
+# the binary at /ko-app/<name> on the static base, run as nonroot, unless
+# the tarball is newer than the binary.
+build_ko_app_image() {
+  local bin="$1" tag="$2" out="$3" name
+  name="$(basename "${bin}")"
+  [[ ! "${out}" -nt "${bin}" ]] || return 0
+  mkdir -p "$(dirname "${out}")"
+  "${BIN_DIR}/imagetool" -tag "${tag}" -out "${out}" -base -file "${bin}=/ko-app/${name}:0755" \
+    -entrypoint "/ko-app/${name}" -env KO_DATA_PATH=/var/run/ko -user 65532 >/dev/null \
+    || die "writing the image ${tag} failed"
+}
+
+# install_eventing applies Knative Eventing's config/ (core without the
+# optional job sink, ping source adapter and request-reply; the in-memory
+# channel; the multi-tenant channel-based broker) and Tekton Triggers'
+# config/ (with its core interceptors) to the local cluster, images
+# substituted, and waits for their Deployments. The autoscalers are left
+# out: the cluster runs no metrics server.
+install_eventing() {
+  local edir tdir entry name f files=() replaces=()
+  edir="$(module_dir knative.dev/eventing)"
+  tdir="$(module_dir github.com/tektoncd/triggers)"
+  for entry in "${EVENTING_IMAGES[@]}"; do
+    name="${entry%%=*}"
+    replaces+=(-replace "ko://${entry#*=}=${IMAGE_EVENTING_PREFIX}/${name}:${EVENTING_VERSION}")
+  done
+  for entry in "${TRIGGERS_IMAGES[@]}"; do
+    name="${entry%%=*}"
+    replaces+=(-replace "ko://${entry#*=}=${IMAGE_TRIGGERS_PREFIX}/${name}:${TRIGGERS_VERSION}")
+  done
+  for f in "${edir}"/config/core/{100-namespace,200-*}.yaml "${edir}"/config/core/{configmaps,resources,roles,webhooks}/*.yaml \
+      "${edir}"/config/core/deployments/{controller,webhook}.yaml \
+      "${edir}"/config/channels/in-memory-channel/{,*/}*.yaml \
+      "${edir}"/config/brokers/mt-channel-broker/roles/*.yaml \
+      "${edir}"/config/brokers/mt-channel-broker/deployments/{controller,broker-ingress,broker-filter}.yaml; do
+    files+=(-f "${f}")
+  done
+  log "installing Knative Eventing ${EVENTING_VERSION} (controller, webhook, in-memory channel, multi-tenant channel-based broker)"
+  # Its five 100m CPU requests would reserve a quarter of a 2-core node
+  # that the tests' TaskRuns and adapters share; requests only reserve.
+  "${BIN_DIR}/tss-cluster" apply -kubeconfig "${CLUSTER_KUBECONFIG}" "${files[@]}" "${replaces[@]}" -replace "cpu: 100m=cpu: 10m" \
+    >"${CLUSTER_LOG_DIR}/eventing-apply.log" || die "applying Knative Eventing's config failed; see ${CLUSTER_LOG_DIR}/eventing-apply.log"
+  "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${CLUSTER_KUBECONFIG}" -namespace knative-eventing -timeout 5m \
+    || die "Knative Eventing did not become available; see its pods' logs (kubectl -n knative-eventing logs)"
+  files=()
+  for f in "${tdir}"/config/*.yaml "${tdir}"/config/interceptors/*.yaml; do
+    files+=(-f "${f}")
+  done
+  log "installing Tekton Triggers ${TRIGGERS_VERSION} (controller, webhook, core interceptors)"
+  "${BIN_DIR}/tss-cluster" apply -kubeconfig "${CLUSTER_KUBECONFIG}" "${files[@]}" "${replaces[@]}" \
+    >"${CLUSTER_LOG_DIR}/triggers-apply.log" || die "applying Tekton Triggers' config failed; see ${CLUSTER_LOG_DIR}/triggers-apply.log"
+  "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${CLUSTER_KUBECONFIG}" -namespace tekton-pipelines -timeout 5m \
+    || die "Tekton Triggers did not become available; see its pods' logs (kubectl -n tekton-pipelines logs)"
+  log "Knative Eventing ${EVENTING_VERSION} and Tekton Triggers ${TRIGGERS_VERSION} are running"
 }

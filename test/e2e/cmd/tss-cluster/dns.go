@@ -26,18 +26,22 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// The cluster's DNS. There is no kube-proxy (Service virtual IPs need NAT,
-// which this cluster does not set up), so <service>.<namespace>.svc.<domain>
-// resolves to the ready endpoint addresses of the Service, as for a headless
-// Service. Names outside the cluster domain are refused: nothing is
-// forwarded off the machine.
+// The cluster's DNS, as kube-dns answers A queries: <service>.<namespace>.svc.<domain>
+// resolves to the Service's cluster IP (which `tss-cluster services` serves),
+// to its ready endpoint addresses for a headless Service, and for an
+// ExternalName Service inside the cluster domain (Knative's channel
+// Services) to what that name resolves to. Names outside the cluster domain
+// are refused: nothing is forwarded off the machine.
 
 const (
 	dnsTypeA   = 1
@@ -67,9 +71,8 @@ func dns(args []string) error {
 		return err
 	}
 	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
-	slices := factory.Discovery().V1().EndpointSlices()
-	lister := slices.Lister()
-	slices.Informer()
+	services := factory.Core().V1().Services().Lister()
+	slices := factory.Discovery().V1().EndpointSlices().Lister()
 	ctx := context.Background()
 	factory.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
@@ -80,47 +83,84 @@ func dns(args []string) error {
 	}
 	log.Printf("serving DNS for *.svc.%s on %s", *domain, *listen)
 	suffix := ".svc." + strings.ToLower(strings.TrimSuffix(*domain, ".")) + "."
-	resolve := func(name string) ([]net.IP, bool) {
-		if !strings.HasSuffix(name, suffix) {
-			return nil, false
-		}
-		parts := strings.Split(strings.TrimSuffix(name, suffix), ".")
-		if len(parts) != 2 {
-			return nil, false
-		}
-		sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: parts[0]})
-		list, err := lister.EndpointSlices(parts[1]).List(sel)
-		if err != nil || len(list) == 0 {
-			return nil, false
-		}
-		var ips []net.IP
-		for _, s := range list {
-			if s.AddressType != discoveryv1.AddressTypeIPv4 {
-				continue
-			}
-			for _, ep := range s.Endpoints {
-				if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-					continue
-				}
-				for _, a := range ep.Addresses {
-					if ip := net.ParseIP(a).To4(); ip != nil {
-						ips = append(ips, ip)
-					}
-				}
-			}
-		}
-		return ips, true
-	}
+	r := resolver{suffix: suffix, services: services, slices: slices}
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
 			return err
 		}
-		if resp := answer(buf[:n], *domain, resolve); resp != nil {
+		if resp := answer(buf[:n], *domain, r.resolve); resp != nil {
 			_, _ = conn.WriteTo(resp, from)
 		}
 	}
+}
+
+// resolver answers names from the cluster's Services and EndpointSlices.
+type resolver struct {
+	suffix   string // ".svc.<domain>."
+	services corelisters.ServiceLister
+	slices   discoverylisters.EndpointSliceLister
+}
+
+// maxExternalNameHops bounds ExternalName chains (and loops).
+const maxExternalNameHops = 4
+
+// resolve: the A records of a fully qualified, lower-case name; false for
+// a name that does not exist.
+func (r resolver) resolve(name string) ([]net.IP, bool) {
+	for hop := 0; hop <= maxExternalNameHops; hop++ {
+		if !strings.HasSuffix(name, r.suffix) {
+			return nil, false
+		}
+		parts := strings.Split(strings.TrimSuffix(name, r.suffix), ".")
+		if len(parts) != 2 {
+			return nil, false
+		}
+		svc, err := r.services.Services(parts[1]).Get(parts[0])
+		if err != nil {
+			return nil, false
+		}
+		switch {
+		case svc.Spec.Type == corev1.ServiceTypeExternalName:
+			name = strings.ToLower(strings.TrimSuffix(svc.Spec.ExternalName, ".")) + "."
+		case svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone:
+			ip := net.ParseIP(svc.Spec.ClusterIP).To4()
+			if ip == nil {
+				return nil, false
+			}
+			return []net.IP{ip}, true
+		default:
+			return r.endpoints(svc.Namespace, svc.Name), true
+		}
+	}
+	return nil, false
+}
+
+// endpoints: the ready IPv4 endpoint addresses of a Service.
+func (r resolver) endpoints(namespace, service string) []net.IP {
+	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
+	list, err := r.slices.EndpointSlices(namespace).List(sel)
+	if err != nil {
+		return nil
+	}
+	var ips []net.IP
+	for _, s := range list {
+		if s.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			for _, a := range ep.Addresses {
+				if ip := net.ParseIP(a).To4(); ip != nil {
+					ips = append(ips, ip)
+				}
+			}
+		}
+	}
+	return ips
 }
 
 // answer builds the response to one query (nil: not a query worth answering).

@@ -16,7 +16,7 @@ limitations under the License.
 
 // Command tss-cluster is the Go half of hack/cluster-up.sh, hack/e2e.sh and
 // hack/demo.sh: it writes the cluster's certificates, serves its DNS,
-// applies manifests, waits for readiness and prints step events.
+// serves its Service IPs, applies manifests, waits for readiness and prints step events.
 package main
 
 import (
@@ -28,13 +28,14 @@ func main() {
 	cmds := map[string]func([]string) error{
 		"pki":         pki,
 		"dns":         dns,
+		"services":    services,
 		"apply":       apply,
 		"wait-node":   waitNode,
 		"wait-deploy": waitDeployments,
 		"events":      events,
 	}
 	if len(os.Args) < 2 || cmds[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: tss-cluster pki|dns|apply|wait-node|wait-deploy|events [flags]")
+		fmt.Fprintln(os.Stderr, "usage: tss-cluster pki|dns|services|apply|wait-node|wait-deploy|events [flags]")
 		os.Exit(2)
 	}
 	if err := cmds[os.Args[1]](os.Args[2:]); err != nil {

@@ -1,0 +1,460 @@
+//go:build e2e
+
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/tektonstep/tekton-step-source/test/controlplane"
+	"github.com/tektonstep/tekton-step-source/test/e2e/sink"
+)
+
+// These tests run through the real Knative Eventing (broker ingress and
+// filter, in-memory channel dispatcher) and Tekton Triggers that
+// hack/cluster-up.sh --eventing installs.
+
+var (
+	brokersGVR          = schema.GroupVersionResource{Group: "eventing.knative.dev", Version: "v1", Resource: "brokers"}
+	triggersGVR         = schema.GroupVersionResource{Group: "eventing.knative.dev", Version: "v1", Resource: "triggers"}
+	eventTypesGVR       = schema.GroupVersionResource{Group: "eventing.knative.dev", Version: "v1beta2", Resource: "eventtypes"}
+	inMemoryChannelsGVR = schema.GroupVersionResource{Group: "messaging.knative.dev", Version: "v1", Resource: "inmemorychannels"}
+	subscriptionsGVR    = schema.GroupVersionResource{Group: "messaging.knative.dev", Version: "v1", Resource: "subscriptions"}
+)
+
+// receiverImage is the CloudEvents receiver (test/images/receiver).
+func receiverImage() string {
+	if img := os.Getenv("E2E_RECEIVER_IMAGE"); img != "" {
+		return img
+	}
+	return "tss.local/receiver:v1"
+}
+
+// deployReceiver runs a receiver behind a ClusterIP Service whose port (80)
+// differs from the container's (8080), as Knative's own Services do, and
+// waits until it runs.
+func deployReceiver(t *testing.T, ns, name string) {
+	t.Helper()
+	apply(t, ns, fmt.Sprintf(`
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+spec:
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      enableServiceLinks: false
+      containers:
+      - name: receiver
+        image: %[2]s
+        imagePullPolicy: IfNotPresent
+        args: ["-addr", ":8080"]
+        ports:
+        - {name: http, containerPort: 8080}
+        readinessProbe:
+          tcpSocket: {port: 8080}
+          periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s
+spec:
+  selector: {app: %[1]s}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+`, name, receiverImage()))
+	err := wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			_, err := sink.ReceiverPod(ctx, kube, ns, "app="+name)
+			return err == nil, nil
+		})
+	if err != nil {
+		t.Fatalf("receiver %s/%s did not start: %v", ns, name, err)
+	}
+}
+
+// receiverEvents waits until the receiver ns/name has want events, then a
+// little longer to catch any extra one, and returns them.
+func receiverEvents(t *testing.T, ns, name string, want int) []cloudevents.Event {
+	t.Helper()
+	var got []cloudevents.Event
+	var lastErr error
+	read := func(ctx context.Context) (bool, error) {
+		pod, err := sink.ReceiverPod(ctx, kube, ns, "app="+name)
+		if err == nil {
+			got, err = sink.Read(ctx, kube, ns, pod.Name)
+		}
+		lastErr = err
+		return err == nil && len(got) >= want, nil
+	}
+	if err := wait.PollUntilContextTimeout(ctxFor(t, 3*time.Minute), time.Second, 3*time.Minute, true, read); err != nil {
+		t.Fatalf("receiver %s: want %d events, got %d (last error: %v):\n%s", name, want, len(got), lastErr, describe(got))
+	}
+	time.Sleep(4 * time.Second)
+	if _, err := read(ctxFor(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// waitReady waits until the object's Ready condition is True.
+func waitReady(t *testing.T, gvr schema.GroupVersionResource, ns, name string) {
+	t.Helper()
+	dyn := dynamic.NewForConfigOrDie(restConfig)
+	var last *unstructured.Unstructured
+	err := wait.PollUntilContextTimeout(ctxFor(t, 3*time.Minute), time.Second, 3*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			u, err := dyn.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			last = u
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				if m["type"] == "Ready" && m["status"] == "True" {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+	if err != nil {
+		status, _ := json.MarshalIndent(last, "", "  ")
+		t.Fatalf("%s %s/%s not Ready: %v\n%s", gvr.Resource, ns, name, err, status)
+	}
+}
+
+// applyRecipe applies a Trigger of config/samples/recipes with its
+// subscriber replaced by the receiver of the same name.
+func applyRecipe(t *testing.T, ns, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "recipes", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := controlplane.DecodeYAML(data)
+	if err != nil || len(objs) != 1 || objs[0].GetKind() != "Trigger" {
+		t.Fatalf("%s: want one Trigger (%v)", file, err)
+	}
+	trig := objs[0]
+	name := trig.GetName()
+	if err := unstructured.SetNestedMap(trig.Object, map[string]any{
+		"ref": map[string]any{"apiVersion": "v1", "kind": "Service", "name": name},
+	}, "spec", "subscriber"); err != nil {
+		t.Fatal(err)
+	}
+	deployReceiver(t, ns, name)
+	if _, err := controlplane.Apply(ctxFor(t, time.Minute), restConfig, ns, trig); err != nil {
+		t.Fatalf("applying %s: %v", file, err)
+	}
+	return name
+}
+
+// TestBrokerTriggerRecipes sends a PipelineRun's and a TaskRun's step
+// events to a real Broker and routes them with the Triggers of
+// docs/recipes.md (exact type, exact extensions, prefix, CESQL) to real
+// receivers. Each receiver must get exactly the events its filter's
+// meaning selects from what a second source sent straight to the event
+// display, with the same ids, attributes and data. Knative's controller
+// registers the source's four EventTypes for the Broker.
+func TestBrokerTriggerRecipes(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	apply(t, ns, `
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+  annotations: {eventing.knative.dev/broker.class: MTChannelBasedBroker}
+`)
+	waitReady(t, brokersGVR, ns, "default")
+	// What each recipe means, written out here rather than evaluated by
+	// Knative's filter code: the broker's own filter is what is tested.
+	recipes := map[string]func(cloudevents.Event) bool{
+		"trigger-count-started-steps.yaml": func(e cloudevents.Event) bool { return e.Type() == typePrefix+"started.v1" },
+		"trigger-live-failed-steps.yaml": func(e cloudevents.Event) bool {
+			return e.Type() == typePrefix+"failed.v1" && ext(e, "replay") == ""
+		},
+		"trigger-page-on-failed-step.yaml": func(e cloudevents.Event) bool {
+			return e.Type() == typePrefix+"failed.v1" && ext(e, "tektonpipelinerun") == "release-42"
+		},
+		"trigger-finished-steps-cesql.yaml": func(e cloudevents.Event) bool {
+			return (e.Type() == typePrefix+"succeeded.v1" || e.Type() == typePrefix+"failed.v1") && ext(e, "tektonpipeline") == "release"
+		},
+		"trigger-one-taskrun-first-attempt.yaml": func(e cloudevents.Event) bool {
+			return strings.HasPrefix(ext(e, "sequence"), "00000-") && strings.HasSuffix(ext(e, "partitionkey"), "/release-42-build")
+		},
+	}
+	names := map[string]string{}
+	for file := range recipes {
+		names[file] = applyRecipe(t, ns, file)
+	}
+	deployReceiver(t, ns, "everything")
+	apply(t, ns, `
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: everything
+spec:
+  broker: default
+  subscriber:
+    ref: {apiVersion: v1, kind: Service, name: everything}
+`)
+	for _, name := range append([]string{"everything"}, mapValues(names)...) {
+		waitReady(t, triggersGVR, ns, name)
+	}
+
+	newSource(t, ns, "direct", "")
+	apply(t, ns, `
+apiVersion: sources.knative.dev/v1alpha1
+kind: TektonStepSource
+metadata:
+  name: to-broker
+spec:
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
+`)
+	waitSourceReady(t, ns, "to-broker")
+	apply(t, ns, `
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata:
+  name: release
+spec:
+  tasks:
+  - name: build
+    taskSpec:
+      steps:
+      - {name: compile, image: "{{.Image}}", script: "echo compiled"}
+      - {name: unit-tests, image: "{{.Image}}", script: "echo 1 failure; exit 1"}
+      - {name: publish, image: "{{.Image}}", script: "echo published"}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: release-42
+spec:
+  pipelineRef: {name: release}
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: lint
+spec:
+  taskSpec:
+    steps:
+    - {name: vet, image: "{{.Image}}", script: "echo vet; exit 3"}
+`)
+	waitPipelineRun(t, ns, "release-42")
+	waitTaskRun(t, ns, "lint")
+	// release-42-build: compile started/succeeded, unit-tests
+	// started/failed, publish skipped; lint: vet started/failed.
+	direct := waitEvents(t, 7, func(e cloudevents.Event) bool {
+		return ext(e, "tektonnamespace") == ns && ext(e, "via") == "direct"
+	})
+	checkRouted(t, ns, "everything", "to-broker", true, direct, func(cloudevents.Event) bool { return true })
+	for file, match := range recipes {
+		checkRouted(t, ns, names[file], "to-broker", true, direct, match)
+	}
+	checkEventTypes(t, ns, "to-broker", "default")
+}
+
+// checkEventTypes waits until Knative's source duck reconciler registered
+// one EventType per type the source emits, owned by the source, with the
+// Broker as reference.
+func checkEventTypes(t *testing.T, ns, source, broker string) {
+	t.Helper()
+	dyn := dynamic.NewForConfigOrDie(restConfig)
+	want := map[string]bool{}
+	for _, tr := range []string{"started", "succeeded", "failed", "skipped"} {
+		want[typePrefix+tr+".v1"] = true
+	}
+	var got map[string]bool
+	var problems []string
+	err := wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			list, err := dyn.Resource(eventTypesGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, nil
+			}
+			got, problems = map[string]bool{}, nil
+			for _, et := range list.Items {
+				owned := false
+				for _, o := range et.GetOwnerReferences() {
+					owned = owned || (o.Kind == "TektonStepSource" && o.Name == source)
+				}
+				if !owned {
+					continue
+				}
+				typ, _, _ := unstructured.NestedString(et.Object, "spec", "type")
+				ref, _, _ := unstructured.NestedString(et.Object, "spec", "reference", "name")
+				kind, _, _ := unstructured.NestedString(et.Object, "spec", "reference", "kind")
+				if got[typ] {
+					problems = append(problems, "two EventTypes of type "+typ)
+				}
+				got[typ] = true
+				if kind != "Broker" || ref != broker {
+					problems = append(problems, fmt.Sprintf("EventType %s refers to %s %s", et.GetName(), kind, ref))
+				}
+			}
+			return len(got) >= len(want), nil
+		})
+	if err != nil || len(problems) > 0 || len(got) != len(want) {
+		t.Fatalf("EventTypes of %s: got %v, want %v (%v; %v)", source, got, want, problems, err)
+	}
+	for typ := range want {
+		if !got[typ] {
+			t.Errorf("no EventType %s", typ)
+		}
+	}
+}
+
+// checkRouted: the receiver got exactly the events of direct (what a
+// source sent straight to the event display) that match selects, sent by
+// the source via, unchanged (id, type, source, subject, time, our
+// extensions, data); throughBroker: each passed a broker ingress.
+func checkRouted(t *testing.T, ns, receiver, via string, throughBroker bool, direct []cloudevents.Event, match func(cloudevents.Event) bool) {
+	t.Helper()
+	byID := map[string]cloudevents.Event{}
+	want := map[string]bool{}
+	for _, e := range direct {
+		byID[e.ID()] = e
+		if match(e) {
+			want[e.ID()] = true
+		}
+	}
+	if len(want) == 0 {
+		t.Fatalf("%s: the workload has no event the filter selects", receiver)
+	}
+	got := receiverEvents(t, ns, receiver, len(want))
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d events, want %d:\n%s", receiver, len(got), len(want), describe(got))
+	}
+	for _, e := range got {
+		d, ok := byID[e.ID()]
+		switch {
+		case !want[e.ID()] || !ok:
+			t.Errorf("%s: got event %s (%s %s), which its filter does not select", receiver, e.ID(), e.Type(), e.Subject())
+		case e.Type() != d.Type() || e.Source() != d.Source() || e.Subject() != d.Subject() || !e.Time().Equal(d.Time()):
+			t.Errorf("%s: event %s changed on the way: %s %s %s %s, sent straight: %s %s %s %s", receiver, e.ID(),
+				e.Type(), e.Source(), e.Subject(), e.Time(), d.Type(), d.Source(), d.Subject(), d.Time())
+		case ext(e, "via") != via:
+			t.Errorf("%s: event %s came via %q, want %s", receiver, e.ID(), ext(e, "via"), via)
+		case throughBroker && ext(e, "knativearrivaltime") == "":
+			t.Errorf("%s: event %s did not pass a broker ingress (no knativearrivaltime)", receiver, e.ID())
+		default:
+			for _, k := range []string{"sequence", "partitionkey", "tektontaskrun", "tektonstep", "tektonattempt", "tektonpipelinerun"} {
+				if ext(e, k) != ext(d, k) {
+					t.Errorf("%s: event %s extension %s=%q, sent straight %q", receiver, e.ID(), k, ext(e, k), ext(d, k))
+				}
+			}
+			if !jsonEqual(e.Data(), d.Data()) {
+				t.Errorf("%s: event %s data changed:\n%s\nsent straight:\n%s", receiver, e.ID(), e.Data(), d.Data())
+			}
+		}
+	}
+}
+
+// TestChannelSubscription sends step events to a real InMemoryChannel, to
+// which a Subscription subscribes a receiver: every event arrives
+// unchanged, once.
+func TestChannelSubscription(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	deployReceiver(t, ns, "channel-display")
+	apply(t, ns, `
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata:
+  name: steps
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata:
+  name: steps-to-display
+spec:
+  channel: {apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: steps}
+  subscriber:
+    ref: {apiVersion: v1, kind: Service, name: channel-display}
+`)
+	waitReady(t, inMemoryChannelsGVR, ns, "steps")
+	waitReady(t, subscriptionsGVR, ns, "steps-to-display")
+	newSource(t, ns, "direct", "")
+	apply(t, ns, `
+apiVersion: sources.knative.dev/v1alpha1
+kind: TektonStepSource
+metadata:
+  name: to-channel
+spec:
+  sink:
+    ref: {apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: steps}
+`)
+	waitSourceReady(t, ns, "to-channel")
+	apply(t, ns, `
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: build
+spec:
+  taskSpec:
+    steps:
+    - {name: compile, image: "{{.Image}}", script: "echo compiled"}
+    - {name: test, image: "{{.Image}}", script: "echo ok"}
+`)
+	waitTaskRun(t, ns, "build")
+	// The event display gets only the direct source's events.
+	direct := eventsOf(t, ns, "build", 4)
+	checkRouted(t, ns, "channel-display", "to-channel", false, direct, func(cloudevents.Event) bool { return true })
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xs, _ := json.Marshal(x)
+	ys, _ := json.Marshal(y)
+	return string(xs) == string(ys)
+}
