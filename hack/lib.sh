@@ -446,8 +446,10 @@ build_ko_app_image() {
 }
 
 # install_eventing applies Knative Eventing's config/ (core without the
-# optional job sink, ping source adapter and request-reply; the in-memory
-# channel; the multi-tenant channel-based broker) and Tekton Triggers'
+# optional job sink, ping source adapter and request-reply, plus the
+# ConfigMaps naming the integration images its controller's environment
+# reads, from its third_party/; the in-memory channel; the multi-tenant
+# channel-based broker) and Tekton Triggers'
 # config/ (with its core interceptors) to the local cluster, images
 # substituted, and waits for their Deployments. The autoscalers are left
 # out: the cluster runs no metrics server.
@@ -465,6 +467,7 @@ install_eventing() {
   done
   for f in "${edir}"/config/core/{100-namespace,200-*}.yaml "${edir}"/config/core/{configmaps,resources,roles,webhooks}/*.yaml \
       "${edir}"/config/core/deployments/{controller,webhook}.yaml \
+      "${edir}"/third_party/eventing-integrations-latest/*.yaml \
       "${edir}"/config/channels/in-memory-channel/{,*/}*.yaml \
       "${edir}"/config/brokers/mt-channel-broker/roles/*.yaml \
       "${edir}"/config/brokers/mt-channel-broker/deployments/{controller,broker-ingress,broker-filter}.yaml; do

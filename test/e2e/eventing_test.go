@@ -238,13 +238,15 @@ spec:
 		waitReady(t, triggersGVR, ns, name)
 	}
 
-	newSource(t, ns, "direct", "")
+	newSource(t, ns, "direct", viaOverride("direct"))
 	apply(t, ns, `
 apiVersion: sources.knative.dev/v1alpha1
 kind: TektonStepSource
 metadata:
   name: to-broker
 spec:
+  ceOverrides:
+    extensions: {via: to-broker}
   sink:
     ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
 `)
@@ -413,13 +415,15 @@ spec:
 `)
 	waitReady(t, inMemoryChannelsGVR, ns, "steps")
 	waitReady(t, subscriptionsGVR, ns, "steps-to-display")
-	newSource(t, ns, "direct", "")
+	newSource(t, ns, "direct", viaOverride("direct"))
 	apply(t, ns, `
 apiVersion: sources.knative.dev/v1alpha1
 kind: TektonStepSource
 metadata:
   name: to-channel
 spec:
+  ceOverrides:
+    extensions: {via: to-channel}
   sink:
     ref: {apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: steps}
 `)
@@ -439,6 +443,12 @@ spec:
 	// The event display gets only the direct source's events.
 	direct := eventsOf(t, ns, "build", 4)
 	checkRouted(t, ns, "channel-display", "to-channel", false, direct, func(cloudevents.Event) bool { return true })
+}
+
+// viaOverride is the spec of a source whose events carry the extension
+// via=<name>, so that streams of several sources can be told apart.
+func viaOverride(name string) string {
+	return "ceOverrides:\n  extensions:\n    via: " + name
 }
 
 func mapValues(m map[string]string) []string {

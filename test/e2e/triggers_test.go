@@ -67,7 +67,7 @@ func TestEventListenerStartsOneFollowUp(t *testing.T) {
 	t.Cleanup(func() {
 		_ = kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), "step-failure-listener-"+ns, metav1.DeleteOptions{})
 	})
-	newSource(t, ns, "direct", "")
+	newSource(t, ns, "direct", viaOverride("direct"))
 	apply(t, ns, recipe)
 	waitReady(t, eventListenersGVR, ns, "step-failures")
 	waitSourceReady(t, ns, "step-failures-to-listener")

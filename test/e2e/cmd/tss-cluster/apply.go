@@ -98,24 +98,40 @@ func apply(args []string) error {
 		}
 		objs = append(objs, fileObjs...)
 	}
-	// CRDs and namespaces first, so the objects that need them can map.
+	// Namespaces and cluster roles first, then CRDs, so the objects that
+	// need them can map. The roles go before the CRDs (as config/'s file
+	// order applies them) and are waited for until aggregated: Knative's
+	// eventing controller starts a source CRD's informer once, when the CRD
+	// appears, and never again if it was refused then.
 	rank := func(o *unstructured.Unstructured) int {
 		switch o.GetKind() {
-		case "CustomResourceDefinition", "Namespace":
+		case "Namespace", "ClusterRole", "ClusterRoleBinding":
 			return 0
+		case "CustomResourceDefinition":
+			return 1
 		}
-		return 1
+		return 2
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
-	first := 0
-	for first < len(objs) && rank(objs[first]) == 0 {
-		first++
+	upTo := func(r int) int {
+		n := 0
+		for n < len(objs) && rank(objs[n]) <= r {
+			n++
+		}
+		return n
 	}
+	roles, first := upTo(0), upTo(1)
 	ctx := context.Background()
-	if _, err := controlplane.Apply(ctx, cfg, *namespace, objs[:first]...); err != nil {
+	if _, err := controlplane.Apply(ctx, cfg, *namespace, objs[:roles]...); err != nil {
 		return err
 	}
-	if err := waitCRDsEstablished(ctx, cfg, objs[:first]); err != nil {
+	if err := waitAggregated(ctx, cfg, objs[:roles]); err != nil {
+		return err
+	}
+	if _, err := controlplane.Apply(ctx, cfg, *namespace, objs[roles:first]...); err != nil {
+		return err
+	}
+	if err := waitCRDsEstablished(ctx, cfg, objs[roles:first]); err != nil {
 		return err
 	}
 	applied, err := controlplane.Apply(ctx, cfg, *namespace, objs[first:]...)

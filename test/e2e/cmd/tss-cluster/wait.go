@@ -21,14 +21,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -152,4 +157,68 @@ func waitCRDsEstablished(ctx context.Context, cfg *rest.Config, objs []*unstruct
 		}
 	}
 	return nil
+}
+
+// waitAggregated waits until every aggregating ClusterRole whose selector
+// matches one of objs' ClusterRoles holds that role's rules: the
+// controller manager fills aggregates in asynchronously.
+func waitAggregated(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured) error {
+	var labelled []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "ClusterRole" && len(o.GetLabels()) > 0 {
+			labelled = append(labelled, o)
+		}
+	}
+	if len(labelled) == 0 {
+		return nil
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var missing string
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			all, err := c.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				missing = err.Error()
+				return false, nil
+			}
+			for _, agg := range all.Items {
+				if agg.AggregationRule == nil {
+					continue
+				}
+				for _, o := range labelled {
+					role := &rbacv1.ClusterRole{}
+					if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, role); err != nil {
+						return false, err
+					}
+					if !selectedBy(agg.AggregationRule, role.Labels) {
+						continue
+					}
+					for _, r := range role.Rules {
+						if !slices.ContainsFunc(agg.Rules, func(a rbacv1.PolicyRule) bool { return equality.Semantic.DeepEqual(a, r) }) {
+							missing = fmt.Sprintf("ClusterRole %s does not aggregate %s yet", agg.Name, role.Name)
+							return false, nil
+						}
+					}
+				}
+			}
+			return true, nil
+		})
+	if err != nil {
+		return fmt.Errorf("%s: %w", missing, err)
+	}
+	return nil
+}
+
+// selectedBy: one of the aggregation rule's selectors matches the labels.
+func selectedBy(rule *rbacv1.AggregationRule, set map[string]string) bool {
+	for _, ls := range rule.ClusterRoleSelectors {
+		sel, err := metav1.LabelSelectorAsSelector(&ls)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(set)) {
+			return true
+		}
+	}
+	return false
 }
