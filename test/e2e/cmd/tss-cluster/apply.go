@@ -102,7 +102,7 @@ func apply(args []string) error {
 	// need them can map. The roles go before the CRDs (as config/'s file
 	// order applies them) and are waited for until aggregated: Knative's
 	// eventing controller starts a source CRD's informer once, when the CRD
-	// appears, and never again if it was refused then.
+	// appears, and never again if it was refused then (v0.50).
 	rank := func(o *unstructured.Unstructured) int {
 		switch o.GetKind() {
 		case "Namespace", "ClusterRole", "ClusterRoleBinding":
@@ -128,10 +128,24 @@ func apply(args []string) error {
 	if err := waitAggregated(ctx, cfg, objs[:roles]); err != nil {
 		return err
 	}
-	if _, err := controlplane.Apply(ctx, cfg, *namespace, objs[roles:first]...); err != nil {
+	// A source CRD (label duck.knative.dev/source) is created without that
+	// label and labelled once established: Knative's eventing controller
+	// also fails for good when it lists a CRD that is not served yet.
+	crds := objs[roles:first]
+	unlabelled := make([]*unstructured.Unstructured, len(crds))
+	for i, o := range crds {
+		unlabelled[i] = o.DeepCopy()
+		l := unlabelled[i].GetLabels()
+		delete(l, sourceDuckLabel)
+		unlabelled[i].SetLabels(l)
+	}
+	if _, err := controlplane.Apply(ctx, cfg, *namespace, unlabelled...); err != nil {
 		return err
 	}
-	if err := waitCRDsEstablished(ctx, cfg, objs[roles:first]); err != nil {
+	if err := waitCRDsEstablished(ctx, cfg, crds); err != nil {
+		return err
+	}
+	if _, err := controlplane.Apply(ctx, cfg, *namespace, crds...); err != nil {
 		return err
 	}
 	applied, err := controlplane.Apply(ctx, cfg, *namespace, objs[first:]...)
@@ -140,6 +154,9 @@ func apply(args []string) error {
 	}
 	return err
 }
+
+// sourceDuckLabel marks a Knative source CRD (kn source list, EventTypes).
+const sourceDuckLabel = "duck.knative.dev/source"
 
 func conversionNone(o *unstructured.Unstructured) error {
 	crd := &apiextensionsv1.CustomResourceDefinition{}
