@@ -195,14 +195,7 @@ func applyRecipe(t *testing.T, ns, file string) string {
 func TestBrokerTriggerRecipes(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	apply(t, ns, `
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  annotations: {eventing.knative.dev/broker.class: MTChannelBasedBroker}
-`)
-	waitReady(t, brokersGVR, ns, "default")
+	newBroker(t, ns)
 	// What each recipe means, written out here rather than evaluated by
 	// Knative's filter code: the broker's own filter is what is tested.
 	recipes := map[string]func(cloudevents.Event) bool{
@@ -224,34 +217,13 @@ metadata:
 	for file := range recipes {
 		names[file] = applyRecipe(t, ns, file)
 	}
-	deployReceiver(t, ns, "everything")
-	apply(t, ns, `
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: everything
-spec:
-  broker: default
-  subscriber:
-    ref: {apiVersion: v1, kind: Service, name: everything}
-`)
-	for _, name := range append([]string{"everything"}, mapValues(names)...) {
+	newEverythingTrigger(t, ns)
+	for _, name := range names {
 		waitReady(t, triggersGVR, ns, name)
 	}
 
 	newSource(t, ns, "direct", viaOverride("direct"))
-	apply(t, ns, `
-apiVersion: sources.knative.dev/v1alpha1
-kind: TektonStepSource
-metadata:
-  name: to-broker
-spec:
-  ceOverrides:
-    extensions: {via: to-broker}
-  sink:
-    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
-`)
-	waitSourceReady(t, ns, "to-broker")
+	newRefSource(t, ns, "to-broker", brokerRef, "")
 	apply(t, ns, `
 apiVersion: tekton.dev/v1
 kind: Pipeline
@@ -421,18 +393,7 @@ spec:
 	waitReady(t, inMemoryChannelsGVR, ns, "steps")
 	waitReady(t, subscriptionsGVR, ns, "steps-to-display")
 	newSource(t, ns, "direct", viaOverride("direct"))
-	apply(t, ns, `
-apiVersion: sources.knative.dev/v1alpha1
-kind: TektonStepSource
-metadata:
-  name: to-channel
-spec:
-  ceOverrides:
-    extensions: {via: to-channel}
-  sink:
-    ref: {apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: steps}
-`)
-	waitSourceReady(t, ns, "to-channel")
+	newRefSource(t, ns, "to-channel", "{apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: steps}", "")
 	apply(t, ns, `
 apiVersion: tekton.dev/v1
 kind: TaskRun
@@ -472,18 +433,64 @@ func eventingControllerLog(t *testing.T, what string) string {
 	return strings.Join(lines, "\n")
 }
 
+// brokerRef is the sink reference of the Broker newBroker makes.
+const brokerRef = "{apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}"
+
+// newBroker creates the Broker default of the multi-tenant channel-based
+// class and waits until it is Ready.
+func newBroker(t *testing.T, ns string) {
+	t.Helper()
+	apply(t, ns, `
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+  annotations: {eventing.knative.dev/broker.class: MTChannelBasedBroker}
+`)
+	waitReady(t, brokersGVR, ns, "default")
+}
+
+// newEverythingTrigger subscribes the receiver "everything" to every event
+// of the Broker default and waits until the Trigger is Ready.
+func newEverythingTrigger(t *testing.T, ns string) {
+	t.Helper()
+	deployReceiver(t, ns, "everything")
+	apply(t, ns, `
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: everything
+spec:
+  broker: default
+  subscriber:
+    ref: {apiVersion: v1, kind: Service, name: everything}
+`)
+	waitReady(t, triggersGVR, ns, "everything")
+}
+
+// newRefSource creates a source named name sending to the sink ref (a
+// YAML flow mapping), its events marked via=<name> (extra is more YAML
+// under spec), and waits until it is Ready.
+func newRefSource(t *testing.T, ns, name, ref, extra string) {
+	t.Helper()
+	apply(t, ns, fmt.Sprintf(`
+apiVersion: sources.knative.dev/v1alpha1
+kind: TektonStepSource
+metadata:
+  name: %s
+spec:
+  ceOverrides:
+    extensions: {via: %s}
+  sink:
+    ref: %s
+%s`, name, name, ref, indent(extra, "  ")))
+	waitSourceReady(t, ns, name)
+}
+
 // viaOverride is the spec of a source whose events carry the extension
 // via=<name>, so that streams of several sources can be told apart.
 func viaOverride(name string) string {
 	return "ceOverrides:\n  extensions:\n    via: " + name
-}
-
-func mapValues(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 // jsonEqual compares two JSON objects without the ignored top-level fields.
@@ -511,41 +518,10 @@ func jsonEqual(a, b []byte, ignored ...string) bool {
 func TestBrokerDeletedAndRecreated(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	broker := `
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  annotations: {eventing.knative.dev/broker.class: MTChannelBasedBroker}
-`
-	apply(t, ns, broker)
-	waitReady(t, brokersGVR, ns, "default")
-	deployReceiver(t, ns, "everything")
-	apply(t, ns, `
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: everything
-spec:
-  broker: default
-  subscriber:
-    ref: {apiVersion: v1, kind: Service, name: everything}
-`)
-	waitReady(t, triggersGVR, ns, "everything")
+	newBroker(t, ns)
+	newEverythingTrigger(t, ns)
 	newSource(t, ns, "direct", viaOverride("direct"))
-	apply(t, ns, `
-apiVersion: sources.knative.dev/v1alpha1
-kind: TektonStepSource
-metadata:
-  name: to-broker
-spec:
-  ceOverrides:
-    extensions: {via: to-broker}
-  delivery: {retry: 50, backoffPolicy: linear, backoffDelay: PT20S}
-  sink:
-    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
-`)
-	waitSourceReady(t, ns, "to-broker")
+	newRefSource(t, ns, "to-broker", brokerRef, "delivery: {retry: 50, backoffPolicy: linear, backoffDelay: PT20S}")
 	apply(t, ns, `
 apiVersion: tekton.dev/v1
 kind: TaskRun
@@ -585,8 +561,7 @@ spec:
 		t.Fatalf("step rollout did not end: %v", err)
 	}
 	time.Sleep(3 * time.Second)
-	apply(t, ns, broker)
-	waitReady(t, brokersGVR, ns, "default")
+	newBroker(t, ns)
 	waitReady(t, triggersGVR, ns, "everything")
 
 	waitTaskRun(t, ns, "deploy")

@@ -30,10 +30,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // The cluster's DNS, as kube-dns answers A queries: <service>.<namespace>.svc.<domain>
@@ -62,11 +60,7 @@ func dns(args []string) error {
 	if *listen == "" || *kubeconfig == "" {
 		return errors.New("dns needs -listen and -kubeconfig")
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	_, client, err := clientFor(*kubeconfig)
 	if err != nil {
 		return err
 	}
