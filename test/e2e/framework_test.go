@@ -270,11 +270,16 @@ func waitPipelineRun(t *testing.T, ns, name string) *pipelinev1.PipelineRun {
 
 // allEvents reads every event the receiver got so far.
 func allEvents(ctx context.Context) ([]cloudevents.Event, error) {
-	pod, err := sink.ReceiverPod(ctx, kube, receiverNamespace, receiverSelector)
+	return podEvents(ctx, receiverNamespace, receiverSelector)
+}
+
+// podEvents reads every event the receiver pod selector in ns got so far.
+func podEvents(ctx context.Context, ns, selector string) ([]cloudevents.Event, error) {
+	pod, err := sink.ReceiverPod(ctx, kube, ns, selector)
 	if err != nil {
 		return nil, err
 	}
-	return sink.Read(ctx, kube, receiverNamespace, pod.Name)
+	return sink.Read(ctx, kube, ns, pod.Name)
 }
 
 func ext(e cloudevents.Event, name string) string {
@@ -297,10 +302,20 @@ func eventsOf(t *testing.T, ns, name string, want int) []cloudevents.Event {
 
 func waitEvents(t *testing.T, want int, match func(cloudevents.Event) bool) []cloudevents.Event {
 	t.Helper()
+	return readReceiver(t, receiverNamespace, receiverSelector, fmt.Sprint(want), match,
+		func(got []cloudevents.Event) bool { return len(got) >= want })
+}
+
+// readReceiver waits until the events that match, of the receiver pod
+// selector in ns, are enough (want says how many that is), then a little
+// longer to catch any extra (wrong) event, and returns them in arrival
+// order.
+func readReceiver(t *testing.T, ns, selector, want string, match func(cloudevents.Event) bool, enough func([]cloudevents.Event) bool) []cloudevents.Event {
+	t.Helper()
 	var got []cloudevents.Event
 	var lastErr error
 	read := func(ctx context.Context) (bool, error) {
-		all, err := allEvents(ctx)
+		all, err := podEvents(ctx, ns, selector)
 		if err != nil {
 			lastErr = err
 			return false, nil
@@ -311,10 +326,10 @@ func waitEvents(t *testing.T, want int, match func(cloudevents.Event) bool) []cl
 				got = append(got, e)
 			}
 		}
-		return len(got) >= want, nil
+		return enough(got), nil
 	}
 	if err := wait.PollUntilContextTimeout(ctxFor(t, 3*time.Minute), time.Second, 3*time.Minute, true, read); err != nil {
-		t.Fatalf("want %d events, got %d (last error: %v):\n%s", want, len(got), lastErr, describe(got))
+		t.Fatalf("receiver %s in %s: want %s events, got %d (last error: %v):\n%s", selector, ns, want, len(got), lastErr, describe(got))
 	}
 	// Nothing more may follow.
 	time.Sleep(4 * time.Second)
@@ -498,19 +513,34 @@ func dumpNamespace(t *testing.T, ns string) {
 		for _, s := range srcs.Items {
 			st, _ := json.MarshalIndent(s.Status, "", "  ")
 			t.Logf("TektonStepSource %s status:\n%s", s.Name, st)
-			for _, d := range adapterDeploymentsQuiet(ctx, s.UID) {
-				if pods, err := kube.CoreV1().Pods(d.ns).List(ctx, metav1.ListOptions{}); err == nil {
-					for _, p := range pods.Items {
-						if !strings.HasPrefix(p.Name, d.name) {
-							continue
-						}
-						raw, _ := kube.CoreV1().Pods(d.ns).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
-						t.Logf("adapter pod %s/%s log:\n%s", d.ns, p.Name, raw)
-					}
-				}
+			for pod, raw := range adapterLogs(ctx, s.UID) {
+				t.Logf("adapter pod %s log:\n%s", pod, raw)
 			}
 		}
 	}
+	for _, app := range []string{"mt-broker-ingress", "mt-broker-filter", "imc-dispatcher"} {
+		if lines := eventingLog(t, app, ns); lines != "" {
+			t.Logf("Knative's %s on %s:\n%s", app, ns, lines)
+		}
+	}
+}
+
+// adapterLogs: the logs of the source's adapter pods, by namespace/name.
+func adapterLogs(ctx context.Context, uid any) map[string][]byte {
+	out := map[string][]byte{}
+	for _, d := range adapterDeploymentsQuiet(ctx, uid) {
+		pods, err := kube.CoreV1().Pods(d.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for _, p := range pods.Items {
+			if strings.HasPrefix(p.Name, d.name) {
+				raw, _ := kube.CoreV1().Pods(d.ns).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+				out[d.ns+"/"+p.Name] = raw
+			}
+		}
+	}
+	return out
 }
 
 type nsName struct{ ns, name string }

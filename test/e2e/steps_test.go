@@ -160,6 +160,10 @@ spec:
 	})
 }
 
+// TestTaskRunTimeout: the TaskRun's timeout ends the step that executes
+// then. It is long enough for the pod to start and quick to end on a
+// loaded node (a pod there has taken 14 s to start its containers; a
+// shorter timeout ends quick too, rightly failed with TaskRunTimeout).
 func TestTaskRunTimeout(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
@@ -170,7 +174,7 @@ kind: TaskRun
 metadata:
   name: slow
 spec:
-  timeout: 20s
+  timeout: 45s
   taskSpec:
     steps:
     - {name: quick, image: "{{.Image}}", script: "echo quick"}

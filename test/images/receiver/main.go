@@ -36,6 +36,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", ":8080", "address to listen on")
+	status := flag.Int("status", 0, "answer every event with this HTTP status and keep none (0: accept them)")
 	flag.Parse()
 
 	r, err := receiver.Start(*addr)
@@ -43,6 +44,9 @@ func main() {
 		log.Fatalf("listening on %s: %v", *addr, err)
 	}
 	defer r.Stop()
+	if *status != 0 {
+		r.FailWith(*status)
+	}
 	fmt.Fprintf(os.Stderr, "receiving CloudEvents on %s\n", *addr)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
