@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -223,6 +224,11 @@ func New(opts Options) (*Adapter, error) {
 	if opts.JournalMaxBytes <= 0 {
 		opts.JournalMaxBytes = 256 << 10
 	}
+	// Config.Watched looks namespaces up in the sorted list (Decode sorts
+	// it; a config built in code may not be).
+	cfg := *opts.Config
+	cfg.Namespaces = slices.Sorted(slices.Values(cfg.Namespaces))
+	opts.Config = &cfg
 	a := &Adapter{
 		opts:           opts,
 		policy:         policy,
@@ -298,7 +304,8 @@ func (a *Adapter) Start(ctx context.Context) error {
 		return fmt.Errorf("TaskRun informers did not sync: %w", context.Cause(ctx))
 	}
 	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
-		zap.Strings("namespaces", a.cfg.Namespaces), zap.String("selector", a.cfg.LabelSelector),
+		zap.Strings("namespaces", a.cfg.Namespaces), zap.Int("watches", len(a.informers)),
+		zap.Bool("clusterWideWatch", a.cfg.AllNamespaces || a.cfg.ClusterWatch), zap.String("selector", a.cfg.LabelSelector),
 		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
 	a.pruneJournal()
 	// Replays start from the synced cache. The source's watch is not

@@ -61,19 +61,15 @@ func (a *Adapter) setupLeaderElection() error {
 			}
 			a.markReady(b, generation)
 			n := 0
-			for _, inf := range a.informers {
-				for _, obj := range inf.GetStore().List() {
-					if tr, ok := obj.(*pipelinev1.TaskRun); ok {
-						if b.Has(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}) {
-							// As the watch queues it: for delivery, and
-							// for the deletion guard (a TaskRun being
-							// deleted may never change again).
-							a.enqueue(tr)
-							n++
-						}
-					}
+			a.cachedTaskRuns(func(tr *pipelinev1.TaskRun) {
+				if b.Has(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}) {
+					// As the watch queues it: for delivery, and for the
+					// deletion guard (a TaskRun being deleted may never
+					// change again).
+					a.enqueue(tr)
+					n++
 				}
-			}
+			})
 			// Deleted while the journal was read.
 			for _, key := range a.deleted.keys(b.Has) {
 				enq(b, key)

@@ -319,26 +319,23 @@ func (a *Adapter) reconcileReplays(ctx context.Context) error {
 // cache that the replay covers and whose life overlaps its window.
 func (a *Adapter) startPart(k checkpoint.ReplayPartKey, spec v1alpha1.ReplaySpec, has func(types.NamespacedName) bool) *replayPart {
 	p := &replayPart{key: k, spec: spec, pending: map[types.UID]types.NamespacedName{}, sent: map[types.UID]map[string]bool{}}
-	for _, inf := range a.informers {
-		for _, obj := range inf.GetStore().List() {
-			tr, ok := obj.(*pipelinev1.TaskRun)
-			if !ok || !replay.CoversTaskRun(spec, tr.Name) {
-				continue
-			}
-			key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
-			if !has(key) {
-				continue
-			}
-			// Every transition is within the TaskRun's life.
-			if done := tr.Status.CompletionTime; done != nil && done.Before(&spec.Since) {
-				continue
-			}
-			if spec.Until != nil && !tr.CreationTimestamp.Before(spec.Until) {
-				continue
-			}
-			p.pending[tr.UID] = key
+	a.cachedTaskRuns(func(tr *pipelinev1.TaskRun) {
+		if !replay.CoversTaskRun(spec, tr.Name) {
+			return
 		}
-	}
+		key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
+		if !has(key) {
+			return
+		}
+		// Every transition is within the TaskRun's life.
+		if done := tr.Status.CompletionTime; done != nil && done.Before(&spec.Since) {
+			return
+		}
+		if spec.Until != nil && !tr.CreationTimestamp.Before(spec.Until) {
+			return
+		}
+		p.pending[tr.UID] = key
+	})
 	return p
 }
 

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -126,7 +127,7 @@ func TestTrim(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", NotBefore: tc.notBefore}}
+			a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", NotBefore: tc.notBefore, Namespaces: []string{"ns"}}}
 			want := tc.tr.Annotations[checkpoint.Key("src")]
 			obj, err := a.trim(tc.tr)
 			if err != nil {
@@ -155,5 +156,21 @@ func TestTrim(t *testing.T) {
 				t.Errorf("steps, taskSpec and retriesStatus dropped = %v, want %v (status %+v)", trimmed, tc.settled, tr.Status)
 			}
 		})
+	}
+}
+
+// TestTrimOtherNamespace: a cluster-wide watch for some namespaces
+// (ClusterWatch) caches the others' TaskRuns as bare names only.
+func TestTrimOtherNamespace(t *testing.T) {
+	a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", Namespaces: []string{"ci", "web"}, ClusterWatch: true}}
+	tr := finishedRun(nil, `{"a":0}`)
+	tr.ResourceVersion = "42"
+	obj, err := a.trim(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: "tr", Namespace: "ns", UID: "uid-1", ResourceVersion: "42"}}
+	if diff := cmp.Diff(want, obj); diff != "" {
+		t.Errorf("trimmed (-want +got):\n%s", diff)
 	}
 }

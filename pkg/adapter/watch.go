@@ -37,9 +37,25 @@ import (
 // setupInformers starts one informer per watch of the source's config
 // (adaptercontract.Config.Watches): cluster-wide or in each namespace (so a
 // namespaced service account suffices), with the selectors applied
-// server-side and the cached objects trimmed.
+// server-side and the cached objects trimmed. A cluster-wide watch for a
+// list of namespaces (ClusterWatch) brings other namespaces' TaskRuns
+// too: they are cached as bare names (trim) and never handled.
 func (a *Adapter) setupInformers(watches []adaptercontract.Watch) {
 	byNamespace := map[string]tektonlisters.TaskRunLister{}
+	handler := cache.FilteringResourceEventHandler{
+		FilterFunc: func(obj interface{}) bool {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			tr, ok := obj.(*pipelinev1.TaskRun)
+			return ok && a.cfg.Watched(tr.Namespace)
+		},
+		Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    a.enqueue,
+			UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
+			DeleteFunc: a.onDelete,
+		},
+	}
 	for _, w := range watches {
 		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
 			tektoninformers.WithNamespace(w.Namespace),
@@ -48,11 +64,7 @@ func (a *Adapter) setupInformers(watches []adaptercontract.Watch) {
 			}),
 			tektoninformers.WithTransform(a.trim))
 		inf := factory.Tekton().V1().TaskRuns()
-		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    a.enqueue,
-			UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
-			DeleteFunc: a.onDelete,
-		})
+		_, _ = inf.Informer().AddEventHandler(handler)
 		a.informers = append(a.informers, inf.Informer())
 		byNamespace[w.Namespace] = inf.Lister()
 	}
@@ -63,10 +75,22 @@ func (a *Adapter) setupInformers(watches []adaptercontract.Watch) {
 		if l, ok := byNamespace[namespace]; ok {
 			return l.TaskRuns(namespace)
 		}
-		if l, ok := byNamespace[metav1.NamespaceAll]; ok {
+		if l, ok := byNamespace[metav1.NamespaceAll]; ok && a.cfg.Watched(namespace) {
 			return l.TaskRuns(namespace)
 		}
 		return nil
+	}
+}
+
+// cachedTaskRuns calls visit with each cached TaskRun of the watched
+// namespaces.
+func (a *Adapter) cachedTaskRuns(visit func(*pipelinev1.TaskRun)) {
+	for _, inf := range a.informers {
+		for _, obj := range inf.GetStore().List() {
+			if tr, ok := obj.(*pipelinev1.TaskRun); ok && a.cfg.Watched(tr.Namespace) {
+				visit(tr)
+			}
+		}
 	}
 }
 
@@ -77,6 +101,13 @@ func (a *Adapter) trim(obj interface{}) (interface{}, error) {
 	tr, ok := obj.(*pipelinev1.TaskRun)
 	if !ok {
 		return obj, nil
+	}
+	if !a.cfg.Watched(tr.Namespace) {
+		// Brought by a cluster-wide watch for other namespaces: only
+		// what tells the cache's entries apart.
+		return &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{
+			Name: tr.Name, Namespace: tr.Namespace, UID: tr.UID, ResourceVersion: tr.ResourceVersion,
+		}}, nil
 	}
 	tr.ManagedFields = nil
 	tr.Spec = pipelinev1.TaskRunSpec{}

@@ -24,6 +24,7 @@ package adaptercontract
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -50,8 +51,15 @@ type Config struct {
 
 	// AllNamespaces watches TaskRuns cluster-wide (an empty namespaceSelector).
 	AllNamespaces bool `json:"allNamespaces,omitempty"`
-	// Namespaces lists the namespaces to watch when AllNamespaces is false.
+	// Namespaces lists the namespaces to watch when AllNamespaces is
+	// false, sorted (the controller sorts them, Decode too).
 	Namespaces []string `json:"namespaces,omitempty"`
+	// ClusterWatch: the adapter's account may list and watch TaskRuns in
+	// all namespaces, so one cluster-wide watch serves Namespaces (the
+	// adapter keeps only theirs) instead of one watch per namespace: one
+	// LIST and one WATCH however many namespaces the selector matches
+	// (knative/eventing#8642: per-namespace LISTs throttled for minutes).
+	ClusterWatch bool `json:"clusterWatch,omitempty"`
 
 	// LabelSelector selects TaskRuns, in the string form of
 	// metav1.FormatLabelSelector; empty selects everything.
@@ -123,12 +131,24 @@ type Watch struct {
 	FieldSelector string
 }
 
+// Watched reports whether the source watches the namespace's TaskRuns. A
+// cluster-wide watch for a list of namespaces (ClusterWatch) also brings
+// the others', which the adapter keeps out.
+func (c *Config) Watched(namespace string) bool {
+	if c.AllNamespaces {
+		return true
+	}
+	_, found := slices.BinarySearch(c.Namespaces, namespace)
+	return found
+}
+
 // Watches are the TaskRun watches that select exactly the source's
-// TaskRuns: LabelSelector in every watched namespace, minus the TaskRuns
-// ExcludeEventListener created in its namespace. Cluster-wide with an
-// excluded EventListener, that is two watches: its namespace with the
-// exclusion, and every other namespace without it (a field selector), as
-// a label selector alone cannot say "in that namespace only".
+// TaskRuns (with ClusterWatch, of the Watched namespaces): LabelSelector
+// in every watched namespace, minus the TaskRuns ExcludeEventListener
+// created in its namespace. Cluster-wide with an excluded EventListener,
+// that is two watches: its namespace with the exclusion, and every other
+// namespace without it (a field selector), as a label selector alone
+// cannot say "in that namespace only".
 func (c *Config) Watches() ([]Watch, error) {
 	sel, err := labels.Parse(c.LabelSelector)
 	if err != nil {
@@ -143,8 +163,8 @@ func (c *Config) Watches() ([]Watch, error) {
 		}
 		excluding = sel.Add(*req)
 	}
-	if c.AllNamespaces {
-		if el == nil {
+	if c.AllNamespaces || c.ClusterWatch {
+		if el == nil || !c.Watched(el.Namespace) {
 			return []Watch{{LabelSelector: sel.String()}}, nil
 		}
 		return []Watch{
@@ -188,6 +208,7 @@ func Decode(s string) (*Config, error) {
 	if !c.AllNamespaces && len(c.Namespaces) == 0 {
 		return nil, fmt.Errorf("%s: no namespaces to watch (set allNamespaces or namespaces)", EnvName)
 	}
+	slices.Sort(c.Namespaces)
 	if el := c.ExcludeEventListener; el != nil {
 		for _, msg := range validation.IsValidLabelValue(el.Name) {
 			return nil, fmt.Errorf("%s: excludeEventListener.name %q: %s", EnvName, el.Name, msg)

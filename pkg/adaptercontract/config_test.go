@@ -67,6 +67,27 @@ func TestWatches(t *testing.T) {
 		},
 		matches: []taskRun{{"ci", nil}, {"web", labels.Set{EventListenerLabel: "on-step"}}},
 		skips:   []taskRun{{"ci", labels.Set{EventListenerLabel: "on-step"}}},
+	}, {
+		name:    "namespaces through one cluster-wide watch",
+		cfg:     Config{Namespaces: []string{"ci", "web"}, ClusterWatch: true, LabelSelector: "team=a"},
+		want:    []Watch{{LabelSelector: "team=a"}},
+		matches: []taskRun{{"ci", labels.Set{"team": "a"}}, {"web", labels.Set{"team": "a"}}},
+		skips:   []taskRun{{"ci", nil}, {"other", labels.Set{"team": "a"}}},
+	}, {
+		name: "namespaces through one cluster-wide watch, the EventListener's among them",
+		cfg:  Config{Namespaces: []string{"ci", "web"}, ClusterWatch: true, ExcludeEventListener: onStep},
+		want: []Watch{
+			{Namespace: "ci", LabelSelector: EventListenerLabel + "!=on-step"},
+			{FieldSelector: "metadata.namespace!=ci"},
+		},
+		matches: []taskRun{{"ci", nil}, {"web", labels.Set{EventListenerLabel: "on-step"}}},
+		skips:   []taskRun{{"ci", labels.Set{EventListenerLabel: "on-step"}}, {"other", nil}},
+	}, {
+		name:    "namespaces through one cluster-wide watch, the EventListener elsewhere",
+		cfg:     Config{Namespaces: []string{"web"}, ClusterWatch: true, ExcludeEventListener: onStep},
+		want:    []Watch{{}},
+		matches: []taskRun{{"web", labels.Set{EventListenerLabel: "on-step"}}},
+		skips:   []taskRun{{"ci", nil}, {"ci", labels.Set{EventListenerLabel: "on-step"}}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,12 +99,12 @@ func TestWatches(t *testing.T) {
 				t.Fatalf("Watches (-want +got):\n%s", diff)
 			}
 			for _, tr := range tc.matches {
-				if n := selecting(t, got, tr); n != 1 {
+				if n := selecting(t, tc.cfg, got, tr); n != 1 {
 					t.Errorf("%d watches select %v, want 1", n, tr)
 				}
 			}
 			for _, tr := range tc.skips {
-				if n := selecting(t, got, tr); n != 0 {
+				if n := selecting(t, tc.cfg, got, tr); n != 0 {
 					t.Errorf("%d watches select %v, want none", n, tr)
 				}
 			}
@@ -97,9 +118,13 @@ type taskRun struct {
 }
 
 // selecting counts the watches whose selectors, parsed from the strings
-// the apiserver gets, select the TaskRun.
-func selecting(t *testing.T, watches []Watch, tr taskRun) int {
+// the apiserver gets, select the TaskRun, none when the adapter keeps its
+// namespace out (Watched).
+func selecting(t *testing.T, cfg Config, watches []Watch, tr taskRun) int {
 	t.Helper()
+	if !cfg.Watched(tr.namespace) {
+		return 0
+	}
 	n := 0
 	for _, w := range watches {
 		ls, err := labels.Parse(w.LabelSelector)
@@ -116,6 +141,25 @@ func selecting(t *testing.T, watches []Watch, tr taskRun) int {
 		}
 	}
 	return n
+}
+
+func TestWatched(t *testing.T) {
+	tests := []struct {
+		cfg       Config
+		namespace string
+		want      bool
+	}{
+		{Config{AllNamespaces: true}, "any", true},
+		{Config{Namespaces: []string{"ci", "web"}}, "web", true},
+		{Config{Namespaces: []string{"ci", "web"}, ClusterWatch: true}, "web", true},
+		{Config{Namespaces: []string{"ci", "web"}, ClusterWatch: true}, "other", false},
+		{Config{Namespaces: []string{"ci"}}, "", false},
+	}
+	for _, tc := range tests {
+		if got := tc.cfg.Watched(tc.namespace); got != tc.want {
+			t.Errorf("%+v: Watched(%q) = %v, want %v", tc.cfg, tc.namespace, got, tc.want)
+		}
+	}
 }
 
 func TestDecode(t *testing.T) {

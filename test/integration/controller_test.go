@@ -448,9 +448,9 @@ func TestControllerNamespaceSelector(t *testing.T) {
 		}
 	}
 	name := "selected-tektonstep-adapter"
-	env.waitForDeployment(t, ns, name, "two namespaces", func(d *appsv1.Deployment) bool {
+	env.waitForDeployment(t, ns, name, "two namespaces, a watch in each (granted per namespace)", func(d *appsv1.Deployment) bool {
 		cfg, err := adaptercontract.Decode(envOf(d)[adaptercontract.EnvName])
-		return err == nil && cmp.Equal(watched, cfg.Namespaces)
+		return err == nil && cmp.Equal(watched, cfg.Namespaces) && !cfg.ClusterWatch
 	})
 
 	// A third namespace, granted and then labelled: followed without
@@ -498,6 +498,51 @@ func TestControllerNamespaceSelector(t *testing.T) {
 	env.waitForDeployment(t, ns, name, "two namespaces again", func(d *appsv1.Deployment) bool {
 		cfg, err := adaptercontract.Decode(envOf(d)[adaptercontract.EnvName])
 		return err == nil && cmp.Equal(watched, cfg.Namespaces)
+	})
+}
+
+// TestControllerClusterWatch: an account that may list and watch TaskRuns
+// in all namespaces (a ClusterRoleBinding) serves a selector's namespaces
+// with one cluster-wide watch; what else the adapter does is granted per
+// namespace.
+func TestControllerClusterWatch(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	env.createServiceAccount(t, ns, "watcher")
+	ctx := context.Background()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "watch-taskruns-" + ns}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch"}}}}
+	if _, err := env.kube.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "watcher"}}}
+	if _, err := env.kube.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
+		_ = env.kube.RbacV1().ClusterRoles().Delete(context.Background(), role.Name, metav1.DeleteOptions{})
+	})
+	label := "test.tektonstep.dev/team"
+	var watched []string
+	for i := 0; i < 2; i++ {
+		other := cp.NewNamespace(t)
+		env.grantAdapterRole(t, other, ns, "watcher")
+		env.labelNamespace(t, other, label, ns)
+		watched = append(watched, other)
+	}
+	sort.Strings(watched)
+	src := env.createSource(t, ns, newSourceObject("wide", duckv1.Destination{URI: apis.HTTP("sink.example")},
+		func(s *v1alpha1.TektonStepSourceSpec) {
+			s.ServiceAccountName = "watcher"
+			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: ns}}
+		}))
+	env.grantJournal(t, ns, "watcher", src)
+	env.waitForDeployment(t, ns, "wide-tektonstep-adapter", "two namespaces through one cluster-wide watch", func(d *appsv1.Deployment) bool {
+		cfg, err := adaptercontract.Decode(envOf(d)[adaptercontract.EnvName])
+		return err == nil && cmp.Equal(watched, cfg.Namespaces) && cfg.ClusterWatch && !cfg.AllNamespaces
 	})
 }
 

@@ -126,17 +126,22 @@ func TestRecursionGuard(t *testing.T) {
 
 // TestRecursionGuardByNamespace: the guard excludes the TaskRuns of the
 // sink's EventListener, in its namespace; an EventListener of the same name
-// in another namespace is another one, whose TaskRuns are sent. Per-namespace
-// watches and a cluster-wide one (which then is two watches) alike.
+// in another namespace is another one, whose TaskRuns are sent.
+// Per-namespace watches, the two namespaces through one cluster-wide watch
+// (ClusterWatch: a third namespace's TaskRuns come too and are never
+// handled) and a cluster-wide source (which then is two watches) alike.
 func TestRecursionGuardByNamespace(t *testing.T) {
 	const listener = "on-step"
-	for _, clusterWide := range []bool{false, true} {
-		t.Run(fmt.Sprintf("clusterWide=%v", clusterWide), func(t *testing.T) {
-			elNS, otherNS := cp.NewNamespace(t), cp.NewNamespace(t)
+	for _, mode := range []string{"perNamespace", "clusterWatch", "allNamespaces"} {
+		t.Run(mode, func(t *testing.T) {
+			elNS, otherNS, unselectedNS := cp.NewNamespace(t), cp.NewNamespace(t), cp.NewNamespace(t)
 			sink := receiver.New(t)
 			cfg := sourceConfig(elNS)
 			cfg.Namespaces = []string{elNS, otherNS}
-			if clusterWide {
+			switch mode {
+			case "clusterWatch":
+				cfg.ClusterWatch = true
+			case "allNamespaces":
 				cfg.Namespaces, cfg.AllNamespaces = nil, true
 			}
 			cfg.ExcludeEventListener = &adaptercontract.EventListenerRef{Name: listener, Namespace: elNS}
@@ -144,6 +149,7 @@ func TestRecursionGuardByNamespace(t *testing.T) {
 			client := tektonclient.NewForConfigOrDie(cp.Config)
 			byListener := map[string]string{adaptercontract.EventListenerLabel: listener}
 
+			driveFailingRun(t, sim.MustCreate(t, client, unselectedNS, "unselected", nil, "compile", "test", "publish"))
 			driveFailingRun(t, sim.MustCreate(t, client, elNS, "guarded", byListener, "compile", "test", "publish"))
 			driveFailingRun(t, sim.MustCreate(t, client, otherNS, "same-name-elsewhere", byListener, "compile", "test", "publish"))
 			// Written after the guarded run in its namespace's watch: once
@@ -153,15 +159,18 @@ func TestRecursionGuardByNamespace(t *testing.T) {
 				var out []cloudevents.Event
 				for _, e := range evs {
 					// Cluster-wide, other tests' TaskRuns arrive too.
-					if strings.Contains(e.Source(), "/namespaces/"+elNS+"/") || strings.Contains(e.Source(), "/namespaces/"+otherNS+"/") {
-						out = append(out, e)
+					for _, ns := range []string{elNS, otherNS, unselectedNS} {
+						if strings.Contains(e.Source(), "/namespaces/"+ns+"/") {
+							out = append(out, e)
+						}
 					}
 				}
 				return out
 			}
 			if _, err := sink.WaitFor(context.Background(), eventTimeout, func(evs []cloudevents.Event) bool {
 				evs = inTest(evs)
-				return len(forTaskRun(evs, "marker")) == len(failingRunSequence) && len(forTaskRun(evs, "same-name-elsewhere")) == len(failingRunSequence)
+				return len(forTaskRun(evs, "marker")) == len(failingRunSequence) && len(forTaskRun(evs, "same-name-elsewhere")) == len(failingRunSequence) &&
+					(mode != "allNamespaces" || len(forTaskRun(evs, "unselected")) == len(failingRunSequence))
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -178,6 +187,13 @@ func TestRecursionGuardByNamespace(t *testing.T) {
 				got[e.Source()[strings.LastIndex(e.Source(), "/")+1:]]++
 			}
 			want := map[string]int{"same-name-elsewhere": len(failingRunSequence), "marker": len(failingRunSequence)}
+			if mode == "allNamespaces" {
+				want["unselected"] = len(failingRunSequence)
+			} else if tr, err := client.TektonV1().TaskRuns(unselectedNS).Get(context.Background(), "unselected", metav1.GetOptions{}); err != nil {
+				t.Fatal(err)
+			} else if v, ok := tr.Annotations[checkpoint.Key(cfg.SourceUID)]; ok {
+				t.Errorf("a TaskRun of an unselected namespace was processed: checkpoint %s", v)
+			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("events per TaskRun (-want +got):\n%s", diff)
 			}

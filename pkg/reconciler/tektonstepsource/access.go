@@ -19,6 +19,7 @@ package tektonstepsource
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -35,8 +36,9 @@ import (
 // SubjectAccessReviews. Only the source's
 // own namespace is named: the other namespaces a namespaceSelector selects
 // are counted, so that a refused source never lists the cluster's
-// namespaces to whoever made it.
-func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) ([]string, error) {
+// namespaces to whoever made it. clusterWatch: the account may list and
+// watch TaskRuns in all namespaces, so one watch serves several.
+func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (missing []string, clusterWatch bool, err error) {
 	user := "system:serviceaccount:" + src.Namespace + ":" + src.Spec.ServiceAccountName
 	// A service account's token carries these groups, and bindings to them
 	// count; a SubjectAccessReview only knows the groups it is told.
@@ -70,13 +72,13 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 
 	if !allNamespaces && len(namespaces) == 0 {
 		// Nothing to watch: no adapter runs.
-		return nil, nil
+		return nil, false, nil
 	}
 	sourceNamespaceDenied, err := denied(src.Namespace, resources.SourceAccess(src))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	missing := describeDenied(fmt.Sprintf("in namespace %q", src.Namespace), sourceNamespaceDenied)
+	missing = describeDenied(fmt.Sprintf("in namespace %q", src.Namespace), sourceNamespaceDenied)
 	watchAccess := resources.WatchAccessOf(src)
 	toCheck := watchAccess
 	if allNamespaces || len(namespaces) > 1 {
@@ -86,12 +88,13 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		// one review per access instead of one per access and namespace.
 		clusterDenied, err := denied(metav1.NamespaceAll, watchAccess)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if allNamespaces {
-			return append(missing, describeDenied("in all namespaces", clusterDenied)...), nil
+			return append(missing, describeDenied("in all namespaces", clusterDenied)...), true, nil
 		}
 		toCheck = clusterDenied
+		clusterWatch = !slices.ContainsFunc(clusterDenied, resources.ListsOrWatchesTaskRuns)
 	}
 	// How many of the other selected namespaces deny each access.
 	var others []resources.Access
@@ -102,7 +105,7 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		}
 		nsDenied, err := denied(ns, toCheck)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if ns == src.Namespace {
 			missing = append(missing, describeDenied(fmt.Sprintf("in namespace %q", ns), nsDenied)...)
@@ -127,7 +130,7 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		missing = append(missing, describeDenied(where, others[i:j])...)
 		i = j
 	}
-	return missing, nil
+	return missing, clusterWatch, nil
 }
 
 // describeDenied renders denied accesses, consecutive verbs of one resource

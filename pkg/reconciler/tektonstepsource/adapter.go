@@ -36,7 +36,7 @@ import (
 // reconcileReceiveAdapter creates or updates the source's adapter Deployment
 // and returns it as stored.
 func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.TektonStepSource, serviceAccount string,
-	sink *duckv1.Addressable, namespaces []string, allNamespaces bool) (*appsv1.Deployment, error) {
+	sink *duckv1.Addressable, namespaces []string, allNamespaces, clusterWatch bool) (*appsv1.Deployment, error) {
 	want, err := resources.MakeReceiveAdapter(&resources.ReceiveAdapterArgs{
 		Image:              r.ReceiveAdapterImage,
 		Source:             src,
@@ -44,6 +44,7 @@ func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.
 		Sink:               sink,
 		Namespaces:         namespaces,
 		AllNamespaces:      allNamespaces,
+		ClusterWatch:       clusterWatch,
 		Configs:            r.Configs,
 		MaskPatterns:       r.maskPatterns(),
 	})

@@ -34,7 +34,9 @@ import (
 )
 
 // reconcilePermissions makes sure the adapter's service account may do what
-// the adapter does in every watched namespace and returns the account's name.
+// the adapter does in every watched namespace and returns the account's
+// name, and whether one cluster-wide TaskRun watch may serve several
+// namespaces (the account may list and watch TaskRuns in all of them).
 //
 // Without spec.serviceAccountName the controller creates a per-source
 // ServiceAccount, Role and RoleBinding in the source's namespace: such a
@@ -43,32 +45,32 @@ import (
 // account). With spec.serviceAccountName the controller grants nothing: it
 // asks the apiserver (SubjectAccessReviews) whether the account may, and
 // reports what is missing.
-func (r *Reconciler) reconcilePermissions(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (string, error) {
+func (r *Reconciler) reconcilePermissions(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (string, bool, error) {
 	if err := r.reconcileAdapterObjects(ctx, src); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if src.Spec.ServiceAccountName == "" {
 		if err := r.reconcileServiceAccount(ctx, src); err != nil {
-			return "", err
+			return "", false, err
 		}
 		if err := r.reconcileRole(ctx, src); err != nil {
-			return "", err
+			return "", false, err
 		}
 		if err := r.reconcileRoleBinding(ctx, src); err != nil {
-			return "", err
+			return "", false, err
 		}
 		src.Status.MarkSufficientPermissions()
-		return resources.ServiceAccountName(src), nil
+		return resources.ServiceAccountName(src), false, nil
 	}
 
 	// The source switched to its own account: revoke what the controller
 	// granted for the default one.
 	if err := r.deleteOwnedRBAC(ctx, src); err != nil {
-		return "", err
+		return "", false, err
 	}
-	missing, err := r.missingAccess(ctx, src, namespaces, allNamespaces)
+	missing, clusterWatch, err := r.missingAccess(ctx, src, namespaces, allNamespaces)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if len(missing) > 0 {
 		msg := fmt.Sprintf("Service account %q cannot %s", src.Spec.ServiceAccountName, strings.Join(missing, "; "))
@@ -77,10 +79,10 @@ func (r *Reconciler) reconcilePermissions(ctx context.Context, src *v1alpha1.Tek
 		controller.GetEventRecorder(ctx).Event(src, corev1.EventTypeWarning, ReasonInsufficientPermissions, msg)
 		// Not deployed: the adapter would fail on every request. Check
 		// again soon, as somebody is likely granting the permissions.
-		return "", controller.NewRequeueAfter(PermissionRecheckInterval)
+		return "", false, controller.NewRequeueAfter(PermissionRecheckInterval)
 	}
 	src.Status.MarkSufficientPermissions()
-	return src.Spec.ServiceAccountName, nil
+	return src.Spec.ServiceAccountName, clusterWatch, nil
 }
 
 func (r *Reconciler) reconcileServiceAccount(ctx context.Context, src *v1alpha1.TektonStepSource) error {

@@ -142,7 +142,7 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		return err
 	}
 
-	serviceAccount, err := r.reconcilePermissions(ctx, src, namespaces, allNamespaces)
+	serviceAccount, clusterWatch, err := r.reconcilePermissions(ctx, src, namespaces, allNamespaces)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		return nil
 	}
 
-	ra, err := r.reconcileReceiveAdapter(ctx, src, serviceAccount, sink, namespaces, allNamespaces)
+	ra, err := r.reconcileReceiveAdapter(ctx, src, serviceAccount, sink, namespaces, allNamespaces, clusterWatch)
 	if err != nil {
 		return err
 	}

@@ -122,8 +122,9 @@ func join(groups ...[]SourceOption) []SourceOption {
 	return all
 }
 
-// makeAdapter is the Deployment the reconciler builds for src.
-func makeAdapter(t *testing.T, src *v1alpha1.TektonStepSource, sa string, sink *duckv1.Addressable, namespaces []string, all bool) *appsv1.Deployment {
+// makeAdapter is the Deployment the reconciler builds for src; with
+// clusterWatch, its namespaces are served by one cluster-wide watch.
+func makeAdapter(t *testing.T, src *v1alpha1.TektonStepSource, sa string, sink *duckv1.Addressable, namespaces []string, all bool, clusterWatch ...bool) *appsv1.Deployment {
 	t.Helper()
 	src = src.DeepCopy()
 	src.SetDefaults(context.Background())
@@ -134,6 +135,7 @@ func makeAdapter(t *testing.T, src *v1alpha1.TektonStepSource, sa string, sink *
 		Sink:               sink,
 		Namespaces:         namespaces,
 		AllNamespaces:      all,
+		ClusterWatch:       len(clusterWatch) > 0 && clusterWatch[0],
 		Configs:            &reconcilersource.EmptyVarsGenerator{},
 	})
 	if err != nil {
@@ -681,7 +683,8 @@ func namespaceSelectorRow(t *testing.T, name string, sel *metav1.LabelSelector, 
 	opts := append(baseOptions(uriSink), WithServiceAccountName(userSA), WithNamespaceSelector(sel))
 	src := newSource(opts...)
 	ceSource := allTaskRunsSource
-	wantAdapter := makeAdapter(t, src, userSA, uriAddr, want, all)
+	// Granted cluster-wide, several namespaces share one watch.
+	wantAdapter := makeAdapter(t, src, userSA, uriAddr, want, all, len(want) > 1)
 	row := TableRow{
 		Name:    name,
 		Objects: append(namespaces(), src),
@@ -700,7 +703,7 @@ func namespaceSelectorRow(t *testing.T, name string, sel *metav1.LabelSelector, 
 		row.WantCreates = append(row.WantCreates, wantAdapter)
 		row.WantEvents = []string{Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`)}
 	} else {
-		row.Objects = append(row.Objects, makeAdapter(t, src, userSA, uriAddr, before, all))
+		row.Objects = append(row.Objects, makeAdapter(t, src, userSA, uriAddr, before, all, len(before) > 1))
 		row.WantUpdates = []clientgotesting.UpdateActionImpl{{Object: wantAdapter}}
 		row.WantEvents = []string{Eventf(corev1.EventTypeNormal, ReasonDeploymentUpdated, `Deployment "steps-tektonstep-adapter" updated`)}
 	}

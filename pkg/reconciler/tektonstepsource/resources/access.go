@@ -62,6 +62,13 @@ var WatchAccess = []Access{
 	{Verb: "get", Resource: "pods", Subresource: "log"},
 }
 
+// ListsOrWatchesTaskRuns: the access is the TaskRun informer's (list or
+// watch), which a cluster-wide watch needs in all namespaces.
+func ListsOrWatchesTaskRuns(a Access) bool {
+	return a.Group == "tekton.dev" && a.Resource == "taskruns" && a.Subresource == "" && a.Name == "" &&
+		(a.Verb == "list" || a.Verb == "watch")
+}
+
 // MaskAccess is what the adapter does besides, in every namespace it
 // watches, with spec.masking.secretValues: it reads the pod of a step to
 // find the Secrets the step references, and those Secrets, to mask their

@@ -76,6 +76,9 @@ type ReceiveAdapterArgs struct {
 	Namespaces []string
 	// AllNamespaces watches TaskRuns cluster-wide.
 	AllNamespaces bool
+	// ClusterWatch serves Namespaces with one cluster-wide watch (the
+	// account may list and watch TaskRuns in all namespaces).
+	ClusterWatch bool
 	// Configs renders the logging and observability configuration into
 	// environment variables (K_LOGGING_CONFIG, K_OBSERVABILITY_CONFIG, ...).
 	Configs reconcilersource.ConfigAccessor
@@ -256,6 +259,7 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 		return nil, err
 	}
 	cfg.MaskPatterns = args.MaskPatterns
+	cfg.ClusterWatch = args.ClusterWatch && !args.AllNamespaces
 	cfgJSON, err := cfg.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", adaptercontract.EnvName, err)
