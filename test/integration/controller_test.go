@@ -584,3 +584,53 @@ func TestControllerRollsAdaptersOnLoggingChange(t *testing.T) {
 		return level(d) == "debug"
 	})
 }
+
+// TestControllerAdapterResources: the config-tektonstep-adapter ConfigMap
+// sets every adapter container's resources; an invalid value is refused
+// and the adapters keep theirs; without the ConfigMap the default applies.
+func TestControllerAdapterResources(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	src := env.createSource(t, ns, newSourceObject("sized", duckv1.Destination{URI: apis.HTTP("sink.example")}))
+	name := src.Name + "-tektonstep-adapter"
+	memoryLimit := func(d *appsv1.Deployment) string {
+		return d.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String()
+	}
+	env.waitForDeployment(t, ns, name, "the default memory limit", func(d *appsv1.Deployment) bool {
+		return memoryLimit(d) == "256Mi"
+	})
+	configMaps := env.kube.CoreV1().ConfigMaps(controllerNamespace)
+	ctx := context.Background()
+	set := func(value string) {
+		t.Helper()
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config-tektonstep-adapter"},
+			Data: map[string]string{"resources": value}}
+		if _, err := configMaps.Update(ctx, cm, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
+			_, err = configMaps.Create(ctx, cm, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = configMaps.Delete(context.Background(), "config-tektonstep-adapter", metav1.DeleteOptions{}) })
+	set("requests: {cpu: 100m, memory: 128Mi}\nlimits: {memory: 1Gi}")
+	env.waitForDeployment(t, ns, name, "the ConfigMap's resources", func(d *appsv1.Deployment) bool {
+		r := d.Spec.Template.Spec.Containers[0].Resources
+		return memoryLimit(d) == "1Gi" && r.Requests.Cpu().String() == "100m" && r.Requests.Memory().String() == "128Mi"
+	})
+	// Refused: a request above its limit. A source created afterwards
+	// still gets the last valid resources.
+	set("requests: {memory: 2Gi}\nlimits: {memory: 1Gi}")
+	later := env.createSource(t, ns, newSourceObject("sized-later", duckv1.Destination{URI: apis.HTTP("sink.example")}))
+	env.waitForDeployment(t, ns, later.Name+"-tektonstep-adapter", "the last valid resources", func(d *appsv1.Deployment) bool {
+		return memoryLimit(d) == "1Gi"
+	})
+	if err := configMaps.Delete(ctx, "config-tektonstep-adapter", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.waitForDeployment(t, ns, name, "the default again", func(d *appsv1.Deployment) bool {
+		return memoryLimit(d) == "256Mi"
+	})
+}

@@ -47,6 +47,7 @@ func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.
 		ClusterWatch:       clusterWatch,
 		Configs:            r.Configs,
 		MaskPatterns:       r.maskPatterns(),
+		Resources:          r.adapterResources(),
 	})
 	if err != nil {
 		src.Status.MarkNotDeployed("InvalidDeployment", "Cannot build the receive adapter: %v", err)
@@ -112,7 +113,9 @@ func adapterChanged(have, want *appsv1.Deployment) bool {
 		return true
 	}
 	for i := range want.Spec.Template.Spec.Containers {
-		if !equality.Semantic.DeepEqual(want.Spec.Template.Spec.Containers[i].Env, have.Spec.Template.Spec.Containers[i].Env) {
+		// Compared whole: a variable or a limit removed is a change too.
+		w, h := want.Spec.Template.Spec.Containers[i], have.Spec.Template.Spec.Containers[i]
+		if !equality.Semantic.DeepEqual(w.Env, h.Env) || !equality.Semantic.DeepEqual(w.Resources, h.Resources) {
 			return true
 		}
 	}

@@ -39,6 +39,7 @@ import (
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
 	"knative.dev/pkg/resolver"
+	"knative.dev/pkg/system"
 
 	// The sink resolver watches Addressables through this duck informer.
 	_ "knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
@@ -105,6 +106,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		ReceiveAdapterImage:  image,
 		Configs:              reconcilersource.WatchConfigurations(ctx, adaptercontract.Component, cmw),
 		MaskPatterns:         &MaskPatterns{},
+		AdapterResources:     &AdapterResources{},
 		NamespaceLister:      namespaceInformer.Lister(),
 		DeploymentLister:     deploymentInformer.Lister(),
 		ServiceAccountLister: serviceAccountInformer.Lister(),
@@ -150,9 +152,12 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	// adapter's environment: roll the adapters when it changes. (Registered
 	// after WatchConfigurations, so its observers have seen the change.)
 	resync := func(*corev1.ConfigMap) { impl.GlobalResync(sourceInformer.Informer()) }
+	// A deleted ConfigMap counts as an empty one (the watcher passes on
+	// only ConfigMaps of the system namespace, defaults included).
 	watch := func(name string, observer configmap.Observer) {
 		if dw, ok := cmw.(configmap.DefaultingWatcher); ok {
-			dw.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{}}, observer)
+			dw.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: system.Namespace()},
+				Data: map[string]string{}}, observer)
 		} else {
 			cmw.Watch(name, observer)
 		}
@@ -163,6 +168,12 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	// The token patterns every adapter masks: a valid change rolls them.
 	watch(adaptercontract.MaskingConfigMap, func(cm *corev1.ConfigMap) {
 		if r.MaskPatterns.Update(ctx, cm) {
+			resync(cm)
+		}
+	})
+	// The adapters' container resources: a valid change rolls them.
+	watch(resources.AdapterConfigMap, func(cm *corev1.ConfigMap) {
+		if r.AdapterResources.Update(ctx, cm) {
 			resync(cm)
 		}
 	})

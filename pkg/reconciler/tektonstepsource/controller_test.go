@@ -54,6 +54,7 @@ func configMapWatcher() configmap.Watcher {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: o11yconfigmap.Name(), Namespace: "tekton-step-source"}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.MaskingConfigMap, Namespace: "tekton-step-source"},
 			Data: map[string]string{adaptercontract.MaskingPatternsKey: `\bACME-[0-9]{6}\b`}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: resources.AdapterConfigMap, Namespace: "tekton-step-source"}},
 	)
 }
 
@@ -115,6 +116,45 @@ func TestMaskPatterns(t *testing.T) {
 		}
 		if diff := cmp.Diff(step.want, r.maskPatterns(), cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("step %d: patterns (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+// TestAdapterResources: the config-tektonstep-adapter ConfigMap's
+// resources reach the adapters; an invalid value keeps the previous ones.
+func TestAdapterResources(t *testing.T) {
+	ctx := context.Background()
+	cm := func(value string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{Data: map[string]string{resources.AdapterResourcesKey: value}}
+	}
+	r := &Reconciler{AdapterResources: &AdapterResources{}}
+	if got := r.adapterResources(); got != nil {
+		t.Fatalf("before the ConfigMap is read: %+v, want nil (the default)", got)
+	}
+	memoryLimit := func() string {
+		got := r.adapterResources()
+		if got == nil {
+			return "none"
+		}
+		return got.Limits.Memory().String()
+	}
+	steps := []struct {
+		value       string
+		wantChanged bool
+		wantLimit   string
+	}{
+		{value: "", wantChanged: true, wantLimit: "256Mi"},
+		{value: "limits: {memory: 1Gi}", wantChanged: true, wantLimit: "1Gi"},
+		{value: `{"limits": {"memory": "1Gi"}}`, wantChanged: false, wantLimit: "1Gi"},
+		{value: "limits: {memory: 1Gi, memroy: 2Gi}", wantChanged: false, wantLimit: "1Gi"},
+		{value: "", wantChanged: true, wantLimit: "256Mi"},
+	}
+	for i, step := range steps {
+		if changed := r.AdapterResources.Update(ctx, cm(step.value)); changed != step.wantChanged {
+			t.Errorf("step %d: changed = %v, want %v", i, changed, step.wantChanged)
+		}
+		if got := memoryLimit(); got != step.wantLimit {
+			t.Errorf("step %d: memory limit %s, want %s", i, got, step.wantLimit)
 		}
 	}
 }

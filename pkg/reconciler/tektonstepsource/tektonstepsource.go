@@ -92,6 +92,9 @@ type Reconciler struct {
 	// MaskPatterns are the config-masking ConfigMap's patterns as last
 	// read valid (nil: none).
 	MaskPatterns *MaskPatterns
+	// AdapterResources are the config-tektonstep-adapter ConfigMap's
+	// container resources as last read (nil: the default).
+	AdapterResources *AdapterResources
 
 	NamespaceLister      corev1listers.NamespaceLister
 	DeploymentLister     appsv1listers.DeploymentLister

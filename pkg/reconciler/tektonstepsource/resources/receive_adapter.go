@@ -26,7 +26,6 @@ import (
 	"github.com/rickb777/date/period"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -84,6 +83,9 @@ type ReceiveAdapterArgs struct {
 	Configs reconcilersource.ConfigAccessor
 	// MaskPatterns are the token patterns of the config-masking ConfigMap.
 	MaskPatterns []string
+	// Resources are the adapter container's (AdapterConfigMap); nil:
+	// DefaultAdapterResources.
+	Resources *corev1.ResourceRequirements
 }
 
 // MakeSourceConfig is the K_SOURCE_CONFIG of the source's adapter.
@@ -184,6 +186,10 @@ func MakeReceiveAdapter(args *ReceiveAdapterArgs) (*appsv1.Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
+	containerResources := DefaultAdapterResources()
+	if args.Resources != nil {
+		containerResources = *args.Resources.DeepCopy()
+	}
 	labels := Labels(args.Source)
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{
@@ -220,15 +226,7 @@ func MakeReceiveAdapter(args *ReceiveAdapterArgs) (*appsv1.Deployment, error) {
 						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 							HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("probes")},
 						}},
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{
-								corev1.ResourceCPU:    resource.MustParse("50m"),
-								corev1.ResourceMemory: resource.MustParse("64Mi"),
-							},
-							Limits: corev1.ResourceList{
-								corev1.ResourceMemory: resource.MustParse("256Mi"),
-							},
-						},
+						Resources: containerResources,
 						// The "restricted" Pod Security Standard.
 						SecurityContext: &corev1.SecurityContext{
 							AllowPrivilegeEscalation: ptr.Bool(false),
