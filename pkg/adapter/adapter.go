@@ -32,7 +32,6 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
-	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/types"
@@ -133,8 +132,8 @@ type Adapter struct {
 	// however busy the delivery workers are.
 	guards workqueue.TypedRateLimitingInterface[types.NamespacedName]
 
-	informers []cache.SharedIndexInformer
-	listers   func(namespace string) tektonlisters.TaskRunNamespaceLister
+	// watches are the TaskRun informers and the namespaces they serve.
+	watches *watchSet
 
 	// leader tracks the buckets this replica leads; nil without leader
 	// election, when the adapter handles every TaskRun. ready holds the
@@ -266,11 +265,12 @@ func New(opts Options) (*Adapter, error) {
 	if len(opts.Config.Filters) > 0 {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}
-	watches, err := opts.Config.Watches()
-	if err != nil {
-		return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
+	a.setupWatches()
+	if !a.cfg.NamespacesFromStatus {
+		if err := a.watches.init(a.cfg.Namespaces); err != nil {
+			return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
+		}
 	}
-	a.setupInformers(watches)
 	a.setupReplays()
 	if opts.LeaderElection != nil {
 		if err := a.setupLeaderElection(); err != nil {
@@ -293,24 +293,32 @@ func (a *Adapter) Start(ctx context.Context) error {
 	if err := a.loadJournalRetrying(ctx); err != nil {
 		return err
 	}
-	for _, inf := range a.informers {
-		go inf.Run(ctx.Done())
+	// Replays start from the synced cache. The source's watch is waited
+	// for only when it tells the namespaces: else a failing one (logged)
+	// holds up replays, not delivery.
+	go a.sourceInformer.Run(ctx.Done())
+	namespaces := a.cfg.Namespaces
+	if a.cfg.NamespacesFromStatus {
+		var err error
+		if namespaces, err = a.confirmedNamespaces(ctx); err != nil {
+			return err
+		}
+		if err := a.watches.init(namespaces); err != nil {
+			return fmt.Errorf("TaskRun selector: %w", err)
+		}
+		// A change of the status while the first watches were built.
+		if latest, ok := a.statusNamespaces(); ok {
+			a.watches.setNamespaces(latest)
+		}
 	}
-	syncs := make([]cache.InformerSynced, 0, len(a.informers))
-	for _, inf := range a.informers {
-		syncs = append(syncs, inf.HasSynced)
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
+	if !a.watches.start(ctx) {
 		return fmt.Errorf("TaskRun informers did not sync: %w", context.Cause(ctx))
 	}
 	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
-		zap.Strings("namespaces", a.cfg.Namespaces), zap.Int("watches", len(a.informers)),
+		zap.Strings("namespaces", namespaces), zap.Int("watches", a.watches.count()),
 		zap.Bool("clusterWideWatch", a.cfg.AllNamespaces || a.cfg.ClusterWatch), zap.String("selector", a.cfg.LabelSelector),
 		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
 	a.pruneJournal()
-	// Replays start from the synced cache. The source's watch is not
-	// waited for: a failing one (logged) holds up replays, not delivery.
-	go a.sourceInformer.Run(ctx.Done())
 
 	// The elector outlives ctx until the checkpoints are flushed: a Lease
 	// released earlier would let the next leader start from stale

@@ -61,7 +61,7 @@ func (a *Adapter) setupLeaderElection() error {
 			}
 			a.markReady(b, generation)
 			n := 0
-			a.cachedTaskRuns(func(tr *pipelinev1.TaskRun) {
+			a.watches.each(func(tr *pipelinev1.TaskRun) {
 				if b.Has(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}) {
 					// As the watch queues it: for delivery, and for the
 					// deletion guard (a TaskRun being deleted may never

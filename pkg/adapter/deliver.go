@@ -59,7 +59,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 			a.kickJournal()
 		}
 	}
-	lister := a.listers(key.Namespace)
+	lister := a.watches.lister(key.Namespace)
 	if lister == nil {
 		return nil
 	}

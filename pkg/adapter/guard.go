@@ -96,7 +96,7 @@ func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error 
 	if !a.owns(key) {
 		return nil
 	}
-	lister := a.listers(key.Namespace)
+	lister := a.watches.lister(key.Namespace)
 	if lister == nil {
 		return nil
 	}

@@ -285,7 +285,7 @@ func (a *Adapter) pruneJournal() {
 	pruned := 0
 	for uid, key := range a.ledger.journaled() {
 		var annotated *checkpoint.Progress
-		if lister := a.listers(key.Namespace); lister != nil {
+		if lister := a.watches.lister(key.Namespace); lister != nil {
 			if tr, err := lister.Get(key.Name); err == nil && tr.UID == uid {
 				p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
 				if err != nil {

@@ -164,6 +164,7 @@ func (a *Adapter) setupReplays() {
 		// A source recreated under the name is another source.
 		if src, ok := obj.(*v1alpha1.TektonStepSource); ok && string(src.UID) == a.cfg.SourceUID {
 			a.replays.observe(src)
+			a.followNamespaces(src)
 		}
 	}
 	a.sourceInformer = factory.Sources().V1alpha1().TektonStepSources().Informer()
@@ -319,7 +320,7 @@ func (a *Adapter) reconcileReplays(ctx context.Context) error {
 // cache that the replay covers and whose life overlaps its window.
 func (a *Adapter) startPart(k checkpoint.ReplayPartKey, spec v1alpha1.ReplaySpec, has func(types.NamespacedName) bool) *replayPart {
 	p := &replayPart{key: k, spec: spec, pending: map[types.UID]types.NamespacedName{}, sent: map[types.UID]map[string]bool{}}
-	a.cachedTaskRuns(func(tr *pipelinev1.TaskRun) {
+	a.watches.each(func(tr *pipelinev1.TaskRun) {
 		if !replay.CoversTaskRun(spec, tr.Name) {
 			return
 		}

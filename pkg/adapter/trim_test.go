@@ -127,9 +127,9 @@ func TestTrim(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", NotBefore: tc.notBefore, Namespaces: []string{"ns"}}}
+			a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", NotBefore: tc.notBefore}}
 			want := tc.tr.Annotations[checkpoint.Key("src")]
-			obj, err := a.trim(tc.tr)
+			obj, err := a.trim(tc.tr, func(string) bool { return true })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func TestTrimOtherNamespace(t *testing.T) {
 	a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", Namespaces: []string{"ci", "web"}, ClusterWatch: true}}
 	tr := finishedRun(nil, `{"a":0}`)
 	tr.ResourceVersion = "42"
-	obj, err := a.trim(tr)
+	obj, err := a.trim(tr, func(ns string) bool { return ns == "ci" || ns == "web" })
 	if err != nil {
 		t.Fatal(err)
 	}

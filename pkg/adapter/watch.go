@@ -19,7 +19,6 @@ package adapter
 import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
-	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -34,75 +33,49 @@ import (
 // This file watches TaskRuns: the informers, the trimmed cache, and the
 // handlers that queue TaskRuns for delivery.
 
-// setupInformers starts one informer per watch of the source's config
-// (adaptercontract.Config.Watches): cluster-wide or in each namespace (so a
-// namespaced service account suffices), with the selectors applied
-// server-side and the cached objects trimmed. A cluster-wide watch for a
-// list of namespaces (ClusterWatch) brings other namespaces' TaskRuns
-// too: they are cached as bare names (trim) and never handled.
-func (a *Adapter) setupInformers(watches []adaptercontract.Watch) {
-	byNamespace := map[string]tektonlisters.TaskRunLister{}
-	handler := cache.FilteringResourceEventHandler{
-		FilterFunc: func(obj interface{}) bool {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			tr, ok := obj.(*pipelinev1.TaskRun)
-			return ok && a.cfg.Watched(tr.Namespace)
-		},
-		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    a.enqueue,
-			UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
-			DeleteFunc: a.onDelete,
-		},
-	}
-	for _, w := range watches {
+// setupWatches prepares the TaskRun watches (watchSet): each an informer
+// with the selectors applied server-side and the cached objects trimmed,
+// whose handlers queue the TaskRuns of the namespaces it handles. A
+// cluster-wide watch for a list of namespaces (ClusterWatch) brings other
+// namespaces' TaskRuns too: they are cached as bare names (trim) and never
+// handled.
+func (a *Adapter) setupWatches() {
+	a.watches = newWatchSet(a.cfg, func(w adaptercontract.Watch, keep func(string) bool) *taskRunWatch {
 		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
 			tektoninformers.WithNamespace(w.Namespace),
 			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) {
 				o.LabelSelector, o.FieldSelector = w.LabelSelector, w.FieldSelector
 			}),
-			tektoninformers.WithTransform(a.trim))
+			tektoninformers.WithTransform(func(obj interface{}) (interface{}, error) { return a.trim(obj, keep) }))
 		inf := factory.Tekton().V1().TaskRuns()
-		_, _ = inf.Informer().AddEventHandler(handler)
-		a.informers = append(a.informers, inf.Informer())
-		byNamespace[w.Namespace] = inf.Lister()
-	}
-	a.listers = func(namespace string) tektonlisters.TaskRunNamespaceLister {
-		// A namespace's own watch first: cluster-wide, the excluded
-		// EventListener's namespace has one, and the cluster-wide watch
-		// leaves that namespace out.
-		if l, ok := byNamespace[namespace]; ok {
-			return l.TaskRuns(namespace)
-		}
-		if l, ok := byNamespace[metav1.NamespaceAll]; ok && a.cfg.Watched(namespace) {
-			return l.TaskRuns(namespace)
-		}
-		return nil
-	}
-}
-
-// cachedTaskRuns calls visit with each cached TaskRun of the watched
-// namespaces.
-func (a *Adapter) cachedTaskRuns(visit func(*pipelinev1.TaskRun)) {
-	for _, inf := range a.informers {
-		for _, obj := range inf.GetStore().List() {
-			if tr, ok := obj.(*pipelinev1.TaskRun); ok && a.cfg.Watched(tr.Namespace) {
-				visit(tr)
-			}
-		}
-	}
+		_, _ = inf.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+			FilterFunc: func(obj interface{}) bool {
+				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = d.Obj
+				}
+				tr, ok := obj.(*pipelinev1.TaskRun)
+				return ok && keep(tr.Namespace)
+			},
+			Handler: cache.ResourceEventHandlerFuncs{
+				AddFunc:    a.enqueue,
+				UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
+				DeleteFunc: a.onDelete,
+			},
+		})
+		return &taskRunWatch{informer: inf.Informer(), lister: inf.Lister(), stop: make(chan struct{})}
+	})
 }
 
 // trim keeps only what transitions and events need in the informer cache:
 // no managedFields, no spec (status.taskSpec has the resolved steps), no
-// results, sidecars or provenance, and only this source's annotation.
-func (a *Adapter) trim(obj interface{}) (interface{}, error) {
+// results, sidecars or provenance, and only this source's annotation. Of a
+// TaskRun its watch does not handle (keep), only the name.
+func (a *Adapter) trim(obj interface{}, keep func(namespace string) bool) (interface{}, error) {
 	tr, ok := obj.(*pipelinev1.TaskRun)
 	if !ok {
 		return obj, nil
 	}
-	if !a.cfg.Watched(tr.Namespace) {
+	if !keep(tr.Namespace) {
 		// Brought by a cluster-wide watch for other namespaces: only
 		// what tells the cache's entries apart.
 		return &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{

@@ -54,6 +54,11 @@ type Config struct {
 	// Namespaces lists the namespaces to watch when AllNamespaces is
 	// false, sorted (the controller sorts them, Decode too).
 	Namespaces []string `json:"namespaces,omitempty"`
+	// NamespacesFromStatus: the watched namespaces are the source's
+	// status.namespaces, followed while the adapter runs (the controller
+	// writes them once it confirmed that the account may read them), so a
+	// namespace joining or leaving the selector restarts nothing.
+	NamespacesFromStatus bool `json:"namespacesFromStatus,omitempty"`
 	// ClusterWatch: the adapter's account may list and watch TaskRuns in
 	// all namespaces, so one cluster-wide watch serves Namespaces (the
 	// adapter keeps only theirs) instead of one watch per namespace: one
@@ -183,6 +188,18 @@ func (c *Config) Watches() ([]Watch, error) {
 	return out, nil
 }
 
+// NamespaceWatch is the watch of one namespace's TaskRuns, as Watches has
+// it for each of Namespaces.
+func (c *Config) NamespaceWatch(namespace string) (Watch, error) {
+	one := *c
+	one.AllNamespaces, one.ClusterWatch, one.Namespaces = false, false, []string{namespace}
+	ws, err := one.Watches()
+	if err != nil {
+		return Watch{}, err
+	}
+	return ws[0], nil
+}
+
 // Encode returns the JSON form of the config.
 func (c *Config) Encode() (string, error) {
 	b, err := json.Marshal(c)
@@ -205,8 +222,8 @@ func Decode(s string) (*Config, error) {
 	for _, msg := range validation.IsDNS1123Subdomain(c.SourceUID) {
 		return nil, fmt.Errorf("%s: sourceUID %q: %s", EnvName, c.SourceUID, msg)
 	}
-	if !c.AllNamespaces && len(c.Namespaces) == 0 {
-		return nil, fmt.Errorf("%s: no namespaces to watch (set allNamespaces or namespaces)", EnvName)
+	if !c.AllNamespaces && !c.NamespacesFromStatus && len(c.Namespaces) == 0 {
+		return nil, fmt.Errorf("%s: no namespaces to watch (set allNamespaces, namespaces or namespacesFromStatus)", EnvName)
 	}
 	slices.Sort(c.Namespaces)
 	if el := c.ExcludeEventListener; el != nil {

@@ -81,7 +81,7 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 	missing = describeDenied(fmt.Sprintf("in namespace %q", src.Namespace), sourceNamespaceDenied)
 	watchAccess := resources.WatchAccessOf(src)
 	toCheck := watchAccess
-	if allNamespaces || len(namespaces) > 1 {
+	if allNamespaces || src.Spec.NamespaceSelector != nil {
 		// Cluster-wide first (a review without a namespace). A cluster-wide
 		// watch needs exactly that; for several namespaces a
 		// ClusterRoleBinding, the usual grant, answers for all of them in

@@ -100,7 +100,13 @@ func MakeSourceConfig(src *v1alpha1.TektonStepSource, namespaces []string, allNa
 		// not news: the adapter skips them.
 		NotBefore: src.CreationTimestamp,
 	}
-	if !allNamespaces {
+	switch {
+	case allNamespaces:
+	case src.Spec.NamespaceSelector != nil:
+		// Followed from status.namespaces while the adapter runs: a
+		// namespace joining or leaving restarts nothing.
+		cfg.NamespacesFromStatus = true
+	default:
 		cfg.Namespaces = namespaces
 	}
 	if sel := src.Spec.Selector; sel != nil {

@@ -327,6 +327,19 @@ func TestMakeSourceConfig(t *testing.T) {
 			Namespaces: []string{"ci"}, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
 		},
 	}, {
+		name: "a namespaceSelector: the namespaces follow the status",
+		src: func() *v1alpha1.TektonStepSource {
+			s := source()
+			s.Spec.ServiceAccountName = "watcher"
+			s.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
+			return s
+		}(),
+		namespaces: []string{"a", "b"},
+		want: adaptercontract.Config{
+			SourceUID: "4d9d2337-7988-43b0-8b80-0dc3a12a0e67", SourceName: "steps", SourceNamespace: "ci",
+			NamespacesFromStatus: true, NotBefore: created, LogMaxBytes: v1alpha1.DefaultLogMaxBytes,
+		},
+	}, {
 		name:       "all namespaces",
 		src:        source(),
 		namespaces: []string{"a", "b", "ci"},

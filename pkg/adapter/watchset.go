@@ -1,0 +1,261 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+)
+
+// This file keeps the TaskRun watches and which namespaces they serve.
+// The namespaces of a source with a namespaceSelector follow its
+// status.namespaces while the adapter runs (namespacesFromStatus), so a
+// namespace joining or leaving the selector neither restarts the adapter
+// nor touches the watches of the namespaces that stay.
+
+// taskRunWatch is one TaskRun informer.
+type taskRunWatch struct {
+	informer cache.SharedIndexInformer
+	lister   tektonlisters.TaskRunLister
+	stop     chan struct{}
+}
+
+// watchSet holds the TaskRun watches: those the config starts with
+// (cluster-wide, or one per namespace), and one per namespace that joined
+// later. A cluster-wide watch for a list of namespaces (ClusterWatch)
+// serves the namespaces the adapter started with; one that joins later
+// gets a watch of its own (the cluster-wide one cached it as a bare name),
+// until the next start serves it with the rest.
+type watchSet struct {
+	cfg *adaptercontract.Config
+	// newWatch builds a watch; keep says which of its TaskRuns it handles.
+	newWatch func(w adaptercontract.Watch, keep func(namespace string) bool) *taskRunWatch
+
+	mu sync.RWMutex
+	// ctx runs the watches once started (nil before).
+	ctx context.Context
+	// byNamespace are the namespaced watches; cluster the cluster-wide
+	// one, if any. clusterServes are the namespaces the cluster-wide watch
+	// serves for a list of namespaces (sorted).
+	byNamespace   map[string]*taskRunWatch
+	cluster       *taskRunWatch
+	clusterServes []string
+	// current are the watched namespaces (sorted), unless AllNamespaces;
+	// initialized once init built the first watches.
+	current     []string
+	initialized bool
+}
+
+func newWatchSet(cfg *adaptercontract.Config, newWatch func(adaptercontract.Watch, func(string) bool) *taskRunWatch) *watchSet {
+	return &watchSet{cfg: cfg, newWatch: newWatch, byNamespace: map[string]*taskRunWatch{}}
+}
+
+// init builds the watches for the first namespaces (ignored with
+// AllNamespaces), before the set starts.
+func (s *watchSet) init(namespaces []string) error {
+	cfg := *s.cfg
+	cfg.Namespaces = slices.Sorted(slices.Values(namespaces))
+	watches, err := cfg.Watches()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.current, s.initialized = cfg.Namespaces, true
+	if cfg.ClusterWatch {
+		s.clusterServes = cfg.Namespaces
+	}
+	for _, w := range watches {
+		if w.Namespace == metav1.NamespaceAll {
+			s.cluster = s.newWatch(w, s.handledByCluster)
+		} else {
+			s.byNamespace[w.Namespace] = s.newWatch(w, s.watching)
+		}
+	}
+	return nil
+}
+
+// handledByCluster is servedByCluster for the watches' handlers.
+func (s *watchSet) handledByCluster(namespace string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.servedByCluster(namespace)
+}
+
+// start runs the watches until ctx ends and waits for their caches; a
+// watch added later runs from its addition.
+func (s *watchSet) start(ctx context.Context) bool {
+	s.mu.Lock()
+	s.ctx = ctx
+	all := s.allLocked()
+	s.mu.Unlock()
+	syncs := make([]cache.InformerSynced, 0, len(all))
+	for _, w := range all {
+		go w.informer.Run(w.stopOr(ctx))
+		syncs = append(syncs, w.informer.HasSynced)
+	}
+	return cache.WaitForCacheSync(ctx.Done(), syncs...)
+}
+
+// stopOr: the channel that stops the watch, its own or ctx's.
+func (w *taskRunWatch) stopOr(ctx context.Context) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-w.stop:
+		}
+		close(out)
+	}()
+	return out
+}
+
+// setNamespaces makes namespaces (sorted) the watched ones: a watch for
+// each that joined, and the watch of each that left stopped. It reports
+// the namespaces that joined and left, and false (doing nothing) before
+// init. The TaskRuns of a joining namespace come as its watch lists them;
+// those of a leaving one are no longer handled.
+func (s *watchSet) setNamespaces(namespaces []string) (joined, left []string, applied bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.initialized {
+		return nil, nil, false
+	}
+	for _, ns := range s.current {
+		if _, ok := slices.BinarySearch(namespaces, ns); !ok {
+			left = append(left, ns)
+		}
+	}
+	for _, ns := range namespaces {
+		if _, ok := slices.BinarySearch(s.current, ns); !ok {
+			joined = append(joined, ns)
+		}
+	}
+	s.current = namespaces
+	for _, ns := range left {
+		if w := s.byNamespace[ns]; w != nil {
+			close(w.stop)
+			delete(s.byNamespace, ns)
+		}
+	}
+	for _, ns := range joined {
+		// Its own watch even when the cluster-wide one served it before:
+		// that one cached it as a bare name while it was away.
+		w, err := s.cfg.NamespaceWatch(ns)
+		if err != nil {
+			// The selectors parsed when the adapter started (Decode).
+			continue
+		}
+		nw := s.newWatch(w, s.watching)
+		s.byNamespace[ns] = nw
+		if s.ctx != nil {
+			go nw.informer.Run(nw.stopOr(s.ctx))
+		}
+	}
+	return joined, left, true
+}
+
+// watching reports whether the namespace's TaskRuns are handled.
+func (s *watchSet) watching(namespace string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.watchingLocked(namespace)
+}
+
+func (s *watchSet) watchingLocked(namespace string) bool {
+	if s.cfg.AllNamespaces {
+		return true
+	}
+	_, ok := slices.BinarySearch(s.current, namespace)
+	return ok
+}
+
+// servedByCluster: the cluster-wide watch handles the namespace's
+// TaskRuns (it is watched, and not by a watch of its own).
+func (s *watchSet) servedByCluster(namespace string) bool {
+	if _, own := s.byNamespace[namespace]; own {
+		return false
+	}
+	if s.cfg.AllNamespaces {
+		return true
+	}
+	_, served := slices.BinarySearch(s.clusterServes, namespace)
+	return served && s.watchingLocked(namespace)
+}
+
+// lister is the namespace's TaskRun lister, nil when it is not watched.
+func (s *watchSet) lister(namespace string) tektonlisters.TaskRunNamespaceLister {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if w, ok := s.byNamespace[namespace]; ok {
+		return w.lister.TaskRuns(namespace)
+	}
+	if s.cluster != nil && s.servedByCluster(namespace) {
+		return s.cluster.lister.TaskRuns(namespace)
+	}
+	return nil
+}
+
+// each calls visit with every cached TaskRun of the watched namespaces.
+func (s *watchSet) each(visit func(*pipelinev1.TaskRun)) {
+	s.mu.RLock()
+	all := s.allLocked()
+	s.mu.RUnlock()
+	for _, w := range all {
+		for _, obj := range w.informer.GetStore().List() {
+			if tr, ok := obj.(*pipelinev1.TaskRun); ok && s.handles(w, tr.Namespace) {
+				visit(tr)
+			}
+		}
+	}
+}
+
+// handles: the watch w handles the namespace's TaskRuns.
+func (s *watchSet) handles(w *taskRunWatch, namespace string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if w == s.cluster {
+		return s.servedByCluster(namespace)
+	}
+	return s.byNamespace[namespace] == w && s.watchingLocked(namespace)
+}
+
+// count is the number of watches.
+func (s *watchSet) count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.allLocked())
+}
+
+func (s *watchSet) allLocked() []*taskRunWatch {
+	out := make([]*taskRunWatch, 0, len(s.byNamespace)+1)
+	if s.cluster != nil {
+		out = append(out, s.cluster)
+	}
+	for _, w := range s.byNamespace {
+		out = append(out, w)
+	}
+	return out
+}
