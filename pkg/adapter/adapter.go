@@ -303,6 +303,9 @@ func (a *Adapter) Start(ctx context.Context) error {
 		if namespaces, err = a.confirmedNamespaces(ctx); err != nil {
 			return err
 		}
+		if latest, ok := a.statusNamespaces(); ok {
+			namespaces = latest
+		}
 		if err := a.watches.init(namespaces); err != nil {
 			return fmt.Errorf("TaskRun selector: %w", err)
 		}
@@ -315,7 +318,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 		return fmt.Errorf("TaskRun informers did not sync: %w", context.Cause(ctx))
 	}
 	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
-		zap.Strings("namespaces", namespaces), zap.Int("watches", a.watches.count()),
+		zap.Strings("namespaces", a.watches.namespaces()), zap.Int("watches", a.watches.count()),
 		zap.Bool("clusterWideWatch", a.cfg.AllNamespaces || a.cfg.ClusterWatch), zap.String("selector", a.cfg.LabelSelector),
 		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
 	a.pruneJournal()

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
@@ -92,5 +93,12 @@ func (a *Adapter) followNamespaces(src *v1alpha1.TektonStepSource) {
 	}
 	for _, ns := range left {
 		a.logger.Infow("No longer watching the TaskRuns of a namespace that left", zap.String("namespace", ns))
+		// Nothing of its TaskRuns is sent any more: their retries go, and
+		// replays stop waiting for them. (Their journal entries stay: the
+		// namespace may come back.)
+		in := func(key types.NamespacedName) bool { return key.Namespace == ns }
+		a.retries.drop(in)
+		a.replayRetries.drop(in)
+		a.replays.forget(in)
 	}
 }

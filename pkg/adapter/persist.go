@@ -284,6 +284,10 @@ func (a *Adapter) loadJournalRetrying(ctx context.Context) error {
 func (a *Adapter) pruneJournal() {
 	pruned := 0
 	for uid, key := range a.ledger.journaled() {
+		if !a.watches.syncedFor(key.Namespace) {
+			// Joined since the start and still being listed: not gone.
+			continue
+		}
 		var annotated *checkpoint.Progress
 		if lister := a.watches.lister(key.Namespace); lister != nil {
 			if tr, err := lister.Get(key.Name); err == nil && tr.UID == uid {

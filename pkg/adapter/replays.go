@@ -150,6 +150,22 @@ func (r *replays) finish(uid types.UID, parts []*replayPart) {
 	}
 }
 
+// forget takes the TaskRuns that match off every running part (their
+// namespace left: they are not replayed), and wakes the loop.
+func (r *replays) forget(match func(types.NamespacedName) bool) {
+	r.mu.Lock()
+	for _, p := range r.running {
+		for uid, key := range p.pending {
+			if match(key) {
+				delete(p.pending, uid)
+				delete(p.sent, uid)
+			}
+		}
+	}
+	r.mu.Unlock()
+	r.kick()
+}
+
 // setupReplays watches the source itself (by name: its adapter may read
 // nothing else of its kind) for spec.replays.
 func (a *Adapter) setupReplays() {
@@ -187,6 +203,12 @@ func (a *Adapter) runReplays(ctx context.Context) {
 			return
 		case <-a.replays.wake:
 		case <-retry.C:
+		}
+		if !a.watches.synced() {
+			// A namespace that joined is being listed: a part started
+			// now would miss its TaskRuns.
+			retry.Reset(a.opts.RetryBaseDelay)
+			continue
 		}
 		if err := a.reconcileReplays(ctx); err != nil {
 			if ctx.Err() != nil {

@@ -114,9 +114,54 @@ func (s *watchSet) start(ctx context.Context) bool {
 	syncs := make([]cache.InformerSynced, 0, len(all))
 	for _, w := range all {
 		go w.informer.Run(w.stopOr(ctx))
-		syncs = append(syncs, w.informer.HasSynced)
+		syncs = append(syncs, w.synced)
 	}
 	return cache.WaitForCacheSync(ctx.Done(), syncs...)
+}
+
+// synced: the watch listed its TaskRuns, or was stopped (its namespace
+// left before: nothing of it is waited for).
+func (w *taskRunWatch) synced() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return w.informer.HasSynced()
+	}
+}
+
+// synced reports whether every watch listed its TaskRuns: a namespace
+// that just joined is still being listed until then.
+func (s *watchSet) synced() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, w := range s.allLocked() {
+		if !w.synced() {
+			return false
+		}
+	}
+	return true
+}
+
+// syncedFor reports whether the watch of the namespace listed its
+// TaskRuns (true for a namespace no watch serves).
+func (s *watchSet) syncedFor(namespace string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if w, ok := s.byNamespace[namespace]; ok {
+		return w.synced()
+	}
+	if s.cluster != nil && s.servedByCluster(namespace) {
+		return s.cluster.synced()
+	}
+	return true
+}
+
+// namespaces are the watched namespaces (nil with AllNamespaces).
+func (s *watchSet) namespaces() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.current)
 }
 
 // stopOr: the channel that stops the watch, its own or ctx's.

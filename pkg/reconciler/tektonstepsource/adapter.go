@@ -37,6 +37,7 @@ import (
 // and returns it as stored.
 func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.TektonStepSource, serviceAccount string,
 	sink *duckv1.Addressable, namespaces []string, allNamespaces, clusterWatch bool) (*appsv1.Deployment, error) {
+	containerResources, keepResources := r.adapterResources()
 	want, err := resources.MakeReceiveAdapter(&resources.ReceiveAdapterArgs{
 		Image:              r.ReceiveAdapterImage,
 		Source:             src,
@@ -47,7 +48,7 @@ func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.
 		ClusterWatch:       clusterWatch,
 		Configs:            r.Configs,
 		MaskPatterns:       r.maskPatterns(),
-		Resources:          r.adapterResources(),
+		Resources:          containerResources,
 	})
 	if err != nil {
 		src.Status.MarkNotDeployed("InvalidDeployment", "Cannot build the receive adapter: %v", err)
@@ -77,6 +78,9 @@ func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.
 		src.Status.MarkNotDeployed("DeploymentNotOwned", "Deployment %q exists and is not owned by this source", ra.Name)
 		return nil, fmt.Errorf("deployment %q is not owned by TektonStepSource %q", ra.Name, src.Name)
 	}
+	if keepResources {
+		keepContainerResources(want, ra)
+	}
 	if !adapterChanged(ra, want) {
 		return ra, nil
 	}
@@ -92,6 +96,18 @@ func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.
 	controller.GetEventRecorder(ctx).Eventf(src, corev1.EventTypeNormal, ReasonDeploymentUpdated,
 		"Deployment %q updated", ra.Name)
 	return ra, nil
+}
+
+// keepContainerResources gives want's containers the resources of have's
+// containers of the same name.
+func keepContainerResources(want, have *appsv1.Deployment) {
+	for i, w := range want.Spec.Template.Spec.Containers {
+		for _, h := range have.Spec.Template.Spec.Containers {
+			if h.Name == w.Name {
+				want.Spec.Template.Spec.Containers[i].Resources = *h.Resources.DeepCopy()
+			}
+		}
+	}
 }
 
 // adapterChanged tells whether the stored Deployment differs from the

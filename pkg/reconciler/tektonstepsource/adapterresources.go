@@ -28,9 +28,12 @@ import (
 )
 
 // AdapterResources holds the adapters' container resources of the
-// config-tektonstep-adapter ConfigMap.
+// config-tektonstep-adapter ConfigMap. refused: the ConfigMap is invalid
+// and no valid one was read since the controller started, so the
+// adapters keep the resources they have (a new one gets the default).
 type AdapterResources struct {
-	v atomic.Pointer[corev1.ResourceRequirements]
+	v       atomic.Pointer[corev1.ResourceRequirements]
+	refused atomic.Bool
 }
 
 // Update reads the ConfigMap and reports whether the resources changed. An
@@ -40,18 +43,21 @@ func (a *AdapterResources) Update(ctx context.Context, cm *corev1.ConfigMap) boo
 	r, err := resources.ParseAdapterResources(cm.Data[resources.AdapterResourcesKey])
 	if err != nil {
 		logging.FromContext(ctx).Errorw("Ignoring the new "+resources.AdapterConfigMap+"; the adapters keep the resources they have", "error", err)
+		a.refused.Store(a.v.Load() == nil)
 		return false
 	}
+	a.refused.Store(false)
 	if old := a.v.Swap(&r); old != nil && equality.Semantic.DeepEqual(*old, r) {
 		return false
 	}
 	return true
 }
 
-// adapterResources are the resources the adapters get (nil: the default).
-func (r *Reconciler) adapterResources() *corev1.ResourceRequirements {
+// adapterResources are the resources the adapters get (nil: the
+// default); keep: an existing adapter keeps its own.
+func (r *Reconciler) adapterResources() (res *corev1.ResourceRequirements, keep bool) {
 	if r.AdapterResources == nil {
-		return nil
+		return nil, false
 	}
-	return r.AdapterResources.v.Load()
+	return r.AdapterResources.v.Load(), r.AdapterResources.refused.Load()
 }

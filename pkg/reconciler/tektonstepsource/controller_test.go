@@ -128,12 +128,15 @@ func TestAdapterResources(t *testing.T) {
 		return &corev1.ConfigMap{Data: map[string]string{resources.AdapterResourcesKey: value}}
 	}
 	r := &Reconciler{AdapterResources: &AdapterResources{}}
-	if got := r.adapterResources(); got != nil {
-		t.Fatalf("before the ConfigMap is read: %+v, want nil (the default)", got)
+	if got, keep := r.adapterResources(); got != nil || keep {
+		t.Fatalf("before the ConfigMap is read: %+v (keep %v), want nil (the default)", got, keep)
 	}
 	memoryLimit := func() string {
-		got := r.adapterResources()
-		if got == nil {
+		got, keep := r.adapterResources()
+		switch {
+		case keep:
+			return "kept"
+		case got == nil:
 			return "none"
 		}
 		return got.Limits.Memory().String()
@@ -143,6 +146,8 @@ func TestAdapterResources(t *testing.T) {
 		wantChanged bool
 		wantLimit   string
 	}{
+		// Invalid before any valid one: every adapter keeps its own.
+		{value: "limits: {memroy: 1Gi}", wantChanged: false, wantLimit: "kept"},
 		{value: "", wantChanged: true, wantLimit: "256Mi"},
 		{value: "limits: {memory: 1Gi}", wantChanged: true, wantLimit: "1Gi"},
 		{value: `{"limits": {"memory": "1Gi"}}`, wantChanged: false, wantLimit: "1Gi"},
