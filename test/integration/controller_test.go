@@ -422,22 +422,7 @@ func TestControllerNamespaceSelector(t *testing.T) {
 	env := startController(t)
 	ns := cp.NewNamespace(t)
 	env.createServiceAccount(t, ns, "watcher")
-	label := "test.tektonstep.dev/team"
-	var watched []string
-	for i := 0; i < 2; i++ {
-		other := cp.NewNamespace(t)
-		env.grantAdapterRole(t, other, ns, "watcher")
-		env.labelNamespace(t, other, label, ns)
-		watched = append(watched, other)
-	}
-	sort.Strings(watched)
-	src := env.createSource(t, ns, newSourceObject("selected", duckv1.Destination{URI: apis.HTTP("sink.example")},
-		func(s *v1alpha1.TektonStepSourceSpec) {
-			s.ServiceAccountName = "watcher"
-			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: ns}}
-		}))
-	// The journal is in the source's namespace, which is not watched.
-	env.grantJournal(t, ns, "watcher", src)
+	src, label, watched := env.selectorSource(t, ns, "selected")
 
 	got := env.waitForSource(t, ns, src.Name, "two namespaces, SufficientPermissions=True", func(s *v1alpha1.TektonStepSource) bool {
 		return cmp.Equal(watched, s.Status.Namespaces) &&
@@ -506,6 +491,30 @@ func TestControllerNamespaceSelector(t *testing.T) {
 	unchanged("namespaces left")
 }
 
+// selectorSource creates a source in ns run as the account "watcher" that
+// selects two new namespaces by the label it returns, each granted to the
+// account with a Role, and grants the journal (in ns, not watched); it
+// returns the source and the namespaces, sorted.
+func (e *controllerEnv) selectorSource(t *testing.T, ns, name string) (*v1alpha1.TektonStepSource, string, []string) {
+	t.Helper()
+	label := "test.tektonstep.dev/team"
+	var watched []string
+	for i := 0; i < 2; i++ {
+		other := cp.NewNamespace(t)
+		e.grantAdapterRole(t, other, ns, "watcher")
+		e.labelNamespace(t, other, label, ns)
+		watched = append(watched, other)
+	}
+	sort.Strings(watched)
+	src := e.createSource(t, ns, newSourceObject(name, duckv1.Destination{URI: apis.HTTP("sink.example")},
+		func(s *v1alpha1.TektonStepSourceSpec) {
+			s.ServiceAccountName = "watcher"
+			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: ns}}
+		}))
+	e.grantJournal(t, ns, "watcher", src)
+	return src, label, watched
+}
+
 // TestControllerClusterWatch: an account that may list and watch TaskRuns
 // in all namespaces (a ClusterRoleBinding) serves a selector's namespaces
 // with one cluster-wide watch; what else the adapter does is granted per
@@ -530,21 +539,7 @@ func TestControllerClusterWatch(t *testing.T) {
 		_ = env.kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
 		_ = env.kube.RbacV1().ClusterRoles().Delete(context.Background(), role.Name, metav1.DeleteOptions{})
 	})
-	label := "test.tektonstep.dev/team"
-	var watched []string
-	for i := 0; i < 2; i++ {
-		other := cp.NewNamespace(t)
-		env.grantAdapterRole(t, other, ns, "watcher")
-		env.labelNamespace(t, other, label, ns)
-		watched = append(watched, other)
-	}
-	sort.Strings(watched)
-	src := env.createSource(t, ns, newSourceObject("wide", duckv1.Destination{URI: apis.HTTP("sink.example")},
-		func(s *v1alpha1.TektonStepSourceSpec) {
-			s.ServiceAccountName = "watcher"
-			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: ns}}
-		}))
-	env.grantJournal(t, ns, "watcher", src)
+	src, _, watched := env.selectorSource(t, ns, "wide")
 	env.waitForSource(t, ns, src.Name, "the two namespaces", func(s *v1alpha1.TektonStepSource) bool {
 		return cmp.Equal(watched, s.Status.Namespaces)
 	})
