@@ -398,19 +398,7 @@ func TestDeadLettersThroughBroker(t *testing.T) {
 	newSource(t, ns, "direct", viaOverride("direct"))
 	newRefSource(t, ns, "refused", "{apiVersion: v1, kind: Service, name: refuser}",
 		"delivery: {deadLetterSink: {ref: "+brokerRef+"}}")
-	apply(t, ns, `
-apiVersion: tekton.dev/v1
-kind: TaskRun
-metadata:
-  name: build
-spec:
-  taskSpec:
-    steps:
-    - {name: compile, image: "{{.Image}}", script: "echo compiled"}
-    - {name: test, image: "{{.Image}}", script: "echo 2 failures; exit 1"}
-`)
-	waitTaskRun(t, ns, "build")
-	direct := eventsOf(t, ns, "build", 4)
+	direct := runBuild(t, ns, "echo 2 failures; exit 1")
 	checkRouted(t, ns, "everything", "refused", true, direct, func(cloudevents.Event) bool { return true })
 	for _, e := range receiverEvents(t, ns, "everything", len(direct)) {
 		if code, dest := ext(e, "knativeerrorcode"), ext(e, "knativeerrordest"); code != "400" || !strings.HasPrefix(dest, "http://refuser."+ns+".svc") {
@@ -445,7 +433,16 @@ spec:
 	waitReady(t, subscriptionsGVR, ns, "steps-to-display")
 	newSource(t, ns, "direct", viaOverride("direct"))
 	newRefSource(t, ns, "to-channel", "{apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: steps}", "")
-	apply(t, ns, `
+	direct := runBuild(t, ns, "echo ok")
+	checkRouted(t, ns, "channel-display", "to-channel", false, direct, func(cloudevents.Event) bool { return true })
+}
+
+// runBuild runs the TaskRun build (steps compile, then test with the
+// script given) to its end and returns the four events the source
+// "direct" sent of it to the event display (which gets only its events).
+func runBuild(t *testing.T, ns, testScript string) []cloudevents.Event {
+	t.Helper()
+	apply(t, ns, fmt.Sprintf(`
 apiVersion: tekton.dev/v1
 kind: TaskRun
 metadata:
@@ -454,12 +451,10 @@ spec:
   taskSpec:
     steps:
     - {name: compile, image: "{{.Image}}", script: "echo compiled"}
-    - {name: test, image: "{{.Image}}", script: "echo ok"}
-`)
+    - {name: test, image: "{{.Image}}", script: %q}
+`, testScript))
 	waitTaskRun(t, ns, "build")
-	// The event display gets only the direct source's events.
-	direct := eventsOf(t, ns, "build", 4)
-	checkRouted(t, ns, "channel-display", "to-channel", false, direct, func(cloudevents.Event) bool { return true })
+	return eventsOf(t, ns, "build", 4)
 }
 
 // resentIDs: the ids of the events the adapters of the named sources
