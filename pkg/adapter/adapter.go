@@ -26,7 +26,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -223,11 +222,6 @@ func New(opts Options) (*Adapter, error) {
 	if opts.JournalMaxBytes <= 0 {
 		opts.JournalMaxBytes = 256 << 10
 	}
-	// Config.Watched looks namespaces up in the sorted list (Decode sorts
-	// it; a config built in code may not be).
-	cfg := *opts.Config
-	cfg.Namespaces = slices.Sorted(slices.Values(cfg.Namespaces))
-	opts.Config = &cfg
 	a := &Adapter{
 		opts:           opts,
 		policy:         policy,
@@ -297,14 +291,10 @@ func (a *Adapter) Start(ctx context.Context) error {
 	// for only when it tells the namespaces: else a failing one (logged)
 	// holds up replays, not delivery.
 	go a.sourceInformer.Run(ctx.Done())
-	namespaces := a.cfg.Namespaces
 	if a.cfg.NamespacesFromStatus {
-		var err error
-		if namespaces, err = a.confirmedNamespaces(ctx); err != nil {
+		namespaces, err := a.confirmedNamespaces(ctx)
+		if err != nil {
 			return err
-		}
-		if latest, ok := a.statusNamespaces(); ok {
-			namespaces = latest
 		}
 		if err := a.watches.init(namespaces); err != nil {
 			return fmt.Errorf("TaskRun selector: %w", err)

@@ -148,13 +148,8 @@ func (s *watchSet) synced() bool {
 func (s *watchSet) syncedFor(namespace string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if w, ok := s.byNamespace[namespace]; ok {
-		return w.synced()
-	}
-	if s.cluster != nil && s.servedByCluster(namespace) {
-		return s.cluster.synced()
-	}
-	return true
+	w := s.servingLocked(namespace)
+	return w == nil || w.synced()
 }
 
 // namespaces are the watched namespaces (nil with AllNamespaces).
@@ -250,15 +245,25 @@ func (s *watchSet) servedByCluster(namespace string) bool {
 	return served && s.watchingLocked(namespace)
 }
 
+// servingLocked is the watch that handles the namespace's TaskRuns, nil
+// when it is not watched: its own watch (a namespace leaving loses it),
+// else the cluster-wide one if that serves it.
+func (s *watchSet) servingLocked(namespace string) *taskRunWatch {
+	if w, ok := s.byNamespace[namespace]; ok {
+		return w
+	}
+	if s.cluster != nil && s.servedByCluster(namespace) {
+		return s.cluster
+	}
+	return nil
+}
+
 // lister is the namespace's TaskRun lister, nil when it is not watched.
 func (s *watchSet) lister(namespace string) tektonlisters.TaskRunNamespaceLister {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if w, ok := s.byNamespace[namespace]; ok {
+	if w := s.servingLocked(namespace); w != nil {
 		return w.lister.TaskRuns(namespace)
-	}
-	if s.cluster != nil && s.servedByCluster(namespace) {
-		return s.cluster.lister.TaskRuns(namespace)
 	}
 	return nil
 }
@@ -281,10 +286,7 @@ func (s *watchSet) each(visit func(*pipelinev1.TaskRun)) {
 func (s *watchSet) handles(w *taskRunWatch, namespace string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if w == s.cluster {
-		return s.servedByCluster(namespace)
-	}
-	return s.byNamespace[namespace] == w && s.watchingLocked(namespace)
+	return s.servingLocked(namespace) == w
 }
 
 // count is the number of watches.
