@@ -4,6 +4,7 @@ go 1.26.4
 
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.2
+	github.com/go-json-experiment/json v1.27.2
 	github.com/google/go-cmp v0.7.0
 	github.com/tektoncd/pipeline v1.15.1
 	go.opentelemetry.io/otel v1.44.0

@@ -18,14 +18,13 @@ package adapter
 
 import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
+	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
-	"knative.dev/pkg/apis"
-	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/leanwatch"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
@@ -34,21 +33,21 @@ import (
 // handlers that queue TaskRuns for delivery.
 
 // setupWatches prepares the TaskRun watches (watchSet): each an informer
-// with the selectors applied server-side and the cached objects trimmed,
-// whose handlers queue the TaskRuns of the namespaces it handles. A
-// cluster-wide watch for a list of namespaces (ClusterWatch) brings other
-// namespaces' TaskRuns too: they are cached as bare names (trim) and never
-// handled.
+// with the selectors applied server-side, decoding only the fields
+// transitions and events use (leanwatch), whose handlers queue the
+// TaskRuns of the namespaces it handles. A cluster-wide watch for a list
+// of namespaces (ClusterWatch) brings other namespaces' TaskRuns too: they
+// are cached as bare names (trim) and never handled.
 func (a *Adapter) setupWatches() {
+	decoder := leanwatch.NewDecoder(checkpoint.Key(a.cfg.SourceUID), transitions.Final)
 	a.watches = newWatchSet(a.cfg, func(w adaptercontract.Watch, keep func(string) bool) *taskRunWatch {
-		factory := tektoninformers.NewSharedInformerFactoryWithOptions(a.opts.Tekton, 0,
-			tektoninformers.WithNamespace(w.Namespace),
-			tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) {
-				o.LabelSelector, o.FieldSelector = w.LabelSelector, w.FieldSelector
-			}),
-			tektoninformers.WithTransform(func(obj interface{}) (interface{}, error) { return a.trim(obj, keep) }))
-		inf := factory.Tekton().V1().TaskRuns()
-		_, _ = inf.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		lw := leanwatch.NewListWatch(a.opts.Tekton.TektonV1().RESTClient(), w.Namespace, w.LabelSelector, w.FieldSelector, decoder)
+		inf := cache.NewSharedIndexInformerWithOptions(lw, &pipelinev1.TaskRun{}, cache.SharedIndexInformerOptions{
+			Indexers: cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
+		})
+		// As informer factories do: it fails only on a started informer.
+		_ = inf.SetTransform(func(obj interface{}) (interface{}, error) { return a.trim(obj, keep) })
+		_, _ = inf.AddEventHandler(cache.FilteringResourceEventHandler{
 			FilterFunc: func(obj interface{}) bool {
 				if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 					obj = d.Obj
@@ -62,14 +61,14 @@ func (a *Adapter) setupWatches() {
 				DeleteFunc: a.onDelete,
 			},
 		})
-		return &taskRunWatch{informer: inf.Informer(), lister: inf.Lister(), stop: make(chan struct{})}
+		return &taskRunWatch{informer: inf, lister: tektonlisters.NewTaskRunLister(inf.GetIndexer()), stop: make(chan struct{})}
 	})
 }
 
-// trim keeps only what transitions and events need in the informer cache:
-// no managedFields, no spec (status.taskSpec has the resolved steps), no
-// results, sidecars or provenance, and only this source's annotation. Of a
-// TaskRun its watch does not handle (keep), only the name.
+// trim drops what can no longer be sent from a decoded TaskRun (leanwatch
+// already left out everything transitions and events do not use): of a
+// TaskRun its watch does not handle (keep), all but the name; of a settled
+// one, its steps, task spec and retries.
 func (a *Adapter) trim(obj interface{}, keep func(namespace string) bool) (interface{}, error) {
 	tr, ok := obj.(*pipelinev1.TaskRun)
 	if !ok {
@@ -81,19 +80,6 @@ func (a *Adapter) trim(obj interface{}, keep func(namespace string) bool) (inter
 		return &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{
 			Name: tr.Name, Namespace: tr.Namespace, UID: tr.UID, ResourceVersion: tr.ResourceVersion,
 		}}, nil
-	}
-	tr.ManagedFields = nil
-	tr.Spec = pipelinev1.TaskRunSpec{}
-	key := checkpoint.Key(a.cfg.SourceUID)
-	if v, ok := tr.Annotations[key]; ok {
-		tr.Annotations = map[string]string{key: v}
-	} else {
-		tr.Annotations = nil
-	}
-	trimStatus(&tr.Status)
-	for i := range tr.Status.RetriesStatus {
-		trimStatus(&tr.Status.RetriesStatus[i])
-		tr.Status.RetriesStatus[i].TaskSpec = nil
 	}
 	if a.settled(tr) {
 		// Nothing can be sent for this version: keep only what tells it
@@ -124,31 +110,6 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 		}
 	}
 	return true
-}
-
-// trimStatus keeps of a status what transitions and events need: the
-// Succeeded condition without its message (whether the pod runs, whether
-// the attempt is done and why), podName, the times and the steps' states
-// and results.
-func trimStatus(st *pipelinev1.TaskRunStatus) {
-	var kept duckv1.Conditions
-	if c := st.GetCondition(apis.ConditionSucceeded); c != nil {
-		kept = duckv1.Conditions{{Type: c.Type, Status: c.Status, Reason: c.Reason, LastTransitionTime: c.LastTransitionTime}}
-	}
-	st.Conditions = kept
-	st.Annotations = nil
-	st.Results = nil
-	st.Sidecars = nil
-	st.Provenance = nil
-	st.Artifacts = nil
-	st.SpanContext = nil
-	for i := range st.Steps {
-		// The step's results stay: its terminal event carries them
-		// (bounded by Tekton's termination message, 4 KiB a pod).
-		st.Steps[i].Provenance = nil
-		st.Steps[i].Inputs = nil
-		st.Steps[i].Outputs = nil
-	}
 }
 
 func (a *Adapter) enqueue(obj interface{}) {
