@@ -100,6 +100,10 @@ type Options struct {
 	// Leases are named by adaptercontract.LeaseName, whatever LeaseName
 	// says.
 	LeaderElection *leaderelection.ComponentConfig
+	// Deployment is the adapter's Deployment, in the SYSTEM_NAMESPACE
+	// namespace: with LeaderElection, its ready replicas share the buckets
+	// (balance). Unknown, every replica counts on one bucket.
+	Deployment string
 }
 
 // Adapter watches TaskRuns and delivers their step transitions.

@@ -18,14 +18,19 @@ package adapter
 
 import (
 	"context"
+	"errors"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"knative.dev/pkg/hash"
 	"knative.dev/pkg/leaderelection"
-	"knative.dev/pkg/logging"
 	"knative.dev/pkg/reconciler"
+	"knative.dev/pkg/system"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/balance"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
@@ -102,14 +107,52 @@ func (a *Adapter) setupLeaderElection() error {
 			}
 		},
 	}
-	ctx := logging.WithLogger(context.Background(), a.logger)
 	lec := *a.opts.LeaderElection
-	lec.LeaseName = func(i uint32) string { return adaptercontract.LeaseName(a.cfg.SourceName, i, lec.Buckets) }
-	ctx = leaderelection.WithStandardLeaderElectorBuilder(ctx, a.opts.Kube, lec)
-	elector, err := leaderelection.BuildElector(ctx, a.leader, a.cfg.SourceName,
-		func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
-	a.elector = elector
-	return err
+	names := sets.New[string]()
+	for i := range lec.Buckets {
+		names.Insert(adaptercontract.LeaseName(a.cfg.SourceName, i, lec.Buckets))
+	}
+	id := lec.Identity
+	if id == "" {
+		var err error
+		if id, err = leaderelection.UniqueID(); err != nil {
+			return err
+		}
+	}
+	a.elector = balance.New(balance.Config{
+		Kube:          a.opts.Kube,
+		Namespace:     system.Namespace(),
+		Identity:      id,
+		Buckets:       hash.NewBucketSet(names).Buckets(),
+		LeaseDuration: lec.LeaseDuration,
+		RenewDeadline: lec.RenewDeadline,
+		RetryPeriod:   lec.RetryPeriod,
+		Grace:         lec.LeaseDuration,
+		Live:          a.liveReplicas,
+		BeforeRelease: func(b reconciler.Bucket) {
+			// The next leader reads the journal: what this replica
+			// delivered must be in it.
+			a.unready(b)
+			a.flush(context.Background(), b.Has)
+		},
+		Logger: a.logger,
+	}, a.leader, func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
+	return nil
+}
+
+// liveReplicas counts the source's ready adapter pods: its Deployment's
+// readyReplicas (Options.Deployment).
+func (a *Adapter) liveReplicas(ctx context.Context) (int, error) {
+	if a.opts.Deployment == "" {
+		return 0, errors.New("the adapter's Deployment is not known")
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
+	defer cancel()
+	d, err := a.opts.Kube.AppsV1().Deployments(system.Namespace()).Get(ctx, a.opts.Deployment, metav1.GetOptions{})
+	if err != nil {
+		return 0, err
+	}
+	return int(d.Status.ReadyReplicas), nil
 }
 
 // owns reports whether this replica handles the TaskRun: it leads the

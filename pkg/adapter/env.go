@@ -48,6 +48,9 @@ type EnvConfig struct {
 	// CheckpointInterval bounds how often a running TaskRun's progress is
 	// written (and so how many events a crash can repeat).
 	CheckpointInterval time.Duration `envconfig:"K_CHECKPOINT_INTERVAL" default:"1s"`
+	// Deployment is the adapter's Deployment, whose ready replicas share
+	// the buckets (set with replicas).
+	Deployment string `envconfig:"K_ADAPTER_DEPLOYMENT"`
 }
 
 // NewEnvConfig is the adapter.EnvConfigConstructor.
@@ -107,6 +110,7 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevent
 		CheckpointInterval: e.CheckpointInterval,
 		SendTimeout:        apiTimeout(e, cfg),
 		LeaderElection:     le,
+		Deployment:         e.Deployment,
 	})
 	if err != nil {
 		logger.Fatalw("Cannot build the adapter", "error", err)

@@ -39,6 +39,10 @@ import (
 // EnvName is the environment variable that carries the JSON Config.
 const EnvName = "K_SOURCE_CONFIG"
 
+// EnvDeployment names the adapter's Deployment, whose ready replicas share
+// the buckets (set with replicas).
+const EnvDeployment = "K_ADAPTER_DEPLOYMENT"
+
 // Config tells a receive adapter what to watch and how to build events.
 type Config struct {
 	// SourceUID is the UID of the TektonStepSource; it keys the adapter's

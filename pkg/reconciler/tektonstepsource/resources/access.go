@@ -112,6 +112,18 @@ func SourceAccess(src *v1alpha1.TektonStepSource) []Access {
 	return out
 }
 
+// ReplicaCountAccess is, with replicas, the adapter reading its own
+// Deployment, whose ready replicas share the buckets. Without it each
+// replica counts on one bucket (still balanced while all run; a dead
+// replica's bucket is taken over after a grace period), so the controller
+// does not require it of a user-provided account.
+func ReplicaCountAccess(src *v1alpha1.TektonStepSource) []Access {
+	if len(LeaseNames(src)) == 0 {
+		return nil
+	}
+	return []Access{{Verb: "get", Group: "apps", Resource: "deployments", Name: DeploymentName(src)}}
+}
+
 // EventAccess is the adapter's Kubernetes Events about its source (the
 // Warning of a rejected step event), in the source's namespace. Event names
 // are generated, so no name limits it. Without it the adapter only logs,

@@ -46,7 +46,8 @@ func MakeServiceAccount(src *v1alpha1.TektonStepSource) *corev1.ServiceAccount {
 // MakeRole is the per-source Role of a source without
 // spec.serviceAccountName: exactly what its adapter does in the source's
 // namespace, the only one such a source watches (WatchAccess,
-// SourceAccess, EventAccess), with its journal and Leases by name; with
+// SourceAccess, ReplicaCountAccess, EventAccess), with its journal, Leases
+// and Deployment by name; with
 // spec.masking.secretValues also MaskAccessTo the namespace's TaskRun pods
 // (taskRunPods, ignored otherwise).
 func MakeRole(src *v1alpha1.TektonStepSource, taskRunPods []*corev1.Pod) *rbacv1.Role {
@@ -56,7 +57,7 @@ func MakeRole(src *v1alpha1.TektonStepSource, taskRunPods []*corev1.Pod) *rbacv1
 	}
 	return &rbacv1.Role{
 		ObjectMeta: meta(src, ServiceAccountName(src)),
-		Rules:      Rules(WatchAccess, mask, SourceAccess(src), EventAccess),
+		Rules:      Rules(WatchAccess, mask, SourceAccess(src), ReplicaCountAccess(src), EventAccess),
 	}
 }
 

@@ -310,6 +310,8 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 			corev1.EnvVar{Name: adapter.EnvConfigLeaderElectionConfig, Value: le},
 			// Where knative.dev/pkg's leader election keeps the Leases.
 			corev1.EnvVar{Name: system.NamespaceEnvKey, Value: src.Namespace},
+			// Its ready replicas share the buckets.
+			corev1.EnvVar{Name: adaptercontract.EnvDeployment, Value: DeploymentName(src)},
 		)
 	}
 	if args.Configs != nil {

@@ -214,7 +214,7 @@ func TestReplicas(t *testing.T) {
 			}
 			raw, ok := env[adapter.EnvConfigLeaderElectionConfig]
 			if tc.wantBuckets == 0 {
-				if ok || env[system.NamespaceEnvKey] != "" {
+				if ok || env[system.NamespaceEnvKey] != "" || env[adaptercontract.EnvDeployment] != "" {
 					t.Errorf("a single replica got leader election: %q", raw)
 				}
 				return
@@ -229,6 +229,9 @@ func TestReplicas(t *testing.T) {
 			}
 			if env[system.NamespaceEnvKey] != "ci" {
 				t.Errorf("%s = %q, want the source's namespace", system.NamespaceEnvKey, env[system.NamespaceEnvKey])
+			}
+			if env[adaptercontract.EnvDeployment] != d.Name {
+				t.Errorf("%s = %q, want the Deployment's own name %q", adaptercontract.EnvDeployment, env[adaptercontract.EnvDeployment], d.Name)
 			}
 		})
 	}
@@ -451,6 +454,9 @@ func TestRole(t *testing.T) {
 		want: append(append([]rbacv1.PolicyRule(nil), adapter...),
 			rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "update"},
 				ResourceNames: []string{"tekton-step-source-adapter.steps.00-of-03", "tekton-step-source-adapter.steps.01-of-03", "tekton-step-source-adapter.steps.02-of-03"}},
+			// Its ready replicas share the buckets.
+			rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"},
+				ResourceNames: []string{"steps-tektonstep-adapter"}},
 			events),
 	}, {
 		name: "secret values masked: the TaskRun pods and the Secrets their steps reference, by name",
