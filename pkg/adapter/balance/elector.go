@@ -136,9 +136,14 @@ func (e *Elector) campaign(ctx context.Context, b reconciler.Bucket) {
 // gives up when another replica got it first), leads until the Lease is
 // lost, let go (rebalance) or ctx ends, and releases it.
 func (e *Elector) term(ctx context.Context, b reconciler.Bucket, rl resourcelock.Interface) {
-	defer e.drop(b.Name())
 	termCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer func() {
+		e.mu.Lock()
+		delete(e.cancel, b.Name())
+		delete(e.held, b.Name())
+		e.mu.Unlock()
+	}()
 	e.mu.Lock()
 	e.cancel[b.Name()] = cancel
 	e.mu.Unlock()
@@ -207,12 +212,16 @@ func (e *Elector) rebalance(ctx context.Context) {
 		if b == nil {
 			continue
 		}
-		e.cfg.Logger.Infow("Letting go of a bucket for another replica", zap.String("bucket", b.Name()),
-			zap.Int("share", share), zap.Int("liveReplicas", live))
-		e.cfg.BeforeRelease(b)
 		e.mu.Lock()
 		cancel := e.cancel[b.Name()]
 		e.mu.Unlock()
+		if cancel == nil {
+			// Reserved, its term not begun yet: the next tick decides.
+			continue
+		}
+		e.cfg.Logger.Infow("Letting go of a bucket for another replica", zap.String("bucket", b.Name()),
+			zap.Int("share", share), zap.Int("liveReplicas", live))
+		e.cfg.BeforeRelease(b)
 		cancel()
 	}
 }
@@ -249,25 +258,6 @@ func (e *Elector) reserve(bucket string, freeFor time.Duration) bool {
 	}
 	e.held[bucket] = time.Now()
 	return true
-}
-
-func (e *Elector) drop(bucket string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	delete(e.held, bucket)
-}
-
-// Led lists the buckets this replica leads or is taking.
-func (e *Elector) Led() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []string
-	for _, b := range e.cfg.Buckets {
-		if _, ok := e.held[b.Name()]; ok {
-			out = append(out, b.Name())
-		}
-	}
-	return out
 }
 
 // leaseObserver tells how long a bucket's Lease has been free, by this

@@ -99,20 +99,17 @@ type objectMeta struct {
 	Finalizers        []string          `json:"finalizers"`
 }
 
-// status is the part of a TaskRun's status (and of each retry's) that
-// transitions and events read.
+// status is the part of a TaskRun's status that transitions and events
+// read: an attempt's, its retries' and its task spec.
 type status struct {
-	Conditions     []condition    `json:"conditions"`
-	PodName        string         `json:"podName"`
-	StartTime      *metav1.Time   `json:"startTime"`
-	CompletionTime *metav1.Time   `json:"completionTime"`
-	Steps          []stepState    `json:"steps"`
-	RetriesStatus  []retryStatus  `json:"retriesStatus"`
-	TaskSpec       jsontext.Value `json:"taskSpec"`
+	attempt       `json:",inline"`
+	RetriesStatus []attempt      `json:"retriesStatus"`
+	TaskSpec      jsontext.Value `json:"taskSpec"`
 }
 
-// retryStatus is a retry's status: its task spec is the TaskRun's.
-type retryStatus struct {
+// attempt is the part of one attempt's status that is read (a retry's
+// task spec is the TaskRun's).
+type attempt struct {
 	Conditions     []condition  `json:"conditions"`
 	PodName        string       `json:"podName"`
 	StartTime      *metav1.Time `json:"startTime"`
@@ -205,23 +202,10 @@ func (d *Decoder) taskRun(w *taskRun) (*pipelinev1.TaskRun, error) {
 			CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
 			Labels: m.Labels, Annotations: m.Annotations, Finalizers: m.Finalizers,
 		},
-		Status: pipelinev1.TaskRunStatus{
-			Status: duckv1.Status{Conditions: succeededCondition(w.Status.Conditions)},
-			TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
-				PodName:        w.Status.PodName,
-				StartTime:      w.Status.StartTime,
-				CompletionTime: w.Status.CompletionTime,
-				Steps:          steps(w.Status.Steps),
-			},
-		},
+		Status: w.Status.attempt.status(),
 	}
-	for _, r := range w.Status.RetriesStatus {
-		tr.Status.RetriesStatus = append(tr.Status.RetriesStatus, pipelinev1.TaskRunStatus{
-			Status: duckv1.Status{Conditions: succeededCondition(r.Conditions)},
-			TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
-				PodName: r.PodName, StartTime: r.StartTime, CompletionTime: r.CompletionTime, Steps: steps(r.Steps),
-			},
-		})
+	for i := range w.Status.RetriesStatus {
+		tr.Status.RetriesStatus = append(tr.Status.RetriesStatus, w.Status.RetriesStatus[i].status())
 	}
 	spec, err := d.taskSpec(w.Status.TaskSpec, d.final(tr))
 	if err != nil {
@@ -250,6 +234,16 @@ func (d *Decoder) taskSpec(raw jsontext.Value, final bool) (*pipelinev1.TaskSpec
 		d.specs.Add(sum, spec)
 	}
 	return spec, nil
+}
+
+// status is the attempt's part of a Tekton TaskRunStatus.
+func (at *attempt) status() pipelinev1.TaskRunStatus {
+	return pipelinev1.TaskRunStatus{
+		Status: duckv1.Status{Conditions: succeededCondition(at.Conditions)},
+		TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+			PodName: at.PodName, StartTime: at.StartTime, CompletionTime: at.CompletionTime, Steps: steps(at.Steps),
+		},
+	}
 }
 
 // succeededCondition keeps the Succeeded condition: whether the pod runs,
