@@ -17,8 +17,8 @@ limitations under the License.
 // Package leanwatch lists and watches TaskRuns decoding only what the
 // adapter's transitions and events use. A TaskRun as the apiserver serves
 // it is mostly managedFields, spec, messages, provenance and other
-// annotations; a standard typed informer scans its JSON twice (the watch
-// framing and envelope, then the object) and allocates all of it, and the
+// annotations; a standard typed informer scans its JSON three times (the watch
+// framing, the envelope, then the object) and allocates all of it, and the
 // adapter then throws most of it away. This package reads each watch event
 // in one pass with encoding/json/v2's decoder (github.com/go-json-experiment/json,
 // the standard library's own since Go 1.27), skips what is not used without
@@ -180,15 +180,6 @@ func (a *annotations) decode(dec *jsontext.Decoder, keep string) error {
 func (d *Decoder) DecodeFrom(dec *jsontext.Decoder) (*pipelinev1.TaskRun, error) {
 	var w taskRun
 	if err := json.UnmarshalDecode(dec, &w, d.opts); err != nil {
-		return nil, err
-	}
-	return d.taskRun(&w)
-}
-
-// Decode decodes one TaskRun's JSON.
-func (d *Decoder) Decode(data []byte) (*pipelinev1.TaskRun, error) {
-	var w taskRun
-	if err := json.Unmarshal(data, &w, d.opts); err != nil {
 		return nil, err
 	}
 	return d.taskRun(&w)
