@@ -68,11 +68,15 @@ type options struct {
 	rounds      int     // throughput rounds per contender, in rotated order
 	rate        float64 // step transitions per second
 	cached      int     // TaskRuns in the cache for the RSS phase
-	settle      time.Duration
-	rssSettle   time.Duration
-	timeout     time.Duration
-	pprofDir    string
-	only        map[string]bool // contenders to run; all when empty
+	// The many-namespaces workload: namespaces (0: not run), each with
+	// namespaceTaskRuns TaskRuns.
+	namespaces, namespaceTaskRuns int
+	replicas                      []int // replica counts of ours to run the workload with
+	settle                        time.Duration
+	rssSettle                     time.Duration
+	timeout                       time.Duration
+	pprofDir                      string
+	only                          map[string]bool // contenders to run; all when empty
 }
 
 var began = time.Now()
@@ -90,6 +94,9 @@ func main() {
 	flag.Float64Var(&opts.rate, "rate", 200, "target step transitions per second")
 	flag.IntVar(&opts.concurrent, "concurrent", 32, "TaskRuns running at once: more makes each TaskRun, and its steps, last longer at the same rate")
 	flag.IntVar(&opts.cached, "cached", 5000, "TaskRuns cached for the peak RSS figure")
+	flag.IntVar(&opts.namespaces, "namespaces", 1000, "namespaces of the many-namespaces workload (0: not run)")
+	flag.IntVar(&opts.namespaceTaskRuns, "namespace-taskruns", 5, "TaskRuns per namespace in the many-namespaces workload")
+	replicas := flag.String("replicas", "1,2,4", "replica counts of ours to run the throughput workload with ('' : not run)")
 	flag.IntVar(&opts.rounds, "rounds", 3, "throughput rounds per contender, the contenders' order rotated each round: CPU and events/s are the median round, latency percentiles are over every round's samples")
 	flag.DurationVar(&opts.settle, "settle", 2*time.Second,
 		"idle time after the last expected event before the second CPU reading (covers the adapter's 1 s checkpoint interval)")
@@ -111,17 +118,24 @@ func main() {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, apply := range map[string]func(){
-			"taskruns":   func() { opts.runs = 40 },
-			"rounds":     func() { opts.rounds = 1 },
-			"cached":     func() { opts.cached = 400 },
-			"settle":     func() { opts.settle = 1500 * time.Millisecond },
-			"rss-settle": func() { opts.rssSettle = time.Second },
-			"timeout":    func() { opts.timeout = time.Minute },
+			"taskruns":           func() { opts.runs = 40 },
+			"rounds":             func() { opts.rounds = 1 },
+			"cached":             func() { opts.cached = 400 },
+			"settle":             func() { opts.settle = 1500 * time.Millisecond },
+			"rss-settle":         func() { opts.rssSettle = time.Second },
+			"timeout":            func() { opts.timeout = time.Minute },
+			"namespaces":         func() { opts.namespaces = 20 },
+			"namespace-taskruns": func() { opts.namespaceTaskRuns = 2 },
 		} {
 			if !set[name] {
 				apply()
 			}
 		}
+	}
+	var err error
+	if opts.replicas, err = replicaCounts(*replicas); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
 	}
 	if opts.concurrent < 1 || opts.rounds < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -concurrent and -rounds must be at least 1")
@@ -256,5 +270,23 @@ func run(opts options) error {
 		results = append(results, s)
 	}
 	printTable(results, opts)
+	if ours := contenders[0]; len(opts.replicas) > 0 && (opts.only == nil || opts.only["ours"]) {
+		var replicated []*replicaResult
+		for _, n := range opts.replicas {
+			r, err := b.measureReplicas(ours, n)
+			if err != nil {
+				return fmt.Errorf("replicas: %w", err)
+			}
+			replicated = append(replicated, r)
+		}
+		printReplicas(replicated, opts)
+	}
+	if opts.namespaces > 0 && (opts.only == nil || opts.only["ours"] || opts.only["apiserversource"]) {
+		many, err := b.manyNamespaces(bins)
+		if err != nil {
+			return fmt.Errorf("many namespaces: %w", err)
+		}
+		printManyNamespaces(many, opts)
+	}
 	return nil
 }

@@ -21,10 +21,8 @@ limitations under the License.
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -80,7 +78,7 @@ func (b *bench) waitReady(c *contender, m *measurement, probe string) error {
 			if err := m.proc.alive(); err != nil {
 				return err
 			}
-			if data, _ := os.ReadFile(m.proc.log); bytes.Contains(data, []byte(c.readyLog)) {
+			if m.proc.logged(c.readyLog) {
 				return nil
 			}
 			if time.Now().After(deadline) {

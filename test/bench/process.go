@@ -86,23 +86,28 @@ func (b *bench) start(c *contender, ns string, sink *receiver.Receiver, base str
 		p.pprofBase = fmt.Sprintf("http://127.0.0.1:%d", port)
 		env = append(env, `K_OBSERVABILITY_CONFIG={"runtime":{"profiling":"enabled"}}`, fmt.Sprintf("PROFILING_PORT=%d", port))
 	}
-	p.cmd = exec.Command(c.bin)
+	return p, p.run(c.bin, env)
+}
+
+// run starts bin with env, its output going to p.log.
+func (p *process) run(bin string, env []string) error {
+	p.cmd = exec.Command(bin)
 	p.cmd.Env = env
 	logFile, err := os.Create(p.log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, err
+		return err
 	}
 	go func() {
 		_ = p.cmd.Wait()
 		logFile.Close()
 		close(p.exited)
 	}()
-	return p, nil
+	return nil
 }
 
 func freePort() (int, error) {
@@ -137,6 +142,12 @@ func (p *process) alive() error {
 	default:
 		return nil
 	}
+}
+
+// logged: the process's output so far contains s.
+func (p *process) logged(s string) bool {
+	data, _ := os.ReadFile(p.log)
+	return strings.Contains(string(data), s)
 }
 
 func (p *process) logTail() string {

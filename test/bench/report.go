@@ -114,8 +114,8 @@ func printTable(results []*summary, opts options) {
 		return "MISSED"
 	}
 	cpuRatio, rssRatio := ratio(cpuPer1000(ours), cpuPer1000(asrc)), ratio(float64(ours.peakRSS), float64(asrc.peakRSS))
-	fmt.Printf("\nours / apiserversource: CPU per event %.2fx (target <= 0.5x: %s), peak RSS %.2fx (target <= 0.5x: %s), CPU for the workload %.2fx\n",
-		cpuRatio, verdict(cpuRatio <= 0.5), rssRatio, verdict(rssRatio <= 0.5), ratio(float64(ours.cpuTicks), float64(asrc.cpuTicks)))
+	fmt.Printf("\nours / apiserversource: CPU per event %.2fx (target <= 0.5x: %s), peak RSS %.2fx (target <= 0.4x: %s), CPU for the workload %.2fx\n",
+		cpuRatio, verdict(cpuRatio <= 0.5), rssRatio, verdict(rssRatio <= 0.4), ratio(float64(ours.cpuTicks), float64(asrc.cpuTicks)))
 	fmt.Printf("ours / floor:           CPU per event %.2fx, peak RSS %.2fx, CPU for the workload %.2fx\n",
 		ratio(cpuPer1000(ours), cpuPer1000(floor)), ratio(float64(ours.peakRSS), float64(floor.peakRSS)),
 		ratio(float64(ours.cpuTicks), float64(floor.cpuTicks)))

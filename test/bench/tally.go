@@ -70,6 +70,7 @@ func oursTally(m *measurement) error {
 type object struct {
 	Metadata struct {
 		Name            string `json:"name"`
+		Namespace       string `json:"namespace"`
 		ResourceVersion string `json:"resourceVersion"`
 	} `json:"metadata"`
 }

@@ -1,0 +1,311 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// This file is the many-namespaces workload: one source over
+// -namespaces namespaces, each with -namespace-taskruns TaskRuns, against
+// ApiServerSource over the same namespaces. Per contender: the time from
+// its start to every TaskRun watch it needs being open at the apiserver,
+// the LIST and WATCH requests that cost the apiserver (its own metrics),
+// then every TaskRun of every namespace run once (one step) and the events
+// delivered, and the peak RSS.
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/test/journaltest"
+	"github.com/tektonstep/tekton-step-source/test/receiver"
+	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
+)
+
+// nsContender is a program watching many namespaces.
+type nsContender struct {
+	name string
+	bin  string
+	// env is its environment for the namespaces; the first one is the
+	// source's own.
+	env func(namespaces []string, sink string) []string
+	// watches is how many TaskRun watches it opens for n namespaces.
+	watches func(n int) int
+	// delivered says whether everything the runs should cause arrived, and
+	// how many events arrived.
+	delivered func(runs []*sim.Run, last map[string]string, evs []cloudevents.Event) (complete bool, count int)
+}
+
+// nsResult is one contender's figures.
+type nsResult struct {
+	name           string
+	readyAfter     time.Duration
+	lists, watches float64
+	events         int
+	complete       bool
+	peakRSS        int64
+	cpuToReady     float64 // CPU seconds from start to watching everything
+}
+
+func (b *bench) manyNamespaceContenders(bins map[string]string) []*nsContender {
+	common := func(home, sink string) []string {
+		return append(os.Environ(), "KUBECONFIG="+b.cp.KubeconfigPath, "K_SINK="+sink, "NAMESPACE="+home,
+			"NAME=bench", "K_LOGGING_CONFIG={}", "KUBE_API_QPS=100", "KUBE_API_BURST=200")
+	}
+	ours := func(clusterWatch bool) func([]string, string) []string {
+		return func(namespaces []string, sink string) []string {
+			home := namespaces[0]
+			cfg := &adaptercontract.Config{SourceUID: fmt.Sprintf("bench-many-%t-%d", clusterWatch, time.Now().UnixNano()),
+				SourceName: "bench", SourceNamespace: home, Namespaces: namespaces, ClusterWatch: clusterWatch,
+				NotBefore: metav1.Now(), LogMaxBytes: 0}
+			encoded, _ := cfg.Encode()
+			if err := journaltest.Create(context.Background(), kubernetes.NewForConfigOrDie(b.cp.Config), cfg); err != nil {
+				logf("%v", err)
+			}
+			return append(common(home, sink), "K_SOURCE_CONFIG="+encoded)
+		}
+	}
+	return []*nsContender{{
+		name: "ours (cluster-wide watch)", bin: bins["ours"], env: ours(true),
+		watches: func(int) int { return 1 }, delivered: oursDelivered,
+	}, {
+		name: "ours (a watch per namespace)", bin: bins["ours"], env: ours(false),
+		watches: func(n int) int { return n }, delivered: oursDelivered,
+	}, {
+		name: "apiserversource", bin: bins["apiserversource"],
+		env: func(namespaces []string, sink string) []string {
+			quoted := ""
+			for i, ns := range namespaces {
+				if i > 0 {
+					quoted += ","
+				}
+				quoted += fmt.Sprintf("%q", ns)
+			}
+			cfg := fmt.Sprintf(`{"namespaces":[%s],"allNamespaces":false,"mode":"Resource","resources":[{"gvr":{"Group":"tekton.dev","Version":"v1","Resource":"taskruns"}}]}`, quoted)
+			return append(common(namespaces[0], sink), "K_SOURCE_CONFIG="+cfg)
+		},
+		watches: func(n int) int { return n }, delivered: apiServerSourceDelivered,
+	}}
+}
+
+// oursDelivered: a started and a succeeded event for the one step of every
+// run, counted once each.
+func oursDelivered(runs []*sim.Run, _ map[string]string, evs []cloudevents.Event) (bool, int) {
+	got := map[string]bool{}
+	for _, e := range evs {
+		got[fmt.Sprintf("%v/%v/%s", e.Extensions()[events.ExtNamespace], e.Extensions()[events.ExtTaskRun], e.Type())] = true
+	}
+	for _, r := range runs {
+		for _, kind := range []string{"started", "succeeded"} {
+			if !got[fmt.Sprintf("%s/%s/dev.tekton.event.step.%s.v1", r.Namespace, r.Name, kind)] {
+				return false, len(evs)
+			}
+		}
+	}
+	return true, len(evs)
+}
+
+// apiServerSourceDelivered: the event of every run's last write (the
+// TaskRun with its resourceVersion, Resource mode) arrived.
+func apiServerSourceDelivered(runs []*sim.Run, last map[string]string, evs []cloudevents.Event) (bool, int) {
+	got := map[string]bool{}
+	count := 0
+	for _, e := range evs {
+		obj, err := objectOf(e.Data())
+		if err != nil || obj.Metadata.Name == "" {
+			continue
+		}
+		count++
+		got[obj.Metadata.Namespace+"/"+obj.Metadata.Name+"@"+obj.Metadata.ResourceVersion] = true
+	}
+	for _, r := range runs {
+		if !got[r.Namespace+"/"+r.Name+"@"+last[r.Namespace+"/"+r.Name]] {
+			return false, count
+		}
+	}
+	return true, count
+}
+
+// manyNamespaces creates the namespaces and measures each contender on them.
+func (b *bench) manyNamespaces(bins map[string]string) ([]*nsResult, error) {
+	kube := kubernetes.NewForConfigOrDie(b.cp.Config)
+	ctx := context.Background()
+	namespaces := make([]string, b.opts.namespaces)
+	logf("many namespaces: creating %d namespaces", len(namespaces))
+	if err := parallel(len(namespaces), 16, func(i int) error {
+		ns, err := kube.CoreV1().Namespaces().Create(ctx,
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("many-%04d", i)}}, metav1.CreateOptions{})
+		if err == nil {
+			namespaces[i] = ns.Name
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var results []*nsResult
+	for round, c := range b.manyNamespaceContenders(bins) {
+		if b.opts.only != nil && !b.opts.only[contenderFamily(c.name)] {
+			continue
+		}
+		r, err := b.measureManyNamespaces(c, namespaces, fmt.Sprintf("r%d", round))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, err)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// contenderFamily maps a many-namespaces contender to its -contenders name.
+func contenderFamily(name string) string {
+	if name == "apiserversource" {
+		return name
+	}
+	return "ours"
+}
+
+func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefix string) (*nsResult, error) {
+	ctx := context.Background()
+	kube := kubernetes.NewForConfigOrDie(b.cp.Config)
+	sink, err := receiver.Start("")
+	if err != nil {
+		return nil, err
+	}
+	defer sink.Stop()
+	before, err := readTaskRunRequests(ctx, kube)
+	if err != nil {
+		return nil, err
+	}
+	p := &process{log: filepath.Join(b.tmp, prefix+".many.log"), exited: make(chan struct{})}
+	if err := p.run(c.bin, c.env(namespaces, sink.URL)); err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	res := &nsResult{name: c.name}
+	start := time.Now()
+	want := before.watches + float64(c.watches(len(namespaces)))
+	logf("%s: started over %d namespaces; waiting for %v TaskRun watches", c.name, len(namespaces), want-before.watches)
+	for {
+		if err := p.alive(); err != nil {
+			return nil, err
+		}
+		now, err := readTaskRunRequests(ctx, kube)
+		if err != nil {
+			return nil, err
+		}
+		if now.watches >= want {
+			res.readyAfter = time.Since(start)
+			res.lists, res.watches = now.lists-before.lists, now.watches-before.watches
+			break
+		}
+		if time.Since(start) > b.opts.timeout {
+			return nil, fmt.Errorf("%v of %v TaskRun watches open after %s; its log ends:\n%s",
+				now.watches-before.watches, want-before.watches, b.opts.timeout, p.logTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ticks, err := cpuTicks(p.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	res.cpuToReady = float64(ticks) / 100
+	logf("%s: watching everything after %s (%v LIST, %v WATCH requests for TaskRuns)",
+		c.name, res.readyAfter.Round(time.Millisecond), res.lists, res.watches)
+
+	runs, last, err := b.runEveryNamespace(namespaces, prefix)
+	if err != nil {
+		return nil, err
+	}
+	logf("%s: %d TaskRuns run; waiting for their events", c.name, len(runs))
+	for deadline := time.Now().Add(b.opts.timeout); ; time.Sleep(200 * time.Millisecond) {
+		if err := p.alive(); err != nil {
+			return nil, err
+		}
+		res.complete, res.events = c.delivered(runs, last, sink.Events())
+		if res.complete || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(b.opts.settle)
+	res.complete, res.events = c.delivered(runs, last, sink.Events())
+	if res.peakRSS, _, err = peakRSS(p.cmd.Process.Pid); err != nil {
+		return nil, err
+	}
+	if !res.complete {
+		return nil, fmt.Errorf("not every TaskRun's events arrived within %s (%d events)", b.opts.timeout, res.events)
+	}
+	logf("%s: %d events, peak RSS %.1f MiB", c.name, res.events, float64(res.peakRSS)/(1<<20))
+	return res, nil
+}
+
+// runEveryNamespace creates -namespace-taskruns one-step TaskRuns in every
+// namespace and completes each (the step succeeded) in one status write;
+// last is each TaskRun's resourceVersion after that write.
+func (b *bench) runEveryNamespace(namespaces []string, prefix string) ([]*sim.Run, map[string]string, error) {
+	ctx := context.Background()
+	per := b.opts.namespaceTaskRuns
+	runs := make([]*sim.Run, len(namespaces)*per)
+	var mu sync.Mutex
+	last := map[string]string{}
+	err := parallel(len(runs), 16, func(i int) error {
+		r, err := sim.Create(ctx, b.tekton, namespaces[i/per], fmt.Sprintf("%s-%d", prefix, i%per), nil, "s0")
+		if err != nil {
+			return err
+		}
+		runs[i] = r
+		r.OnWrite = func(rv string, _ time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			last[r.Namespace+"/"+r.Name] = rv
+		}
+		return r.Complete(ctx, true, sim.Succeeded())
+	})
+	return runs, last, err
+}
+
+// printManyNamespaces prints the many-namespaces table.
+func printManyNamespaces(results []*nsResult, opts options) {
+	fmt.Printf("\nMany namespaces: %d namespaces x %d TaskRuns (one step each, run after the contender watches everything).\n",
+		opts.namespaces, opts.namespaceTaskRuns)
+	fmt.Println("Ready: every TaskRun watch the contender needs open at the apiserver (apiserver_longrunning_requests); LIST: apiserver_request_total.")
+	fmt.Println()
+	fmt.Printf("| %-28s | %11s | %9s | %6s | %6s | %8s | %14s |\n", "contender", "ready after", "CPU to it", "LIST", "WATCH", "events", "peak RSS (MiB)")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 30), strings.Repeat("-", 13), strings.Repeat("-", 11), strings.Repeat("-", 8), strings.Repeat("-", 8), strings.Repeat("-", 10), strings.Repeat("-", 16))
+	for _, r := range results {
+		fmt.Printf("| %-28s | %11s | %8.2fs | %6.0f | %6.0f | %8d | %14.1f |\n", r.name, r.readyAfter.Round(10*time.Millisecond),
+			r.cpuToReady, r.lists, r.watches, r.events, float64(r.peakRSS)/(1<<20))
+	}
+	for _, r := range results {
+		if r.name == "ours (cluster-wide watch)" {
+			verdict := "met"
+			if r.readyAfter > 10*time.Second {
+				verdict = "MISSED"
+			}
+			fmt.Printf("ours (cluster-wide watch) ready after %s (target <= 10s: %s), %0.f LIST + %.0f WATCH for %d namespaces\n",
+				r.readyAfter.Round(10*time.Millisecond), verdict, r.lists, r.watches, opts.namespaces)
+		}
+	}
+}
