@@ -30,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tektonstep/tekton-step-source/test/procstat"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 )
 
@@ -141,7 +142,7 @@ func (b *bench) measureThroughput(c *contender) (*measurement, error) {
 	}
 	// Whatever arrived so far (probe events) is not part of the workload.
 	m.read = len(sink.Events())
-	before, err := cpuTicks(m.proc.cmd.Process.Pid)
+	before, err := procstat.CPUTicks(m.proc.cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func (b *bench) measureThroughput(c *contender) (*measurement, error) {
 		}
 	}
 	time.Sleep(b.opts.settle)
-	after, err := cpuTicks(m.proc.cmd.Process.Pid)
+	after, err := procstat.CPUTicks(m.proc.cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
@@ -209,15 +210,16 @@ func (b *bench) measureRSS(c *contender, ns string) (int64, error) {
 	if err := m.proc.alive(); err != nil {
 		return 0, err
 	}
-	rss, split, err := peakRSS(m.proc.cmd.Process.Pid)
+	mem, err := procstat.ReadMemory(m.proc.cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
+	rss := mem.Peak
 	for path, file := range map[string]string{"heap?gc=1": ".rss.heap.pb.gz", "heap?debug=1": ".rss.heap.txt"} {
 		if err := b.saveProfile(m.proc, path, c.name+file); err != nil {
 			return 0, err
 		}
 	}
-	logf("%s: peak RSS %.1f MiB with %d TaskRuns cached (now: %s)", c.name, float64(rss)/(1<<20), b.opts.cached, split)
+	logf("%s: peak RSS %s with %d TaskRuns cached (now: %s)", c.name, procstat.MiB(rss), b.opts.cached, mem)
 	return rss, nil
 }

@@ -41,6 +41,7 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/journaltest"
+	"github.com/tektonstep/tekton-step-source/test/procstat"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
@@ -227,7 +228,7 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ticks, err := cpuTicks(p.cmd.Process.Pid)
+	ticks, err := procstat.CPUTicks(p.cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
@@ -251,9 +252,11 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 	}
 	time.Sleep(b.opts.settle)
 	res.complete, res.events = c.delivered(runs, last, sink.Events())
-	if res.peakRSS, _, err = peakRSS(p.cmd.Process.Pid); err != nil {
+	mem, err := procstat.ReadMemory(p.cmd.Process.Pid)
+	if err != nil {
 		return nil, err
 	}
+	res.peakRSS = mem.Peak
 	if !res.complete {
 		return nil, fmt.Errorf("not every TaskRun's events arrived within %s (%d events)", b.opts.timeout, res.events)
 	}

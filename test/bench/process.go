@@ -29,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -191,50 +190,4 @@ func (b *bench) saveProfile(p *process, path, file string) error {
 	}
 	logf("saved %s", filepath.Join(b.opts.pprofDir, file))
 	return os.WriteFile(filepath.Join(b.opts.pprofDir, file), data, 0o644)
-}
-
-// cpuTicks is the process's user+system CPU time in clock ticks (1/100 s).
-func cpuTicks(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses.
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return utime + stime, nil
-}
-
-// peakRSS is VmHWM in bytes, and how the current RSS splits between
-// anonymous memory (the Go heap and stacks) and mapped files (the binary's
-// code and data), for the log.
-func peakRSS(pid int) (int64, string, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, "", err
-	}
-	var peak int64 = -1
-	var now []string
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		switch fields[0] {
-		case "VmHWM:":
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err != nil {
-				return 0, "", err
-			}
-			peak = kb * 1024
-		case "RssAnon:", "RssFile:":
-			kb, _ := strconv.ParseInt(fields[1], 10, 64)
-			now = append(now, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(fields[0], ":"), float64(kb)/1024))
-		}
-	}
-	if peak < 0 {
-		return 0, "", fmt.Errorf("no VmHWM for pid %d", pid)
-	}
-	return peak, strings.Join(now, ", "), nil
 }

@@ -40,6 +40,7 @@ import (
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
+	"github.com/tektonstep/tekton-step-source/test/procstat"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 )
 
@@ -136,7 +137,7 @@ func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) 
 	}
 	before := make([]int64, n)
 	for i, p := range procs {
-		if before[i], err = cpuTicks(p.cmd.Process.Pid); err != nil {
+		if before[i], err = procstat.CPUTicks(p.cmd.Process.Pid); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +167,7 @@ func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) 
 	}
 	res := &replicaResult{replicas: n, events: m.delivered, eventsPerSecond: eventsPerSecond(m)}
 	for i, p := range procs {
-		after, err := cpuTicks(p.cmd.Process.Pid)
+		after, err := procstat.CPUTicks(p.cmd.Process.Pid)
 		if err != nil {
 			return nil, err
 		}

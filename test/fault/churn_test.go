@@ -19,6 +19,8 @@ package fault
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,14 +34,27 @@ import (
 	"github.com/tektonstep/tekton-step-source/test/sourcestatus"
 )
 
-// TestNamespaceChurnWhileTheWorkloadRuns: while 500 transitions happen in
+// TestNamespaceChurnWhileTheWorkloadRuns: while 1,000 transitions happen in
 // a namespace that stays, ten namespaces join the source's selection and
-// leave it again, one at a time (each runs a TaskRun while it is in): the
+// leave it again, one at a time (each runs a TaskRun while it is in;
+// TSS_CHURN_NAMESPACES sets how many, the staying workload growing with
+// them: hack/bench.sh runs 100): the
 // adapter process never restarts, the staying namespace's events all
 // arrive once and in order, and each churned namespace's TaskRun is
 // delivered whole while it is watched.
 func TestNamespaceChurnWhileTheWorkloadRuns(t *testing.T) {
-	const churned = 10
+	churned := 10
+	if v := os.Getenv("TSS_CHURN_NAMESPACES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("TSS_CHURN_NAMESPACES=%q: want a positive number", v)
+		}
+		churned = n
+	}
+	// At the default size, the standard thousand; larger churn runs longer
+	// (the 10 TaskRuns per churned namespace paced 2 ms per churned one),
+	// so the churn still happens while the staying workload runs.
+	stay := workload{runs: 10 * churned, steps: thousand.steps, pace: time.Duration(churned) * thousand.pace / 10}
 	home, stays := cp.NewNamespace(t), cp.NewNamespace(t)
 	others := make([]string, churned)
 	for i := range others {
@@ -66,8 +81,11 @@ func TestNamespaceChurnWhileTheWorkloadRuns(t *testing.T) {
 	one := workload{runs: 1, steps: 3, pace: 20 * time.Millisecond}
 	client := tektonclient.NewForConfigOrDie(cp.Config)
 	churn := make(chan error, 1)
+	churnBegan := time.Now()
+	var churnTook time.Duration
 	go func() {
 		defer close(churn)
+		defer func() { churnTook = time.Since(churnBegan) }()
 		for i, ns := range others {
 			if err := sourcestatus.ConfirmNamespaces(ctx, sources, home, src.Name, true, stays, ns); err != nil {
 				churn <- err
@@ -97,17 +115,20 @@ func TestNamespaceChurnWhileTheWorkloadRuns(t *testing.T) {
 			}
 		}
 	}()
-	thousand.drive(t, stays, "stays")
+	began := time.Now()
+	stay.drive(t, stays, "stays")
+	driven := time.Since(began)
 	if err := <-churn; err != nil {
 		t.Fatalf("%v; the adapter's log:\n%s", err, adapter.Output())
 	}
 	if _, err := sink.WaitFor(ctx, 2*time.Minute, func(evs []cloudevents.Event) bool {
-		return len(ofNamespace(evs, stays)) >= thousand.transitions()
+		return len(ofNamespace(evs, stays)) >= stay.transitions()
 	}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // anything extra would show up now
-	if dups := thousand.verdict(t, ofNamespace(sink.Events(), stays), "stays"); dups != 0 {
+	dups := stay.verdict(t, ofNamespace(sink.Events(), stays), "stays")
+	if dups != 0 {
 		t.Errorf("%d duplicate events in the namespace that stayed; want 0", dups)
 	}
 	for i, ns := range others {
@@ -115,9 +136,12 @@ func TestNamespaceChurnWhileTheWorkloadRuns(t *testing.T) {
 			t.Errorf("churned namespace %d: %d events, want %d", i, got, one.transitions())
 		}
 	}
-	if n := strings.Count(adapter.Output(), `"msg":"Watching TaskRuns"`); n != 1 {
-		t.Errorf("the adapter started %d times, want once", n)
+	starts := strings.Count(adapter.Output(), `"msg":"Watching TaskRuns"`)
+	if starts != 1 {
+		t.Errorf("the adapter started %d times, want once", starts)
 	}
+	t.Logf("%d namespaces joined and left, one at a time, in %s, while %d transitions happened in the namespace that stayed (written in %s): %d adapter restarts, %d distinct and %d repeated events there",
+		churned, churnTook.Round(time.Millisecond), stay.transitions(), driven.Round(time.Millisecond), starts-1, distinct(ofNamespace(sink.Events(), stays)), dups)
 }
 
 // ofNamespace: the events of the TaskRuns of namespace ns.

@@ -253,6 +253,13 @@ func (p *adapterProcess) stop() {
 	}
 }
 
+// pid is the process id of the adapter running now.
+func (p *adapterProcess) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
+}
+
 func (p *adapterProcess) Output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
