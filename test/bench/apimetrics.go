@@ -21,13 +21,11 @@ limitations under the License.
 package main
 
 import (
-	"bytes"
 	"context"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/tektonstep/tekton-step-source/test/controlplane"
 )
 
 // taskRunRequests is what the apiserver reports about TaskRun requests.
@@ -40,35 +38,19 @@ type taskRunRequests struct {
 	watches float64
 }
 
-func readTaskRunRequests(ctx context.Context, kube kubernetes.Interface) (taskRunRequests, error) {
-	raw, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+func readTaskRunRequests(ctx context.Context, cfg *rest.Config) (taskRunRequests, error) {
+	metrics, err := controlplane.APIServerMetrics(ctx, cfg, "apiserver_request_total", "apiserver_longrunning_requests")
 	if err != nil {
 		return taskRunRequests{}, err
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
-	if err != nil {
-		return taskRunRequests{}, err
-	}
-	sum := func(family, verb string, value func(*dto.Metric) float64) float64 {
+	sum := func(family, verb string) float64 {
 		var total float64
-		f := families[family]
-		if f == nil {
-			return 0
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["group"] == "tekton.dev" && labels["resource"] == "taskruns" && labels["subresource"] == "" && labels["verb"] == verb {
-				total += value(m)
+		for _, s := range metrics[family] {
+			if l := s.Labels; l["group"] == "tekton.dev" && l["resource"] == "taskruns" && l["subresource"] == "" && l["verb"] == verb {
+				total += s.Value
 			}
 		}
 		return total
 	}
-	return taskRunRequests{
-		lists:   sum("apiserver_request_total", "LIST", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() }),
-		watches: sum("apiserver_longrunning_requests", "WATCH", func(m *dto.Metric) float64 { return m.GetGauge().GetValue() }),
-	}, nil
+	return taskRunRequests{lists: sum("apiserver_request_total", "LIST"), watches: sum("apiserver_longrunning_requests", "WATCH")}, nil
 }

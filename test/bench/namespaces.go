@@ -190,13 +190,12 @@ func contenderFamily(name string) string {
 
 func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefix string) (*nsResult, error) {
 	ctx := context.Background()
-	kube := kubernetes.NewForConfigOrDie(b.cp.Config)
 	sink, err := receiver.Start("")
 	if err != nil {
 		return nil, err
 	}
 	defer sink.Stop()
-	before, err := readTaskRunRequests(ctx, kube)
+	before, err := readTaskRunRequests(ctx, b.cp.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +212,7 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 		if err := p.alive(); err != nil {
 			return nil, err
 		}
-		now, err := readTaskRunRequests(ctx, kube)
+		now, err := readTaskRunRequests(ctx, b.cp.Config)
 		if err != nil {
 			return nil, err
 		}

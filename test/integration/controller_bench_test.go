@@ -20,7 +20,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +32,7 @@ import (
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
+	"github.com/tektonstep/tekton-step-source/test/controlplane"
 	"github.com/tektonstep/tekton-step-source/test/inprocess"
 )
 
@@ -57,6 +60,10 @@ func BenchmarkControllerReconciles500Sources(b *testing.B) {
 
 	for i := 0; i < b.N; i++ {
 		ns := cp.NewNamespace(b)
+		requestsBefore, err := requestsByKind(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
 		start := time.Now()
 		var wg sync.WaitGroup
 		names := make(chan string)
@@ -98,5 +105,52 @@ func BenchmarkControllerReconciles500Sources(b *testing.B) {
 		elapsed := time.Since(start)
 		b.ReportMetric(elapsed.Seconds(), fmt.Sprintf("s/%d-sources", sources))
 		b.Logf("%d sources created in %s, all Ready after %s", sources, created.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+		requestsAfter, err := requestsByKind(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("apiserver requests until then, per source: %s", perSource(requestsBefore, requestsAfter, sources))
 	}
+}
+
+// requestsByKind is the apiserver's request count (apiserver_request_total)
+// by verb and resource: what the controller asked for, with the
+// benchmark's own few creates and lists.
+func requestsByKind(ctx context.Context) (map[string]float64, error) {
+	metrics, err := controlplane.APIServerMetrics(ctx, cp.Config, "apiserver_request_total")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, s := range metrics["apiserver_request_total"] {
+		kind := s.Labels["verb"] + " " + s.Labels["resource"]
+		if sub := s.Labels["subresource"]; sub != "" {
+			kind += "/" + sub
+		}
+		out[kind] += s.Value
+	}
+	return out, nil
+}
+
+// perSource renders the requests made between two counts, per source,
+// most first.
+func perSource(before, after map[string]float64, sources int) string {
+	type kind struct {
+		name string
+		n    float64
+	}
+	var kinds []kind
+	total := 0.0
+	for name, n := range after {
+		if d := n - before[name]; d >= float64(sources)/10 {
+			kinds = append(kinds, kind{name, d})
+			total += d
+		}
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kinds[i].n > kinds[j].n })
+	parts := []string{fmt.Sprintf("%.1f in all", total/float64(sources))}
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k.name, k.n/float64(sources)))
+	}
+	return strings.Join(parts, ", ")
 }

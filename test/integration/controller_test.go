@@ -307,6 +307,32 @@ func TestControllerURISink(t *testing.T) {
 	env.waitForSource(t, ns, src.Name, "Ready=True", func(s *v1alpha1.TektonStepSource) bool {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionReady, corev1.ConditionTrue, "")
 	})
+
+	// Reconciles of a source whose objects are as wanted write nothing to
+	// them: the Deployment the apiserver stored, with its defaults, is not
+	// a change. Twice, each observed by its RoleBinding coming back, so the
+	// first reconcile has finished (its Deployment step included) when the
+	// second RoleBinding appears.
+	for i := 0; i < 2; i++ {
+		rbs := env.kube.RbacV1().RoleBindings(ns)
+		if err := rbs.Delete(context.Background(), "to-uri-tektonstep-adapter", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := poll(context.Background(), func(ctx context.Context) (bool, error) {
+			_, err := rbs.Get(ctx, "to-uri-tektonstep-adapter", metav1.GetOptions{})
+			return err == nil, nil
+		}); err != nil {
+			t.Fatalf("the deleted RoleBinding did not come back: %v", err)
+		}
+	}
+	updated, err := env.kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.name=" + src.Name + ",reason=" + tektonstepsource.ReasonDeploymentUpdated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(updated.Items) != 0 {
+		t.Errorf("reconciles with nothing changed updated the adapter Deployment: %s", updated.Items[0].Message)
+	}
 }
 
 // TestControllerInvalidSpec: what the CRD schema lets through but Go

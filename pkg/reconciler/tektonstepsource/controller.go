@@ -107,6 +107,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		Configs:              reconcilersource.WatchConfigurations(ctx, adaptercontract.Component, cmw),
 		MaskPatterns:         &MaskPatterns{},
 		AdapterResources:     &AdapterResources{},
+		created:              newCreatedObjects(),
 		NamespaceLister:      namespaceInformer.Lister(),
 		DeploymentLister:     deploymentInformer.Lister(),
 		ServiceAccountLister: serviceAccountInformer.Lister(),

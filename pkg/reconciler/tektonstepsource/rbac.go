@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -118,9 +119,13 @@ func (r *Reconciler) reconcileServiceAccount(ctx context.Context, src *v1alpha1.
 // not create, whichever account it runs as: its journal ConfigMap and its
 // bucket Leases. The controller may create ConfigMaps and Leases but not
 // read them (that would be every ConfigMap of the cluster), so it creates
-// them on every reconcile and takes AlreadyExists as done; the source's
-// periodic reconcile (ResyncInterval) recreates a deleted one.
+// them and takes AlreadyExists as done, at most once per half
+// ResyncInterval and generation (createdObjects): the source's periodic
+// reconcile recreates a deleted one.
 func (r *Reconciler) reconcileAdapterObjects(ctx context.Context, src *v1alpha1.TektonStepSource) error {
+	if r.created.recent(src, time.Now()) {
+		return nil
+	}
 	journal := resources.MakeJournal(src)
 	if _, err := r.KubeClientSet.CoreV1().ConfigMaps(src.Namespace).Create(ctx, journal, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("progress journal %q: %w", journal.Name, err)
@@ -130,6 +135,7 @@ func (r *Reconciler) reconcileAdapterObjects(ctx context.Context, src *v1alpha1.
 			return fmt.Errorf("lease %q: %w", lease.Name, err)
 		}
 	}
+	r.created.remember(src, time.Now())
 	return nil
 }
 

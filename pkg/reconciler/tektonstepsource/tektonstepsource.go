@@ -95,6 +95,9 @@ type Reconciler struct {
 	// AdapterResources are the config-tektonstep-adapter ConfigMap's
 	// container resources as last read (nil: the default).
 	AdapterResources *AdapterResources
+	// created remembers the sources whose journal and Leases were created
+	// recently (nil: creates them on every reconcile).
+	created *createdObjects
 
 	NamespaceLister      corev1listers.NamespaceLister
 	DeploymentLister     appsv1listers.DeploymentLister

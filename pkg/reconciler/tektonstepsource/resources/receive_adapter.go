@@ -222,17 +222,13 @@ func MakeReceiveAdapter(args *ReceiveAdapterArgs) (*appsv1.Deployment, error) {
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Containers: []corev1.Container{{
-						Name:  ContainerName,
-						Image: args.Image,
-						Env:   env,
-						Ports: []corev1.ContainerPort{{Name: "probes", ContainerPort: probesPort}},
-						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
-							HTTPGet: &corev1.HTTPGetAction{Path: "/readiness", Port: intstr.FromString("probes")},
-						}},
-						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
-							HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("probes")},
-						}},
-						Resources: containerResources,
+						Name:           ContainerName,
+						Image:          args.Image,
+						Env:            env,
+						Ports:          []corev1.ContainerPort{{Name: "probes", ContainerPort: probesPort}},
+						ReadinessProbe: probe("/readiness"),
+						LivenessProbe:  probe("/health"),
+						Resources:      containerResources,
 						// The "restricted" Pod Security Standard.
 						SecurityContext: &corev1.SecurityContext{
 							AllowPrivilegeEscalation: ptr.Bool(false),
@@ -325,4 +321,19 @@ func replicas(src *v1alpha1.TektonStepSource) *int32 {
 		return ptr.Int32(v1alpha1.DefaultReplicas)
 	}
 	return ptr.Int32(*src.Spec.Replicas)
+}
+
+// probe is an HTTP probe of the adapter's probes port with Kubernetes'
+// default timings written out: the controller compares the Deployment it
+// wants with the stored one ignoring fields it leaves unset, but not
+// numbers, so unset (0) timings would differ from the apiserver's defaults
+// on every reconcile and update the Deployment each time.
+func probe(path string) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("probes")}},
+		TimeoutSeconds:   1,
+		PeriodSeconds:    10,
+		SuccessThreshold: 1,
+		FailureThreshold: 3,
+	}
 }

@@ -135,12 +135,20 @@ func TestMakeReceiveAdapter(t *testing.T) {
 							{Name: "K_LOGGING_CONFIG", Value: "{}"},
 						},
 						Ports: []corev1.ContainerPort{{Name: "probes", ContainerPort: 8080}},
-						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
-							HTTPGet: &corev1.HTTPGetAction{Path: "/readiness", Port: intstr.FromString("probes")},
-						}},
-						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
-							HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("probes")},
-						}},
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler: corev1.ProbeHandler{
+								HTTPGet: &corev1.HTTPGetAction{Path: "/readiness", Port: intstr.FromString("probes")},
+							},
+							// Kubernetes' defaults, written out.
+							TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3,
+						},
+						LivenessProbe: &corev1.Probe{
+							ProbeHandler: corev1.ProbeHandler{
+								HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("probes")},
+							},
+							// Kubernetes' defaults, written out.
+							TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3,
+						},
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{
 								corev1.ResourceCPU:    resource.MustParse("50m"),
