@@ -8,19 +8,35 @@
 # expected event, never on a missed performance target. Other flags:
 # -taskruns, -steps, -rate, -concurrent, -rounds, -cached, -settle,
 # -rss-settle, -timeout, -contenders; BENCH_PPROF=<dir> saves the adapters' CPU and heap profiles.
-# Then it times the controller bringing 500 sources (50 with --quick) to Ready.
+# Then (not with --quick) the namespace churn and sink outage fault tests at
+# full size, and it times the controller bringing 500 sources (50 with
+# --quick) to Ready.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
 hack/build-control-plane.sh >/dev/null
 go run ./test/bench "$@"
 
+quick=false
+for arg in "$@"; do
+  [[ "${arg}" != --quick && "${arg}" != -quick ]] || quick=true
+done
+
+# The churn and outage fault tests (test/fault, run small by hack/test.sh)
+# at the benchmark's sizes: 100 namespaces joining and leaving while a
+# workload runs, and a 5 minute sink outage with 2,000 running TaskRuns
+# (the adapter's RSS before, during and after).
+if [[ "${quick}" == false ]]; then
+  log "namespace churn (100 namespaces) and a 5 min sink outage with 2,000 running TaskRuns"
+  TSS_CHURN_NAMESPACES=100 TSS_OUTAGE_RUNNING=2000 TSS_OUTAGE=5m go test -count=1 -timeout 40m -v \
+    -run '^(TestNamespaceChurnWhileTheWorkloadRuns|TestSinkOutageWithRunningTaskRuns)$' ./test/fault |
+    grep -E '(churn|outage)_test.go|^(--- |ok|FAIL)'
+fi
+
 # The controller: the time to bring 500 new sources to Ready (50 with
 # --quick), on a control plane of its own.
 sources=500
-for arg in "$@"; do
-  [[ "${arg}" != --quick && "${arg}" != -quick ]] || sources=50
-done
+[[ "${quick}" == false ]] || sources=50
 log "controller: ${sources} new TektonStepSources to Ready"
 BENCH_SOURCES="${sources}" go test -count=1 -run '^$' -bench '^BenchmarkControllerReconciles500Sources$' \
   -benchtime 1x ./test/integration | grep -E '^(Benchmark|ok|FAIL|---)|sources created'
