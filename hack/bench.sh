@@ -2,15 +2,17 @@
 # Benchmarks the receive adapter against Knative's ApiServerSource adapter
 # (TaskRuns, Resource mode) and a bare informer (alone, and sending one event
 # per update) on one real kube-apiserver, and prints a table
-# (docs/benchmarks.md). `--quick` is a small run with short
+# (docs/benchmarks.md); also over many namespaces (against ApiServerSource)
+# and with 1, 2 and 4 replicas. `--quick` is a small run with short
 # settle times (about a minute with a warm build cache) that hack/test.sh runs
 # so the benchmark cannot rot; it fails when a contender does not deliver every
 # expected event, never on a missed performance target. Other flags:
 # -taskruns, -steps, -rate, -concurrent, -rounds, -cached, -settle,
-# -rss-settle, -timeout, -contenders; BENCH_PPROF=<dir> saves the adapters' CPU and heap profiles.
+# -rss-settle, -timeout, -contenders, -namespaces, -namespace-taskruns,
+# -replicas; BENCH_PPROF=<dir> saves the adapters' CPU and heap profiles.
 # Then (not with --quick) the namespace churn and sink outage fault tests at
 # full size, and it times the controller bringing 500 sources (50 with
-# --quick) to Ready.
+# --quick) to Ready and counts its SubjectAccessReviews.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
@@ -33,11 +35,14 @@ if [[ "${quick}" == false ]]; then
     grep -E '(churn|outage)_test.go|^(--- |ok|FAIL)'
 fi
 
-# The controller: the time to bring 500 new sources to Ready (50 with
-# --quick), on a control plane of its own.
-sources=500
-[[ "${quick}" == false ]] || sources=50
-log "controller: ${sources} new TektonStepSources to Ready"
-BENCH_SOURCES="${sources}" go test -count=1 -run '^$' -bench '^BenchmarkControllerReconciles500Sources$' \
-  -benchtime 1x ./test/integration | grep -E '^(Benchmark|ok|FAIL|---)|sources created'
+# The controller, on a control plane of its own: the time to bring 500 new
+# sources to Ready and the apiserver requests that took (50 sources with
+# --quick); the SubjectAccessReviews for a source over 1,000 namespaces (20
+# with --quick) with a user-provided account.
+sources=500 namespaces=1000
+[[ "${quick}" == false ]] || sources=50 namespaces=20
+log "controller: ${sources} new TektonStepSources to Ready; reviews for a source over ${namespaces} namespaces"
+BENCH_SOURCES="${sources}" BENCH_NAMESPACES="${namespaces}" go test -count=1 -timeout 30m -run '^$' \
+  -bench '^(BenchmarkControllerReconciles500Sources|BenchmarkControllerSubjectAccessReviews)$' \
+  -benchtime 1x ./test/integration | grep -E '^(Benchmark|ok|FAIL|---)|sources created|requests until then|SubjectAccessReviews until'
 

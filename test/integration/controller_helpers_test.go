@@ -174,7 +174,7 @@ func poll(ctx context.Context, f func(context.Context) (bool, error)) error {
 }
 
 // waitForSource polls the source until ok holds and returns it.
-func (e *controllerEnv) waitForSource(t *testing.T, ns, name, what string, ok func(*v1alpha1.TektonStepSource) bool) *v1alpha1.TektonStepSource {
+func (e *controllerEnv) waitForSource(t testing.TB, ns, name, what string, ok func(*v1alpha1.TektonStepSource) bool) *v1alpha1.TektonStepSource {
 	t.Helper()
 	var last *v1alpha1.TektonStepSource
 	err := poll(context.Background(), func(ctx context.Context) (bool, error) {
@@ -282,7 +282,7 @@ func (e *controllerEnv) setAddress(t *testing.T, gvr schema.GroupVersionResource
 }
 
 // touch changes an annotation of the source: a reconcile without a spec change.
-func (e *controllerEnv) touch(t *testing.T, ns, name string) {
+func (e *controllerEnv) touch(t testing.TB, ns, name string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{"test.tektonstep.dev/touched":%q}}}`, time.Now().Format(time.RFC3339Nano))
 	if _, err := e.sources.SourcesV1alpha1().TektonStepSources(ns).Patch(context.Background(), name,
@@ -294,7 +294,7 @@ func (e *controllerEnv) touch(t *testing.T, ns, name string) {
 // grantAdapterRole gives a service account, in a namespace, what an
 // adapter does there (written out, not taken from the controller's code),
 // as an administrator granting a user-provided account would.
-func (e *controllerEnv) grantAdapterRole(t *testing.T, inNamespace, saNamespace, sa string) {
+func (e *controllerEnv) grantAdapterRole(t testing.TB, inNamespace, saNamespace, sa string) {
 	t.Helper()
 	e.grantRole(t, inNamespace, "tekton-step-source-"+sa, saNamespace, sa,
 		rbacv1.PolicyRule{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
@@ -306,7 +306,7 @@ func (e *controllerEnv) grantAdapterRole(t *testing.T, inNamespace, saNamespace,
 // one ConfigMap (the controller creates it).
 // The source itself, by name, for its replays: list and watch it, patch
 // its status.
-func (e *controllerEnv) grantJournal(t *testing.T, ns, sa string, src *v1alpha1.TektonStepSource) {
+func (e *controllerEnv) grantJournal(t testing.TB, ns, sa string, src *v1alpha1.TektonStepSource) {
 	t.Helper()
 	e.grantRole(t, ns, "journal-"+sa, ns, sa, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"},
 		ResourceNames: []string{adaptercontract.JournalName(string(src.UID))}, Verbs: []string{"get", "patch"}},
@@ -318,7 +318,7 @@ func (e *controllerEnv) grantJournal(t *testing.T, ns, sa string, src *v1alpha1.
 
 // grantRole creates a Role of the rules in ns and binds it to a service
 // account.
-func (e *controllerEnv) grantRole(t *testing.T, ns, name, saNamespace, sa string, rules ...rbacv1.PolicyRule) {
+func (e *controllerEnv) grantRole(t testing.TB, ns, name, saNamespace, sa string, rules ...rbacv1.PolicyRule) {
 	t.Helper()
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
 	if _, err := e.kube.RbacV1().Roles(ns).Create(context.Background(), role, metav1.CreateOptions{}); err != nil {
@@ -333,7 +333,7 @@ func (e *controllerEnv) grantRole(t *testing.T, ns, name, saNamespace, sa string
 	}
 }
 
-func (e *controllerEnv) createServiceAccount(t *testing.T, ns, name string) {
+func (e *controllerEnv) createServiceAccount(t testing.TB, ns, name string) {
 	t.Helper()
 	if _, err := e.kube.CoreV1().ServiceAccounts(ns).Create(context.Background(),
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
@@ -342,7 +342,7 @@ func (e *controllerEnv) createServiceAccount(t *testing.T, ns, name string) {
 }
 
 // labelNamespace sets a label on a namespace.
-func (e *controllerEnv) labelNamespace(t *testing.T, ns, key, value string) {
+func (e *controllerEnv) labelNamespace(t testing.TB, ns, key, value string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, key, value)
 	if _, err := e.kube.CoreV1().Namespaces().Patch(context.Background(), ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {

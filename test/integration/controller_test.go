@@ -54,7 +54,7 @@ func newSourceObject(name string, sink duckv1.Destination, mutate ...func(*v1alp
 	return src
 }
 
-func (e *controllerEnv) createSource(t *testing.T, ns string, src *v1alpha1.TektonStepSource) *v1alpha1.TektonStepSource {
+func (e *controllerEnv) createSource(t testing.TB, ns string, src *v1alpha1.TektonStepSource) *v1alpha1.TektonStepSource {
 	t.Helper()
 	created, err := e.sources.SourcesV1alpha1().TektonStepSources(ns).Create(context.Background(), src, metav1.CreateOptions{})
 	if err != nil {

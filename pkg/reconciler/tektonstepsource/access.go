@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,8 +37,10 @@ import (
 // SubjectAccessReviews. Only the source's
 // own namespace is named: the other namespaces a namespaceSelector selects
 // are counted, so that a refused source never lists the cluster's
-// namespaces to whoever made it. clusterWatch: the account may list and
-// watch TaskRuns in all namespaces, so one watch serves several.
+// namespaces to whoever made it. What the account was allowed in those
+// other namespaces is asked again only after AllowedAccessTTL.
+// clusterWatch: the account may list and watch TaskRuns in all
+// namespaces, so one watch serves several.
 func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (missing []string, clusterWatch bool, err error) {
 	user := "system:serviceaccount:" + src.Namespace + ":" + src.Spec.ServiceAccountName
 	// A service account's token carries these groups, and bindings to them
@@ -99,18 +102,28 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 	// How many of the other selected namespaces deny each access.
 	var others []resources.Access
 	count := map[resources.Access]int{}
+	now := time.Now()
+	r.allowedAccess.prune(now)
 	for _, ns := range namespaces {
 		if len(toCheck) == 0 {
 			break
 		}
-		nsDenied, err := denied(ns, toCheck)
-		if err != nil {
-			return nil, false, err
-		}
 		if ns == src.Namespace {
+			nsDenied, err := denied(ns, toCheck)
+			if err != nil {
+				return nil, false, err
+			}
 			missing = append(missing, describeDenied(fmt.Sprintf("in namespace %q", ns), nsDenied)...)
 			continue
 		}
+		// Another selected namespace: what was allowed there within
+		// AllowedAccessTTL is not asked again.
+		ask := r.allowedAccess.unconfirmed(user, ns, toCheck, now)
+		nsDenied, err := denied(ns, ask)
+		if err != nil {
+			return nil, false, err
+		}
+		r.allowedAccess.allowed(user, ns, ask, nsDenied, now)
 		for _, a := range nsDenied {
 			if count[a] == 0 {
 				others = append(others, a)

@@ -108,6 +108,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		MaskPatterns:         &MaskPatterns{},
 		AdapterResources:     &AdapterResources{},
 		created:              newCreatedObjects(),
+		allowedAccess:        newAllowedAccess(),
 		NamespaceLister:      namespaceInformer.Lister(),
 		DeploymentLister:     deploymentInformer.Lister(),
 		ServiceAccountLister: serviceAccountInformer.Lister(),

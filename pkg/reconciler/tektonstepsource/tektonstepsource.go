@@ -98,6 +98,9 @@ type Reconciler struct {
 	// created remembers the sources whose journal and Leases were created
 	// recently (nil: creates them on every reconcile).
 	created *createdObjects
+	// allowedAccess remembers what user-provided accounts were allowed in
+	// the other namespaces their sources select (nil: asks every time).
+	allowedAccess *allowedAccess
 
 	NamespaceLister      corev1listers.NamespaceLister
 	DeploymentLister     appsv1listers.DeploymentLister

@@ -1,0 +1,149 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource"
+	"github.com/tektonstep/tekton-step-source/test/inprocess"
+)
+
+// BenchmarkControllerSubjectAccessReviews counts the SubjectAccessReviews
+// the real controller sends for one source with a user-provided account
+// and a namespaceSelector over 1,000 namespaces (BENCH_NAMESPACES), with
+// the account granted by a Role in every namespace and, apart, by a
+// ClusterRole binding: until the source is Ready, and for one reconcile
+// once it is (the periodic one, every ResyncInterval), from which it
+// derives the reviews per hour. hack/bench.sh runs it once.
+func BenchmarkControllerSubjectAccessReviews(b *testing.B) {
+	namespaces := 1000
+	if v := os.Getenv("BENCH_NAMESPACES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("BENCH_NAMESPACES=%q: want a positive number", v)
+		}
+		namespaces = n
+	}
+	env := startController(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = inprocess.SimulateAdapters(ctx, cp.Config, nil) }()
+
+	for _, grant := range []string{"roles", "clusterrolebinding"} {
+		b.Run(grant, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				home := cp.NewNamespace(b)
+				env.createServiceAccount(b, home, "watcher")
+				label := "bench.tektonstep.dev/sar"
+				for n := 0; n < namespaces; n++ {
+					other, err := env.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+						GenerateName: "sar-", Labels: map[string]string{label: home}}}, metav1.CreateOptions{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if grant == "roles" {
+						env.grantAdapterRole(b, other.Name, home, "watcher")
+					}
+				}
+				if grant == "clusterrolebinding" {
+					clusterGrant(b, env, home, "watcher")
+				}
+				before := subjectAccessReviews(b)
+				src := env.createSource(b, home, newSourceObject("sar", duckv1.Destination{URI: apis.HTTP("sink.example")},
+					func(s *v1alpha1.TektonStepSourceSpec) {
+						s.ServiceAccountName = "watcher"
+						s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: home}}
+					}))
+				env.grantJournal(b, home, "watcher", src)
+				env.waitForSource(b, home, src.Name, "Ready=True", func(s *v1alpha1.TektonStepSource) bool {
+					return len(s.Status.Namespaces) == namespaces && conditionIs(s, v1alpha1.TektonStepSourceConditionReady, corev1.ConditionTrue, "")
+				})
+				toReady := settledReviews(b) - before
+
+				// One more reconcile, as the periodic one: what a source
+				// costs while nothing changes.
+				before = subjectAccessReviews(b)
+				env.touch(b, home, src.Name)
+				perReconcile := settledReviews(b) - before
+				// An hour: the periodic reconciles, of which one finds the
+				// other namespaces' allowed reviews expired and asks them
+				// again as at the start.
+				periodic := float64(time.Hour / tektonstepsource.ResyncInterval)
+				perHour := toReady + (periodic-1)*perReconcile
+				b.ReportMetric(perHour, "reviews/hour")
+				b.Logf("%s over %d namespaces: %.0f SubjectAccessReviews until Ready, %.0f per reconcile after; per hour (%.0f periodic reconciles, allowed reviews kept %s): %.0f",
+					grant, namespaces, toReady, perReconcile, periodic, tektonstepsource.AllowedAccessTTL, perHour)
+			}
+		})
+	}
+}
+
+// clusterGrant binds a ClusterRole of what the adapter does in watched
+// namespaces (written out) to the account: one grant for all namespaces.
+func clusterGrant(b *testing.B, env *controllerEnv, ns, sa string) {
+	b.Helper()
+	ctx := context.Background()
+	name := "tekton-step-source-" + ns
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}}}}
+	if _, err := env.kube.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := env.kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}}}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// subjectAccessReviews is how many SubjectAccessReviews the apiserver has
+// answered.
+func subjectAccessReviews(b *testing.B) float64 {
+	b.Helper()
+	requests, err := requestsByKind(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return requests["POST subjectaccessreviews"]
+}
+
+// settledReviews waits until the SubjectAccessReview count has not moved
+// for 3 s (the reconciles under way are done) and returns it.
+func settledReviews(b *testing.B) float64 {
+	b.Helper()
+	last, since := subjectAccessReviews(b), time.Now()
+	for time.Since(since) < 3*time.Second {
+		time.Sleep(250 * time.Millisecond)
+		if now := subjectAccessReviews(b); now != last {
+			last, since = now, time.Now()
+		}
+	}
+	return last
+}
