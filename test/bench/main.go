@@ -89,7 +89,7 @@ func logf(format string, args ...interface{}) {
 func main() {
 	opts := options{pprofDir: os.Getenv("BENCH_PPROF")}
 	quick := flag.Bool("quick", false, "small workload and short settle times (CI runs it so the benchmark cannot rot); explicit flags still win")
-	flag.IntVar(&opts.runs, "taskruns", 500, "TaskRuns in the workload")
+	flag.IntVar(&opts.runs, "taskruns", 500, "TaskRuns in the workload (0: only the many-namespaces workload)")
 	flag.IntVar(&opts.steps, "steps", 5, "steps per TaskRun")
 	flag.Float64Var(&opts.rate, "rate", 200, "target step transitions per second")
 	flag.IntVar(&opts.concurrent, "concurrent", 32, "TaskRuns running at once: more makes each TaskRun, and its steps, last longer at the same rate")
@@ -226,51 +226,12 @@ func run(opts options) error {
 		want:     writesWanted,
 	}}
 
-	logf("workload: %d TaskRuns x %d steps at %.0f transitions/s; RSS with %d TaskRuns cached",
-		opts.runs, opts.steps, opts.rate, opts.cached)
-	// One namespace of finished TaskRuns serves every contender's RSS figure.
-	cachedNS, err := b.newNamespace()
-	if err != nil {
-		return err
-	}
-	logf("creating %d finished TaskRuns", opts.cached)
-	if err := b.createFinished(cachedNS); err != nil {
-		return err
-	}
-	var active []*contender
-	for _, c := range contenders {
-		if opts.only == nil || opts.only[c.name] {
-			active = append(active, c)
+	if opts.runs > 0 {
+		if err := b.throughputAndRSS(contenders); err != nil {
+			return err
 		}
 	}
-	// Whoever runs first meets an apiserver still busy with the cached
-	// TaskRuns just created, and later ones a larger etcd: rotating the
-	// order over the rounds gives each contender each position.
-	rounds := map[*contender][]*measurement{}
-	for r := 0; r < opts.rounds; r++ {
-		for i := range active {
-			c := active[(i+r)%len(active)]
-			if opts.rounds > 1 {
-				logf("%s: round %d of %d", c.name, r+1, opts.rounds)
-			}
-			m, err := b.measureThroughput(c)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.name, err)
-			}
-			rounds[c] = append(rounds[c], m)
-		}
-	}
-	var results []*summary
-	for _, c := range active {
-		s := summarize(c.name, rounds[c])
-		var err error
-		if s.peakRSS, err = b.measureRSS(c, cachedNS); err != nil {
-			return fmt.Errorf("%s RSS: %w", c.name, err)
-		}
-		results = append(results, s)
-	}
-	printTable(results, opts)
-	if ours := contenders[0]; len(opts.replicas) > 0 && (opts.only == nil || opts.only["ours"]) {
+	if ours := contenders[0]; opts.runs > 0 && len(opts.replicas) > 0 && (opts.only == nil || opts.only["ours"]) {
 		var replicated []*replicaResult
 		for _, n := range opts.replicas {
 			r, err := b.measureReplicas(ours, n)
@@ -288,5 +249,55 @@ func run(opts options) error {
 		}
 		printManyNamespaces(many, opts)
 	}
+	return nil
+}
+
+// throughputAndRSS runs the throughput rounds and the RSS run of the
+// contenders and prints their table.
+func (b *bench) throughputAndRSS(contenders []*contender) error {
+	logf("workload: %d TaskRuns x %d steps at %.0f transitions/s; RSS with %d TaskRuns cached",
+		b.opts.runs, b.opts.steps, b.opts.rate, b.opts.cached)
+	// One namespace of finished TaskRuns serves every contender's RSS figure.
+	cachedNS, err := b.newNamespace()
+	if err != nil {
+		return err
+	}
+	logf("creating %d finished TaskRuns", b.opts.cached)
+	if err := b.createFinished(cachedNS); err != nil {
+		return err
+	}
+	var active []*contender
+	for _, c := range contenders {
+		if b.opts.only == nil || b.opts.only[c.name] {
+			active = append(active, c)
+		}
+	}
+	// Whoever runs first meets an apiserver still busy with the cached
+	// TaskRuns just created, and later ones a larger etcd: rotating the
+	// order over the rounds gives each contender each position.
+	rounds := map[*contender][]*measurement{}
+	for r := 0; r < b.opts.rounds; r++ {
+		for i := range active {
+			c := active[(i+r)%len(active)]
+			if b.opts.rounds > 1 {
+				logf("%s: round %d of %d", c.name, r+1, b.opts.rounds)
+			}
+			m, err := b.measureThroughput(c)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			rounds[c] = append(rounds[c], m)
+		}
+	}
+	var results []*summary
+	for _, c := range active {
+		s := summarize(c.name, rounds[c])
+		var err error
+		if s.peakRSS, err = b.measureRSS(c, cachedNS); err != nil {
+			return fmt.Errorf("%s RSS: %w", c.name, err)
+		}
+		results = append(results, s)
+	}
+	printTable(results, b.opts)
 	return nil
 }

@@ -55,6 +55,9 @@ type nsContender struct {
 	env func(namespaces []string, sink string) []string
 	// watches is how many TaskRun watches it opens for n namespaces.
 	watches func(n int) int
+	// ours: whatever it fails to do fails the run; for the others a
+	// watch never opened or an event never delivered is a result.
+	ours bool
 	// delivered says whether everything the runs should cause arrived, and
 	// how many events arrived.
 	delivered func(runs []*sim.Run, last map[string]string, evs []cloudevents.Event) (complete bool, count int)
@@ -62,7 +65,8 @@ type nsContender struct {
 
 // nsResult is one contender's figures.
 type nsResult struct {
-	name           string
+	name string
+	// readyAfter: when every watch was open; 0 if never within -timeout.
 	readyAfter     time.Duration
 	lists, watches float64
 	events         int
@@ -91,10 +95,10 @@ func (b *bench) manyNamespaceContenders(bins map[string]string) []*nsContender {
 	}
 	return []*nsContender{{
 		name: "ours (cluster-wide watch)", bin: bins["ours"], env: ours(true),
-		watches: func(int) int { return 1 }, delivered: oursDelivered,
+		watches: func(int) int { return 1 }, ours: true, delivered: oursDelivered,
 	}, {
 		name: "ours (a watch per namespace)", bin: bins["ours"], env: ours(false),
-		watches: func(n int) int { return n }, delivered: oursDelivered,
+		watches: func(n int) int { return n }, ours: true, delivered: oursDelivered,
 	}, {
 		name: "apiserversource", bin: bins["apiserversource"],
 		env: func(namespaces []string, sink string) []string {
@@ -222,8 +226,14 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 			break
 		}
 		if time.Since(start) > b.opts.timeout {
-			return nil, fmt.Errorf("%v of %v TaskRun watches open after %s; its log ends:\n%s",
-				now.watches-before.watches, want-before.watches, b.opts.timeout, p.logTail())
+			if c.ours {
+				return nil, fmt.Errorf("%v of %v TaskRun watches open after %s; its log ends:\n%s",
+					now.watches-before.watches, want-before.watches, b.opts.timeout, p.logTail())
+			}
+			res.lists, res.watches = now.lists-before.lists, now.watches-before.watches
+			logf("%s: only %v of %v TaskRun watches open after %s; running the workload anyway",
+				c.name, res.watches, want-before.watches, b.opts.timeout)
+			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -232,7 +242,7 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 		return nil, err
 	}
 	res.cpuToReady = float64(ticks) / 100
-	logf("%s: watching everything after %s (%v LIST, %v WATCH requests for TaskRuns)",
+	logf("%s: watching after %s (%v LIST, %v WATCH requests for TaskRuns)",
 		c.name, res.readyAfter.Round(time.Millisecond), res.lists, res.watches)
 
 	runs, last, err := b.runEveryNamespace(namespaces, prefix)
@@ -256,7 +266,7 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 		return nil, err
 	}
 	res.peakRSS = mem.Peak
-	if !res.complete {
+	if !res.complete && c.ours {
 		return nil, fmt.Errorf("not every TaskRun's events arrived within %s (%d events)", b.opts.timeout, res.events)
 	}
 	logf("%s: %d events, peak RSS %.1f MiB", c.name, res.events, float64(res.peakRSS)/(1<<20))
@@ -294,12 +304,23 @@ func printManyNamespaces(results []*nsResult, opts options) {
 		opts.namespaces, opts.namespaceTaskRuns)
 	fmt.Println("Ready: every TaskRun watch the contender needs open at the apiserver (apiserver_longrunning_requests); LIST: apiserver_request_total.")
 	fmt.Println()
-	fmt.Printf("| %-28s | %11s | %9s | %6s | %6s | %8s | %14s |\n", "contender", "ready after", "CPU to it", "LIST", "WATCH", "events", "peak RSS (MiB)")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 30), strings.Repeat("-", 13), strings.Repeat("-", 11), strings.Repeat("-", 8), strings.Repeat("-", 8), strings.Repeat("-", 10), strings.Repeat("-", 16))
+	fmt.Printf("| %-28s | %14s | %9s | %6s | %6s | %8s | %9s | %14s |\n", "contender", "ready after", "CPU to it", "LIST", "WATCH", "events", "all there", "peak RSS (MiB)")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 30), strings.Repeat("-", 16), strings.Repeat("-", 11), strings.Repeat("-", 8),
+		strings.Repeat("-", 8), strings.Repeat("-", 10), strings.Repeat("-", 11), strings.Repeat("-", 16))
 	for _, r := range results {
-		fmt.Printf("| %-28s | %11s | %8.2fs | %6.0f | %6.0f | %8d | %14.1f |\n", r.name, r.readyAfter.Round(10*time.Millisecond),
-			r.cpuToReady, r.lists, r.watches, r.events, float64(r.peakRSS)/(1<<20))
+		ready := r.readyAfter.Round(10 * time.Millisecond).String()
+		if r.readyAfter == 0 {
+			ready = "not in " + opts.timeout.String()
+		}
+		all := "yes"
+		if !r.complete {
+			all = "NO"
+		}
+		fmt.Printf("| %-28s | %14s | %8.2fs | %6.0f | %6.0f | %8d | %9s | %14.1f |\n", r.name, ready,
+			r.cpuToReady, r.lists, r.watches, r.events, all, float64(r.peakRSS)/(1<<20))
 	}
+	fmt.Println("(LIST 0: client-go 1.35 lists through a streaming WATCH, sendInitialEvents; CPU to it: at ready, or at the timeout;")
+	fmt.Println(" all there: ours, both events of every step; ApiServerSource, the event of every TaskRun's last write.)")
 	for _, r := range results {
 		if r.name == "ours (cluster-wide watch)" {
 			verdict := "met"
