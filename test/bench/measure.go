@@ -121,7 +121,9 @@ func (b *bench) waitReady(c *contender, m *measurement, probe string) error {
 	}
 }
 
-func (b *bench) measureThroughput(c *contender) (*measurement, error) {
+// newWorkloadMeasurement is a throughput workload's measurement of c: a
+// fresh namespace and a sink of its own, to stop when done.
+func (b *bench) newWorkloadMeasurement(c *contender) (*measurement, error) {
 	ns, err := b.newNamespace()
 	if err != nil {
 		return nil, err
@@ -130,9 +132,17 @@ func (b *bench) measureThroughput(c *contender) (*measurement, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer sink.Stop()
-	m := &measurement{contender: c, opts: b.opts, ns: ns, sink: sink, seen: map[string]bool{},
-		writes: &writeLog{byRV: map[string]time.Time{}, byStep: map[string]time.Time{}}}
+	return &measurement{contender: c, opts: b.opts, ns: ns, sink: sink, seen: map[string]bool{},
+		writes: &writeLog{byRV: map[string]time.Time{}, byStep: map[string]time.Time{}}}, nil
+}
+
+func (b *bench) measureThroughput(c *contender) (*measurement, error) {
+	m, err := b.newWorkloadMeasurement(c)
+	if err != nil {
+		return nil, err
+	}
+	defer m.sink.Stop()
+	ns, sink := m.ns, m.sink
 	if m.proc, err = b.start(c, ns, sink, filepath.Join(b.tmp, c.name+".throughput")); err != nil {
 		return nil, err
 	}

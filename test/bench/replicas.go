@@ -41,7 +41,6 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 	"github.com/tektonstep/tekton-step-source/test/procstat"
-	"github.com/tektonstep/tekton-step-source/test/receiver"
 )
 
 // replicaResult is one replica count's figures.
@@ -56,18 +55,13 @@ type replicaResult struct {
 func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) {
 	ctx := context.Background()
 	kube := kubernetes.NewForConfigOrDie(b.cp.Config)
-	ns, err := b.newNamespace()
+	m, err := b.newWorkloadMeasurement(ours)
 	if err != nil {
 		return nil, err
 	}
-	sink, err := receiver.Start("")
-	if err != nil {
-		return nil, err
-	}
-	defer sink.Stop()
-	m := &measurement{contender: ours, opts: b.opts, ns: ns, sink: sink, seen: map[string]bool{},
-		writes: &writeLog{byRV: map[string]time.Time{}, byStep: map[string]time.Time{}}}
-	env := ours.env(ns, sink.URL)
+	defer m.sink.Stop()
+	ns := m.ns
+	env := ours.env(ns, m.sink.URL)
 	if n > 1 {
 		// What the controller gives spec.replicas > 1; the Deployment
 		// stands for the adapter's (no kubelet here), its ready replicas
