@@ -4,7 +4,7 @@
 # per update) on one real kube-apiserver, and prints a table
 # (docs/benchmarks.md); also over many namespaces (against ApiServerSource)
 # and with 1, 2 and 4 replicas. `--quick` is a small run with short
-# settle times (about a minute with a warm build cache) that hack/test.sh runs
+# settle times (about two minutes with a warm build cache) that hack/test.sh runs
 # so the benchmark cannot rot; it fails when a contender does not deliver every
 # expected event, never on a missed performance target. Other flags:
 # -taskruns, -steps, -rate, -concurrent, -rounds, -cached, -settle,

@@ -118,12 +118,13 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		}
 		// Another selected namespace: what was allowed there within
 		// AllowedAccessTTL is not asked again.
-		ask := r.allowedAccess.unconfirmed(user, ns, toCheck, now)
+		instance := r.namespaceInstance(ns)
+		ask := r.allowedAccess.unconfirmed(user, instance, toCheck, now)
 		nsDenied, err := denied(ns, ask)
 		if err != nil {
 			return nil, false, err
 		}
-		r.allowedAccess.allowed(user, ns, ask, nsDenied, now)
+		r.allowedAccess.allowed(user, instance, ask, nsDenied, now)
 		for _, a := range nsDenied {
 			if count[a] == 0 {
 				others = append(others, a)
@@ -160,4 +161,16 @@ func describeDenied(where string, denied []resources.Access) []string {
 		i = j
 	}
 	return items
+}
+
+// namespaceInstance names one namespace's life: its name and UID (from the
+// namespace lister), so that what was allowed in a namespace is not taken
+// as true of a new one of the same name.
+func (r *Reconciler) namespaceInstance(name string) string {
+	if r.NamespaceLister != nil {
+		if ns, err := r.NamespaceLister.Get(name); err == nil {
+			return name + "/" + string(ns.UID)
+		}
+	}
+	return name
 }

@@ -36,9 +36,15 @@ const AllowedAccessTTL = time.Hour
 
 // allowedAccess remembers the reviews that allowed an access, by account,
 // namespace and access, until they expire.
+// The namespace is named with its UID, so that a namespace deleted and
+// created again (its grants gone) is asked again.
 type allowedAccess struct {
 	mu      sync.Mutex
 	expires map[allowedKey]time.Time
+	// deniedAt is when an access was last seen denied: an allowing answer
+	// asked before that (by another worker, for another source of the same
+	// account) must not be recorded over it.
+	deniedAt map[allowedKey]time.Time
 }
 
 type allowedKey struct {
@@ -47,7 +53,7 @@ type allowedKey struct {
 }
 
 func newAllowedAccess() *allowedAccess {
-	return &allowedAccess{expires: map[allowedKey]time.Time{}}
+	return &allowedAccess{expires: map[allowedKey]time.Time{}, deniedAt: map[allowedKey]time.Time{}}
 }
 
 // unconfirmed is what of accesses has no unexpired allowing review for
@@ -68,8 +74,8 @@ func (c *allowedAccess) unconfirmed(user, namespace string, accesses []resources
 	return out
 }
 
-// allowed records that the apiserver allowed user each of accesses in
-// namespace at now, except those it denied.
+// allowed records that the apiserver, asked at now, allowed user each of
+// accesses in namespace, except those it denied.
 func (c *allowedAccess) allowed(user, namespace string, accesses, denied []resources.Access, now time.Time) {
 	if c == nil {
 		return
@@ -80,8 +86,13 @@ func (c *allowedAccess) allowed(user, namespace string, accesses, denied []resou
 		key := allowedKey{user, namespace, a}
 		if slices.Contains(denied, a) {
 			delete(c.expires, key)
+			c.deniedAt[key] = now
 			continue
 		}
+		if at, ok := c.deniedAt[key]; ok && !now.After(at) {
+			continue
+		}
+		delete(c.deniedAt, key)
 		c.expires[key] = now.Add(AllowedAccessTTL)
 	}
 }
@@ -96,6 +107,11 @@ func (c *allowedAccess) prune(now time.Time) {
 	for key, exp := range c.expires {
 		if !now.Before(exp) {
 			delete(c.expires, key)
+		}
+	}
+	for key, at := range c.deniedAt {
+		if now.Sub(at) >= AllowedAccessTTL {
+			delete(c.deniedAt, key)
 		}
 	}
 }

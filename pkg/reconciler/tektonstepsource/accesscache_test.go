@@ -62,6 +62,18 @@ func TestAllowedAccess(t *testing.T) {
 		})
 	}
 
+	t.Run("an allowing answer asked before a denial was seen is not recorded", func(t *testing.T) {
+		c := newAllowedAccess()
+		c.allowed("u", "a", all, []resources.Access{watch}, t0.Add(time.Second))
+		c.allowed("u", "a", all, nil, t0)
+		if diff := cmp.Diff([]resources.Access{watch}, c.unconfirmed("u", "a", all, t0.Add(2*time.Second))); diff != "" {
+			t.Errorf("unconfirmed (-want +got):\n%s", diff)
+		}
+		c.allowed("u", "a", all, nil, t0.Add(3*time.Second))
+		if got := c.unconfirmed("u", "a", all, t0.Add(4*time.Second)); len(got) != 0 {
+			t.Errorf("unconfirmed = %v after a later allowing answer, want none", got)
+		}
+	})
 	t.Run("prune forgets the expired", func(t *testing.T) {
 		c := newAllowedAccess()
 		c.allowed("u", "gone", all, nil, t0)

@@ -111,10 +111,12 @@ func keepContainerResources(want, have *appsv1.Deployment) {
 }
 
 // adapterChanged tells whether the stored Deployment differs from the
-// wanted one in what the controller sets. DeepDerivative ignores the fields
-// the controller leaves empty and the apiserver defaults (probe periods,
-// termination message path, pull policy, ...), so a stored Deployment
-// compares equal to the one it was created from: no update loop. It also
+// wanted one in what the controller sets. DeepDerivative ignores the
+// strings, pointers and lists the controller leaves empty and the apiserver
+// defaults (termination message path, pull policy, ...), but compares
+// numbers, so the controller sets the numbers the apiserver would default
+// (the probes' timings); a stored Deployment then compares equal to the one
+// it was created from: no update on every reconcile. It also
 // accepts a shorter list as a prefix of a longer one, so containers and
 // their environments are compared exactly: a removed variable (say
 // K_CA_CERTS) must roll the adapter too.

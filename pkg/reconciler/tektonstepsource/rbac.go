@@ -130,12 +130,23 @@ func (r *Reconciler) reconcileAdapterObjects(ctx context.Context, src *v1alpha1.
 	if _, err := r.KubeClientSet.CoreV1().ConfigMaps(src.Namespace).Create(ctx, journal, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("progress journal %q: %w", journal.Name, err)
 	}
+	// Leases are named by the source's name, not its UID: one that
+	// already exists may be a deleted source's of the same name,
+	// about to be garbage collected. Only a round that created them all is
+	// remembered, so the next reconcile creates them again.
+	leasesExisted := false
 	for _, lease := range resources.MakeLeases(src) {
-		if _, err := r.KubeClientSet.CoordinationV1().Leases(src.Namespace).Create(ctx, lease, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		_, err := r.KubeClientSet.CoordinationV1().Leases(src.Namespace).Create(ctx, lease, metav1.CreateOptions{})
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			leasesExisted = true
+		case err != nil:
 			return fmt.Errorf("lease %q: %w", lease.Name, err)
 		}
 	}
-	r.created.remember(src, time.Now())
+	if !leasesExisted {
+		r.created.remember(src, time.Now())
+	}
 	return nil
 }
 
