@@ -154,22 +154,10 @@ func apiServerSourceDelivered(runs []*sim.Run, last map[string]string, evs []clo
 	return true, count
 }
 
-// manyNamespaces creates the namespaces and measures each contender on them.
+// manyNamespaces measures each contender on namespaces of its own, created
+// for it, so that none starts with another's TaskRuns to list and cache.
 func (b *bench) manyNamespaces(bins map[string]string) ([]*nsResult, error) {
-	kube := kubernetes.NewForConfigOrDie(b.cp.Config)
 	ctx := context.Background()
-	namespaces := make([]string, b.opts.namespaces)
-	logf("many namespaces: creating %d namespaces", len(namespaces))
-	if err := parallel(len(namespaces), 16, func(i int) error {
-		ns, err := kube.CoreV1().Namespaces().Create(ctx,
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("many-%04d", i)}}, metav1.CreateOptions{})
-		if err == nil {
-			namespaces[i] = ns.Name
-		}
-		return err
-	}); err != nil {
-		return nil, err
-	}
 	// The watches open before any contender: the earlier workloads'
 	// processes' watches end at the apiserver a little after they exit,
 	// so the count is taken once it has not moved for a second.
@@ -205,13 +193,34 @@ func (b *bench) manyNamespaces(bins map[string]string) ([]*nsResult, error) {
 				return nil, fmt.Errorf("%v TaskRun watches still open a minute after the last contender stopped (%v before any)", now.watches, idle.watches)
 			}
 		}
-		r, err := b.measureManyNamespaces(c, namespaces, fmt.Sprintf("r%d", round))
+		prefix := fmt.Sprintf("r%d", round)
+		namespaces, err := b.createNamespaces(ctx, "many-"+prefix)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.measureManyNamespaces(c, namespaces, prefix)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+// createNamespaces creates -namespaces namespaces named prefix-0000 on.
+func (b *bench) createNamespaces(ctx context.Context, prefix string) ([]string, error) {
+	kube := kubernetes.NewForConfigOrDie(b.cp.Config)
+	namespaces := make([]string, b.opts.namespaces)
+	logf("many namespaces: creating %d namespaces %s-*", len(namespaces), prefix)
+	err := parallel(len(namespaces), 16, func(i int) error {
+		ns, err := kube.CoreV1().Namespaces().Create(ctx,
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%04d", prefix, i)}}, metav1.CreateOptions{})
+		if err == nil {
+			namespaces[i] = ns.Name
+		}
+		return err
+	})
+	return namespaces, err
 }
 
 // contenderFamily maps a many-namespaces contender to its -contenders name.
@@ -234,7 +243,15 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 		return nil, err
 	}
 	p := &process{log: filepath.Join(b.tmp, prefix+".many.log"), exited: make(chan struct{})}
-	if err := p.run(c.bin, c.env(namespaces, sink.URL)); err != nil {
+	env := c.env(namespaces, sink.URL)
+	if c.ours {
+		profiling, err := b.profiling(p)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, profiling...)
+	}
+	if err := p.run(c.bin, env); err != nil {
 		return nil, err
 	}
 	defer p.stop()
@@ -296,6 +313,11 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 		return nil, err
 	}
 	res.peakRSS = mem.Peak
+	// What the heap holds once everything is cached: where a watch per
+	// namespace's memory goes.
+	if err := b.saveProfile(p, "heap?gc=1", prefix+".many.heap.pb.gz"); err != nil {
+		return nil, err
+	}
 	if !res.complete && c.ours {
 		return nil, fmt.Errorf("not every TaskRun's events arrived within %s (%d events)", b.opts.timeout, res.events)
 	}

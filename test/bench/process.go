@@ -77,15 +77,29 @@ type process struct {
 func (b *bench) start(c *contender, ns string, sink *receiver.Receiver, base string) (*process, error) {
 	p := &process{log: base + ".log", exited: make(chan struct{})}
 	env := append(c.env(ns, sink.URL), "FLOOR_OUT="+base)
-	if c.pprof && b.opts.pprofDir != "" {
-		port, err := freePort()
+	if c.pprof {
+		profiling, err := b.profiling(p)
 		if err != nil {
 			return nil, err
 		}
-		p.pprofBase = fmt.Sprintf("http://127.0.0.1:%d", port)
-		env = append(env, `K_OBSERVABILITY_CONFIG={"runtime":{"profiling":"enabled"}}`, fmt.Sprintf("PROFILING_PORT=%d", port))
+		env = append(env, profiling...)
 	}
 	return p, p.run(c.bin, env)
+}
+
+// profiling is the environment that makes a Knative adapter serve Go's
+// profiles on a free port, which p then fetches from; none unless
+// BENCH_PPROF is set.
+func (b *bench) profiling(p *process) ([]string, error) {
+	if b.opts.pprofDir == "" {
+		return nil, nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	p.pprofBase = fmt.Sprintf("http://127.0.0.1:%d", port)
+	return []string{`K_OBSERVABILITY_CONFIG={"runtime":{"profiling":"enabled"}}`, fmt.Sprintf("PROFILING_PORT=%d", port)}, nil
 }
 
 // run starts bin with env, its output going to p.log.

@@ -67,6 +67,15 @@ const (
 	EventComponent = "tektonstepsource-controller"
 )
 
+// ShippedQPS and ShippedBurst are the client rate sharedmain gives
+// cmd/controller when KUBE_API_QPS and KUBE_API_BURST are unset, as
+// config/500-controller.yaml leaves them: client-go's defaults times the
+// two controllers it runs (tektonstepsource and guard, as RunController).
+const (
+	ShippedQPS   = 2 * rest.DefaultQPS
+	ShippedBurst = 2 * rest.DefaultBurst
+)
+
 // RunController runs the controller until ctx is done, with the logger of
 // ctx (logging.WithLogger). The controller reads SYSTEM_NAMESPACE and
 // TEKTON_STEP_SOURCE_RA_IMAGE from the environment, as in its Deployment;
@@ -87,9 +96,9 @@ func RunController(ctx context.Context, cfg *rest.Config) error {
 
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
-		// sharedmain's default (5 requests/s per controller) protects a
-		// shared apiserver; a test's private one can take more, and tests
-		// finish sooner.
+		// sharedmain's default protects a shared apiserver; a test's
+		// private one can take more, and tests finish sooner. (envtest's
+		// config already has 1000 requests/s.)
 		cfg.QPS, cfg.Burst = 50, 100
 	}
 	ctx = tektonstepsource.WithInformerSelectors(ctx)

@@ -78,8 +78,9 @@ type controllerEnv struct {
 // Knative's addressable-resolver roles, aggregates the controller's
 // addressable-resolver ClusterRole (no controller manager runs here), and
 // runs the real controller in-process, impersonating its service account,
-// until the test ends.
-func startController(t testing.TB) *controllerEnv {
+// until the test ends. Its client rate is the control plane config's
+// (envtest's 1000 requests/s, burst 2000) unless a rate is given.
+func startController(t testing.TB, rate ...clientRate) *controllerEnv {
 	t.Helper()
 	ctx := context.Background()
 	t.Setenv("SYSTEM_NAMESPACE", controllerNamespace)
@@ -109,6 +110,9 @@ func startController(t testing.TB) *controllerEnv {
 		UserName: controllerUser,
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + controllerNamespace, "system:authenticated"},
 	}
+	for _, r := range rate {
+		cfg.QPS, cfg.Burst = r.qps, r.burst
+	}
 	logger, stopLogging := testLogger(t)
 	runCtx, cancel := context.WithCancel(logging.WithLogger(ctx, logger))
 	done := make(chan error, 1)
@@ -132,6 +136,15 @@ func startController(t testing.TB) *controllerEnv {
 		dynamic: dynamic.NewForConfigOrDie(cp.Config),
 	}
 }
+
+// clientRate is a client's request rate limit (client-go's QPS and Burst;
+// the controller's KUBE_API_QPS and KUBE_API_BURST).
+type clientRate struct {
+	qps   float32
+	burst int
+}
+
+func (r clientRate) String() string { return fmt.Sprintf("%g requests/s, burst %d", r.qps, r.burst) }
 
 // testLogger logs through t.Log (shown for failed tests and with -v) until
 // stop is called; later lines (goroutines winding down) are dropped, since

@@ -37,10 +37,11 @@ import (
 // BenchmarkControllerSubjectAccessReviews counts the SubjectAccessReviews
 // the real controller sends for one source with a user-provided account
 // and a namespaceSelector over 1,000 namespaces (BENCH_NAMESPACES), with
-// the account granted by a Role in every namespace and, apart, by a
-// ClusterRole binding: until the source is Ready, and for one reconcile
-// once it is (the periodic one, every ResyncInterval), from which it
-// derives the reviews per hour. hack/bench.sh runs it once.
+// the account granted by a Role in every namespace, apart by a ClusterRole
+// binding, and not at all: until the source is Ready (refused), and for one
+// reconcile once it is (the periodic one, every ResyncInterval; every
+// PermissionRecheckInterval while refused), from which it derives the
+// reviews per hour. hack/bench.sh runs it once.
 func BenchmarkControllerSubjectAccessReviews(b *testing.B) {
 	namespaces := 1000
 	if v := os.Getenv("BENCH_NAMESPACES"); v != "" {
@@ -55,7 +56,7 @@ func BenchmarkControllerSubjectAccessReviews(b *testing.B) {
 	defer cancel()
 	go func() { _ = inprocess.SimulateAdapters(ctx, cp.Config, nil) }()
 
-	for _, grant := range []string{"roles", "clusterrolebinding"} {
+	for _, grant := range []string{"roles", "clusterrolebinding", "none"} {
 		b.Run(grant, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				home := cp.NewNamespace(b)
@@ -83,7 +84,15 @@ func BenchmarkControllerSubjectAccessReviews(b *testing.B) {
 						s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{label: home}}
 					}))
 				env.grantJournal(b, home, "watcher", src)
-				env.waitForSource(b, home, src.Name, "Ready=True", func(s *v1alpha1.TektonStepSource) bool {
+				// Refused: rechecked every PermissionRecheckInterval.
+				outcome, period := "Ready", tektonstepsource.ResyncInterval
+				if grant == "none" {
+					outcome, period = "refused", tektonstepsource.PermissionRecheckInterval
+				}
+				env.waitForSource(b, home, src.Name, outcome, func(s *v1alpha1.TektonStepSource) bool {
+					if grant == "none" {
+						return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, tektonstepsource.ReasonInsufficientPermissions)
+					}
 					return len(s.Status.Namespaces) == namespaces && conditionIs(s, v1alpha1.TektonStepSourceConditionReady, corev1.ConditionTrue, "")
 				})
 				toReady := settledReviews(b) - before
@@ -97,14 +106,14 @@ func BenchmarkControllerSubjectAccessReviews(b *testing.B) {
 				// other namespaces' allowed reviews expired and asks them
 				// again, counted as what the start took (one full check and
 				// the few of the reconciles that followed).
-				periodic := float64(time.Hour / tektonstepsource.ResyncInterval)
+				periodic := float64(time.Hour / period)
 				perHour := toReady + (periodic-1)*perReconcile
 				if err := env.sources.SourcesV1alpha1().TektonStepSources(home).Delete(ctx, src.Name, metav1.DeleteOptions{}); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(perHour, "reviews/hour")
-				b.Logf("%s over %d namespaces: %.0f SubjectAccessReviews until Ready, %.0f per reconcile after; per hour (%.0f periodic reconciles, allowed reviews kept %s): %.0f",
-					grant, namespaces, toReady, perReconcile, periodic, tektonstepsource.AllowedAccessTTL, perHour)
+				b.Logf("%s over %d namespaces: %.0f SubjectAccessReviews until %s, %.0f per reconcile after; per hour (%.0f periodic reconciles, allowed reviews kept %s): %.0f",
+					grant, namespaces, toReady, outcome, perReconcile, periodic, tektonstepsource.AllowedAccessTTL, perHour)
 			}
 		})
 	}

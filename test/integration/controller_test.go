@@ -496,8 +496,8 @@ func TestControllerNamespaceSelector(t *testing.T) {
 	// Counted, not named: a refused source shows no namespace names,
 	// neither in the message nor in its status.
 	msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message
-	wantMsg := `Service account "watcher" cannot list, watch, patch taskruns.tekton.dev in 1 other namespace the namespaceSelector selects; ` +
-		`get pods/log in 1 other namespace the namespaceSelector selects`
+	wantMsg := `Service account "watcher" cannot list, watch, patch taskruns.tekton.dev in at least 1 of the 4 other namespaces the namespaceSelector selects; ` +
+		`get pods/log in at least 1 of the 4 other namespaces the namespaceSelector selects`
 	if msg != wantMsg {
 		t.Errorf("SufficientPermissions message:\n got %s\nwant %s", msg, wantMsg)
 	}

@@ -84,3 +84,34 @@ func MiB(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<
 func (m Memory) String() string {
 	return fmt.Sprintf("RSS %s (RssAnon %s, RssFile %s), peak %s", MiB(m.Now), MiB(m.Anon), MiB(m.File), MiB(m.Peak))
 }
+
+// Children are the processes whose parent is pid, by their command name
+// (at most 15 characters, as the kernel keeps it).
+func Children(pid int) (map[int]string, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]string{}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+		if err != nil {
+			continue // gone since the listing
+		}
+		s := string(data)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		// After the name: state, then the parent's pid.
+		fields := strings.Fields(s[end+2:])
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			out[child] = s[open+1 : end]
+		}
+	}
+	return out, nil
+}

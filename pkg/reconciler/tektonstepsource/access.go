@@ -38,7 +38,8 @@ import (
 // own namespace is named: the other namespaces a namespaceSelector selects
 // are counted, so that a refused source never lists the cluster's
 // namespaces to whoever made it. What the account was allowed in those
-// other namespaces is asked again only after AllowedAccessTTL.
+// other namespaces is asked again only after AllowedAccessTTL, and an
+// access refused in one of them is not asked in the others.
 // clusterWatch: the account may list and watch TaskRuns in all
 // namespaces, so one watch serves several.
 func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (missing []string, clusterWatch bool, err error) {
@@ -99,9 +100,13 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		toCheck = clusterDenied
 		clusterWatch = !slices.ContainsFunc(clusterDenied, resources.ListsOrWatchesTaskRuns)
 	}
-	// How many of the other selected namespaces deny each access.
-	var others []resources.Access
-	count := map[resources.Access]int{}
+	// The other selected namespaces. An access one of them refuses is not
+	// asked in the rest: the source is refused either way, and one refused
+	// everywhere would otherwise ask every access in every namespace at
+	// each recheck (PermissionRecheckInterval), thousands of reviews every
+	// 30 s for a selector over a thousand namespaces.
+	var refused []resources.Access
+	otherNamespaces := 0
 	now := time.Now()
 	r.allowedAccess.prune(now)
 	for _, ns := range namespaces {
@@ -116,35 +121,35 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 			missing = append(missing, describeDenied(fmt.Sprintf("in namespace %q", ns), nsDenied)...)
 			continue
 		}
-		// Another selected namespace: what was allowed there within
-		// AllowedAccessTTL is not asked again.
+		otherNamespaces++
+		pending := slices.DeleteFunc(slices.Clone(toCheck), func(a resources.Access) bool { return slices.Contains(refused, a) })
+		if len(pending) == 0 {
+			continue
+		}
+		// What was allowed there within AllowedAccessTTL is not asked
+		// again.
 		instance := r.namespaceInstance(ns)
-		ask := r.allowedAccess.unconfirmed(user, instance, toCheck, now)
+		ask := r.allowedAccess.unconfirmed(user, instance, pending, now)
 		nsDenied, err := denied(ns, ask)
 		if err != nil {
 			return nil, false, err
 		}
 		r.allowedAccess.allowed(user, instance, ask, nsDenied, now)
-		for _, a := range nsDenied {
-			if count[a] == 0 {
-				others = append(others, a)
-			}
-			count[a]++
-		}
+		refused = append(refused, nsDenied...)
 	}
-	for i := 0; i < len(others); {
-		j := i
-		for j < len(others) && count[others[j]] == count[others[i]] {
-			j++
-		}
-		where := fmt.Sprintf("in %d other namespaces the namespaceSelector selects", count[others[i]])
-		if count[others[i]] == 1 {
-			where = "in 1 other namespace the namespaceSelector selects"
-		}
-		missing = append(missing, describeDenied(where, others[i:j])...)
-		i = j
+	// In the order asked, so that the verbs of one resource stay together.
+	slices.SortStableFunc(refused, func(a, b resources.Access) int { return slices.Index(toCheck, a) - slices.Index(toCheck, b) })
+	return append(missing, describeDenied(inOtherNamespaces(otherNamespaces), refused)...), clusterWatch, nil
+}
+
+// inOtherNamespaces says where an access refused in one of n other selected
+// namespaces is missing: in at least that one, since the rest are not asked
+// once one refuses.
+func inOtherNamespaces(n int) string {
+	if n == 1 {
+		return "in the other namespace the namespaceSelector selects"
 	}
-	return missing, clusterWatch, nil
+	return fmt.Sprintf("in at least 1 of the %d other namespaces the namespaceSelector selects", n)
 }
 
 // describeDenied renders denied accesses, consecutive verbs of one resource

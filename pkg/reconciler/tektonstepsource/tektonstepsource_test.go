@@ -205,6 +205,28 @@ func userSARs(nsList ...string) []runtime.Object {
 	return out
 }
 
+// perNamespaceRefusal is the row of a source whose account, checked in
+// each namespace its selector (team exists: a1, a2, b) selects, is refused
+// what deny says: the reviews asked, the message, no adapter.
+func perNamespaceRefusal(t *testing.T, name string, reviews []runtime.Object, message string, deny func(*authorizationv1.ResourceAttributes) bool) TableRow {
+	selector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: metav1.LabelSelectorOpExists}}}
+	src := newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithNamespaceSelector(selector))...)
+	return TableRow{
+		Name:        name,
+		Objects:     append(namespaces(), src),
+		Key:         testNS + "/" + sourceName,
+		WantErr:     true,
+		WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, reviews...),
+		WantEvents:  []string{Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions, "%s", message)},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+			baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA), WithNamespaceSelector(selector)},
+			initialized(),
+			[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions, message)})...))},
+		WithReactors:            []clientgotesting.ReactionFunc{sarReactor(deny)},
+		SkipNamespaceValidation: true,
+	}
+}
+
 // sarReactor answers SubjectAccessReviews: allowed unless deny says no.
 func sarReactor(deny func(*authorizationv1.ResourceAttributes) bool) clientgotesting.ReactionFunc {
 	return func(action clientgotesting.Action) (bool, runtime.Object, error) {
@@ -603,32 +625,19 @@ func TestReconcile(t *testing.T) {
 		namespaceSelectorRow(t, "namespaceSelector {}: all namespaces, checked cluster-wide",
 			&metav1.LabelSelector{}, nil,
 			[]string{"a1", "a2", "b", testNS}, true),
-		{
-			Name: "namespaceSelector: granted per namespace, checked one by one; one lacks a grant",
-			Objects: append(namespaces(), newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA),
-				WithNamespaceSelector(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-					Key: "team", Operator: metav1.LabelSelectorOpExists}}}))...)),
-			Key:         testNS + "/" + sourceName,
-			WantErr:     true,
-			WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, userSARs("", "a1", "a2", "b")...),
-			WantEvents: []string{
-				Eventf(corev1.EventTypeWarning, ReasonInsufficientPermissions,
-					`Service account "watcher" cannot get pods/log in 2 other namespaces the namespaceSelector selects; `+
-						`list, watch, patch taskruns.tekton.dev in 1 other namespace the namespaceSelector selects`),
-			},
-			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
-				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA),
-					WithNamespaceSelector(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-						Key: "team", Operator: metav1.LabelSelectorOpExists}}})},
-				initialized(),
-				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured, WithNoSufficientPermissions(ReasonInsufficientPermissions,
-					`Service account "watcher" cannot get pods/log in 2 other namespaces the namespaceSelector selects; `+
-						`list, watch, patch taskruns.tekton.dev in 1 other namespace the namespaceSelector selects`)})...))},
-			WithReactors: []clientgotesting.ReactionFunc{sarReactor(func(a *authorizationv1.ResourceAttributes) bool {
+		perNamespaceRefusal(t, "namespaceSelector: granted per namespace, checked one by one; an access refused in one is not asked in the next",
+			append(userSARs("", "a1", "a2"), sars("b")[:3]...),
+			`Service account "watcher" cannot list, watch, patch taskruns.tekton.dev in at least 1 of the 3 other namespaces the namespaceSelector selects; `+
+				`get pods/log in at least 1 of the 3 other namespaces the namespaceSelector selects`,
+			func(a *authorizationv1.ResourceAttributes) bool {
 				return a.Namespace == "" || a.Namespace == "b" || (a.Namespace == "a2" && a.Subresource == "log")
-			})},
-			SkipNamespaceValidation: true,
-		}, {
+			}),
+		perNamespaceRefusal(t, "namespaceSelector: refused in every namespace, each access asked in the first only",
+			userSARs("", "a1"),
+			`Service account "watcher" cannot list, watch, patch taskruns.tekton.dev in at least 1 of the 3 other namespaces the namespaceSelector selects; `+
+				`get pods/log in at least 1 of the 3 other namespaces the namespaceSelector selects`,
+			func(a *authorizationv1.ResourceAttributes) bool { return a.Namespace != testNS }),
+		{
 			Name: "namespaceSelector selects nothing: adapter removed",
 			Objects: append(namespaces(),
 				newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA),
