@@ -31,6 +31,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -67,15 +68,6 @@ const (
 	EventComponent = "tektonstepsource-controller"
 )
 
-// ShippedQPS and ShippedBurst are the client rate sharedmain gives
-// cmd/controller when KUBE_API_QPS and KUBE_API_BURST are unset, as
-// config/500-controller.yaml leaves them: client-go's defaults times the
-// two controllers it runs (tektonstepsource and guard, as RunController).
-const (
-	ShippedQPS   = 2 * rest.DefaultQPS
-	ShippedBurst = 2 * rest.DefaultBurst
-)
-
 // RunController runs the controller until ctx is done, with the logger of
 // ctx (logging.WithLogger). The controller reads SYSTEM_NAMESPACE and
 // TEKTON_STEP_SOURCE_RA_IMAGE from the environment, as in its Deployment;
@@ -92,6 +84,15 @@ func RunController(ctx context.Context, cfg *rest.Config) error {
 				return err
 			}
 		}
+	}
+
+	// As sharedmain: the reconcile workers of each controller.
+	if v, ok := os.LookupEnv("K_THREADS_PER_CONTROLLER"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("K_THREADS_PER_CONTROLLER=%q: want a positive number", v)
+		}
+		controller.DefaultThreadsPerController = n
 	}
 
 	cfg = rest.CopyConfig(cfg)
