@@ -318,10 +318,18 @@ func (b *bench) measureManyNamespaces(c *nsContender, namespaces []string, prefi
 	if err := b.saveProfile(p, "heap?gc=1", prefix+".many.heap.pb.gz"); err != nil {
 		return nil, err
 	}
+	if err := b.saveProfile(p, "goroutine", prefix+".many.goroutine.pb.gz"); err != nil {
+		return nil, err
+	}
+	// The same as text, which ends with the runtime's MemStats: the
+	// goroutine stacks (StackInuse) are in no profile.
+	if err := b.saveProfile(p, "heap?debug=1", prefix+".many.heap.txt"); err != nil {
+		return nil, err
+	}
 	if !res.complete && c.ours {
 		return nil, fmt.Errorf("not every TaskRun's events arrived within %s (%d events)", b.opts.timeout, res.events)
 	}
-	logf("%s: %d events, peak RSS %.1f MiB", c.name, res.events, float64(res.peakRSS)/(1<<20))
+	logf("%s: %d events; %s", c.name, res.events, mem)
 	return res, nil
 }
 
