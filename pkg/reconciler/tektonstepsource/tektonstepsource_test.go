@@ -208,7 +208,7 @@ func userSARs(nsList ...string) []runtime.Object {
 // perNamespaceRefusal is the row of a source whose account, checked in
 // each namespace its selector (team exists: a1, a2, b) selects, is refused
 // what deny says: the reviews asked, the message, no adapter.
-func perNamespaceRefusal(t *testing.T, name string, reviews []runtime.Object, message string, deny func(*authorizationv1.ResourceAttributes) bool) TableRow {
+func perNamespaceRefusal(name string, reviews []runtime.Object, message string, deny func(*authorizationv1.ResourceAttributes) bool) TableRow {
 	selector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: metav1.LabelSelectorOpExists}}}
 	src := newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithNamespaceSelector(selector))...)
 	return TableRow{
@@ -625,14 +625,14 @@ func TestReconcile(t *testing.T) {
 		namespaceSelectorRow(t, "namespaceSelector {}: all namespaces, checked cluster-wide",
 			&metav1.LabelSelector{}, nil,
 			[]string{"a1", "a2", "b", testNS}, true),
-		perNamespaceRefusal(t, "namespaceSelector: granted per namespace, checked one by one; an access refused in one is not asked in the next",
+		perNamespaceRefusal("namespaceSelector: granted per namespace, checked one by one; an access refused in one is not asked in the next",
 			append(userSARs("", "a1", "a2"), sars("b")[:3]...),
 			`Service account "watcher" cannot list, watch, patch taskruns.tekton.dev in at least 1 of the 3 other namespaces the namespaceSelector selects; `+
 				`get pods/log in at least 1 of the 3 other namespaces the namespaceSelector selects`,
 			func(a *authorizationv1.ResourceAttributes) bool {
 				return a.Namespace == "" || a.Namespace == "b" || (a.Namespace == "a2" && a.Subresource == "log")
 			}),
-		perNamespaceRefusal(t, "namespaceSelector: refused in every namespace, each access asked in the first only",
+		perNamespaceRefusal("namespaceSelector: refused in every namespace, each access asked in the first only",
 			userSARs("", "a1"),
 			`Service account "watcher" cannot list, watch, patch taskruns.tekton.dev in at least 1 of the 3 other namespaces the namespaceSelector selects; `+
 				`get pods/log in at least 1 of the 3 other namespaces the namespaceSelector selects`,
