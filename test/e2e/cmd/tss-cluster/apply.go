@@ -22,14 +22,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
@@ -148,11 +152,37 @@ func apply(args []string) error {
 	if _, err := controlplane.Apply(ctx, cfg, *namespace, crds...); err != nil {
 		return err
 	}
-	applied, err := controlplane.Apply(ctx, cfg, *namespace, objs[first:]...)
+	applied, err := applyAwaitingWebhooks(ctx, cfg, *namespace, objs[first:])
 	for _, o := range append(objs[:first], applied...) {
 		fmt.Printf("%s/%s %s applied\n", strings.ToLower(o.GetKind()), o.GetName(), o.GetNamespace())
 	}
 	return err
+}
+
+// applyAwaitingWebhooks applies objs in order and, while an admission
+// webhook cannot be reached, applies the rest again every 2 s for up to
+// two minutes: a webhook the same manifests install starts with them, and
+// may call for objects applied before its pod serves (Tekton Triggers'
+// webhook defaults its own ClusterInterceptors).
+func applyAwaitingWebhooks(ctx context.Context, cfg *rest.Config, namespace string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	deadline := time.Now().Add(2 * time.Minute)
+	var all []*unstructured.Unstructured
+	for {
+		applied, err := controlplane.Apply(ctx, cfg, namespace, objs...)
+		all = append(all, applied...)
+		if err == nil || !webhookUnreachable(err) || time.Now().After(deadline) {
+			return all, err
+		}
+		log.Printf("%v (retrying)", err)
+		objs = objs[len(applied):]
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// webhookUnreachable: the apiserver could not call an admission webhook
+// (not a webhook's refusal).
+func webhookUnreachable(err error) bool {
+	return apierrors.IsInternalError(err) && strings.Contains(err.Error(), "failed calling webhook")
 }
 
 // sourceDuckLabel marks a Knative source CRD (kn source list, EventTypes).
