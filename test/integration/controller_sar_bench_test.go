@@ -18,8 +18,6 @@ package integration
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -43,14 +41,7 @@ import (
 // PermissionRecheckInterval while refused), from which it derives the
 // reviews per hour. hack/bench.sh runs it once.
 func BenchmarkControllerSubjectAccessReviews(b *testing.B) {
-	namespaces := 1000
-	if v := os.Getenv("BENCH_NAMESPACES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("BENCH_NAMESPACES=%q: want a positive number", v)
-		}
-		namespaces = n
-	}
+	namespaces := benchSize(b, "BENCH_NAMESPACES", 1000)
 	env := startController(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

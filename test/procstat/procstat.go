@@ -26,14 +26,31 @@ import (
 	"strings"
 )
 
+// readStat reads /proc/<pid>/stat: the command name and the fields after
+// it (state, parent pid, ...; proc(5) numbers them from 3).
+func readStat(pid int) (name string, fields []string, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", nil, err
+	}
+	// The name is in parentheses and may itself hold spaces and ')'.
+	s := string(data)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open || end+2 > len(s) {
+		return "", nil, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	return s[open+1 : end], strings.Fields(s[end+2:]), nil
+}
+
 // CPUTicks is the process's user+system CPU time in clock ticks (1/100 s).
 func CPUTicks(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	_, fields, err := readStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	// Fields after the command name, which is in parentheses.
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", pid, len(fields))
+	}
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	return utime + stime, nil
@@ -98,19 +115,13 @@ func Children(pid int) (map[int]string, error) {
 		if err != nil {
 			continue
 		}
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+		name, fields, err := readStat(child)
 		if err != nil {
 			continue // gone since the listing
 		}
-		s := string(data)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
 		// After the name: state, then the parent's pid.
-		fields := strings.Fields(s[end+2:])
 		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out[child] = s[open+1 : end]
+			out[child] = name
 		}
 	}
 	return out, nil
