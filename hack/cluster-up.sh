@@ -196,7 +196,7 @@ if ${with_tekton}; then
   "${BIN_DIR}/tss-cluster" apply -kubeconfig "${CLUSTER_KUBECONFIG}" -crd-conversion-none "${files[@]}" \
     "${replaces[@]}" -replace "${shell_image}=${IMAGE_BUSYBOX}" -replace "${shell_image_win}=${IMAGE_BUSYBOX}" \
     >"${CLUSTER_LOG_DIR}/tekton-apply.log" || die "applying Tekton's config failed; see ${CLUSTER_LOG_DIR}/tekton-apply.log"
-  "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${CLUSTER_KUBECONFIG}" -namespace tekton-pipelines -timeout 3m \
+  "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${CLUSTER_KUBECONFIG}" -namespace tekton-pipelines -timeout 5m \
     || die "Tekton's controller did not become available"
   log "Tekton Pipelines ${TEKTON_VERSION} is running"
 fi

@@ -396,7 +396,7 @@ deploy_project() {
   "${BIN_DIR}/tss-cluster" apply -kubeconfig "${kc}" -f "${PROJECT_IMAGE_DIR}/config.yaml" \
     >"${CLUSTER_LOG_DIR}/project-apply.log" || die "applying config/ failed; see ${CLUSTER_LOG_DIR}/project-apply.log"
   if grep -qs 'kind: Deployment' "${REPO_ROOT}"/config/*.yaml; then
-    "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${kc}" -namespace tekton-step-source -timeout 3m \
+    "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${kc}" -namespace tekton-step-source -timeout 5m \
       || die "our controller did not become available"
   else
     log "warning: config/ has no Deployment (config/500-controller.yaml runs cmd/controller): not waiting for our controller"
@@ -407,9 +407,13 @@ deploy_project() {
 # the sink of config/samples/uri-source.yaml) and waits for it.
 deploy_receiver() {
   local kc="${KUBECONFIG:-${CLUSTER_KUBECONFIG}}"
+  # A pod is refused until the controller manager has made the namespace's
+  # default ServiceAccount, and its ReplicaSet then retries with a backoff.
+  cluster_wait_for "the default ServiceAccount" 120 \
+    "${BIN_DIR}/kubectl" --kubeconfig "${kc}" -n default get serviceaccount default
   "${BIN_DIR}/tss-cluster" apply -kubeconfig "${kc}" -f "${REPO_ROOT}/test/e2e/testdata/event-display.yaml" \
     -replace "image: receiver=image: ${IMAGE_RECEIVER}" >/dev/null || die "deploying the receiver failed"
-  "${BIN_DIR}/kubectl" --kubeconfig "${kc}" -n default rollout status deployment/event-display --timeout=2m >/dev/null \
+  "${BIN_DIR}/tss-cluster" wait-deploy -kubeconfig "${kc}" -namespace default -name event-display -timeout 5m \
     || die "the receiver did not start"
 }
 

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -83,12 +84,14 @@ func waitNode(args []string) error {
 	return nil
 }
 
-// waitDeployments waits until every Deployment in a namespace is available
-// with all replicas updated.
+// waitDeployments waits until every Deployment in a namespace (or the one
+// named) is available with all replicas updated. When it gives up it prints
+// what the namespace holds, so a CI log says why.
 func waitDeployments(args []string) error {
 	fs := flag.NewFlagSet("wait-deploy", flag.ExitOnError)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig")
 	namespace := fs.String("namespace", "", "namespace")
+	name := fs.String("name", "", "only this Deployment")
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait")
 	_ = fs.Parse(args)
 	_, c, err := clientFor(*kubeconfig)
@@ -103,19 +106,26 @@ func waitDeployments(args []string) error {
 				last = err.Error()
 				return false, nil
 			}
-			if len(list.Items) == 0 {
-				last = "no deployments"
-				return false, nil
-			}
+			seen := false
 			for _, d := range list.Items {
+				if *name != "" && d.Name != *name {
+					continue
+				}
+				seen = true
 				if !deploymentAvailable(&d) {
 					last = fmt.Sprintf("deployment %s: %d/%d available", d.Name, d.Status.AvailableReplicas, d.Status.Replicas)
 					return false, nil
 				}
 			}
-			return true, nil
+			if !seen {
+				last = "no deployments"
+			}
+			return seen, nil
 		})
 	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		diagnoseNamespace(ctx, c, *namespace, os.Stderr)
 		return fmt.Errorf("deployments in %s not available after %s (%s)", *namespace, *timeout, last)
 	}
 	return nil
