@@ -103,14 +103,7 @@ func TestControllerDeadLetterSink(t *testing.T) {
 	})
 
 	// Without delivery: nothing configured, nothing in the status.
-	latest, err := env.sources.SourcesV1alpha1().TektonStepSources(ns).Get(ctx, src.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	latest.Spec.Delivery = nil
-	if _, err := env.sources.SourcesV1alpha1().TektonStepSources(ns).Update(ctx, latest, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.updateSpec(t, ns, src.Name, func(s *v1alpha1.TektonStepSourceSpec) { s.Delivery = nil })
 	got = env.waitForSource(t, ns, src.Name, "DeadLetterSinkResolved=True/DeadLetterSinkNotConfigured", func(s *v1alpha1.TektonStepSource) bool {
 		return conditionIs(s, v1alpha1.TektonStepSourceConditionDeadLetterSinkResolved, corev1.ConditionTrue, "DeadLetterSinkNotConfigured")
 	})

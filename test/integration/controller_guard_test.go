@@ -100,14 +100,7 @@ func TestControllerReleasesGuardedTaskRuns(t *testing.T) {
 	if tr, err := client.TektonV1().TaskRuns(ns).Get(ctx, "second", metav1.GetOptions{}); err != nil || !slices.Contains(tr.Finalizers, secondFinalizer) {
 		t.Fatalf("a running TaskRun of a guarded source lost its finalizer (%v)", err)
 	}
-	latest, err := env.sources.SourcesV1alpha1().TektonStepSources(ns).Get(ctx, second.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	latest.Spec.DeletionGuard = nil
-	if _, err := env.sources.SourcesV1alpha1().TektonStepSources(ns).Update(ctx, latest, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.updateSpec(t, ns, second.Name, func(s *v1alpha1.TektonStepSourceSpec) { s.DeletionGuard = nil })
 	waitForTaskRun(t, client, ns, "second", "released when its source's guard is turned off", func(f []string, _, _ bool) bool {
 		return !slices.Contains(f, secondFinalizer)
 	})

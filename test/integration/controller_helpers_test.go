@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"knative.dev/pkg/apis"
 	"knative.dev/pkg/logging"
 	"sigs.k8s.io/yaml"
@@ -300,6 +301,24 @@ func (e *controllerEnv) touch(t testing.TB, ns, name string) {
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{"test.tektonstep.dev/touched":%q}}}`, time.Now().Format(time.RFC3339Nano))
 	if _, err := e.sources.SourcesV1alpha1().TektonStepSources(ns).Patch(context.Background(), name,
 		types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// updateSpec changes the source's spec, read again on a conflict: the
+// controller writes the status meanwhile, and each write is a new version.
+func (e *controllerEnv) updateSpec(t testing.TB, ns, name string, change func(*v1alpha1.TektonStepSourceSpec)) {
+	t.Helper()
+	client := e.sources.SourcesV1alpha1().TektonStepSources(ns)
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest, err := client.Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(&latest.Spec)
+		_, err = client.Update(context.Background(), latest, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
@@ -159,12 +160,16 @@ func TestDeletionGuardDeadlineAndTurnedOff(t *testing.T) {
 	// its own finalizer.
 	sim.MustCreate(t, client, ns, "kept", nil, "a")
 	waitForTaskRun(t, client, ns, "kept", "the guard's finalizer", func(f []string, _, _ bool) bool { return slices.Contains(f, finalizer) })
-	tr, err := client.TektonV1().TaskRuns(ns).Get(ctx, "kept", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.Finalizers = append(tr.Finalizers, other)
-	if _, err := client.TektonV1().TaskRuns(ns).Update(ctx, tr, metav1.UpdateOptions{}); err != nil {
+	// Read again on a conflict: the running adapter may write it meanwhile.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		tr, err := client.TektonV1().TaskRuns(ns).Get(ctx, "kept", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		tr.Finalizers = append(tr.Finalizers, other)
+		_, err = client.TektonV1().TaskRuns(ns).Update(ctx, tr, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	guarded.stop(t)
