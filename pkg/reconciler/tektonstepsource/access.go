@@ -38,8 +38,9 @@ import (
 // own namespace is named: the other namespaces a namespaceSelector selects
 // are counted, so that a refused source never lists the cluster's
 // namespaces to whoever made it. What the account was allowed in those
-// other namespaces is asked again only after AllowedAccessTTL, and an
-// access refused in one of them is not asked in the others.
+// other namespaces is asked again only after it expires (allowedAccess:
+// RBACAllowedAccessTTL, AllowedAccessTTL) or what granted it changes, and
+// an access refused in one of them is not asked in the others.
 // clusterWatch: the account may list and watch TaskRuns in all
 // namespaces, so one watch serves several.
 func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStepSource, namespaces []string, allNamespaces bool) (missing []string, clusterWatch bool, err error) {
@@ -47,8 +48,8 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 	// A service account's token carries these groups, and bindings to them
 	// count; a SubjectAccessReview only knows the groups it is told.
 	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + src.Namespace, "system:authenticated"}
-	denied := func(ns string, accesses []resources.Access) ([]resources.Access, error) {
-		var out []resources.Access
+	// review asks each access in ns; denied is what it refused.
+	review := func(ns string, accesses []resources.Access) (denied []resources.Access, answers []answer, err error) {
 		for _, a := range accesses {
 			review, err := r.KubeClientSet.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
 				Spec: authorizationv1.SubjectAccessReviewSpec{
@@ -65,13 +66,18 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 				},
 			}, metav1.CreateOptions{})
 			if err != nil {
-				return nil, fmt.Errorf("checking whether %s may %s %s: %w", user, a.Verb, a, err)
+				return nil, nil, fmt.Errorf("checking whether %s may %s %s: %w", user, a.Verb, a, err)
 			}
 			if !review.Status.Allowed {
-				out = append(out, a)
+				denied = append(denied, a)
 			}
+			answers = append(answers, answer{access: a, allowed: review.Status.Allowed, reason: review.Status.Reason})
 		}
-		return out, nil
+		return denied, answers, nil
+	}
+	denied := func(ns string, accesses []resources.Access) ([]resources.Access, error) {
+		out, _, err := review(ns, accesses)
+		return out, err
 	}
 
 	if !allNamespaces && len(namespaces) == 0 {
@@ -128,13 +134,14 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		}
 		// What was allowed there within AllowedAccessTTL is not asked
 		// again.
-		instance := r.namespaceInstance(ns)
-		ask := r.allowedAccess.unconfirmed(user, instance, pending, now)
-		nsDenied, err := denied(ns, ask)
+		uid := r.namespaceUID(ns)
+		ask := r.allowedAccess.unconfirmed(user, ns, uid, pending, now)
+		askedAt := time.Now()
+		nsDenied, answers, err := review(ns, ask)
 		if err != nil {
 			return nil, false, err
 		}
-		r.allowedAccess.allowed(user, instance, ask, nsDenied, now)
+		r.allowedAccess.record(user, ns, uid, answers, askedAt)
 		refused = append(refused, nsDenied...)
 	}
 	// In the order asked, so that the verbs of one resource stay together.
@@ -168,14 +175,14 @@ func describeDenied(where string, denied []resources.Access) []string {
 	return items
 }
 
-// namespaceInstance names one namespace's life: its name and UID (from the
-// namespace lister), so that what was allowed in a namespace is not taken
-// as true of a new one of the same name.
-func (r *Reconciler) namespaceInstance(name string) string {
+// namespaceUID is the namespace's UID (from the namespace lister; "" if
+// unknown), so that what was allowed in a namespace is not taken as true
+// of a new one of the same name.
+func (r *Reconciler) namespaceUID(name string) string {
 	if r.NamespaceLister != nil {
 		if ns, err := r.NamespaceLister.Get(name); err == nil {
-			return name + "/" + string(ns.UID)
+			return string(ns.UID)
 		}
 	}
-	return name
+	return ""
 }

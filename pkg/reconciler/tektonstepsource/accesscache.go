@@ -17,49 +17,115 @@ limitations under the License.
 package tektonstepsource
 
 import (
-	"slices"
+	"regexp"
 	"sync"
 	"time"
 
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
-// AllowedAccessTTL is how long a SubjectAccessReview that allowed a
-// user-provided account an access in one of the other namespaces a
-// namespaceSelector selects is taken as still true. Without it, a source
-// over 1,000 namespaces granted by Roles there would send 4,000 reviews per
-// reconcile (48,000 an hour from the periodic reconciles alone); with it,
-// about one per namespace and access an hour. The source's own namespace,
-// the cluster-wide checks and every refusal are not remembered: those are
-// few, and a grant must show soon.
-const AllowedAccessTTL = time.Hour
+// What a SubjectAccessReview that allowed a user-provided account an access
+// in one of the other namespaces a namespaceSelector selects is taken as
+// still true for. Without this, a source over 1,000 namespaces granted by
+// Roles there would send 4,000 reviews per reconcile (48,000 an hour from
+// the periodic reconciles alone). The source's own namespace, the
+// cluster-wide checks and every refusal are not remembered: those are few,
+// and a grant must show soon.
+const (
+	// RBACAllowedAccessTTL: allowed by a RoleBinding of the namespace (the
+	// RBAC authorizer's reason says so). The controller watches what such
+	// a grant rests on (the namespace's Roles and RoleBindings, the
+	// ClusterRoles) and forgets the answer when one of them changes, so
+	// that a revoked grant shows at the next reconcile; the TTL only
+	// bounds what a missed change could leave.
+	RBACAllowedAccessTTL = 24 * time.Hour
+	// AllowedAccessTTL: allowed otherwise (another authorizer, whose
+	// grants the controller cannot watch), or asked within
+	// rbacChangeSettle of a change of what the grant rests on.
+	AllowedAccessTTL = time.Hour
+	// rbacChangeSettle: another apiserver of the cluster may answer from
+	// an authorizer cache that has not seen the change the controller's
+	// watch reported yet.
+	rbacChangeSettle = time.Minute
+)
 
-// allowedAccess remembers the reviews that allowed an access, by account,
-// namespace and access, until they expire.
-// The namespace is named with its UID, so that a namespace deleted and
+// rbacRoleBindingGrant matches the reason the RBAC authorizer gives for an
+// access a RoleBinding allowed
+// (k8s.io/kubernetes/pkg/registry/rbac/validation's roleBindingDescriber):
+// RBAC: allowed by RoleBinding "<name>/<namespace>" of <Role|ClusterRole> "<name>" to ...
+var rbacRoleBindingGrant = regexp.MustCompile(`^RBAC: allowed by RoleBinding "[^"/]+/([^"/]+)" of (Role|ClusterRole) "([^"]+)" to `)
+
+// grant is what an allowing review rests on, as far as the controller
+// watches it.
+type grant struct {
+	// rbac: a RoleBinding of the namespace.
+	rbac bool
+	// clusterRole is the ClusterRole that RoleBinding refers to ("" for a
+	// Role of the namespace).
+	clusterRole string
+}
+
+// grantOf reads an allowing review's reason for an access in namespace.
+func grantOf(reason, namespace string) grant {
+	m := rbacRoleBindingGrant.FindStringSubmatch(reason)
+	if m == nil || m[1] != namespace {
+		return grant{}
+	}
+	if m[2] == "ClusterRole" {
+		return grant{rbac: true, clusterRole: m[3]}
+	}
+	return grant{rbac: true}
+}
+
+// answer is one review's outcome: allowed, with its reason, or not.
+type answer struct {
+	access  resources.Access
+	allowed bool
+	reason  string
+}
+
+// allowedAccess remembers the reviews that allowed an access, by namespace,
+// account and access, until they expire or what they rest on changes.
+// A namespace's entries carry its UID, so that a namespace deleted and
 // created again (its grants gone) is asked again.
 type allowedAccess struct {
-	mu      sync.Mutex
-	expires map[allowedKey]time.Time
+	mu sync.Mutex
+	// byNamespace: by namespace name, so that a change of its Roles or
+	// RoleBindings forgets its entries at once.
+	byNamespace map[string]map[allowedKey]allowedEntry
 	// deniedAt is when an access was last seen denied: an allowing answer
 	// asked before that (by another worker, for another source of the same
 	// account) must not be recorded over it.
 	deniedAt map[allowedKey]time.Time
+	// changedAt: when a change of a namespace's Roles or RoleBindings
+	// (namespaceChanged), or of a ClusterRole (clusterRoleChanged), was
+	// seen.
+	namespaceChangedAt, clusterRoleChangedAt map[string]time.Time
 }
 
 type allowedKey struct {
-	user, namespace string
-	access          resources.Access
+	namespace, uid, user string
+	access               resources.Access
+}
+
+type allowedEntry struct {
+	expires     time.Time
+	clusterRole string
 }
 
 func newAllowedAccess() *allowedAccess {
-	return &allowedAccess{expires: map[allowedKey]time.Time{}, deniedAt: map[allowedKey]time.Time{}}
+	return &allowedAccess{
+		byNamespace:          map[string]map[allowedKey]allowedEntry{},
+		deniedAt:             map[allowedKey]time.Time{},
+		namespaceChangedAt:   map[string]time.Time{},
+		clusterRoleChangedAt: map[string]time.Time{},
+	}
 }
 
 // unconfirmed is what of accesses has no unexpired allowing review for
-// user in namespace: what to ask the apiserver. A nil allowedAccess
-// remembers nothing.
-func (c *allowedAccess) unconfirmed(user, namespace string, accesses []resources.Access, now time.Time) []resources.Access {
+// user in the namespace (name and UID): what to ask the apiserver. A nil
+// allowedAccess remembers nothing.
+func (c *allowedAccess) unconfirmed(user, namespace, uid string, accesses []resources.Access, now time.Time) []resources.Access {
 	if c == nil {
 		return accesses
 	}
@@ -67,51 +133,129 @@ func (c *allowedAccess) unconfirmed(user, namespace string, accesses []resources
 	defer c.mu.Unlock()
 	var out []resources.Access
 	for _, a := range accesses {
-		if exp, ok := c.expires[allowedKey{user, namespace, a}]; !ok || !now.Before(exp) {
+		if e, ok := c.byNamespace[namespace][allowedKey{namespace, uid, user, a}]; !ok || !now.Before(e.expires) {
 			out = append(out, a)
 		}
 	}
 	return out
 }
 
-// allowed records that the apiserver, asked at now, allowed user each of
-// accesses in namespace, except those it denied.
-func (c *allowedAccess) allowed(user, namespace string, accesses, denied []resources.Access, now time.Time) {
+// record keeps the answers the apiserver gave, asked at askedAt, for user
+// in the namespace (name and UID).
+func (c *allowedAccess) record(user, namespace, uid string, answers []answer, askedAt time.Time) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, a := range accesses {
-		key := allowedKey{user, namespace, a}
-		if slices.Contains(denied, a) {
-			delete(c.expires, key)
-			c.deniedAt[key] = now
+	for _, a := range answers {
+		key := allowedKey{namespace, uid, user, a.access}
+		if !a.allowed {
+			delete(c.byNamespace[namespace], key)
+			c.deniedAt[key] = askedAt
 			continue
 		}
-		if at, ok := c.deniedAt[key]; ok && !now.After(at) {
+		if at, ok := c.deniedAt[key]; ok && !askedAt.After(at) {
 			continue
 		}
 		delete(c.deniedAt, key)
-		c.expires[key] = now.Add(AllowedAccessTTL)
+		g := grantOf(a.reason, namespace)
+		ttl, ok := c.ttl(g, namespace, askedAt)
+		if !ok {
+			continue
+		}
+		if c.byNamespace[namespace] == nil {
+			c.byNamespace[namespace] = map[allowedKey]allowedEntry{}
+		}
+		c.byNamespace[namespace][key] = allowedEntry{expires: askedAt.Add(ttl), clusterRole: g.clusterRole}
 	}
 }
 
-// prune forgets the expired entries (namespaces and sources gone).
+// ttl is how long an allowing answer asked at askedAt that rests on g is
+// kept: not at all when what it rests on changed since it was asked (the
+// answer may predate the change), AllowedAccessTTL when that changed less
+// than rbacChangeSettle before, or when it is not a grant the controller
+// watches.
+func (c *allowedAccess) ttl(g grant, namespace string, askedAt time.Time) (time.Duration, bool) {
+	if !g.rbac {
+		return AllowedAccessTTL, true
+	}
+	changes := []time.Time{c.namespaceChangedAt[namespace]}
+	if g.clusterRole != "" {
+		changes = append(changes, c.clusterRoleChangedAt[g.clusterRole])
+	}
+	ttl := RBACAllowedAccessTTL
+	for _, at := range changes {
+		switch {
+		case at.IsZero():
+		case at.After(askedAt):
+			return 0, false
+		case askedAt.Before(at.Add(rbacChangeSettle)):
+			ttl = AllowedAccessTTL
+		}
+	}
+	return ttl, true
+}
+
+// namespaceChanged forgets what was allowed in the namespace: one of its
+// Roles or RoleBindings changed, was created or was deleted.
+func (c *allowedAccess) namespaceChanged(namespace string, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byNamespace, namespace)
+	c.namespaceChangedAt[namespace] = now
+}
+
+// clusterRoleChanged forgets what RoleBindings to the ClusterRole allowed.
+func (c *allowedAccess) clusterRoleChanged(name string, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, entries := range c.byNamespace {
+		for key, e := range entries {
+			if e.clusterRole == name {
+				delete(entries, key)
+			}
+		}
+	}
+	c.clusterRoleChangedAt[name] = now
+}
+
+// prune forgets the expired entries (namespaces and sources gone), and the
+// denials and changes too old to matter.
 func (c *allowedAccess) prune(now time.Time) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for key, exp := range c.expires {
-		if !now.Before(exp) {
-			delete(c.expires, key)
+	for ns, entries := range c.byNamespace {
+		for key, e := range entries {
+			if !now.Before(e.expires) {
+				delete(entries, key)
+			}
+		}
+		if len(entries) == 0 {
+			delete(c.byNamespace, ns)
 		}
 	}
 	for key, at := range c.deniedAt {
 		if now.Sub(at) >= AllowedAccessTTL {
 			delete(c.deniedAt, key)
+		}
+	}
+	// Kept longer than rbacChangeSettle: an answer asked before a change
+	// may be recorded after it (a slow review).
+	for _, changed := range []map[string]time.Time{c.namespaceChangedAt, c.clusterRoleChangedAt} {
+		for name, at := range changed {
+			if now.Sub(at) >= AllowedAccessTTL {
+				delete(changed, name)
+			}
 		}
 	}
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package tektonstepsource
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -25,38 +26,127 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
+// The reasons the RBAC authorizer gives (written out as the apiserver
+// answers: TestControllerRevokedGrantShowsAtTheNextReconcile checks that it
+// does), not built with the pattern that reads them.
+const (
+	byRole        = `RBAC: allowed by RoleBinding "tekton-step-source-watcher/a" of Role "tekton-step-source-watcher" to ServiceAccount "watcher/home"`
+	byClusterRole = `RBAC: allowed by RoleBinding "edit/a" of ClusterRole "edit" to ServiceAccount "watcher/home"`
+	byWebhook     = "allowed by the webhook"
+)
+
+func TestGrantOf(t *testing.T) {
+	for _, tc := range []struct {
+		name, reason, namespace string
+		want                    grant
+	}{
+		{name: "a Role of the namespace", reason: byRole, namespace: "a", want: grant{rbac: true}},
+		{name: "a ClusterRole bound in the namespace", reason: byClusterRole, namespace: "a", want: grant{rbac: true, clusterRole: "edit"}},
+		{name: "a RoleBinding of another namespace", reason: byRole, namespace: "b", want: grant{}},
+		{name: "a ClusterRoleBinding", reason: `RBAC: allowed by ClusterRoleBinding "edit" of ClusterRole "edit" to ServiceAccount "watcher/home"`, namespace: "a", want: grant{}},
+		{name: "another authorizer", reason: byWebhook, namespace: "a", want: grant{}},
+		{name: "no reason", namespace: "a", want: grant{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := grantOf(tc.reason, tc.namespace); got != tc.want {
+				t.Errorf("grantOf(%q, %q) = %+v, want %+v", tc.reason, tc.namespace, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestAllowedAccess(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	list := resources.Access{Verb: "list", Group: "tekton.dev", Resource: "taskruns"}
 	watch := resources.Access{Verb: "watch", Group: "tekton.dev", Resource: "taskruns"}
 	logs := resources.Access{Verb: "get", Resource: "pods", Subresource: "log"}
 	all := []resources.Access{list, watch, logs}
-	type answer struct {
-		user, namespace string
-		denied          []resources.Access
+	type asked struct {
+		user, namespace, uid string
+		denied               []resources.Access
+		reason               string
+		at                   time.Duration // after t0
+	}
+	answers := func(a asked) []answer {
+		var out []answer
+		for _, access := range all {
+			out = append(out, answer{access: access, allowed: !slices.Contains(a.denied, access), reason: a.reason})
+		}
+		return out
+	}
+	type change struct {
+		namespace, clusterRole string
+		at                     time.Duration
 	}
 	for _, tc := range []struct {
-		name     string
-		answered []answer // at t0, for all
-		user, ns string
-		after    time.Duration
-		want     []resources.Access
+		name          string
+		asked         []asked
+		changes       []change // seen after the answers are recorded, unless changesFirst
+		changesFirst  bool
+		user, ns, uid string
+		after         time.Duration
+		want          []resources.Access
 	}{
 		{name: "nothing asked yet", user: "u", ns: "a", want: all},
-		{name: "allowed: not asked again", answered: []answer{{"u", "a", nil}}, user: "u", ns: "a", after: time.Minute, want: nil},
-		{name: "a denial is asked again", answered: []answer{{"u", "a", []resources.Access{logs}}}, user: "u", ns: "a", after: time.Second, want: []resources.Access{logs}},
-		{name: "allowed, then denied: asked again", answered: []answer{{"u", "a", nil}, {"u", "a", []resources.Access{watch}}}, user: "u", ns: "a", after: time.Second, want: []resources.Access{watch}},
-		{name: "expired after AllowedAccessTTL", answered: []answer{{"u", "a", nil}}, user: "u", ns: "a", after: AllowedAccessTTL, want: all},
-		{name: "just before it expires", answered: []answer{{"u", "a", nil}}, user: "u", ns: "a", after: AllowedAccessTTL - time.Second, want: nil},
-		{name: "another namespace", answered: []answer{{"u", "a", nil}}, user: "u", ns: "b", want: all},
-		{name: "another account", answered: []answer{{"u", "a", nil}}, user: "v", ns: "a", want: all},
+		{name: "allowed: not asked again", asked: []asked{{user: "u", namespace: "a"}}, user: "u", ns: "a", after: time.Minute, want: nil},
+		{name: "a denial is asked again", asked: []asked{{user: "u", namespace: "a", denied: []resources.Access{logs}}}, user: "u", ns: "a", after: time.Second, want: []resources.Access{logs}},
+		{name: "allowed, then denied: asked again", asked: []asked{{user: "u", namespace: "a"}, {user: "u", namespace: "a", denied: []resources.Access{watch}}}, user: "u", ns: "a", after: time.Second, want: []resources.Access{watch}},
+		{name: "another authorizer: expired after AllowedAccessTTL", asked: []asked{{user: "u", namespace: "a", reason: byWebhook}}, user: "u", ns: "a", after: AllowedAccessTTL, want: all},
+		{name: "another authorizer: just before it expires", asked: []asked{{user: "u", namespace: "a", reason: byWebhook}}, user: "u", ns: "a", after: AllowedAccessTTL - time.Second, want: nil},
+		{name: "a RoleBinding: kept past AllowedAccessTTL", asked: []asked{{user: "u", namespace: "a", reason: byRole}}, user: "u", ns: "a", after: AllowedAccessTTL, want: nil},
+		{name: "a RoleBinding: expired after RBACAllowedAccessTTL", asked: []asked{{user: "u", namespace: "a", reason: byRole}}, user: "u", ns: "a", after: RBACAllowedAccessTTL, want: all},
+		{name: "another namespace", asked: []asked{{user: "u", namespace: "a"}}, user: "u", ns: "b", want: all},
+		{name: "another account", asked: []asked{{user: "u", namespace: "a"}}, user: "v", ns: "a", want: all},
+		{name: "a namespace of the same name made again", asked: []asked{{user: "u", namespace: "a", uid: "1", reason: byRole}}, user: "u", ns: "a", uid: "2", want: all},
+		{name: "the namespace's Roles or RoleBindings changed: forgotten",
+			asked: []asked{{user: "u", namespace: "a", reason: byRole}}, changes: []change{{namespace: "a", at: time.Hour}},
+			user: "u", ns: "a", after: time.Hour, want: all},
+		{name: "another namespace's changed: kept",
+			asked: []asked{{user: "u", namespace: "a", reason: byRole}}, changes: []change{{namespace: "b", at: time.Hour}},
+			user: "u", ns: "a", after: time.Hour, want: nil},
+		{name: "the ClusterRole bound changed: forgotten",
+			asked: []asked{{user: "u", namespace: "a", reason: byClusterRole}}, changes: []change{{clusterRole: "edit", at: time.Hour}},
+			user: "u", ns: "a", after: time.Hour, want: all},
+		{name: "another ClusterRole changed: kept",
+			asked: []asked{{user: "u", namespace: "a", reason: byClusterRole}}, changes: []change{{clusterRole: "view", at: time.Hour}},
+			user: "u", ns: "a", after: time.Hour, want: nil},
+		{name: "a ClusterRole changed, the grant is a Role: kept",
+			asked: []asked{{user: "u", namespace: "a", reason: byRole}}, changes: []change{{clusterRole: "edit", at: time.Hour}},
+			user: "u", ns: "a", after: time.Hour, want: nil},
+		{name: "the namespace changed after the answer was asked, before it was recorded: not recorded",
+			changes: []change{{namespace: "a", at: time.Second}}, changesFirst: true, asked: []asked{{user: "u", namespace: "a", reason: byRole}},
+			user: "u", ns: "a", after: 2 * time.Second, want: all},
+		{name: "the namespace changed just before the answer: kept only AllowedAccessTTL",
+			changes: []change{{namespace: "a", at: 0}}, changesFirst: true, asked: []asked{{user: "u", namespace: "a", reason: byRole, at: rbacChangeSettle - time.Second}},
+			user: "u", ns: "a", after: rbacChangeSettle + AllowedAccessTTL, want: all},
+		{name: "the ClusterRole changed just before the answer: kept only AllowedAccessTTL",
+			changes: []change{{clusterRole: "edit", at: 0}}, changesFirst: true, asked: []asked{{user: "u", namespace: "a", reason: byClusterRole, at: time.Second}},
+			user: "u", ns: "a", after: time.Second + AllowedAccessTTL, want: all},
+		{name: "the namespace changed a settle before the answer: kept RBACAllowedAccessTTL",
+			changes: []change{{namespace: "a", at: 0}}, changesFirst: true, asked: []asked{{user: "u", namespace: "a", reason: byRole, at: rbacChangeSettle}},
+			user: "u", ns: "a", after: rbacChangeSettle + AllowedAccessTTL, want: nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newAllowedAccess()
-			for _, a := range tc.answered {
-				c.allowed(a.user, a.namespace, all, a.denied, t0)
+			applyChanges := func() {
+				for _, ch := range tc.changes {
+					if ch.namespace != "" {
+						c.namespaceChanged(ch.namespace, t0.Add(ch.at))
+					} else {
+						c.clusterRoleChanged(ch.clusterRole, t0.Add(ch.at))
+					}
+				}
 			}
-			if diff := cmp.Diff(tc.want, c.unconfirmed(tc.user, tc.ns, all, t0.Add(tc.after))); diff != "" {
+			if tc.changesFirst {
+				applyChanges()
+			}
+			for _, a := range tc.asked {
+				c.record(a.user, a.namespace, a.uid, answers(a), t0.Add(a.at))
+			}
+			if !tc.changesFirst {
+				applyChanges()
+			}
+			if diff := cmp.Diff(tc.want, c.unconfirmed(tc.user, tc.ns, tc.uid, all, t0.Add(tc.after))); diff != "" {
 				t.Errorf("unconfirmed (-want +got):\n%s", diff)
 			}
 		})
@@ -64,30 +154,36 @@ func TestAllowedAccess(t *testing.T) {
 
 	t.Run("an allowing answer asked before a denial was seen is not recorded", func(t *testing.T) {
 		c := newAllowedAccess()
-		c.allowed("u", "a", all, []resources.Access{watch}, t0.Add(time.Second))
-		c.allowed("u", "a", all, nil, t0)
-		if diff := cmp.Diff([]resources.Access{watch}, c.unconfirmed("u", "a", all, t0.Add(2*time.Second))); diff != "" {
+		c.record("u", "a", "", answers(asked{denied: []resources.Access{watch}}), t0.Add(time.Second))
+		c.record("u", "a", "", answers(asked{}), t0)
+		if diff := cmp.Diff([]resources.Access{watch}, c.unconfirmed("u", "a", "", all, t0.Add(2*time.Second))); diff != "" {
 			t.Errorf("unconfirmed (-want +got):\n%s", diff)
 		}
-		c.allowed("u", "a", all, nil, t0.Add(3*time.Second))
-		if got := c.unconfirmed("u", "a", all, t0.Add(4*time.Second)); len(got) != 0 {
+		c.record("u", "a", "", answers(asked{}), t0.Add(3*time.Second))
+		if got := c.unconfirmed("u", "a", "", all, t0.Add(4*time.Second)); len(got) != 0 {
 			t.Errorf("unconfirmed = %v after a later allowing answer, want none", got)
 		}
 	})
 	t.Run("prune forgets the expired", func(t *testing.T) {
 		c := newAllowedAccess()
-		c.allowed("u", "gone", all, nil, t0)
-		c.allowed("u", "live", all, nil, t0.Add(AllowedAccessTTL/2))
+		c.record("u", "gone", "", answers(asked{}), t0)
+		c.record("u", "live", "", answers(asked{}), t0.Add(AllowedAccessTTL/2))
+		c.namespaceChanged("old", t0)
 		c.prune(t0.Add(AllowedAccessTTL))
-		if len(c.expires) != len(all) {
-			t.Errorf("%d entries after prune, want the live namespace's %d", len(c.expires), len(all))
+		if len(c.byNamespace) != 1 || len(c.byNamespace["live"]) != len(all) {
+			t.Errorf("entries after prune: %v, want the live namespace's %d", c.byNamespace, len(all))
+		}
+		if len(c.namespaceChangedAt) != 0 {
+			t.Errorf("changes after prune: %v, want none", c.namespaceChangedAt)
 		}
 	})
 	t.Run("a nil one asks for everything", func(t *testing.T) {
 		var c *allowedAccess
-		c.allowed("u", "a", all, nil, t0)
+		c.record("u", "a", "", answers(asked{}), t0)
+		c.namespaceChanged("a", t0)
+		c.clusterRoleChanged("edit", t0)
 		c.prune(t0)
-		if diff := cmp.Diff(all, c.unconfirmed("u", "a", all, t0)); diff != "" {
+		if diff := cmp.Diff(all, c.unconfirmed("u", "a", "", all, t0)); diff != "" {
 			t.Errorf("unconfirmed (-want +got):\n%s", diff)
 		}
 	})

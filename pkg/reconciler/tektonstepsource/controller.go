@@ -33,7 +33,10 @@ import (
 	podinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered"
 	serviceaccountinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/serviceaccount/filtered"
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	clusterroleinformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/clusterrole"
+	allroleinformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/role"
 	roleinformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/role/filtered"
+	allrolebindinginformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/rolebinding"
 	rolebindinginformer "knative.dev/pkg/client/injection/kube/informers/rbac/v1/rolebinding/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
@@ -133,6 +136,18 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	serviceAccountInformer.Informer().AddEventHandler(owned)
 	roleInformer.Informer().AddEventHandler(owned)
 	roleBindingInformer.Informer().AddEventHandler(owned)
+
+	// What the grants of user-provided accounts in the namespaces a
+	// namespaceSelector selects rest on: a change forgets what was allowed
+	// through it (allowedAccess), so that a revoked grant shows at the
+	// source's next reconcile (at most ResyncInterval later).
+	for _, inf := range []cache.SharedIndexInformer{allroleinformer.Get(ctx).Informer(),
+		allrolebindinginformer.Get(ctx).Informer(), clusterroleinformer.Get(ctx).Informer()} {
+		if err := inf.SetTransform(trimToNames); err != nil {
+			logger.Panicw("Cannot trim the RBAC objects the controller caches", zap.Error(err))
+		}
+		inf.AddEventHandler(grantsChanged(r.allowedAccess))
+	}
 
 	// Namespaces coming, going or being relabelled change what the sources
 	// with a namespaceSelector watch; the others watch their own namespace.
