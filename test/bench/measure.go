@@ -61,11 +61,14 @@ type measurement struct {
 
 	// Tally state: how far the output was read, the events produced in the
 	// window (the CPU denominator), those traced to a status write (the
-	// latency samples), and the keys already counted.
-	read      int
-	delivered int
-	samples   []sample
-	seen      map[string]bool
+	// latency samples), and the keys already counted. firstOfWrite: for a
+	// contender that sends several events per write (ours), the latency of
+	// the first to arrive, as the others are sampled.
+	read         int
+	delivered    int
+	samples      []sample
+	firstOfWrite []sample
+	seen         map[string]bool
 
 	cpuTicks int64
 }

@@ -36,6 +36,7 @@ type summary struct {
 	cpuTicks        int64
 	eventsPerSecond float64
 	samples         []sample
+	firstOfWrite    []sample
 	peakRSS         int64
 }
 
@@ -47,6 +48,7 @@ func summarize(name string, ms []*measurement) *summary {
 		ticks = append(ticks, m.cpuTicks)
 		rates = append(rates, eventsPerSecond(m))
 		s.samples = append(s.samples, m.samples...)
+		s.firstOfWrite = append(s.firstOfWrite, m.firstOfWrite...)
 	}
 	sort.Slice(ticks, func(i, j int) bool { return ticks[i] < ticks[j] })
 	sort.Float64s(rates)
@@ -98,7 +100,25 @@ func printTable(results []*summary, opts options) {
 			m.eventsPerSecond)
 	}
 	ours, asrc, floor := byName["ours"], byName["apiserversource"], byName["floor"]
-	if ours == nil || asrc == nil || floor == nil {
+	if ours == nil || floor == nil {
+		return
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	fmt.Println()
+	oursP99, floorP99 := percentile(ours.samples, 0.99), percentile(floor.samples, 0.99)
+	fmt.Printf("p99 latency: ours %s vs floor %s + 10ms = %s (target: ours <= that: %s)\n",
+		oursP99.Round(100*time.Microsecond), floorP99.Round(100*time.Microsecond),
+		(floorP99 + 10*time.Millisecond).Round(100*time.Microsecond), verdict(oursP99 <= floorP99+10*time.Millisecond))
+	firstP99 := percentile(ours.firstOfWrite, 0.99)
+	fmt.Printf("p99 latency of the first event of each write (sampled as the others are): ours %s, p50 %s (ours <= floor + 10ms: %s)\n",
+		firstP99.Round(100*time.Microsecond), percentile(ours.firstOfWrite, 0.5).Round(100*time.Microsecond),
+		verdict(firstP99 <= floorP99+10*time.Millisecond))
+	if asrc == nil {
 		return
 	}
 	ratio := func(a, b float64) float64 {
@@ -107,22 +127,12 @@ func printTable(results []*summary, opts options) {
 		}
 		return a / b
 	}
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "MISSED"
-	}
 	cpuRatio, rssRatio := ratio(cpuPer1000(ours), cpuPer1000(asrc)), ratio(float64(ours.peakRSS), float64(asrc.peakRSS))
-	fmt.Printf("\nours / apiserversource: CPU per event %.2fx (target <= 0.5x: %s), peak RSS %.2fx (target <= 0.4x: %s), CPU for the workload %.2fx\n",
+	fmt.Printf("ours / apiserversource: CPU per event %.2fx (target <= 0.5x: %s), peak RSS %.2fx (target <= 0.4x: %s), CPU for the workload %.2fx\n",
 		cpuRatio, verdict(cpuRatio <= 0.5), rssRatio, verdict(rssRatio <= 0.4), ratio(float64(ours.cpuTicks), float64(asrc.cpuTicks)))
 	fmt.Printf("ours / floor:           CPU per event %.2fx, peak RSS %.2fx, CPU for the workload %.2fx\n",
 		ratio(cpuPer1000(ours), cpuPer1000(floor)), ratio(float64(ours.peakRSS), float64(floor.peakRSS)),
 		ratio(float64(ours.cpuTicks), float64(floor.cpuTicks)))
-	oursP99, floorP99 := percentile(ours.samples, 0.99), percentile(floor.samples, 0.99)
-	fmt.Printf("p99 latency: ours %s vs floor %s + 10ms = %s (target: ours <= that: %s)\n",
-		oursP99.Round(100*time.Microsecond), floorP99.Round(100*time.Microsecond),
-		(floorP99 + 10*time.Millisecond).Round(100*time.Microsecond), verdict(oursP99 <= floorP99+10*time.Millisecond))
 	if send := byName["floor+send"]; send != nil {
 		fmt.Printf("floor+send / apiserversource: CPU per event %.2fx (the least a watcher that sends one event per update pays)\n",
 			ratio(cpuPer1000(send), cpuPer1000(asrc)))

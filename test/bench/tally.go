@@ -42,7 +42,8 @@ func writesWanted(m *measurement) int {
 
 // oursTally maps each step event to the write that made it: started of step
 // i comes from write i, succeeded of step i from write i+1. A repeated
-// event counts as delivered but gives no second sample.
+// event counts as delivered but gives no second sample; the first event of
+// each write to arrive is also sampled on its own.
 func oursTally(m *measurement) error {
 	evs, arrivals := m.sink.Events(), m.sink.Arrivals()
 	m.writes.mu.Lock()
@@ -58,9 +59,19 @@ func oursTally(m *measurement) error {
 			step++
 		}
 		key := fmt.Sprintf("%v/%d", e.Extensions()["tektontaskrun"], step)
-		if w, ok := m.writes.byStep[key]; ok && !m.seen[key+e.Type()] {
+		w, ok := m.writes.byStep[key]
+		if !ok {
+			continue
+		}
+		if !m.seen[key+e.Type()] {
 			m.seen[key+e.Type()] = true
 			m.samples = append(m.samples, sample{w, arrivals[i]})
+		}
+		if !m.seen[key] {
+			// A write's second event is sent once the sink has the first:
+			// each TaskRun's events go in order.
+			m.seen[key] = true
+			m.firstOfWrite = append(m.firstOfWrite, sample{w, arrivals[i]})
 		}
 	}
 	m.read = len(evs)
