@@ -22,6 +22,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -118,6 +119,9 @@ func printTable(results []*summary, opts options) {
 	fmt.Printf("p99 latency of the first event of each write (sampled as the others are): ours %s, p50 %s (ours <= floor + 10ms: %s)\n",
 		firstP99.Round(100*time.Microsecond), percentile(ours.firstOfWrite, 0.5).Round(100*time.Microsecond),
 		verdict(firstP99 <= floorP99+10*time.Millisecond))
+	for _, m := range results {
+		fmt.Printf("%s: %s\n", m.name, tailSpread(m.samples))
+	}
 	if asrc == nil {
 		return
 	}
@@ -138,6 +142,30 @@ func printTable(results []*summary, opts options) {
 			ratio(cpuPer1000(send), cpuPer1000(asrc)))
 	}
 	fmt.Println("(events: all the contender produced during the workload, the CPU denominator; latency and events/s: those caused by the step status writes.)")
+}
+
+// tailSpread says when the slowest 1% of the samples were written: spread
+// over the run, the tail is the contender's; bunched in a few seconds,
+// it is a stall of the machine or the apiserver that every contender
+// meets in its own rounds.
+func tailSpread(samples []sample) string {
+	sorted := slices.Clone(samples)
+	sort.Slice(sorted, func(i, j int) bool {
+		return sorted[i].arrived.Sub(sorted[i].written) > sorted[j].arrived.Sub(sorted[j].written)
+	})
+	tail := sorted[:len(sorted)/100]
+	if len(tail) == 0 {
+		return "too few samples for a tail"
+	}
+	perSecond := map[time.Time]int{}
+	busiest := 0
+	for _, s := range tail {
+		sec := s.written.Truncate(time.Second)
+		perSecond[sec]++
+		busiest = max(busiest, perSecond[sec])
+	}
+	return fmt.Sprintf("the slowest 1%% (%d samples, from %s) were written in %d distinct seconds, at most %d in one",
+		len(tail), (tail[len(tail)-1].arrived.Sub(tail[len(tail)-1].written)).Round(100*time.Microsecond), len(perSecond), busiest)
 }
 
 func cpuPer1000(m *summary) float64 {
