@@ -132,8 +132,8 @@ func (r *Reconciler) missingAccess(ctx context.Context, src *v1alpha1.TektonStep
 		if len(pending) == 0 {
 			continue
 		}
-		// What was allowed there within AllowedAccessTTL is not asked
-		// again.
+		// What was allowed there and is still remembered
+		// (allowedAccess) is not asked again.
 		uid := r.namespaceUID(ns)
 		ask := r.allowedAccess.unconfirmed(user, ns, uid, pending, now)
 		askedAt := time.Now()

@@ -18,6 +18,8 @@ package tektonstepsource
 
 import (
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +39,8 @@ const (
 	// a grant rests on (the namespace's Roles and RoleBindings, the
 	// ClusterRoles) and forgets the answer when one of them changes, so
 	// that a revoked grant shows at the next reconcile; the TTL only
-	// bounds what a missed change could leave.
+	// bounds what a missed change could leave, and a denial by an
+	// authorizer placed before RBAC, which leaves RBAC's answer as it was.
 	RBACAllowedAccessTTL = 24 * time.Hour
 	// AllowedAccessTTL: allowed otherwise (another authorizer, whose
 	// grants the controller cannot watch), or asked within
@@ -53,7 +56,9 @@ const (
 // access a RoleBinding allowed
 // (k8s.io/kubernetes/pkg/registry/rbac/validation's roleBindingDescriber):
 // RBAC: allowed by RoleBinding "<name>/<namespace>" of <Role|ClusterRole> "<name>" to ...
-var rbacRoleBindingGrant = regexp.MustCompile(`^RBAC: allowed by RoleBinding "[^"/]+/([^"/]+)" of (Role|ClusterRole) "([^"]+)" to `)
+// The names are Go-quoted (%q): an RBAC name may hold a quote or a
+// backslash, escaped there.
+var rbacRoleBindingGrant = regexp.MustCompile(`^RBAC: allowed by RoleBinding ("(?:[^"\\]|\\.)*") of (Role|ClusterRole) ("(?:[^"\\]|\\.)*") to `)
 
 // grant is what an allowing review rests on, as far as the controller
 // watches it.
@@ -68,13 +73,25 @@ type grant struct {
 // grantOf reads an allowing review's reason for an access in namespace.
 func grantOf(reason, namespace string) grant {
 	m := rbacRoleBindingGrant.FindStringSubmatch(reason)
-	if m == nil || m[1] != namespace {
+	if m == nil {
 		return grant{}
 	}
-	if m[2] == "ClusterRole" {
-		return grant{rbac: true, clusterRole: m[3]}
+	binding, err := strconv.Unquote(m[1])
+	if err != nil {
+		return grant{}
 	}
-	return grant{rbac: true}
+	// "<name>/<namespace>": a namespace name holds no slash.
+	if i := strings.LastIndexByte(binding, '/'); i < 0 || binding[i+1:] != namespace {
+		return grant{}
+	}
+	if m[2] == "Role" {
+		return grant{rbac: true}
+	}
+	role, err := strconv.Unquote(m[3])
+	if err != nil {
+		return grant{}
+	}
+	return grant{rbac: true, clusterRole: role}
 }
 
 // answer is one review's outcome: allowed, with its reason, or not.
@@ -99,8 +116,13 @@ type allowedAccess struct {
 	deniedAt map[allowedKey]time.Time
 	// changedAt: when a change of a namespace's Roles or RoleBindings
 	// (namespaceChanged), or of a ClusterRole (clusterRoleChanged), was
-	// seen.
+	// seen, or when a watch of them failed (anything may have changed
+	// unseen: allChanged).
 	namespaceChangedAt, clusterRoleChangedAt map[string]time.Time
+	allChangedAt                             time.Time
+	// changesPrunedAt: the change maps are pruned as changes come too,
+	// also when no source asks (prune runs in reconciles only).
+	changesPrunedAt time.Time
 }
 
 type allowedKey struct {
@@ -111,6 +133,8 @@ type allowedKey struct {
 type allowedEntry struct {
 	expires     time.Time
 	clusterRole string
+	// otherAuthorizer: not a RoleBinding's grant (see grantOf).
+	otherAuthorizer bool
 }
 
 func newAllowedAccess() *allowedAccess {
@@ -167,7 +191,7 @@ func (c *allowedAccess) record(user, namespace, uid string, answers []answer, as
 		if c.byNamespace[namespace] == nil {
 			c.byNamespace[namespace] = map[allowedKey]allowedEntry{}
 		}
-		c.byNamespace[namespace][key] = allowedEntry{expires: askedAt.Add(ttl), clusterRole: g.clusterRole}
+		c.byNamespace[namespace][key] = allowedEntry{expires: askedAt.Add(ttl), clusterRole: g.clusterRole, otherAuthorizer: !g.rbac}
 	}
 }
 
@@ -180,7 +204,7 @@ func (c *allowedAccess) ttl(g grant, namespace string, askedAt time.Time) (time.
 	if !g.rbac {
 		return AllowedAccessTTL, true
 	}
-	changes := []time.Time{c.namespaceChangedAt[namespace]}
+	changes := []time.Time{c.allChangedAt, c.namespaceChangedAt[namespace]}
 	if g.clusterRole != "" {
 		changes = append(changes, c.clusterRoleChangedAt[g.clusterRole])
 	}
@@ -207,6 +231,7 @@ func (c *allowedAccess) namespaceChanged(namespace string, now time.Time) {
 	defer c.mu.Unlock()
 	delete(c.byNamespace, namespace)
 	c.namespaceChangedAt[namespace] = now
+	c.pruneChangesLocked(now, false)
 }
 
 // clusterRoleChanged forgets what RoleBindings to the ClusterRole allowed.
@@ -224,6 +249,29 @@ func (c *allowedAccess) clusterRoleChanged(name string, now time.Time) {
 		}
 	}
 	c.clusterRoleChangedAt[name] = now
+	c.pruneChangesLocked(now, false)
+}
+
+// allChanged forgets every answer that rests on RBAC: a watch of the RBAC
+// objects failed, and until it lists them again any change goes unseen.
+// Answers asked meanwhile are kept AllowedAccessTTL only.
+func (c *allowedAccess) allChanged(now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ns, entries := range c.byNamespace {
+		for key, e := range entries {
+			if !e.otherAuthorizer {
+				delete(entries, key)
+			}
+		}
+		if len(entries) == 0 {
+			delete(c.byNamespace, ns)
+		}
+	}
+	c.allChangedAt = now
 }
 
 // prune forgets the expired entries (namespaces and sources gone), and the
@@ -249,8 +297,18 @@ func (c *allowedAccess) prune(now time.Time) {
 			delete(c.deniedAt, key)
 		}
 	}
-	// Kept longer than rbacChangeSettle: an answer asked before a change
-	// may be recorded after it (a slow review).
+	c.pruneChangesLocked(now, true)
+}
+
+// pruneChangesLocked forgets the changes seen AllowedAccessTTL ago or more
+// (kept longer than rbacChangeSettle: an answer asked before a change may
+// be recorded after it, a slow review), at most once a rbacChangeSettle
+// unless now.
+func (c *allowedAccess) pruneChangesLocked(now time.Time, force bool) {
+	if !force && now.Sub(c.changesPrunedAt) < rbacChangeSettle {
+		return
+	}
+	c.changesPrunedAt = now
 	for _, changed := range []map[string]time.Time{c.namespaceChangedAt, c.clusterRoleChangedAt} {
 		for name, at := range changed {
 			if now.Sub(at) >= AllowedAccessTTL {

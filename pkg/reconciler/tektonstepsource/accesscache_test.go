@@ -44,6 +44,10 @@ func TestGrantOf(t *testing.T) {
 		{name: "a ClusterRole bound in the namespace", reason: byClusterRole, namespace: "a", want: grant{rbac: true, clusterRole: "edit"}},
 		{name: "a RoleBinding of another namespace", reason: byRole, namespace: "b", want: grant{}},
 		{name: "a ClusterRoleBinding", reason: `RBAC: allowed by ClusterRoleBinding "edit" of ClusterRole "edit" to ServiceAccount "watcher/home"`, namespace: "a", want: grant{}},
+		{name: "a ClusterRole whose name holds a quote", reason: `RBAC: allowed by RoleBinding "b/a" of ClusterRole "x\" to y" to ServiceAccount "watcher/home"`,
+			namespace: "a", want: grant{rbac: true, clusterRole: `x" to y`}},
+		{name: "a binding whose name holds a quote", reason: `RBAC: allowed by RoleBinding "b\"/c/a" of Role "r" to ServiceAccount "watcher/home"`,
+			namespace: "a", want: grant{rbac: true}},
 		{name: "another authorizer", reason: byWebhook, namespace: "a", want: grant{}},
 		{name: "no reason", namespace: "a", want: grant{}},
 	} {
@@ -164,6 +168,34 @@ func TestAllowedAccess(t *testing.T) {
 			t.Errorf("unconfirmed = %v after a later allowing answer, want none", got)
 		}
 	})
+	t.Run("a failed watch forgets what RBAC granted, and keeps what is asked next an hour", func(t *testing.T) {
+		c := newAllowedAccess()
+		c.record("u", "a", "", answers(asked{reason: byRole}), t0)
+		c.record("u", "webhook", "", answers(asked{reason: byWebhook}), t0)
+		c.allChanged(t0.Add(time.Minute))
+		if diff := cmp.Diff(all, c.unconfirmed("u", "a", "", all, t0.Add(time.Minute))); diff != "" {
+			t.Errorf("RBAC's answers after a failed watch (-want +got):\n%s", diff)
+		}
+		if got := c.unconfirmed("u", "webhook", "", all, t0.Add(time.Minute)); len(got) != 0 {
+			t.Errorf("another authorizer's answers after a failed watch: %v asked again, want none", got)
+		}
+		c.record("u", "a", "", answers(asked{reason: byRole}), t0.Add(90*time.Second))
+		if diff := cmp.Diff(all, c.unconfirmed("u", "a", "", all, t0.Add(90*time.Second+AllowedAccessTTL))); diff != "" {
+			t.Errorf("an answer asked just after a failed watch, an hour later (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("changes are pruned as they come", func(t *testing.T) {
+		c := newAllowedAccess()
+		c.namespaceChanged("old", t0)
+		c.clusterRoleChanged("old", t0)
+		c.namespaceChanged("new", t0.Add(AllowedAccessTTL))
+		if _, ok := c.namespaceChangedAt["old"]; ok {
+			t.Errorf("a namespace change an hour old is still kept: %v", c.namespaceChangedAt)
+		}
+		if len(c.clusterRoleChangedAt) != 0 {
+			t.Errorf("a ClusterRole change an hour old is still kept: %v", c.clusterRoleChangedAt)
+		}
+	})
 	t.Run("prune forgets the expired", func(t *testing.T) {
 		c := newAllowedAccess()
 		c.record("u", "gone", "", answers(asked{}), t0)
@@ -182,6 +214,7 @@ func TestAllowedAccess(t *testing.T) {
 		c.record("u", "a", "", answers(asked{}), t0)
 		c.namespaceChanged("a", t0)
 		c.clusterRoleChanged("edit", t0)
+		c.allChanged(t0)
 		c.prune(t0)
 		if diff := cmp.Diff(all, c.unconfirmed("u", "a", "", all, t0)); diff != "" {
 			t.Errorf("unconfirmed (-want +got):\n%s", diff)

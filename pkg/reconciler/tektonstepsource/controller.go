@@ -20,6 +20,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -145,6 +146,13 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		allrolebindinginformer.Get(ctx).Informer(), clusterroleinformer.Get(ctx).Informer()} {
 		if err := inf.SetTransform(trimToNames); err != nil {
 			logger.Panicw("Cannot trim the RBAC objects the controller caches", zap.Error(err))
+		}
+		// A failing watch misses changes until it lists again.
+		if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, reflector *cache.Reflector, err error) {
+			cache.DefaultWatchErrorHandler(ctx, reflector, err)
+			r.allowedAccess.allChanged(time.Now())
+		}); err != nil {
+			logger.Panicw("Cannot watch the RBAC objects' watch errors", zap.Error(err))
 		}
 		inf.AddEventHandler(grantsChanged(r.allowedAccess))
 	}

@@ -28,8 +28,9 @@ import (
 // Role, RoleBinding and ClusterRole of the cluster), so that what
 // allowedAccess remembers is forgotten when one of them changes.
 
-// trimToNames keeps only what grantsChanged reads of a Role, RoleBinding or
-// ClusterRole: the cluster's RBAC objects are cached by name, not rules.
+// trimToNames keeps only the metadata that names a Role, RoleBinding or
+// ClusterRole (what grantsChanged reads, and the informer keys and versions
+// it by): the cluster's RBAC objects are cached by name, not rules.
 func trimToNames(obj interface{}) (interface{}, error) {
 	names := func(m metav1.ObjectMeta) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion}

@@ -73,7 +73,7 @@ const PermissionRecheckInterval = 30 * time.Second
 // changes: the journal ConfigMap and Leases its adapter cannot create are
 // recreated if deleted, and a user-provided service account's permissions
 // are checked again (in the other namespaces a selector selects, what was
-// allowed only after AllowedAccessTTL), so that revoked ones show as
+// allowed only once allowedAccess forgets it), so that revoked ones show as
 // SufficientPermissions=False (the adapter's requests are refused by the
 // apiserver from the moment they are revoked). A variable so that tests can
 // shorten it.
