@@ -241,13 +241,7 @@ func (c *allowedAccess) clusterRoleChanged(name string, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, entries := range c.byNamespace {
-		for key, e := range entries {
-			if e.clusterRole == name {
-				delete(entries, key)
-			}
-		}
-	}
+	c.deleteLocked(func(e allowedEntry) bool { return e.clusterRole == name })
 	c.clusterRoleChangedAt[name] = now
 	c.pruneChangesLocked(now, false)
 }
@@ -261,9 +255,15 @@ func (c *allowedAccess) allChanged(now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.deleteLocked(func(e allowedEntry) bool { return !e.otherAuthorizer })
+	c.allChangedAt = now
+}
+
+// deleteLocked forgets the entries gone says to.
+func (c *allowedAccess) deleteLocked(gone func(allowedEntry) bool) {
 	for ns, entries := range c.byNamespace {
 		for key, e := range entries {
-			if !e.otherAuthorizer {
+			if gone(e) {
 				delete(entries, key)
 			}
 		}
@@ -271,7 +271,6 @@ func (c *allowedAccess) allChanged(now time.Time) {
 			delete(c.byNamespace, ns)
 		}
 	}
-	c.allChangedAt = now
 }
 
 // prune forgets the expired entries (namespaces and sources gone), and the
@@ -282,16 +281,7 @@ func (c *allowedAccess) prune(now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for ns, entries := range c.byNamespace {
-		for key, e := range entries {
-			if !now.Before(e.expires) {
-				delete(entries, key)
-			}
-		}
-		if len(entries) == 0 {
-			delete(c.byNamespace, ns)
-		}
-	}
+	c.deleteLocked(func(e allowedEntry) bool { return !now.Before(e.expires) })
 	for key, at := range c.deniedAt {
 		if now.Sub(at) >= AllowedAccessTTL {
 			delete(c.deniedAt, key)
