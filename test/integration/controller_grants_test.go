@@ -48,9 +48,7 @@ func TestControllerRevokedGrantShowsAtTheNextReconcile(t *testing.T) {
 	// ClusterRole.
 	byRole, byClusterRole := cp.NewNamespace(t), cp.NewNamespace(t)
 	env.grantAdapterRole(t, byRole, ns, "watcher")
-	rules := []rbacv1.PolicyRule{
-		{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
-		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}}}
+	rules := adapterRules()
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "step-watcher-" + ns}, Rules: rules}
 	if _, err := env.kube.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -128,22 +126,19 @@ func TestControllerRevokedGrantShowsAtTheNextReconcile(t *testing.T) {
 }
 
 // reconcileUntil changes an annotation of the source (a reconcile, as the
-// periodic one) every second until ok holds of it, for at most 30 s.
+// periodic one) about every second until ok holds of it, as waitForSource
+// waits.
 func (e *controllerEnv) reconcileUntil(t *testing.T, ns, name, what string, ok func(*v1alpha1.TektonStepSource) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		e.touch(t, ns, name)
-		time.Sleep(time.Second)
-		s, err := e.sources.SourcesV1alpha1().TektonStepSources(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+	var touched time.Time
+	e.waitForSource(t, ns, name, what, func(s *v1alpha1.TektonStepSource) bool {
 		if ok(s) {
-			return
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 30 s of reconciles; status %+v", what, s.Status)
+		if time.Since(touched) >= time.Second {
+			e.touch(t, ns, name)
+			touched = time.Now()
 		}
-	}
+		return false
+	})
 }

@@ -323,14 +323,20 @@ func (e *controllerEnv) updateSpec(t testing.TB, ns, name string, change func(*v
 	}
 }
 
+// adapterRules is what an adapter does in a namespace it watches (written
+// out, not taken from the controller's code), as an administrator granting
+// a user-provided account would write it: TaskRuns first, then step logs.
+func adapterRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}}}
+}
+
 // grantAdapterRole gives a service account, in a namespace, what an
-// adapter does there (written out, not taken from the controller's code),
-// as an administrator granting a user-provided account would.
+// adapter does there (adapterRules) with a Role.
 func (e *controllerEnv) grantAdapterRole(t testing.TB, inNamespace, saNamespace, sa string) {
 	t.Helper()
-	e.grantRole(t, inNamespace, "tekton-step-source-"+sa, saNamespace, sa,
-		rbacv1.PolicyRule{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
-		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}})
+	e.grantRole(t, inNamespace, "tekton-step-source-"+sa, saNamespace, sa, adapterRules()...)
 }
 
 // grantJournal gives a service account, in the source's namespace, the

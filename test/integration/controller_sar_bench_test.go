@@ -123,14 +123,12 @@ func BenchmarkControllerSubjectAccessReviews(b *testing.B) {
 }
 
 // clusterGrant binds a ClusterRole of what the adapter does in watched
-// namespaces (written out) to the account: one grant for all namespaces.
+// namespaces (adapterRules) to the account: one grant for all namespaces.
 func clusterGrant(b *testing.B, env *controllerEnv, ns, sa string) {
 	b.Helper()
 	ctx := context.Background()
 	name := "tekton-step-source-" + ns
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"tekton.dev"}, Resources: []string{"taskruns"}, Verbs: []string{"list", "watch", "patch"}},
-		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}}}}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: adapterRules()}
 	if _, err := env.kube.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
