@@ -126,16 +126,19 @@ func TestPodGoneMidRun(t *testing.T) {
 
 // TestPodEvictedForStorage: the kubelet evicts a pod whose step writes
 // past its ephemeral-storage limit. Tekton fails the TaskRun PodEvicted;
-// the step that was executing fails, the one after it is skipped. The step
-// waits a few seconds before it writes: an eviction removes the pod's
-// containers, the first step's log with them, and one within a second of
-// that step's end (seen once on a loaded machine) races the log's read.
+// the step that was executing fails, the one after it is skipped. The
+// limit counts the pod's emptyDirs too, and Tekton's own (the entrypoint
+// binary, about 46 MB) would exceed a small one at the kubelet's first
+// measurement, at any moment of the run: the limit is well above them and
+// the step writes twice it after a few seconds, so the eviction follows
+// the write and the first step's log (which an eviction removes with the
+// containers) has been read by then.
 func TestPodEvictedForStorage(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	newSource(t, ns, "steps", "")
-	apply(t, ns, threeSteps("evicted", `      computeResources: {limits: {ephemeral-storage: 2Mi}}
-      script: "echo filling; sleep 5; head -c 20000000 /dev/zero > /tmp/fill; sleep 600"`))
+	apply(t, ns, threeSteps("evicted", `      computeResources: {limits: {ephemeral-storage: 100Mi}}
+      script: "echo filling; sleep 5; head -c 220000000 /dev/zero > /tmp/fill; sleep 600"`))
 	tr := waitTaskRun(t, ns, "evicted")
 	if r := tr.Status.GetCondition("Succeeded").Reason; r != "PodEvicted" {
 		t.Fatalf("TaskRun reason %s, want PodEvicted", r)
