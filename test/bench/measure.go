@@ -71,6 +71,9 @@ type measurement struct {
 	seen         map[string]bool
 
 	cpuTicks int64
+	// idleRSS is the resident set watching the empty namespace, before the
+	// workload.
+	idleRSS int64
 }
 
 // waitReady waits until the contender watches: its ready log line, or the
@@ -153,6 +156,14 @@ func (b *bench) measureThroughput(c *contender) (*measurement, error) {
 	if err := b.waitReady(c, m, "probe"); err != nil {
 		return nil, err
 	}
+	// What it holds watching an empty namespace: the part of the peak RSS
+	// that does not depend on what it caches.
+	idle, err := procstat.ReadMemory(m.proc.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	m.idleRSS = idle.Now
+	logf("%s: watching, before the workload: %s", c.name, idle)
 	// Whatever arrived so far (probe events) is not part of the workload.
 	m.read = len(sink.Events())
 	before, err := procstat.CPUTicks(m.proc.cmd.Process.Pid)

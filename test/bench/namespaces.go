@@ -377,7 +377,7 @@ func printManyNamespaces(results []*nsResult, opts options) {
 			all = "NO"
 		}
 		fmt.Printf("| %-28s | %14s | %8.2fs | %6.0f | %6.0f | %8d | %9s | %14.1f |\n", r.name, ready,
-			r.cpuToReady, r.lists, r.watches, r.events, all, float64(r.peakRSS)/(1<<20))
+			r.cpuToReady, r.lists, r.watches, r.events, all, mib(r.peakRSS))
 	}
 	fmt.Println("(LIST 0: client-go 1.35 lists through a streaming WATCH, sendInitialEvents; CPU to it: at ready, or at the timeout;")
 	fmt.Println(" all there: ours, both events of every step; ApiServerSource, the event of every TaskRun's last write.)")
