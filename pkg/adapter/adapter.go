@@ -157,8 +157,11 @@ type Adapter struct {
 	journalKick    chan struct{}
 	journalWriting sync.Mutex
 
-	// ledger decides where each TaskRun's delivered progress is recorded.
-	ledger *ledger
+	// ledger decides where each TaskRun's delivered progress is recorded;
+	// sending counts the deliveries under way, which a bucket let go
+	// waits for before its progress is written.
+	ledger  *ledger
+	sending *inFlight
 	// deleted holds deleted TaskRuns until their last transitions are
 	// delivered.
 	deleted *deletedRuns
@@ -238,6 +241,7 @@ func New(opts Options) (*Adapter, error) {
 		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceUID),
 		journalKick:    make(chan struct{}, 1),
 		ledger:         newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
+		sending:        newInFlight(),
 		deleted:        newDeletedRuns(),
 		retries:        newRetries(),
 		sourceEvents:   newSourceEvents(opts.Kube, opts.Config),

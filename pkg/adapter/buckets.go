@@ -85,9 +85,8 @@ func (a *Adapter) setupLeaderElection() error {
 			return nil
 		},
 		DemoteFunc: func(b reconciler.Bucket) {
-			a.unready(b)
 			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
-			a.flush(context.Background(), b.Has)
+			a.letGo(b)
 			a.retries.drop(b.Has)
 			a.replayRetries.drop(b.Has)
 			a.replays.kick()
@@ -129,15 +128,26 @@ func (a *Adapter) setupLeaderElection() error {
 		RetryPeriod:   lec.RetryPeriod,
 		Grace:         lec.LeaseDuration,
 		Live:          a.liveReplicas,
-		BeforeRelease: func(b reconciler.Bucket) {
-			// The next leader reads the journal: what this replica
-			// delivered must be in it.
-			a.unready(b)
-			a.flush(context.Background(), b.Has)
-		},
-		Logger: a.logger,
+		// The next leader reads the journal: what this replica delivered
+		// must be in it.
+		BeforeRelease: a.letGo,
+		Logger:        a.logger,
 	}, a.leader, func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
 	return nil
+}
+
+// letGo stops the bucket's deliveries, waits for those under way (a log
+// read and one attempt at most) and writes the progress of its TaskRuns,
+// before the bucket is released or once it was lost.
+func (a *Adapter) letGo(b reconciler.Bucket) {
+	a.unready(b)
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout+a.requestTimeout)
+	if !a.sending.wait(ctx, b.Has) {
+		a.logger.Warnw("Deliveries of the bucket still under way; the next leader may send their events again",
+			zap.String("bucket", b.Name()))
+	}
+	cancel()
+	a.flush(context.Background(), b.Has)
 }
 
 // liveReplicas counts the source's ready adapter pods: its Deployment's
