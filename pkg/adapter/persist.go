@@ -75,6 +75,12 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 	if !ok {
 		return nil
 	}
+	if a.annotationCovers(w) {
+		// Another replica, leading the bucket now, wrote as much or more:
+		// writing would put older progress back.
+		a.ledger.endAnnotation(w, written, time.Now())
+		return nil
+	}
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)
 	defer cancel()
 	err := a.store.Save(saveCtx, w.key.Namespace, w.key.Name, uid, w.progress)
@@ -103,6 +109,22 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 		a.kickJournal()
 	}
 	return nil
+}
+
+// annotationCovers reports whether the TaskRun, as the watch last saw it,
+// carries a checkpoint that covers the write and that its status bears
+// out (a forged one is written over).
+func (a *Adapter) annotationCovers(w annotationWrite) bool {
+	lister := a.watches.lister(w.key.Namespace)
+	if lister == nil {
+		return false
+	}
+	tr, err := lister.Get(w.key.Name)
+	if err != nil || tr.UID != w.uid {
+		return false
+	}
+	on, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	return err == nil && on != nil && on.Covers(w.progress) && on.Beyond(tr) == ""
 }
 
 // replaced reports whether a checkpoint write failed because the TaskRun

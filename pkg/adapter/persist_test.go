@@ -24,6 +24,8 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	faketekton "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
+	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -192,5 +194,66 @@ func TestJournalWriteIsRetried(t *testing.T) {
 	// one failed write, then one is written.
 	if outcomes["journal/failed"] != 3 || outcomes["journal/written"] != 1 {
 		t.Errorf("checkpoint writes = %v, want 3 journal/failed and 1 journal/written", outcomes)
+	}
+}
+
+// TestAnnotationCovers: a checkpoint write is skipped when the TaskRun, as
+// the watch last saw it, already carries as much, written by the replica
+// leading its bucket now (writing would put older progress back), unless
+// that record is more than the TaskRun's status shows (a forgery is
+// written over).
+func TestAnnotationCovers(t *testing.T) {
+	done := []pipelinev1.StepState{
+		{Name: "compile", ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+		{Name: "test", ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+	}
+	running := []pipelinev1.StepState{
+		done[0],
+		{Name: "test", ContainerState: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
+	}
+	write := annotationWrite{uid: "tr-uid", key: types.NamespacedName{Namespace: "ci", Name: "build"}, progress: prog(0, "compile.")}
+	tests := []struct {
+		name       string
+		uid        types.UID
+		steps      []pipelinev1.StepState
+		annotation string // "" : none
+		want       bool
+	}{
+		{name: "not in the cache", want: false},
+		{name: "no annotation", uid: "tr-uid", steps: done, want: false},
+		{name: "an older annotation", uid: "tr-uid", steps: done, annotation: `{"a":0,"s":{"compile":1}}`, want: false},
+		{name: "the same progress", uid: "tr-uid", steps: done, annotation: `{"a":0,"s":{"compile":2}}`, want: true},
+		{name: "further, as the status shows", uid: "tr-uid", steps: done, annotation: `{"a":0,"s":{"compile":2,"test":2}}`, want: true},
+		{name: "further than the status shows (forged)", uid: "tr-uid", steps: running, annotation: `{"a":0,"s":{"compile":2,"test":2}}`, want: false},
+		{name: "a later attempt than the TaskRun has (forged)", uid: "tr-uid", steps: done, annotation: `{"a":3}`, want: false},
+		{name: "another TaskRun of the same name", uid: "recreated", steps: done, annotation: `{"a":0,"s":{"compile":2,"test":2}}`, want: false},
+		{name: "an unreadable annotation", uid: "tr-uid", steps: done, annotation: `{`, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &adaptercontract.Config{SourceUID: "src", Namespaces: []string{"ci"}}
+			factory := tektoninformers.NewSharedInformerFactory(faketekton.NewSimpleClientset(), 0)
+			inf := factory.Tekton().V1().TaskRuns()
+			watches := newWatchSet(cfg, func(adaptercontract.Watch, func(string) bool) *taskRunWatch {
+				return &taskRunWatch{informer: inf.Informer(), lister: inf.Lister(), stop: make(chan struct{})}
+			})
+			if err := watches.init(cfg.Namespaces); err != nil {
+				t.Fatal(err)
+			}
+			if tc.uid != "" {
+				tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "build", UID: tc.uid}}
+				if tc.annotation != "" {
+					tr.Annotations = map[string]string{checkpoint.AnnotationPrefix + "src": tc.annotation}
+				}
+				tr.Status.Steps = tc.steps
+				if err := inf.Informer().GetIndexer().Add(tr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a := &Adapter{cfg: cfg, watches: watches}
+			if got := a.annotationCovers(write); got != tc.want {
+				t.Errorf("annotationCovers = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -180,6 +180,20 @@ func (l *ledger) schedule(uid types.UID, finished bool, annotated *checkpoint.Pr
 		return placement{}
 	}
 	st.finished = finished
+	if annotated != nil && annotated.Covers(st.delivered) && !st.saved.Covers(annotated) {
+		// The TaskRun carries all that was delivered, written by a
+		// replica that led its bucket before or by this process before a
+		// restart: nothing is to be written, least of all an older
+		// progress read from the journal (a flush would put it over the
+		// annotation, and the next leader would send the rest again).
+		st.saved = annotated
+		if st.journaled != nil && annotated.Covers(st.journaled) {
+			// A replica stopped between the annotation and the removal
+			// of the journal entry: the entry is obsolete.
+			l.journalPending[uid] = struct{}{}
+			return placement{where: toJournal}
+		}
+	}
 	if st.recorded() {
 		return placement{}
 	}
@@ -189,9 +203,6 @@ func (l *ledger) schedule(uid types.UID, finished bool, annotated *checkpoint.Pr
 	}
 	if st.unannotatable {
 		// Neither store takes it: a crash repeats its events.
-		return placement{}
-	}
-	if annotated != nil && annotated.Covers(st.delivered) {
 		return placement{}
 	}
 	if wait := l.interval - now.Sub(st.savedAt); !finished && wait > 0 {

@@ -723,6 +723,49 @@ func TestLedgerFlushPlan(t *testing.T) {
 	}
 }
 
+// TestLedgerAdoptsACoveringAnnotation: a bucket's new leader reads an
+// older journal entry of a finished TaskRun (its previous leader died
+// between writing the annotation and removing the entry). The annotation
+// covers the entry: the entry is removed, and neither the next schedule
+// nor a flush (handover, shutdown) writes the older progress over the
+// annotation, which would make the next leader send the rest again.
+func TestLedgerAdoptsACoveringAnnotation(t *testing.T) {
+	tests := []struct {
+		name      string
+		finished  bool
+		annotated *checkpoint.Progress
+	}{
+		{name: "finished attempt", finished: true, annotated: prog(0, "a.", "b.")},
+		{name: "running, the annotation further than the entry", annotated: prog(0, "a.", "b")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// As ledger.load leaves a TaskRun it read from the journal.
+			l := ledgerWith(100, run{name: "tr", delivered: prog(0, "a."), journaled: prog(0, "a.")})
+			if got := l.schedule("tr", tc.finished, tc.annotated, t0); got != (placement{where: toJournal}) {
+				t.Errorf("schedule = %+v, want the journal writer woken to remove the entry", got)
+			}
+			b, err := l.takeJournalBatch(func(types.NamespacedName) bool { return true }, func(types.NamespacedName) bool { return true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]types.UID{"tr"}, b.remove); diff != "" || len(b.set) != 0 {
+				t.Errorf("journal batch removes %v and sets %v, want the entry removed only", b.remove, b.set)
+			}
+			if got := l.schedule("tr", tc.finished, tc.annotated, t0); got != (placement{}) {
+				t.Errorf("second schedule = %+v, want nothing", got)
+			}
+			if plan := l.flushPlan(func(types.NamespacedName) bool { return true }); len(plan) != 0 {
+				t.Errorf("flush would write the annotations of %v", plan)
+			}
+			if w, ok := l.beginAnnotation("tr"); ok {
+				l.endAnnotation(w, notWritten, t0)
+				t.Errorf("an annotation write of %+v was claimed", w.progress)
+			}
+		})
+	}
+}
+
 func TestLedgerForget(t *testing.T) {
 	l := ledgerWith(100, run{name: "journaled", delivered: prog(0, "a"), entrySize: 10}, run{name: "plain", delivered: prog(0, "a")})
 	if !l.forget("journaled") {

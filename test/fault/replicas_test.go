@@ -72,6 +72,38 @@ func setReadyReplicas(t *testing.T, kube kubernetes.Interface, ns, name string, 
 	}
 }
 
+// startReplica runs one adapter replica of a source with leader-elected
+// buckets (what the controller configures for spec.replicas), with Lease
+// timings short enough for a test.
+func startReplica(t *testing.T, cfg *adaptercontract.Config, sink, ns, deployment, identity string, buckets uint32) *adapterProcess {
+	t.Helper()
+	le, err := json.Marshal(leaderelection.ComponentConfig{
+		Buckets: buckets, Identity: identity,
+		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startAdapterProcess(t, cfg, sink, "K_LEADER_ELECTION_CONFIG="+string(le), system.NamespaceEnvKey+"="+ns,
+		adaptercontract.EnvDeployment+"="+deployment)
+}
+
+// leaseHolders are the bucket Leases of the namespace by holder.
+func leaseHolders(t *testing.T, kube kubernetes.Interface, ns string) map[string][]string {
+	t.Helper()
+	leases, err := kube.CoordinationV1().Leases(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, l := range leases.Items {
+		if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
+			out[*l.Spec.HolderIdentity] = append(out[*l.Spec.HolderIdentity], l.Name)
+		}
+	}
+	return out
+}
+
 // TestThreeReplicasShareTheWorkAndSurviveAKill runs three adapter processes
 // of one source with leader-elected buckets (what the controller configures
 // for spec.replicas: 3), SIGKILLs the replica that leads the most buckets
@@ -92,30 +124,9 @@ func TestThreeReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 	replicas := map[string]*adapterProcess{}
 	for i := 0; i < 3; i++ {
 		identity := fmt.Sprintf("replica-%d", i)
-		le, err := json.Marshal(leaderelection.ComponentConfig{
-			Buckets: 3, Identity: identity,
-			LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		replicas[identity] = startAdapterProcess(t, cfg, sink.URL,
-			"K_LEADER_ELECTION_CONFIG="+string(le), system.NamespaceEnvKey+"="+ns,
-			adaptercontract.EnvDeployment+"="+deployment)
+		replicas[identity] = startReplica(t, cfg, sink.URL, ns, deployment, identity, 3)
 	}
-	holders := func() map[string][]string {
-		leases, err := kube.CoordinationV1().Leases(ns).List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string][]string{}
-		for _, l := range leases.Items {
-			if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
-				out[*l.Spec.HolderIdentity] = append(out[*l.Spec.HolderIdentity], l.Name)
-			}
-		}
-		return out
-	}
+	holders := func() map[string][]string { return leaseHolders(t, kube, ns) }
 	led := func(h map[string][]string) (n int) {
 		for _, buckets := range h {
 			n += len(buckets)
@@ -185,15 +196,7 @@ func TestThreeReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 
 	// A replacement pod: the replica leading two buckets lets one go.
 	sent := len(sink.Events())
-	le, err := json.Marshal(leaderelection.ComponentConfig{
-		Buckets: 3, Identity: "replica-3",
-		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	startAdapterProcess(t, cfg, sink.URL, "K_LEADER_ELECTION_CONFIG="+string(le), system.NamespaceEnvKey+"="+ns,
-		adaptercontract.EnvDeployment+"="+deployment)
+	startReplica(t, cfg, sink.URL, ns, deployment, "replica-3", 3)
 	setReadyReplicas(t, kube, ns, deployment, 3)
 	deadline = time.Now().Add(time.Minute)
 	for {
@@ -238,39 +241,15 @@ func TestHandoverWhileDeliveriesAreInFlight(t *testing.T) {
 	// Two replicas wanted, one ready: the first leads both buckets.
 	deployment := adapterDeployment(t, kube, ns, 2)
 	setReadyReplicas(t, kube, ns, deployment, 1)
-	start := func(identity string) {
-		le, err := json.Marshal(leaderelection.ComponentConfig{
-			Buckets: 2, Identity: identity,
-			LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		startAdapterProcess(t, cfg, sink.URL, "K_LEADER_ELECTION_CONFIG="+string(le), system.NamespaceEnvKey+"="+ns,
-			adaptercontract.EnvDeployment+"="+deployment)
-	}
-	held := func(identity string) int {
-		leases, err := kube.CoordinationV1().Leases(ns).List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, l := range leases.Items {
-			if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == identity {
-				n++
-			}
-		}
-		return n
-	}
 	waitHeld := func(identity string, n int) {
 		t.Helper()
-		for deadline := time.Now().Add(time.Minute); held(identity) != n; time.Sleep(200 * time.Millisecond) {
+		for deadline := time.Now().Add(time.Minute); len(leaseHolders(t, kube, ns)[identity]) != n; time.Sleep(200 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s does not lead %d buckets within a minute", identity, n)
+				t.Fatalf("%s does not lead %d buckets within a minute: %v", identity, n, leaseHolders(t, kube, ns))
 			}
 		}
 	}
-	start("first")
+	startReplica(t, cfg, sink.URL, ns, deployment, "first", 2)
 	waitHeld("first", 2)
 
 	w := workload{runs: 8, steps: 2}
@@ -285,7 +264,7 @@ func TestHandoverWhileDeliveriesAreInFlight(t *testing.T) {
 	if _, err := sink.WaitForCount(context.Background(), time.Minute, 2); err != nil {
 		t.Fatal(err)
 	}
-	start("second")
+	startReplica(t, cfg, sink.URL, ns, deployment, "second", 2)
 	setReadyReplicas(t, kube, ns, deployment, 2)
 	waitHeld("second", 1)
 	handedOver := len(sink.Events())
