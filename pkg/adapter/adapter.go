@@ -364,7 +364,9 @@ func (a *Adapter) Start(ctx context.Context) error {
 	a.saves.ShutDown()
 	a.guards.ShutDown()
 	writers.Wait()
-	a.flush(ctx, func(types.NamespacedName) bool { return true })
+	// With replicas, only the buckets this one leads: the others' leaders
+	// may have recorded more since.
+	a.flush(ctx, a.owns)
 	stopElector()
 	<-electorDone
 	if a.filter != nil {

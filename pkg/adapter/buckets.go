@@ -54,7 +54,7 @@ func (a *Adapter) setupLeaderElection() error {
 			// the informers queue meanwhile is queued again below. A
 			// demotion while the journal is read (client-go runs the two
 			// in different goroutines) wins.
-			generation := a.unready(b)
+			generation, _ := a.unready(b)
 			readCtx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout)
 			err := a.loadJournal(readCtx, b.Has)
 			cancel()
@@ -140,8 +140,16 @@ func (a *Adapter) setupLeaderElection() error {
 // read and one attempt at most) and writes the progress of its TaskRuns,
 // before the bucket is released or once it was lost.
 func (a *Adapter) letGo(b reconciler.Bucket) {
-	a.unready(b)
-	ctx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout+a.requestTimeout)
+	if _, led := a.unready(b); !led {
+		// Not led in this term (still being acquired, its journal not yet
+		// read, or let go already): nothing was sent for it since the
+		// last flush, and what the ledger holds of it may be older than
+		// what its leader recorded since.
+		return
+	}
+	// A delivery reads the Secrets to mask and the log, then tries the
+	// sink and, if that fails for good, the dead-letter sink.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*(a.opts.SendTimeout+a.requestTimeout))
 	if !a.sending.wait(ctx, b.Has) {
 		a.logger.Warnw("Deliveries of the bucket still under way; the next leader may send their events again",
 			zap.String("bucket", b.Name()))
@@ -185,13 +193,15 @@ func (a *Adapter) owns(key types.NamespacedName) bool {
 }
 
 // unready marks the bucket's journal as not read (at promotion, before the
-// read, and at demotion) and returns the bucket's new generation.
-func (a *Adapter) unready(b reconciler.Bucket) uint64 {
+// read, and at demotion) and returns the bucket's new generation and
+// whether it was led with its journal read until now.
+func (a *Adapter) unready(b reconciler.Bucket) (generation uint64, wasReady bool) {
 	a.readyMu.Lock()
 	defer a.readyMu.Unlock()
+	_, wasReady = a.ready[b.Name()]
 	delete(a.ready, b.Name())
 	a.readyGen[b.Name()]++
-	return a.readyGen[b.Name()]
+	return a.readyGen[b.Name()], wasReady
 }
 
 // markReady records that the bucket's journal was read, unless the bucket

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonfake "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap/zaptest"
@@ -32,16 +33,16 @@ import (
 	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/reconciler"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesfake "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned/fake"
 )
 
-// TestPromotionReadsTheJournalFirst: a bucket's TaskRuns are not handled
-// before the journal told how far the previous leader got (else its
-// running TaskRuns' events would be sent again at every handover), and no
-// longer once the bucket is lost.
-func TestPromotionReadsTheJournalFirst(t *testing.T) {
-	kube := fake.NewClientset()
+// bucketedAdapter is an Adapter of one leader-elected bucket against fake
+// clients, not started.
+func bucketedAdapter(t *testing.T, kube *fake.Clientset, meta *metadatafake.FakeMetadataClient) *Adapter {
+	t.Helper()
 	ce, err := cloudevents.NewClientHTTP(cloudevents.WithTarget("http://127.0.0.1:1"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestPromotionReadsTheJournalFirst(t *testing.T) {
 		CloudEvents: ce,
 		Tekton:      tektonfake.NewSimpleClientset(),
 		Kube:        kube,
-		Metadata:    metadatafake.NewSimpleMetadataClient(runtime.NewScheme()),
+		Metadata:    meta,
 		Sources:     sourcesfake.NewSimpleClientset(),
 		Logger:      zaptest.NewLogger(t).Sugar(),
 		LeaderElection: &leaderelection.ComponentConfig{
@@ -63,6 +64,16 @@ func TestPromotionReadsTheJournalFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+// TestPromotionReadsTheJournalFirst: a bucket's TaskRuns are not handled
+// before the journal told how far the previous leader got (else its
+// running TaskRuns' events would be sent again at every handover), and no
+// longer once the bucket is lost.
+func TestPromotionReadsTheJournalFirst(t *testing.T) {
+	kube := fake.NewClientset()
+	a := bucketedAdapter(t, kube, metadatafake.NewSimpleMetadataClient(runtime.NewScheme()))
 	defer a.queue.ShutDown()
 	key := types.NamespacedName{Namespace: "ci", Name: "build"}
 	var ownedWhileReading []bool
@@ -86,5 +97,52 @@ func TestPromotionReadsTheJournalFirst(t *testing.T) {
 	a.leader.Demote(bucket)
 	if a.owns(key) {
 		t.Error("still handled after demotion")
+	}
+}
+
+// TestLettingGoWritesOnlyALedBucket: a bucket let go (or lost) has its
+// TaskRuns' unrecorded progress written only if this replica led it in
+// this term: a bucket still being acquired, or already let go, holds
+// progress older than what its leader may have recorded since.
+func TestLettingGoWritesOnlyALedBucket(t *testing.T) {
+	kube := fake.NewClientset()
+	meta := metadatafake.NewSimpleMetadataClient(runtime.NewScheme())
+	a := bucketedAdapter(t, kube, meta)
+	defer a.queue.ShutDown()
+	bucket := reconciler.UniversalBucket()
+	key := types.NamespacedName{Namespace: "ci", Name: "build"}
+	record := func() {
+		// A finished attempt delivered and not yet annotated.
+		done := &checkpoint.Progress{}
+		done.Record(transitions.Transition{Kind: transitions.Succeeded, StepState: pipelinev1.StepState{Name: "compile"}})
+		a.ledger.delivered("tr-uid", key, done, time.Now())
+		a.ledger.schedule("tr-uid", true, nil, time.Now())
+	}
+	patches := func() int {
+		n := 0
+		for _, action := range meta.Actions() {
+			if action.GetVerb() == "patch" {
+				n++
+			}
+		}
+		return n
+	}
+
+	record()
+	a.letGo(bucket) // never led
+	if n := patches(); n != 0 {
+		t.Errorf("%d annotation writes letting go of a bucket never led", n)
+	}
+	if err := a.leader.Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
+		t.Fatal(err)
+	}
+	a.letGo(bucket)
+	if n := patches(); n != 1 {
+		t.Errorf("%d annotation writes letting go of a led bucket, want 1", n)
+	}
+	record()
+	a.letGo(bucket) // let go already
+	if n := patches(); n != 1 {
+		t.Errorf("%d annotation writes in all after letting go twice, want 1", n)
 	}
 }
