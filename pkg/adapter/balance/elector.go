@@ -30,7 +30,6 @@ package balance
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -147,25 +146,16 @@ func (e *Elector) term(ctx context.Context, b reconciler.Bucket, rl resourcelock
 	e.mu.Lock()
 	e.cancel[b.Name()] = cancel
 	e.mu.Unlock()
-	var promoted atomic.Bool
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:          rl,
 		LeaseDuration: e.cfg.LeaseDuration,
 		RenewDeadline: e.cfg.RenewDeadline,
 		RetryPeriod:   e.cfg.RetryPeriod,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(context.Context) {
-				promoted.Store(true)
-				if err := e.la.Promote(b, e.enq); err != nil {
-					e.cfg.Logger.Errorw("Cannot take over a bucket", zap.String("bucket", b.Name()), zap.Error(err))
-				}
-			},
-			OnStoppedLeading: func() {
-				if promoted.Load() {
-					e.la.Demote(b)
-				}
-			},
-		},
+		Callbacks: termCallbacks(func() {
+			if err := e.la.Promote(b, e.enq); err != nil {
+				e.cfg.Logger.Errorw("Cannot take over a bucket", zap.String("bucket", b.Name()), zap.Error(err))
+			}
+		}, func() { e.la.Demote(b) }),
 		ReleaseOnCancel: true,
 		Name:            b.Name(),
 	})
@@ -187,6 +177,36 @@ func (e *Elector) term(ctx context.Context, b reconciler.Bucket, rl resourcelock
 		}
 	}()
 	le.Run(termCtx)
+}
+
+// termCallbacks promotes and demotes once per term, in that order.
+// client-go calls OnStartedLeading in a goroutine of its own and
+// OnStoppedLeading when the term ends, which can come first when the
+// Lease is lost at once: a promotion after the demotion would leave the
+// bucket led by two replicas, so it is skipped, and so is the demotion of
+// a term never promoted.
+func termCallbacks(promote, demote func()) leaderelection.LeaderCallbacks {
+	var mu sync.Mutex
+	var promoted, ended bool
+	return leaderelection.LeaderCallbacks{
+		OnStartedLeading: func(context.Context) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ended {
+				return
+			}
+			promoted = true
+			promote()
+		},
+		OnStoppedLeading: func() {
+			mu.Lock()
+			defer mu.Unlock()
+			ended = true
+			if promoted {
+				demote()
+			}
+		},
+	}
 }
 
 // rebalance recounts the live replicas every RetryPeriod and lets go of
