@@ -221,8 +221,11 @@ func TestThreeReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 		for _, e := range evs[sent:] {
 			again = append(again, e.ID())
 		}
-		// Seen once in a few runs (20 events re-sent, same ids), not yet
-		// explained: reported, not failed (README, Replicas).
+		// Seen once (20 events re-sent, same ids) before a promoted replica
+		// stopped writing an older journal entry over an annotation
+		// (TestPromotionLeavesTheAnnotationAlone), the likely cause; not
+		// reproduced in 10 runs of the code of then nor 16 of the fix, so
+		// reported, not failed (README, Replicas).
 		t.Logf("the rebalancing handover sent %d events again: %v", len(again), again)
 	}
 }
