@@ -78,7 +78,9 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 	if a.annotationCovers(w) {
 		// Another replica, leading the bucket now, wrote as much or more:
 		// writing would put older progress back.
-		a.ledger.endAnnotation(w, written, time.Now())
+		if a.ledger.endAnnotation(w, written, time.Now()) {
+			a.kickJournal()
+		}
 		return nil
 	}
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.SendTimeout)

@@ -179,30 +179,40 @@ func (e *Elector) term(ctx context.Context, b reconciler.Bucket, rl resourcelock
 	le.Run(termCtx)
 }
 
-// termCallbacks promotes and demotes once per term, in that order.
-// client-go calls OnStartedLeading in a goroutine of its own and
-// OnStoppedLeading when the term ends, which can come first when the
-// Lease is lost at once: a promotion after the demotion would leave the
-// bucket led by two replicas, so it is skipped, and so is the demotion of
-// a term never promoted.
+// termCallbacks promotes and demotes the bucket for one term. client-go
+// calls OnStartedLeading in a goroutine of its own and OnStoppedLeading
+// when the term ends, which can come first when the Lease is lost at
+// once: a promotion after that would leave the bucket led by two
+// replicas, so it is skipped. A term that ends while the promotion runs
+// is demoted at once (the promotion's journal read is outlived by the
+// demotion, which wins) and once more when the promotion returns, in case
+// the first demotion came before the promotion marked the bucket led.
 func termCallbacks(promote, demote func()) leaderelection.LeaderCallbacks {
 	var mu sync.Mutex
-	var promoted, ended bool
+	var started, ended bool
 	return leaderelection.LeaderCallbacks{
 		OnStartedLeading: func(context.Context) {
 			mu.Lock()
-			defer mu.Unlock()
 			if ended {
+				mu.Unlock()
 				return
 			}
-			promoted = true
+			started = true
+			mu.Unlock()
 			promote()
+			mu.Lock()
+			lost := ended
+			mu.Unlock()
+			if lost {
+				demote()
+			}
 		},
 		OnStoppedLeading: func() {
 			mu.Lock()
-			defer mu.Unlock()
 			ended = true
-			if promoted {
+			wasStarted := started
+			mu.Unlock()
+			if wasStarted {
 				demote()
 			}
 		},

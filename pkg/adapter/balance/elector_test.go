@@ -21,28 +21,45 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/tools/leaderelection"
 )
 
 func TestTermCallbacks(t *testing.T) {
 	tests := []struct {
 		name string
-		// calls are the callbacks in the order client-go makes them.
+		// calls are the callbacks in the order client-go makes them;
+		// "started, stopped while promoting" ends the term from inside the
+		// promotion.
 		calls []string
 		want  []string
 	}{
-		{name: "a term led, then ended", calls: []string{"started", "stopped"}, want: []string{"promote", "demote"}},
-		{name: "a term still led", calls: []string{"started"}, want: []string{"promote"}},
+		{name: "a term led, then ended", calls: []string{"started", "stopped"}, want: []string{"promote", "promoted", "demote"}},
+		{name: "a term still led", calls: []string{"started"}, want: []string{"promote", "promoted"}},
 		{name: "the Lease lost before the promotion's goroutine ran", calls: []string{"stopped", "started"}, want: nil},
 		{name: "a term that never led", calls: []string{"stopped"}, want: nil},
+		{name: "the Lease lost while promoting: demoted at once and after the promotion",
+			calls: []string{"started, stopped while promoting"}, want: []string{"promote", "demote", "promoted", "demote"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			cb := termCallbacks(func() { got = append(got, "promote") }, func() { got = append(got, "demote") })
+			var cb leaderelection.LeaderCallbacks
+			stopWhilePromoting := false
+			cb = termCallbacks(func() {
+				got = append(got, "promote")
+				if stopWhilePromoting {
+					cb.OnStoppedLeading()
+				}
+				got = append(got, "promoted")
+			}, func() { got = append(got, "demote") })
 			for _, call := range tc.calls {
-				if call == "started" {
+				switch call {
+				case "started":
 					cb.OnStartedLeading(context.Background())
-				} else {
+				case "started, stopped while promoting":
+					stopWhilePromoting = true
+					cb.OnStartedLeading(context.Background())
+				default:
 					cb.OnStoppedLeading()
 				}
 			}
