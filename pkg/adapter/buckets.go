@@ -136,9 +136,9 @@ func (a *Adapter) setupLeaderElection() error {
 	return nil
 }
 
-// letGo stops the bucket's deliveries, waits for those under way (a log
-// read and one attempt at most) and writes the progress of its TaskRuns,
-// before the bucket is released or once it was lost.
+// letGo stops the bucket's deliveries, waits for those under way (bounded)
+// and writes the progress of its TaskRuns, before the bucket is released
+// or once it was lost.
 func (a *Adapter) letGo(b reconciler.Bucket) {
 	if _, led := a.unready(b); !led {
 		// Not led in this term (still being acquired, its journal not yet

@@ -117,16 +117,25 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 // carries a checkpoint that covers the write and that its status bears
 // out (a forged one is written over).
 func (a *Adapter) annotationCovers(w annotationWrite) bool {
-	lister := a.watches.lister(w.key.Namespace)
+	on, cached, err := a.cachedCheckpoint(w.key, w.uid)
+	return cached && err == nil && on.Covers(w.progress)
+}
+
+// cachedCheckpoint is the checkpoint annotation of the TaskRun as the watch
+// last saw it (empty without one); cached is false when the watch holds no
+// TaskRun of that name and UID. err: the annotation is unreadable, or
+// claims more than the status shows (checkpoint.FromTaskRun).
+func (a *Adapter) cachedCheckpoint(key types.NamespacedName, uid types.UID) (p *checkpoint.Progress, cached bool, err error) {
+	lister := a.watches.lister(key.Namespace)
 	if lister == nil {
-		return false
+		return nil, false, nil
 	}
-	tr, err := lister.Get(w.key.Name)
-	if err != nil || tr.UID != w.uid {
-		return false
+	tr, err := lister.Get(key.Name)
+	if err != nil || tr.UID != uid {
+		return nil, false, nil
 	}
-	on, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
-	return err == nil && on != nil && on.Covers(w.progress) && on.Beyond(tr) == ""
+	p, err = checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	return p, true, err
 }
 
 // replaced reports whether a checkpoint write failed because the TaskRun
@@ -312,15 +321,10 @@ func (a *Adapter) pruneJournal() {
 			// Joined since the start and still being listed: not gone.
 			continue
 		}
-		var annotated *checkpoint.Progress
-		if lister := a.watches.lister(key.Namespace); lister != nil {
-			if tr, err := lister.Get(key.Name); err == nil && tr.UID == uid {
-				p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
-				if err != nil {
-					continue
-				}
-				annotated = p
-			}
+		// Not cached: gone, annotated nil.
+		annotated, _, err := a.cachedCheckpoint(key, uid)
+		if err != nil {
+			continue
 		}
 		if a.ledger.prune(uid, annotated) {
 			pruned++
