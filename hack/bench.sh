@@ -10,7 +10,9 @@
 # -taskruns, -steps, -rate, -concurrent, -rounds, -cached, -settle,
 # -rss-settle, -timeout, -contenders, -namespaces, -namespace-taskruns,
 # -replicas; BENCH_PPROF=<dir> saves the adapters' CPU and heap profiles
-# (over many namespaces: heap and goroutine profiles and MemStats).
+# (over many namespaces: heap and goroutine profiles and MemStats);
+# BENCH_APISERVER_PPROF=<dir> a CPU profile of kube-apiserver while the
+# controller brings its sources to Ready.
 # Then (not with --quick) the namespace churn and sink outage fault tests at
 # full size, and it times the controller bringing 500 sources (50 with
 # --quick) to Ready, and 50 (10) at its shipped client rate, and counts its
