@@ -72,11 +72,14 @@ type options struct {
 	// namespaceTaskRuns TaskRuns.
 	namespaces, namespaceTaskRuns int
 	replicas                      []int // replica counts of ours to run the workload with
-	settle                        time.Duration
-	rssSettle                     time.Duration
-	timeout                       time.Duration
-	pprofDir                      string
-	only                          map[string]bool // contenders to run; all when empty
+	// replicaSinkDelay: the replica counts are also run with a sink
+	// answering each event after this long (0: not).
+	replicaSinkDelay time.Duration
+	settle           time.Duration
+	rssSettle        time.Duration
+	timeout          time.Duration
+	pprofDir         string
+	only             map[string]bool // contenders to run; all when empty
 }
 
 var began = time.Now()
@@ -97,6 +100,8 @@ func main() {
 	flag.IntVar(&opts.namespaces, "namespaces", 1000, "namespaces of the many-namespaces workload (0: not run)")
 	flag.IntVar(&opts.namespaceTaskRuns, "namespace-taskruns", 5, "TaskRuns per namespace in the many-namespaces workload")
 	replicas := flag.String("replicas", "1,2,4", "replica counts of ours to run the throughput workload with ('' : not run)")
+	flag.DurationVar(&opts.replicaSinkDelay, "replicas-sink-delay", 200*time.Millisecond,
+		"the replica counts are also run with a sink that answers each event after this long, slower than one replica's sends (0: not run)")
 	flag.IntVar(&opts.rounds, "rounds", 3, "throughput rounds per contender, the contenders' order rotated each round: CPU and events/s are the median round, latency percentiles are over every round's samples")
 	flag.DurationVar(&opts.settle, "settle", 2*time.Second,
 		"idle time after the last expected event before the second CPU reading (covers the adapter's 1 s checkpoint interval)")
@@ -232,15 +237,21 @@ func run(opts options) error {
 		}
 	}
 	if ours := contenders[0]; opts.runs > 0 && len(opts.replicas) > 0 && (opts.only == nil || opts.only["ours"]) {
-		var replicated []*replicaResult
-		for _, n := range opts.replicas {
-			r, err := b.measureReplicas(ours, n)
-			if err != nil {
-				return fmt.Errorf("replicas: %w", err)
-			}
-			replicated = append(replicated, r)
+		delays := []time.Duration{0}
+		if opts.replicaSinkDelay > 0 {
+			delays = append(delays, opts.replicaSinkDelay)
 		}
-		printReplicas(replicated, opts)
+		for _, delay := range delays {
+			var replicated []*replicaResult
+			for _, n := range opts.replicas {
+				r, err := b.measureReplicas(ours, n, delay)
+				if err != nil {
+					return fmt.Errorf("replicas: %w", err)
+				}
+				replicated = append(replicated, r)
+			}
+			printReplicas(replicated, opts, delay)
+		}
 	}
 	if opts.namespaces > 0 && (opts.only == nil || opts.only["ours"] || opts.only["apiserversource"]) {
 		many, err := b.manyNamespaces(bins)

@@ -16,9 +16,10 @@ limitations under the License.
 
 // This file is the replicas workload: ours with 1, 2 and 4 replicas
 // (-replicas) on the throughput workload, each replica a process with the
-// leader election the controller configures for spec.replicas. Figures:
-// events/s, and per replica the buckets it led and its CPU seconds over the
-// workload (its share of the work).
+// leader election the controller configures for spec.replicas, with a sink
+// that answers at once and again with one that answers each event after
+// -replicas-sink-delay. Figures: events/s, and per replica the buckets it
+// led and its CPU seconds over the workload (its share of the work).
 
 package main
 
@@ -38,6 +39,7 @@ import (
 	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/system"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 	"github.com/tektonstep/tekton-step-source/test/procstat"
@@ -49,10 +51,13 @@ type replicaResult struct {
 	events          int
 	eventsPerSecond float64
 	buckets         []int     // per replica, buckets led during the workload
+	sinkConcurrent  int       // the most requests the sink had open at once
 	cpu             []float64 // per replica, CPU seconds over the workload
 }
 
-func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) {
+// measureReplicas runs the workload with n replicas of ours and a sink
+// that answers each event after sinkDelay.
+func (b *bench) measureReplicas(ours *contender, n int, sinkDelay time.Duration) (*replicaResult, error) {
 	ctx := context.Background()
 	kube := kubernetes.NewForConfigOrDie(b.cp.Config)
 	m, err := b.newWorkloadMeasurement(ours)
@@ -60,6 +65,7 @@ func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) 
 		return nil, err
 	}
 	defer m.sink.Stop()
+	m.sink.Delay(sinkDelay)
 	ns := m.ns
 	env := ours.env(ns, m.sink.URL)
 	if n > 1 {
@@ -135,7 +141,7 @@ func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) 
 			return nil, err
 		}
 	}
-	logf("ours, %d replicas: driving the workload", n)
+	logf("ours, %d replicas, sink answering after %s: driving the workload", n, sinkDelay)
 	if err := b.drive(ns, m.writes); err != nil {
 		return nil, err
 	}
@@ -159,7 +165,7 @@ func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	res := &replicaResult{replicas: n, events: m.delivered, eventsPerSecond: eventsPerSecond(m)}
+	res := &replicaResult{replicas: n, events: m.delivered, eventsPerSecond: eventsPerSecond(m), sinkConcurrent: m.sink.MaxConcurrent()}
 	for i, p := range procs {
 		after, err := procstat.CPUTicks(p.cmd.Process.Pid)
 		if err != nil {
@@ -172,7 +178,8 @@ func (b *bench) measureReplicas(ours *contender, n int) (*replicaResult, error) 
 			res.buckets = append(res.buckets, holders[fmt.Sprintf("replica-%d", i)])
 		}
 	}
-	logf("ours, %d replicas: %d events, %.0f events/s, buckets %v, CPU s %v", n, res.events, res.eventsPerSecond, res.buckets, res.cpu)
+	logf("ours, %d replicas: %d events, %.0f events/s, the sink's most at once %d, buckets %v, CPU s %v",
+		n, res.events, res.eventsPerSecond, res.sinkConcurrent, res.buckets, res.cpu)
 	return res, nil
 }
 
@@ -197,11 +204,16 @@ func replicaDeployment(ctx context.Context, kube kubernetes.Interface, ns string
 	return d.Name, err
 }
 
-func printReplicas(results []*replicaResult, opts options) {
-	fmt.Printf("\nReplicas: ours on the workload above (%d TaskRuns x %d steps, target %.0f transitions/s), one process per replica, buckets = replicas.\n\n",
-		opts.runs, opts.steps, opts.rate)
-	fmt.Println("| replicas | events | events/s | buckets led per replica | CPU s per replica | CPU s in all |")
-	fmt.Println("|----------|--------|----------|-------------------------|-------------------|--------------|")
+func printReplicas(results []*replicaResult, opts options, sinkDelay time.Duration) {
+	sink := "a sink answering at once"
+	if sinkDelay > 0 {
+		sink = fmt.Sprintf("a sink answering each event after %s (a replica sends to at most %d at a time: K_MAX_IN_FLIGHT)",
+			sinkDelay, adapter.DefaultMaxInFlight)
+	}
+	fmt.Printf("\nReplicas: ours on the workload above (%d TaskRuns x %d steps, target %.0f transitions/s), one process per replica, buckets = replicas, %s.\n\n",
+		opts.runs, opts.steps, opts.rate, sink)
+	fmt.Println("| replicas | events | events/s | sink's most at once | buckets led per replica | CPU s per replica | CPU s in all |")
+	fmt.Println("|----------|--------|----------|---------------------|-------------------------|-------------------|--------------|")
 	for _, r := range results {
 		var buckets, cpu []string
 		total := 0.0
@@ -210,8 +222,8 @@ func printReplicas(results []*replicaResult, opts options) {
 			cpu = append(cpu, fmt.Sprintf("%.2f", r.cpu[i]))
 			total += r.cpu[i]
 		}
-		fmt.Printf("| %8d | %6d | %8.0f | %23s | %17s | %12.2f |\n", r.replicas, r.events, r.eventsPerSecond,
-			strings.Join(buckets, ", "), strings.Join(cpu, ", "), total)
+		fmt.Printf("| %8d | %6d | %8.0f | %19d | %23s | %17s | %12.2f |\n", r.replicas, r.events, r.eventsPerSecond,
+			r.sinkConcurrent, strings.Join(buckets, ", "), strings.Join(cpu, ", "), total)
 	}
 }
 
