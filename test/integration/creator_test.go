@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
@@ -43,8 +44,9 @@ import (
 // source is admitted only for a user who could list and watch its
 // TaskRuns and get their pods' logs (cluster-wide with a
 // namespaceSelector), with serviceAccountName create pods, and with
-// masking.secretValues get secrets; the refusal
-// names the missing permission. An update is checked when it changes the
+// masking.secretValues get secrets, with deletionGuard patch TaskRuns, and
+// with a sink or dead-letter sink ref in another namespace get that
+// object; the refusal names the missing permission. An update is checked when it changes the
 // spec; one that does not (a label) is not.
 func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 	ctx := context.Background()
@@ -59,7 +61,7 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 	}
 	editor := rule("sources.knative.dev", "tektonstepsources", "get", "create", "update", "patch")
 	readAll := []rbacv1.PolicyRule{rule("tekton.dev", "taskruns", "list", "watch"), rule("", "pods/log", "get")}
-	grant := func(user string, rules ...rbacv1.PolicyRule) {
+	grantIn := func(ns, user string, rules ...rbacv1.PolicyRule) {
 		t.Helper()
 		name := "creator-" + user
 		if _, err := kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
@@ -73,6 +75,7 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	grant := func(user string, rules ...rbacv1.PolicyRule) { t.Helper(); grantIn(ns, user, rules...) }
 	// Users are unique to the namespace: the cluster-wide grant below
 	// reaches no other test.
 	user := func(name string) string { return ns + "-" + name }
@@ -83,7 +86,16 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 	grant(user("runner"), append([]rbacv1.PolicyRule{editor, rule("", "pods", "create")}, readAll...)...)
 	grant(user("editor"), editor)
 	grant(user("secret-reader"), append([]rbacv1.PolicyRule{editor, rule("", "secrets", "get")}, readAll...)...)
+	grant(user("patcher"), append([]rbacv1.PolicyRule{editor, rule("tekton.dev", "taskruns", "patch")}, readAll...)...)
 	grant(user("cluster-reader"), editor, rule("", "pods", "create"))
+	// Sinks in another namespace: the Broker "default" and the
+	// EventListener "on-step" there, which "broker-reader" may get (and
+	// only those: an RBAC rule naming them).
+	other := cp.NewNamespace(t)
+	grant(user("broker-reader"), append([]rbacv1.PolicyRule{editor}, readAll...)...)
+	grantIn(other, user("broker-reader"),
+		rbacv1.PolicyRule{APIGroups: []string{"eventing.knative.dev"}, Resources: []string{"brokers"}, ResourceNames: []string{"default"}, Verbs: []string{"get"}},
+		rbacv1.PolicyRule{APIGroups: []string{"triggers.tekton.dev"}, Resources: []string{"eventlisteners"}, ResourceNames: []string{"on-step"}, Verbs: []string{"get"}})
 	clusterRead := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: user("cluster-reader")}, Rules: readAll}
 	if _, err := kube.RbacV1().ClusterRoles().Create(ctx, clusterRead, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -111,6 +123,27 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 	}
 	masking := func(string) func(*v1alpha1.TektonStepSourceSpec) {
 		return func(s *v1alpha1.TektonStepSourceSpec) { s.Masking = &v1alpha1.MaskingSpec{SecretValues: true} }
+	}
+	guarded := func(string) func(*v1alpha1.TektonStepSourceSpec) {
+		return func(s *v1alpha1.TektonStepSourceSpec) { s.DeletionGuard = &v1alpha1.DeletionGuardSpec{} }
+	}
+	ref := func(apiVersion, kind, ns, name string) *duckv1.KReference {
+		return &duckv1.KReference{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name}
+	}
+	sinkIn := func(ns, name string) func(string) func(*v1alpha1.TektonStepSourceSpec) {
+		return func(string) func(*v1alpha1.TektonStepSourceSpec) {
+			return func(s *v1alpha1.TektonStepSourceSpec) {
+				s.Sink = duckv1.Destination{Ref: ref("eventing.knative.dev/v1", "Broker", ns, name)}
+			}
+		}
+	}
+	deadLetterIn := func(ns, name string) func(string) func(*v1alpha1.TektonStepSourceSpec) {
+		return func(string) func(*v1alpha1.TektonStepSourceSpec) {
+			return func(s *v1alpha1.TektonStepSourceSpec) {
+				s.Delivery = &eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{
+					Ref: ref("triggers.tekton.dev/v1beta1", "EventListener", ns, name)}}
+			}
+		}
 	}
 	everywhere := func(string) func(*v1alpha1.TektonStepSourceSpec) {
 		return func(s *v1alpha1.TektonStepSourceSpec) {
@@ -143,6 +176,15 @@ func TestCreatorMustReadWhatTheSourceReads(t *testing.T) {
 		{user: "cluster-reader", spec: everywhere},
 		{user: "reader", spec: masking, wantErr: "may not get secrets in namespace " + ns},
 		{user: "secret-reader", spec: masking},
+		{user: "reader", spec: guarded, wantErr: "may not patch taskruns.tekton.dev in namespace " + ns},
+		{user: "patcher", spec: guarded},
+		// A sink in the source's own namespace needs no more.
+		{user: "reader", spec: sinkIn(ns, "default")},
+		{user: "reader", spec: sinkIn(other, "default"), wantErr: "may not get brokers.eventing.knative.dev " + other + "/default"},
+		{user: "broker-reader", spec: sinkIn(other, "default")},
+		{user: "broker-reader", spec: sinkIn(other, "another"), wantErr: "may not get brokers.eventing.knative.dev " + other + "/another"},
+		{user: "reader", spec: deadLetterIn(other, "on-step"), wantErr: "may not get eventlisteners.triggers.tekton.dev " + other + "/on-step"},
+		{user: "broker-reader", spec: deadLetterIn(other, "on-step")},
 	}
 	for i, tc := range tests {
 		name := strings.ReplaceAll(tc.user, "-", "") + "-" + string(rune('a'+i))
