@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -41,15 +42,43 @@ import (
 // K_CE_OVERRIDES, K_SINK_TIMEOUT; its OIDC token provider, trust bundles
 // and reporter) and, when deadLetter is set, the dead-letter sink's client
 // from the same configuration with deadLetter's URL, CA certificates and
-// audience. Both record each request's answer for the adapter.
+// audience. Both record each request's answer for the adapter and follow
+// only the redirects that keep the event (keepTheEventOnRedirects).
 func NewClients(cc adapter.ClientConfig, deadLetter *duckv1.Addressable) (sink, dls cloudevents.Client, err error) {
-	cc.Options = append(append([]cehttp.Option(nil), cc.Options...), cehttp.WithRoundTripperDecorator(recordAnswers))
+	cc.Options = append(append([]cehttp.Option(nil), cc.Options...), cehttp.WithRoundTripperDecorator(recordAnswers), keepTheEventOnRedirects)
 	if sink, err = adapter.NewClient(cc); err != nil || deadLetter == nil {
 		return sink, nil, err
 	}
 	cc.Env = deadLetterEnv{EnvConfigAccessor: cc.Env, addr: *deadLetter}
 	dls, err = adapter.NewClient(cc)
 	return sink, dls, err
+}
+
+// maxRedirects is how many redirects one send follows, as Go's client's
+// default policy does.
+const maxRedirects = 10
+
+// keepTheEventOnRedirects sets the client's redirect policy: a 307 or 308
+// keeps the method and body and is followed, as Knative's dispatcher
+// does; a 301, 302 or 303 would make Go's client repeat the request as a
+// GET without the event, and a URL that answers that GET 2xx would count
+// as having accepted an event it never got. Such a redirect's own answer
+// is the send's answer instead: a refusal retrying cannot change, so the
+// event is dead-lettered or rejected, never lost.
+func keepTheEventOnRedirects(p *cehttp.Protocol) error {
+	if p.Client == nil {
+		p.Client = &http.Client{}
+	}
+	p.Client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.Method != via[len(via)-1].Method {
+			return http.ErrUseLastResponse
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return nil
 }
 
 // deadLetterEnv is the adapter's environment with the dead-letter sink in

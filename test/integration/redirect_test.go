@@ -21,24 +21,27 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/test/receiver"
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
 
-// TestRedirectingSink: the sink URL answers with a redirect to the real
-// receiver. 307 and 308 keep the method and body, so the event arrives
-// whole. 301, 302 and 303 make Go's HTTP client (adapter/v2's) repeat the
-// request as a GET without the event; a CloudEvents receiver refuses that
-// (405), which is a permanent rejection: counted and not retried forever,
-// never an event "delivered" without its data.
+// TestRedirectingSink: the sink URL answers with a redirect. 307 and 308
+// keep the method and body, so the event arrives whole at the real
+// receiver. 301, 302 and 303 would make Go's HTTP client (adapter/v2's)
+// repeat the request as a GET without the event; their target here
+// answers anything 200, so an event counted delivered after one was lost.
+// The adapter does not follow them: the redirect is the answer, a
+// permanent refusal, and the events go to the dead-letter sink with it.
 func TestRedirectingSink(t *testing.T) {
 	tests := []struct {
 		status        int
@@ -54,8 +57,15 @@ func TestRedirectingSink(t *testing.T) {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			ns := cp.NewNamespace(t)
 			target := receiver.New(t)
+			var gets atomic.Int32
+			anything := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gets.Add(1) }))
 			redirector := redirectTo(t, target.URL, tc.status)
+			dls := receiver.New(t)
 			cfg := sourceConfig(ns)
+			if !tc.wantDelivered {
+				redirector = redirectTo(t, anything, tc.status)
+				cfg.Delivery = &eventingduckv1.DeliverySpec{DeadLetterSink: deadLetterTo(t, dls)}
+			}
 			reader := sdkmetric.NewManualReader()
 			startAdapter(t, cfg, redirector, nil, func(o *stepadapter.Options) {
 				o.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
@@ -63,7 +73,7 @@ func TestRedirectingSink(t *testing.T) {
 			client := tektonclient.NewForConfigOrDie(cp.Config)
 			run := sim.MustCreate(t, client, ns, "build", nil, "a")
 			run.MustSetSteps(t, sim.Succeeded())
-			// Both transitions are done either way: delivered or rejected.
+			// Both transitions are done either way: delivered or dead-lettered.
 			waitForJournal(t, cfg, "build", `"a":2`)
 
 			counts := counters(t, reader)
@@ -79,11 +89,20 @@ func TestRedirectingSink(t *testing.T) {
 				}
 				return
 			}
-			if n := len(target.Events()); n != 0 {
-				t.Errorf("%d events accepted after a %d redirect", n, tc.status)
+			if n := gets.Load(); n != 0 {
+				t.Errorf("%d requests followed a %d redirect", n, tc.status)
 			}
-			if counts[stepadapter.MetricRejected] != 2 || counts[stepadapter.MetricDelivered] != 0 {
-				t.Errorf("metrics = %v, want 2 rejected", counts)
+			if counts[stepadapter.MetricDeadLettered] != 2 || counts[stepadapter.MetricDelivered] != 0 {
+				t.Errorf("metrics = %v, want 2 dead-lettered", counts)
+			}
+			evs := dls.Events()
+			if diff := cmp.Diff([]string{"build/a/started", "build/a/succeeded"}, sequence(evs)); diff != "" {
+				t.Errorf("events at the dead-letter sink (-want +got):\n%s", diff)
+			}
+			for _, ev := range evs {
+				if code := ev.Extensions()["knativeerrorcode"]; fmt.Sprint(code) != fmt.Sprint(tc.status) {
+					t.Errorf("%s: knativeerrorcode = %v, want %d", ev.ID(), code, tc.status)
+				}
 			}
 		})
 	}
@@ -92,13 +111,19 @@ func TestRedirectingSink(t *testing.T) {
 // redirectTo serves, on loopback, a redirect with the given status to url.
 func redirectTo(t *testing.T, url string, status int) string {
 	t.Helper()
+	return loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, url, status)
+	}))
+}
+
+// loopbackServer serves h on loopback and returns its URL.
+func loopbackServer(t *testing.T, h http.Handler) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, url, status)
-	})}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: h}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return "http://" + l.Addr().String()
