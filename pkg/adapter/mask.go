@@ -77,7 +77,7 @@ func (a *Adapter) stepSecrets(ctx context.Context, tr *pipelinev1.TaskRun, t tra
 		}
 	}
 	if step := events.FindStep(tr.Status.TaskSpec, t.StepState.Name); step != nil {
-		return masking.StepSecretNames(tr.Status.TaskSpec, step), nil
+		return masking.StepSecretNames(tr.Status.TaskSpec, step, tr.Spec.Workspaces), nil
 	}
 	return nil, nil
 }

@@ -105,6 +105,18 @@ func (r *Run) SetEnv(ctx context.Context, stepName string, env map[string]string
 	})
 }
 
+// SetScript sets a step's script in the resolved spec in the status, as
+// Tekton writes it with the params substituted.
+func (r *Run) SetScript(ctx context.Context, stepName, script string) error {
+	return r.update(ctx, func(st *pipelinev1.TaskRunStatus) {
+		for i := range st.TaskSpec.Steps {
+			if st.TaskSpec.Steps[i].Name == stepName {
+				st.TaskSpec.Steps[i].Script = script
+			}
+		}
+	})
+}
+
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

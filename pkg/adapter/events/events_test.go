@@ -135,6 +135,9 @@ func TestNew(t *testing.T) {
 			step.Command = []string{"/bin/login", "planted-s3cret"}
 			step.Env = append(step.Env, corev1.EnvVar{Name: "NOTE", Value: "x"})
 			step.WorkingDir = "/workspace/planted-s3cret"
+			step.DisplayName = "log in as planted-s3cret"
+			step.Params = pipelinev1.Params{{Name: "token", Value: *pipelinev1.NewStructuredValues("planted-s3cret")}}
+			step.When = pipelinev1.StepWhenExpressions{{Input: "planted-s3cret", Operator: "in", Values: []string{"planted-s3cret"}}}
 			return tr
 		}(),
 		t: transitions.Transition{Kind: transitions.Succeeded, Time: finished, PodName: "p", StepState: pipelinev1.StepState{
@@ -151,7 +154,9 @@ func TestNew(t *testing.T) {
 				t.Errorf("log = %q (truncated %v)", *d.Log, d.LogTruncated)
 			}
 			want := &pipelinev1.Step{Name: "compile", Image: "golang", Script: "curl -u admin:*** https://x # ***",
-				Args: []string{"--password=***"}, Command: []string{"/bin/login", "***"}, WorkingDir: "/workspace/***"}
+				Args: []string{"--password=***"}, Command: []string{"/bin/login", "***"}, WorkingDir: "/workspace/***",
+				DisplayName: "log in as ***", Params: pipelinev1.Params{{Name: "token", Value: *pipelinev1.NewStructuredValues("***")}},
+				When: pipelinev1.StepWhenExpressions{{Input: "***", Operator: "in", Values: []string{"***"}}}}
 			got := d.Step.DeepCopy()
 			got.Env = nil
 			if diff := cmp.Diff(want, got); diff != "" {

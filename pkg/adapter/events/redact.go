@@ -90,48 +90,22 @@ func looksRandom(word string) bool {
 }
 
 // maskStep masks the secrets in the step's definition (Redact's copy):
-// Tekton substitutes params into status.taskSpec, so a script, args or
-// command can carry a token verbatim.
+// Tekton substitutes params into status.taskSpec, so any of its strings (a
+// script, args, a StepAction's params, a when expression, the image) can
+// carry a token verbatim.
 func maskStep(s *pipelinev1.Step, m *masking.Masker) *pipelinev1.Step {
-	if m == nil {
-		return s
-	}
-	s.Script = m.String(s.Script)
-	s.WorkingDir = m.String(s.WorkingDir)
-	for i := range s.Command {
-		s.Command[i] = m.String(s.Command[i])
-	}
-	for i := range s.Args {
-		s.Args[i] = m.String(s.Args[i])
-	}
-	for i := range s.Env {
-		s.Env[i].Value = m.String(s.Env[i].Value)
-	}
+	m.Strings(s)
 	return s
 }
 
 // maskState masks the secrets in a copy of the step's state: its results
-// (and the termination message they come in) and its waiting message.
+// (and the termination message they come in), its waiting message, its
+// artifacts.
 func maskState(st pipelinev1.StepState, m *masking.Masker) pipelinev1.StepState {
 	if m == nil {
 		return st
 	}
 	st = *st.DeepCopy()
-	if st.Terminated != nil {
-		st.Terminated.Message = m.String(st.Terminated.Message)
-	}
-	if st.Waiting != nil {
-		st.Waiting.Message = m.String(st.Waiting.Message)
-	}
-	for i := range st.Results {
-		v := &st.Results[i].Value
-		v.StringVal = m.String(v.StringVal)
-		for j := range v.ArrayVal {
-			v.ArrayVal[j] = m.String(v.ArrayVal[j])
-		}
-		for k, val := range v.ObjectVal {
-			v.ObjectVal[k] = m.String(val)
-		}
-	}
+	m.Strings(&st)
 	return st
 }

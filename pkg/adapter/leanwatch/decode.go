@@ -84,7 +84,21 @@ func NewDecoder(annotation string, final func(*pipelinev1.TaskRun) bool) *Decode
 // taskRun is the projection of a TaskRun that is decoded.
 type taskRun struct {
 	Metadata objectMeta `json:"metadata"`
+	Spec     spec       `json:"spec"`
 	Status   status     `json:"status"`
+}
+
+// spec is the part of a TaskRun's spec that is read: the workspaces bound
+// to Secrets, whose values are masked in the events of a TaskRun whose pod
+// is gone (masking.StepSecretNames).
+type spec struct {
+	Workspaces []workspaceBinding `json:"workspaces"`
+}
+
+type workspaceBinding struct {
+	Name      string                        `json:"name"`
+	Secret    *corev1.SecretVolumeSource    `json:"secret"`
+	Projected *corev1.ProjectedVolumeSource `json:"projected"`
 }
 
 type objectMeta struct {
@@ -194,6 +208,11 @@ func (d *Decoder) taskRun(w *taskRun) (*pipelinev1.TaskRun, error) {
 			Labels: m.Labels, Annotations: m.Annotations, Finalizers: m.Finalizers,
 		},
 		Status: w.Status.attempt.status(),
+	}
+	for _, b := range w.Spec.Workspaces {
+		if b.Secret != nil || b.Projected != nil {
+			tr.Spec.Workspaces = append(tr.Spec.Workspaces, pipelinev1.WorkspaceBinding{Name: b.Name, Secret: b.Secret, Projected: b.Projected})
+		}
 	}
 	for i := range w.Status.RetriesStatus {
 		tr.Status.RetriesStatus = append(tr.Status.RetriesStatus, w.Status.RetriesStatus[i].status())

@@ -76,7 +76,13 @@ func typed(t testing.TB, data []byte) *pipelinev1.TaskRun {
 	} else {
 		tr.Annotations = nil
 	}
-	tr.Spec = pipelinev1.TaskRunSpec{}
+	var workspaces []pipelinev1.WorkspaceBinding
+	for _, w := range tr.Spec.Workspaces {
+		if w.Secret != nil || w.Projected != nil {
+			workspaces = append(workspaces, pipelinev1.WorkspaceBinding{Name: w.Name, Secret: w.Secret, Projected: w.Projected})
+		}
+	}
+	tr.Spec = pipelinev1.TaskRunSpec{Workspaces: workspaces}
 	used := func(st *pipelinev1.TaskRunStatus) {
 		var kept duckv1.Conditions
 		if c := st.GetCondition(apis.ConditionSucceeded); c != nil {
@@ -129,6 +135,15 @@ func TestDecodeKeepsWhatIsUsed(t *testing.T) {
 			metaOf(m)["newMeta"] = "x"
 			statusOf(m)["newStatus"] = []any{"y"}
 			statusOf(m)["steps"].([]any)[0].(map[string]any)["newStep"] = map[string]any{"z": true}
+		}},
+		{name: "workspaces bound to a Secret, a projected volume and others", edit: func(m map[string]any) {
+			m["spec"].(map[string]any)["workspaces"] = []any{
+				map[string]any{"name": "source", "persistentVolumeClaim": map[string]any{"claimName": "src"}},
+				map[string]any{"name": "creds", "secret": map[string]any{"secretName": "git-creds", "items": []any{map[string]any{"key": "k", "path": "p"}}}},
+				map[string]any{"name": "cfg", "projected": map[string]any{"sources": []any{
+					map[string]any{"secret": map[string]any{"name": "registry"}}, map[string]any{"configMap": map[string]any{"name": "c"}}}}},
+				map[string]any{"name": "scratch", "emptyDir": map[string]any{}},
+			}
 		}},
 		{name: "not deleted, no finalizers", edit: func(m map[string]any) {
 			delete(metaOf(m), "deletionTimestamp")

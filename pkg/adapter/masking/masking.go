@@ -25,6 +25,7 @@ package masking
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -124,7 +125,9 @@ func New(patterns Patterns, values [][]byte) *Masker {
 // and without the trailing newline files often have; each line of a
 // multi-line value (a log may show it with \r\n, or one line at a time);
 // base64 (standard and URL alphabets, with and without padding) and URL
-// encoding of the whole value; and as `set -x` quotes a value containing a
+// encoding of the whole value; inside a JSON string (a step that prints
+// a config or an API request: a value with a quote, a backslash or a
+// newline is escaped there); and as `set -x` quotes a value containing a
 // single quote.
 func forms(v string) []string {
 	trimmed := strings.TrimSpace(v)
@@ -140,9 +143,25 @@ func forms(v string) []string {
 			base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b),
 			base64.URLEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b),
 			url.QueryEscape(s), url.PathEscape(s))
+		out = append(out, jsonEscaped(s)...)
 	}
 	if strings.Contains(trimmed, "'") {
 		out = append(out, strings.ReplaceAll(trimmed, "'", `'\''`))
+	}
+	return out
+}
+
+// jsonEscaped are s as a JSON string's contents: escaped as Go's
+// encoding/json does (<, > and & too) and as most other encoders do.
+func jsonEscaped(s string) []string {
+	var out []string
+	for _, escapeHTML := range []bool{true, false} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(escapeHTML)
+		if enc.Encode(s) == nil {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(b.String(), "\n"), `"`), `"`))
+		}
 	}
 	return out
 }

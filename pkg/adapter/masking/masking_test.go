@@ -19,6 +19,8 @@ package masking
 import (
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // Tokens of each built-in format, made up (written out, so a pattern
@@ -76,7 +78,8 @@ func TestCompileRefusesInvalidPatterns(t *testing.T) {
 // people and tools print it in.
 func TestValues(t *testing.T) {
 	const secret = "s3cr3t-V4lue/with+chars"
-	m := New(Patterns{}, [][]byte{[]byte(secret + "\n"), []byte("ab"), []byte("it's-a-secret"), []byte("line-one\nline-two\n")})
+	m := New(Patterns{}, [][]byte{[]byte(secret + "\n"), []byte("ab"), []byte("it's-a-secret"), []byte("line-one\nline-two\n"),
+		[]byte(`pa"ss\w<rd>`)})
 	tests := []struct{ name, in, want string }{
 		{"echoed", "token is " + secret + ".", "token is ***."},
 		{"set -x", "+ curl -u admin:" + secret + " https://x", "+ curl -u admin:*** https://x"},
@@ -87,6 +90,8 @@ func TestValues(t *testing.T) {
 		{"a multi-line value, whole (its own final newline too)", "key:\nline-one\nline-two\nend", "key:\n***end"},
 		{"a multi-line value, with CRLF", "key:\r\nline-one\r\nline-two\r\nend", "key:\r\n***\r\n***\r\nend"},
 		{"one line of it", "only line-two here", "only *** here"},
+		{"in a JSON string", `{"password":"pa\"ss\\w<rd>","key":"line-one\nline-two"}`, `{"password":"***","key":"***"}`},
+		{"in a JSON string Go's encoder wrote", `{"password":"pa\"ss\\w\u003crd\u003e"}`, `{"password":"***"}`},
 		{"too short to mask", "ab abc", "ab abc"},
 	}
 	for _, tc := range tests {
@@ -146,4 +151,48 @@ func TestLogNeverGrows(t *testing.T) {
 			t.Errorf("Log(%q, %v) = %q, %v; want the end of %q within %d bytes, truncated %v", tc.in, tc.truncated, got, truncated, tc.want, len(tc.in), tc.wantTruncated)
 		}
 	}
+}
+
+// TestStrings: every string field of a nested value is masked in place,
+// through pointers, slices, maps and interfaces; map keys and unexported
+// fields are left alone.
+func TestStrings(t *testing.T) {
+	type inner struct {
+		Value  string
+		Values []string
+		ByKey  map[string]string
+	}
+	type outer struct {
+		Name     string
+		Inner    *inner
+		Inners   []inner
+		Any      interface{}
+		Count    int
+		hidden   string
+		Nil      *inner
+		NilSlice []string
+	}
+	m := New(Patterns{}, [][]byte{[]byte("planted-s3cret")})
+	got := &outer{
+		Name:   "x planted-s3cret",
+		Inner:  &inner{Value: "planted-s3cret", Values: []string{"a", "planted-s3cret"}, ByKey: map[string]string{"planted-s3cret": "planted-s3cret"}},
+		Inners: []inner{{Value: "-planted-s3cret-"}},
+		Any:    &inner{Value: "planted-s3cret"},
+		Count:  3,
+		hidden: "planted-s3cret",
+	}
+	m.Strings(got)
+	want := &outer{
+		Name:   "x ***",
+		Inner:  &inner{Value: "***", Values: []string{"a", "***"}, ByKey: map[string]string{"planted-s3cret": "***"}},
+		Inners: []inner{{Value: "-***-"}},
+		Any:    &inner{Value: "***"},
+		Count:  3,
+		hidden: "planted-s3cret",
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(outer{})); diff != "" {
+		t.Errorf("Strings (-want +got):\n%s", diff)
+	}
+	var nilMasker *Masker
+	nilMasker.Strings(got) // a source that masks nothing
 }

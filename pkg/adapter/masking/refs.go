@@ -39,14 +39,24 @@ func PodSecretNames(pod *corev1.Pod, container string) []string {
 }
 
 // StepSecretNames are the Secrets a step of the resolved task spec
-// references (with the step template's env), for when its pod is gone.
-func StepSecretNames(spec *pipelinev1.TaskSpec, step *pipelinev1.Step) []string {
+// references (with the step template's env), and those the TaskRun's
+// workspaces are bound to, for when its pod is gone. Every such workspace
+// counts, whichever steps mount it: Tekton mounts a workspace in every
+// step unless it is isolated, and masking a value a step could not read
+// costs nothing. (The credentials Tekton mounts from the service account
+// are known only from the pod.)
+func StepSecretNames(spec *pipelinev1.TaskSpec, step *pipelinev1.Step, workspaces []pipelinev1.WorkspaceBinding) []string {
 	env, envFrom := step.Env, step.EnvFrom
 	if t := spec.StepTemplate; t != nil {
 		env = append(slices.Clone(env), t.Env...)
 		envFrom = append(slices.Clone(envFrom), t.EnvFrom...)
 	}
-	return secretNames(env, envFrom, step.VolumeMounts, spec.Volumes)
+	names := secretNames(env, envFrom, step.VolumeMounts, spec.Volumes)
+	for _, w := range workspaces {
+		names = append(names, volumeSecretNames(w.Secret, w.Projected)...)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 func secretNames(env []corev1.EnvVar, envFrom []corev1.EnvFromSource, mounts []corev1.VolumeMount, volumes []corev1.Volume) []string {
@@ -69,17 +79,25 @@ func secretNames(env []corev1.EnvVar, envFrom []corev1.EnvFromSource, mounts []c
 		if !mounted[v.Name] {
 			continue
 		}
-		if v.Secret != nil {
-			names = append(names, v.Secret.SecretName)
-		}
-		if v.Projected != nil {
-			for _, src := range v.Projected.Sources {
-				if src.Secret != nil {
-					names = append(names, src.Secret.Name)
-				}
-			}
-		}
+		names = append(names, volumeSecretNames(v.Secret, v.Projected)...)
 	}
 	slices.Sort(names)
 	return slices.Compact(slices.DeleteFunc(names, func(n string) bool { return n == "" }))
+}
+
+// volumeSecretNames are the Secrets a volume (or a workspace binding)
+// takes its files from.
+func volumeSecretNames(secret *corev1.SecretVolumeSource, projected *corev1.ProjectedVolumeSource) []string {
+	var names []string
+	if secret != nil && secret.SecretName != "" {
+		names = append(names, secret.SecretName)
+	}
+	if projected != nil {
+		for _, src := range projected.Sources {
+			if src.Secret != nil && src.Secret.Name != "" {
+				names = append(names, src.Secret.Name)
+			}
+		}
+	}
+	return names
 }

@@ -68,7 +68,17 @@ func TestStepSecretNames(t *testing.T) {
 			EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "all"}}}},
 		}},
 	}
-	if diff := cmp.Diff([]string{"all", "mounted", "own", "template"}, StepSecretNames(spec, &spec.Steps[0])); diff != "" {
+	workspaces := []pipelinev1.WorkspaceBinding{
+		{Name: "source", PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "src"}},
+		{Name: "creds", Secret: &corev1.SecretVolumeSource{SecretName: "workspace-secret"}},
+		{Name: "cfg", Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "projected"}}},
+			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "not-a-secret"}}},
+		}}},
+		{Name: "again", Secret: &corev1.SecretVolumeSource{SecretName: "own"}},
+	}
+	want := []string{"all", "mounted", "own", "projected", "template", "workspace-secret"}
+	if diff := cmp.Diff(want, StepSecretNames(spec, &spec.Steps[0], workspaces)); diff != "" {
 		t.Errorf("StepSecretNames (-want +got):\n%s", diff)
 	}
 }
