@@ -17,13 +17,11 @@ limitations under the License.
 package integration
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
@@ -116,15 +114,11 @@ func redirectTo(t *testing.T, url string, status int) string {
 	}))
 }
 
-// loopbackServer serves h on loopback and returns its URL.
+// loopbackServer serves h on loopback (httptest's listener) and returns
+// its URL.
 func loopbackServer(t *testing.T, h http.Handler) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: h}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return "http://" + l.Addr().String()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
