@@ -26,6 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 func deletedRun(name, uid, version string) *pipelinev1.TaskRun {
@@ -148,6 +150,47 @@ func TestOnDelete(t *testing.T) {
 			}
 			if a.queue.Len() != tc.wantQueue {
 				t.Errorf("queued %d, want %d", a.queue.Len(), tc.wantQueue)
+			}
+		})
+	}
+}
+
+// TestOnUpdate: an update to another TaskRun of the same name (a deletion
+// and re-creation the watch missed, seen at a relist) keeps the deleted
+// one's last state for delivery before the successor's; an update of the
+// same TaskRun keeps nothing.
+func TestOnUpdate(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, obj interface{}
+		wantKept []string
+	}{{
+		name: "the same TaskRun, a later version",
+		old:  deletedRun("a", "1", "5"),
+		obj:  deletedRun("a", "1", "6"),
+	}, {
+		name:     "another TaskRun of the name",
+		old:      deletedRun("a", "1", "5"),
+		obj:      deletedRun("a", "2", "9"),
+		wantKept: []string{"1@5"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &Adapter{
+				cfg:           &adaptercontract.Config{},
+				ledger:        newLedger(interval, 100, 1),
+				deleted:       newDeletedRuns(),
+				replays:       newReplays(),
+				replayRetries: newRetries(),
+				queue:         workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
+			}
+			defer a.queue.ShutDown()
+			a.onUpdate(tc.old, tc.obj)
+			if diff := cmp.Diff(tc.wantKept, versions(a.deleted.of(keyOf("a")))); diff != "" {
+				t.Errorf("kept (-want +got):\n%s", diff)
+			}
+			if a.queue.Len() != 1 {
+				t.Errorf("queued %d, want 1", a.queue.Len())
 			}
 		})
 	}

@@ -57,7 +57,7 @@ func (a *Adapter) setupWatches() {
 			},
 			Handler: cache.ResourceEventHandlerFuncs{
 				AddFunc:    a.enqueue,
-				UpdateFunc: func(_, obj interface{}) { a.enqueue(obj) },
+				UpdateFunc: a.onUpdate,
 				DeleteFunc: a.onDelete,
 			},
 		})
@@ -110,6 +110,21 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 		}
 	}
 	return true
+}
+
+// onUpdate queues the TaskRun's new state. An update can also bring
+// another TaskRun of the same name: when the watch missed a deletion and
+// the re-creation after it (a relist after the watch's resource version
+// expired), the informer reports the successor as an update of the deleted
+// one. The deleted one goes the way of a deletion first, so the
+// transitions of its last state are still delivered.
+func (a *Adapter) onUpdate(old, obj interface{}) {
+	if was, ok := old.(*pipelinev1.TaskRun); ok {
+		if tr, ok := obj.(*pipelinev1.TaskRun); ok && tr.UID != was.UID {
+			a.onDelete(was)
+		}
+	}
+	a.enqueue(obj)
 }
 
 func (a *Adapter) enqueue(obj interface{}) {
