@@ -17,14 +17,18 @@ limitations under the License.
 package adapter
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonfake "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap/zaptest"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
@@ -144,5 +148,57 @@ func TestLettingGoWritesOnlyALedBucket(t *testing.T) {
 	a.letGo(bucket) // let go already
 	if n := patches(); n != 1 {
 		t.Errorf("%d annotation writes in all after letting go twice, want 1", n)
+	}
+}
+
+// TestLettingGoKeepsTheJournalEntries: letting go of a bucket writes its
+// running TaskRuns' progress to the journal also when the periodic journal
+// write runs while the bucket's finished attempts are being annotated: that
+// write no longer counts the bucket as this replica's and drops its entries
+// from what is pending, and without them the next leader would send their
+// events again.
+func TestLettingGoKeepsTheJournalEntries(t *testing.T) {
+	kube := fake.NewClientset()
+	meta := metadatafake.NewSimpleMetadataClient(runtime.NewScheme())
+	a := bucketedAdapter(t, kube, meta)
+	defer a.queue.ShutDown()
+	ctx := context.Background()
+	if _, err := kube.CoreV1().ConfigMaps("ci").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.JournalName("src"), Namespace: "ci"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bucket := reconciler.UniversalBucket()
+	if err := a.leader.Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
+		t.Fatal(err)
+	}
+	progress := func(kind transitions.Kind) *checkpoint.Progress {
+		p := &checkpoint.Progress{}
+		p.Record(transitions.Transition{Kind: kind, StepState: pipelinev1.StepState{Name: "compile"}})
+		return p
+	}
+	finished, running := types.NamespacedName{Namespace: "ci", Name: "finished"}, types.NamespacedName{Namespace: "ci", Name: "running"}
+	a.ledger.delivered("finished-uid", finished, progress(transitions.Succeeded), time.Now())
+	a.ledger.schedule("finished-uid", true, nil, time.Now())
+	a.ledger.delivered("running-uid", running, progress(transitions.Started), time.Now())
+	a.ledger.schedule("running-uid", false, nil, time.Now())
+	// The periodic write, while the finished attempt is annotated.
+	meta.PrependReactor("patch", "*", func(clientgotesting.Action) (bool, runtime.Object, error) {
+		if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
+			t.Error(err)
+		}
+		return false, nil, nil
+	})
+
+	a.letGo(bucket)
+	entries, _, err := a.journal.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.TaskRun.Name)
+	}
+	if diff := cmp.Diff([]string{"running"}, names); diff != "" {
+		t.Errorf("journal entries after letting go (-want +got):\n%s", diff)
 	}
 }

@@ -166,7 +166,11 @@ func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bo
 				zap.String("taskrun", key.String()), zap.Error(err))
 		}
 	}
-	overflow, err := a.writeJournal(ctx, match)
+	// The journal's part planned again with its writer held: a periodic
+	// write between the first plan and this one takes the entries of a
+	// bucket being let go as another replica's (this one no longer owns
+	// it) and drops them. The annotations were tried above.
+	overflow, err := a.writeJournal(ctx, match, func() { a.ledger.flushPlan(match) })
 	if err != nil {
 		a.logger.Warnw("Could not write the progress journal on shutdown; running TaskRuns may send events again", zap.Error(err))
 	}
@@ -208,7 +212,7 @@ func (a *Adapter) runJournal(ctx context.Context) {
 			case <-time.After(wait):
 			}
 		}
-		overflow, err := a.writeJournal(ctx, a.owns)
+		overflow, err := a.writeJournal(ctx, a.owns, nil)
 		last = time.Now()
 		for _, uid := range overflow {
 			a.saves.Add(uid)
@@ -240,13 +244,17 @@ func (a *Adapter) journalBackoff() workqueue.TypedRateLimiter[string] {
 }
 
 // writeJournal writes, in one patch, the pending journal entries of the
-// TaskRuns that match (ledger.takeJournalBatch). It returns the running
+// TaskRuns that match (ledger.takeJournalBatch), after plan (when not nil)
+// has run with the journal's writer held. It returns the running
 // TaskRuns whose progress does not fit the journal: their annotation is to
 // be written instead. Like an annotation write, it outlives ctx's
 // cancellation.
-func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedName) bool) ([]types.UID, error) {
+func (a *Adapter) writeJournal(ctx context.Context, match func(types.NamespacedName) bool, plan func()) ([]types.UID, error) {
 	a.journalWriting.Lock()
 	defer a.journalWriting.Unlock()
+	if plan != nil {
+		plan()
+	}
 	batch, err := a.ledger.takeJournalBatch(match, a.owns)
 	if err != nil || batch.empty() {
 		return batch.overflow, err

@@ -117,10 +117,10 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 			})
 
 			ctx := context.Background()
-			if _, err := a.writeJournal(ctx, a.owns); err != nil {
+			if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.writeJournal(ctx, a.owns); err != nil {
+			if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
 				t.Fatal(err)
 			}
 			cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, adaptercontract.JournalName("src"), metav1.GetOptions{})
