@@ -122,7 +122,7 @@ type status struct {
 }
 
 // attempt is the part of one attempt's status that is read (a retry's
-// task spec is the TaskRun's).
+// task spec is the TaskRun's, set from status.taskSpec).
 type attempt struct {
 	Conditions     []condition  `json:"conditions"`
 	PodName        string       `json:"podName"`
@@ -222,6 +222,12 @@ func (d *Decoder) taskRun(w *taskRun) (*pipelinev1.TaskRun, error) {
 		return nil, err
 	}
 	tr.Status.TaskSpec = spec
+	for i := range tr.Status.RetriesStatus {
+		// Tekton archives an attempt with the status' task spec, resolved
+		// once per TaskRun: the same spec, shared rather than decoded again
+		// (which steps have `when` expressions decides their events).
+		tr.Status.RetriesStatus[i].TaskSpec = spec
+	}
 	return tr, nil
 }
 

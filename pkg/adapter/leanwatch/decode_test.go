@@ -97,7 +97,8 @@ func typed(t testing.TB, data []byte) *pipelinev1.TaskRun {
 	used(&tr.Status)
 	for i := range tr.Status.RetriesStatus {
 		used(&tr.Status.RetriesStatus[i])
-		tr.Status.RetriesStatus[i].TaskSpec = nil
+		// Tekton archives an attempt with the status' task spec.
+		tr.Status.RetriesStatus[i].TaskSpec = tr.Status.TaskSpec
 	}
 	return tr
 }

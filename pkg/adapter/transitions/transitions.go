@@ -215,18 +215,25 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 		case s.Terminated != nil:
 			term := s.Terminated
 			reason := terminationReason(s)
+			// A step that did not run is skipped no earlier than the step
+			// before it ended (second-resolution times may say otherwise).
+			skippedAt := atLeast(term.FinishedAt, prevFinished)
 			switch {
 			case reason == ReasonSkipped:
 				// Exit code 1: an earlier step failed. Exit code 0: the
 				// step's `when` expressions were false, and the next step runs.
-				add(i, s, Skipped, term.FinishedAt, reason)
+				add(i, s, Skipped, skippedAt, reason)
 				mayRun = mayRun && term.ExitCode == 0
+				term = term.DeepCopy()
+				term.FinishedAt = skippedAt
 			case !mayRun || neverRan(i, s, created):
 				// The reconciler stopped the TaskRun (cancel, timeout) while
 				// an earlier step executed, or before the pod ran: this step
 				// never started, so it is skipped, not failed.
-				add(i, s, Skipped, term.FinishedAt, reason)
+				add(i, s, Skipped, skippedAt, reason)
 				mayRun = false
+				term = term.DeepCopy()
+				term.FinishedAt = skippedAt
 			default:
 				started := startTime(i, s, prevFinished)
 				add(i, s, Started, started, "")
@@ -376,15 +383,17 @@ func succeeded(exitCode int32, reason string) bool {
 //     configuration or creation failure): the pod never ran all its
 //     containers, so it never became ready and no entrypoint ran its step,
 //     though the containers whose images were there show a start;
-//   - a first step that the reconciler terminated while its container was
-//     still waiting (cancel, TaskRun timeout): terminateStepsInPod then sets
-//     startedAt to the TaskRun's creation time, because there was no start.
+//   - a step that the reconciler terminated while its container was still
+//     waiting (cancel, TaskRun timeout): terminateStepsInPod then leaves
+//     startedAt unset, or sets it to the TaskRun's creation time, because
+//     there was no start (a later step after a stopped one is skipped
+//     anyway).
 func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
 	switch terminationReason(s) {
 	case ReasonImagePullFailed, ReasonCreateContainerConfigError, ReasonPodCreationFailed:
 		return true
 	case ReasonTaskRunCancel, ReasonTaskRunTimeout:
-		return i == 0 && s.Terminated.StartedAt.Equal(&created)
+		return s.Terminated.StartedAt.IsZero() || (i == 0 && s.Terminated.StartedAt.Equal(&created))
 	}
 	return false
 }
@@ -394,7 +403,9 @@ func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
 // reconciler stopped (cancel, TaskRun timeout) keeps its container's start,
 // shared by all steps, so a later step never starts before the previous one
 // finished. While running, the first step started with its container and
-// any later step when the previous one finished.
+// any later step when the previous one finished. A first step terminated
+// without a start (a container the kubelet could not start) started when
+// it ended, not at time zero.
 func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.Time {
 	if s.Terminated != nil && !s.Terminated.StartedAt.IsZero() {
 		return atLeast(s.Terminated.StartedAt, prevFinished)
@@ -402,6 +413,9 @@ func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.T
 	if i == 0 || prevFinished.IsZero() {
 		if s.Running != nil {
 			return s.Running.StartedAt
+		}
+		if s.Terminated != nil && prevFinished.IsZero() {
+			return s.Terminated.FinishedAt
 		}
 	}
 	return prevFinished

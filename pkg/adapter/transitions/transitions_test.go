@@ -76,6 +76,13 @@ func stoppedByReconciler(name, reason string, wasRunning bool, end int) pipeline
 		}}}
 }
 
+// noStart is the step as older Tekton releases' terminateStepsInPod write a
+// step that was waiting: without a startedAt.
+func noStart(s pipelinev1.StepState) pipelinev1.StepState {
+	s.Terminated.StartedAt = metav1.Time{}
+	return s
+}
+
 func taskRun(steps ...pipelinev1.StepState) *pipelinev1.TaskRun {
 	tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: "tr", Namespace: "ns", UID: "uid-1", CreationTimestamp: created}}
 	tr.Status.PodName = "tr-pod"
@@ -293,6 +300,21 @@ func TestForTaskRun(t *testing.T) {
 		name: "cancelled before the pod ran: nothing started",
 		tr:   taskRun(stoppedByReconciler("a", "TaskRunCancelled", false, 2), stoppedByReconciler("b", "TaskRunCancelled", false, 2)),
 		want: []string{"0/a/skipped@2[TaskRunCancelled]", "0/b/skipped@2[TaskRunCancelled]"},
+	}, {
+		name: "cancelled while the steps waited, their start left unset: nothing started",
+		tr:   taskRun(noStart(stoppedByReconciler("a", "TaskRunCancelled", false, 2)), noStart(stoppedByReconciler("b", "TaskRunCancelled", false, 2))),
+		want: []string{"0/a/skipped@2[TaskRunCancelled]", "0/b/skipped@2[TaskRunCancelled]"},
+	}, {
+		name: "a container that could not start (no startedAt): started when it ended, not at time zero",
+		tr: taskRun(pipelinev1.StepState{Name: "a", Container: "step-a", ContainerState: corev1.ContainerState{
+			Terminated: &corev1.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", FinishedAt: at(5)}}}),
+		want: []string{"0/a/started@5", "0/a/failed@5[StartError]"},
+	}, {
+		name: "a step skipped stamped before the previous step's end: skipped at that end",
+		tr: taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 12),
+			exited("c", 1, "Skipped", 11, 11), exited("d", 1, "Skipped", 11, 11)),
+		want: []string{"0/a/started@4", "0/a/succeeded@10[Completed]", "0/b/started@10", "0/b/failed@12[Error]",
+			"0/c/skipped@12[Skipped]", "0/d/skipped@12[Skipped]"},
 	}, {
 		name: "cancelled through the entrypoint",
 		tr:   taskRun(exited("a", 0, "Cancelled", 4, 9)),
