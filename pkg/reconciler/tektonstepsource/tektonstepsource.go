@@ -75,8 +75,9 @@ const PermissionRecheckInterval = 30 * time.Second
 // are checked again (in the other namespaces a selector selects, what was
 // allowed only once allowedAccess forgets it), so that revoked ones show as
 // SufficientPermissions=False (the adapter's requests are refused by the
-// apiserver from the moment they are revoked). A variable so that tests can
-// shorten it.
+// apiserver from the moment they are revoked; a watch already open runs on
+// until it ends, as the apiserver authorizes a watch when it opens). A
+// variable so that tests can shorten it.
 var ResyncInterval = adaptercontract.ResyncInterval
 
 // Reconciler reconciles TektonStepSources.
