@@ -152,53 +152,89 @@ func TestLettingGoWritesOnlyALedBucket(t *testing.T) {
 }
 
 // TestLettingGoKeepsTheJournalEntries: letting go of a bucket writes its
-// running TaskRuns' progress to the journal also when the periodic journal
-// write runs while the bucket's finished attempts are being annotated: that
-// write no longer counts the bucket as this replica's and drops its entries
-// from what is pending, and without them the next leader would send their
-// events again.
+// running TaskRuns' progress also when the periodic journal write runs
+// while the bucket's finished attempts are being annotated: that write no
+// longer counts the bucket as this replica's and drops its entries from
+// what is pending (without them the next leader would send their events
+// again), and may find the journal full, so that what no longer fits goes
+// to its annotation.
 func TestLettingGoKeepsTheJournalEntries(t *testing.T) {
-	kube := fake.NewClientset()
-	meta := metadatafake.NewSimpleMetadataClient(runtime.NewScheme())
-	a := bucketedAdapter(t, kube, meta)
-	defer a.queue.ShutDown()
-	ctx := context.Background()
-	if _, err := kube.CoreV1().ConfigMaps("ci").Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.JournalName("src"), Namespace: "ci"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	bucket := reconciler.UniversalBucket()
-	if err := a.leader.Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
-		t.Fatal(err)
-	}
-	progress := func(kind transitions.Kind) *checkpoint.Progress {
-		p := &checkpoint.Progress{}
-		p.Record(transitions.Transition{Kind: kind, StepState: pipelinev1.StepState{Name: "compile"}})
-		return p
-	}
-	finished, running := types.NamespacedName{Namespace: "ci", Name: "finished"}, types.NamespacedName{Namespace: "ci", Name: "running"}
-	a.ledger.delivered("finished-uid", finished, progress(transitions.Succeeded), time.Now())
-	a.ledger.schedule("finished-uid", true, nil, time.Now())
-	a.ledger.delivered("running-uid", running, progress(transitions.Started), time.Now())
-	a.ledger.schedule("running-uid", false, nil, time.Now())
-	// The periodic write, while the finished attempt is annotated.
-	meta.PrependReactor("patch", "*", func(clientgotesting.Action) (bool, runtime.Object, error) {
-		if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
-			t.Error(err)
-		}
-		return false, nil, nil
-	})
+	tests := []struct {
+		name string
+		// full: the periodic write finds the journal full (other
+		// replicas' entries).
+		full        bool
+		wantJournal []string
+		wantPatched []string
+	}{{
+		name:        "room in the journal",
+		wantJournal: []string{"running"},
+		wantPatched: []string{"finished"},
+	}, {
+		name:        "the journal full meanwhile",
+		full:        true,
+		wantPatched: []string{"finished", "running"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := fake.NewClientset()
+			meta := metadatafake.NewSimpleMetadataClient(runtime.NewScheme())
+			a := bucketedAdapter(t, kube, meta)
+			defer a.queue.ShutDown()
+			ctx := context.Background()
+			if _, err := kube.CoreV1().ConfigMaps("ci").Create(ctx, &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.JournalName("src"), Namespace: "ci"}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			bucket := reconciler.UniversalBucket()
+			if err := a.leader.Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
+				t.Fatal(err)
+			}
+			progress := func(kind transitions.Kind) *checkpoint.Progress {
+				p := &checkpoint.Progress{}
+				p.Record(transitions.Transition{Kind: kind, StepState: pipelinev1.StepState{Name: "compile"}})
+				return p
+			}
+			finished, running := types.NamespacedName{Namespace: "ci", Name: "finished"}, types.NamespacedName{Namespace: "ci", Name: "running"}
+			a.ledger.delivered("finished-uid", finished, progress(transitions.Succeeded), time.Now())
+			a.ledger.schedule("finished-uid", true, nil, time.Now())
+			a.ledger.delivered("running-uid", running, progress(transitions.Started), time.Now())
+			a.ledger.schedule("running-uid", false, nil, time.Now())
+			var patched []string
+			// The periodic write, while the finished attempt is annotated.
+			meta.PrependReactor("patch", "*", func(action clientgotesting.Action) (bool, runtime.Object, error) {
+				patched = append(patched, action.(clientgotesting.PatchAction).GetName())
+				if len(patched) > 1 {
+					return false, nil, nil
+				}
+				if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
+					t.Error(err)
+				}
+				if tc.full {
+					// As a write's answer says when other replicas'
+					// entries fill the journal.
+					a.ledger.mu.Lock()
+					a.ledger.journalBytes = a.ledger.journalMax
+					a.ledger.mu.Unlock()
+				}
+				return false, nil, nil
+			})
 
-	a.letGo(bucket)
-	entries, _, err := a.journal.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.TaskRun.Name)
-	}
-	if diff := cmp.Diff([]string{"running"}, names); diff != "" {
-		t.Errorf("journal entries after letting go (-want +got):\n%s", diff)
+			a.letGo(bucket)
+			entries, _, err := a.journal.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.TaskRun.Name)
+			}
+			if diff := cmp.Diff(tc.wantJournal, names); diff != "" {
+				t.Errorf("journal entries after letting go (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantPatched, patched); diff != "" {
+				t.Errorf("annotations written (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

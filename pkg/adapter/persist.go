@@ -160,7 +160,8 @@ func replaced(err error) bool {
 // their annotation, running TaskRuns to the journal in one write, and those
 // that do not fit the journal to their annotation.
 func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bool) {
-	for uid, key := range a.ledger.flushPlan(match) {
+	planned := a.ledger.flushPlan(match)
+	for uid, key := range planned {
 		if err := a.save(ctx, uid); err != nil {
 			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again",
 				zap.String("taskrun", key.String()), zap.Error(err))
@@ -169,15 +170,23 @@ func (a *Adapter) flush(ctx context.Context, match func(types.NamespacedName) bo
 	// The journal's part planned again with its writer held: a periodic
 	// write between the first plan and this one takes the entries of a
 	// bucket being let go as another replica's (this one no longer owns
-	// it) and drops them. The annotations were tried above.
-	overflow, err := a.writeJournal(ctx, match, func() { a.ledger.flushPlan(match) })
+	// it) and drops them; it may also have filled the journal, and what no
+	// longer fits goes to the annotations as well.
+	var annotate []types.UID
+	overflow, err := a.writeJournal(ctx, match, func() {
+		for uid := range a.ledger.flushPlan(match) {
+			if _, tried := planned[uid]; !tried {
+				annotate = append(annotate, uid)
+			}
+		}
+	})
 	if err != nil {
 		a.logger.Warnw("Could not write the progress journal on shutdown; running TaskRuns may send events again", zap.Error(err))
 	}
 	// What did not fit the journal goes to the annotations now: the saves
 	// queue is shut down (shutdown) or skips what this replica no longer
 	// leads (demotion).
-	for _, uid := range overflow {
+	for _, uid := range append(annotate, overflow...) {
 		if err := a.save(ctx, uid); err != nil {
 			a.logger.Warnw("Could not write the checkpoint on shutdown; its events may be sent again", zap.String("uid", string(uid)), zap.Error(err))
 		}

@@ -97,8 +97,6 @@ func typed(t testing.TB, data []byte) *pipelinev1.TaskRun {
 	used(&tr.Status)
 	for i := range tr.Status.RetriesStatus {
 		used(&tr.Status.RetriesStatus[i])
-		// Tekton archives an attempt with the status' task spec.
-		tr.Status.RetriesStatus[i].TaskSpec = tr.Status.TaskSpec
 	}
 	return tr
 }
@@ -126,8 +124,16 @@ func TestDecodeKeepsWhatIsUsed(t *testing.T) {
 			delete(metaOf(m)["annotations"].(map[string]any), checkpointKey)
 		}},
 		{name: "no status", edit: func(m map[string]any) { delete(m, "status") }},
-		{name: "no task spec yet", edit: func(m map[string]any) { delete(statusOf(m), "taskSpec") }},
-		{name: "null task spec", edit: func(m map[string]any) { statusOf(m)["taskSpec"] = nil }},
+		// Without a task spec (not resolved yet) nothing was archived with
+		// one either.
+		{name: "no task spec yet", edit: func(m map[string]any) {
+			delete(statusOf(m), "taskSpec")
+			delete(statusOf(m)["retriesStatus"].([]any)[0].(map[string]any), "taskSpec")
+		}},
+		{name: "null task spec", edit: func(m map[string]any) {
+			statusOf(m)["taskSpec"] = nil
+			statusOf(m)["retriesStatus"].([]any)[0].(map[string]any)["taskSpec"] = nil
+		}},
 		{name: "no Succeeded condition", edit: func(m map[string]any) {
 			statusOf(m)["conditions"] = []any{map[string]any{"type": "Other", "status": "True"}}
 		}},

@@ -189,7 +189,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 			// Tekton ended the attempt because its pod could not start
 			// and left the steps as they were (CreateContainerConfigError
 			// does): none ran, and none will end otherwise.
-			add(i, s, Skipped, failedAt, failedToStart)
+			add(i, s, Skipped, atLeast(failedAt, prevFinished), failedToStart)
 			mayRun = false
 		case s.Terminated == nil && ended:
 			// Tekton ended the attempt without the step's end: a step
@@ -207,7 +207,7 @@ func appendAttempt(out []Transition, attempt int, st *pipelinev1.TaskRunStatus, 
 				endedAt = atLeast(endedAt, started)
 				add(i, endedWith(s, started, endedAt, endReason), Failed, endedAt, endReason)
 			} else {
-				add(i, s, Skipped, endedAt, endReason)
+				add(i, s, Skipped, atLeast(endedAt, prevFinished), endReason)
 			}
 			mayRun = false
 		case open:
@@ -393,7 +393,7 @@ func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
 	case ReasonImagePullFailed, ReasonCreateContainerConfigError, ReasonPodCreationFailed:
 		return true
 	case ReasonTaskRunCancel, ReasonTaskRunTimeout:
-		return s.Terminated.StartedAt.IsZero() || (i == 0 && s.Terminated.StartedAt.Equal(&created))
+		return unset(s.Terminated.StartedAt) || (i == 0 && s.Terminated.StartedAt.Equal(&created))
 	}
 	return false
 }
@@ -407,7 +407,7 @@ func neverRan(i int, s pipelinev1.StepState, created metav1.Time) bool {
 // without a start (a container the kubelet could not start) started when
 // it ended, not at time zero.
 func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.Time {
-	if s.Terminated != nil && !s.Terminated.StartedAt.IsZero() {
+	if s.Terminated != nil && !unset(s.Terminated.StartedAt) {
 		return atLeast(s.Terminated.StartedAt, prevFinished)
 	}
 	if i == 0 || prevFinished.IsZero() {
@@ -420,6 +420,11 @@ func startTime(i int, s pipelinev1.StepState, prevFinished metav1.Time) metav1.T
 	}
 	return prevFinished
 }
+
+// unset reports whether a container's startedAt says nothing: absent, or
+// the Unix epoch, which containerd reports for a container that could not
+// start (kubernetes/kubernetes#120331).
+func unset(t metav1.Time) bool { return t.Unix() <= 0 }
 
 // Final reports whether the TaskRun's status will not change any more: it
 // is complete (done: Tekton does not reconcile a done TaskRun again, and

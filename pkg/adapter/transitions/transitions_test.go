@@ -310,6 +310,21 @@ func TestForTaskRun(t *testing.T) {
 			Terminated: &corev1.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", FinishedAt: at(5)}}}),
 		want: []string{"0/a/started@5", "0/a/failed@5[StartError]"},
 	}, {
+		name: "a container that could not start, startedAt the Unix epoch (containerd): started when it ended",
+		tr: taskRun(pipelinev1.StepState{Name: "a", Container: "step-a", ContainerState: corev1.ContainerState{
+			Terminated: &corev1.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", StartedAt: metav1.Unix(0, 0), FinishedAt: at(5)}}}),
+		want: []string{"0/a/started@5", "0/a/failed@5[StartError]"},
+	}, {
+		name: "an attempt ended before the failed step's end by the controller's clock: the step left waiting is skipped at that end",
+		tr: func() *pipelinev1.TaskRun {
+			tr := taskRun(exited("a", 1, "Error", 4, 10), waiting("b"))
+			done := at(9)
+			tr.Status.CompletionTime = &done
+			tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed"})
+			return tr
+		}(),
+		want: []string{"0/a/started@4", "0/a/failed@10[Error]", "0/b/skipped@10[Failed]"},
+	}, {
 		name: "a step skipped stamped before the previous step's end: skipped at that end",
 		tr: taskRun(exited("a", 0, "Completed", 4, 10), exited("b", 1, "Error", 10, 12),
 			exited("c", 1, "Skipped", 11, 11), exited("d", 1, "Skipped", 11, 11)),
