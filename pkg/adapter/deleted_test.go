@@ -111,6 +111,18 @@ func TestDeletedRuns(t *testing.T) {
 	}
 }
 
+// handlerAdapter is an Adapter with what the watch's handlers use.
+func handlerAdapter() *Adapter {
+	return &Adapter{
+		cfg:           &adaptercontract.Config{},
+		ledger:        newLedger(interval, 100, 1),
+		deleted:       newDeletedRuns(),
+		replays:       newReplays(),
+		replayRetries: newRetries(),
+		queue:         workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
+	}
+}
+
 // TestOnDelete: a deletion, also one the watch missed
 // (DeletedFinalStateUnknown), keeps the TaskRun's last state and queues it;
 // a TaskRun of a bucket another replica leads is forgotten.
@@ -136,13 +148,7 @@ func TestOnDelete(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &Adapter{
-				ledger:        newLedger(interval, 100, 1),
-				deleted:       newDeletedRuns(),
-				replays:       newReplays(),
-				replayRetries: newRetries(),
-				queue:         workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
-			}
+			a := handlerAdapter()
 			defer a.queue.ShutDown()
 			a.onDelete(tc.obj)
 			if diff := cmp.Diff(tc.wantKept, versions(a.deleted.of(keyOf("a")))); diff != "" {
@@ -176,14 +182,7 @@ func TestOnUpdate(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &Adapter{
-				cfg:           &adaptercontract.Config{},
-				ledger:        newLedger(interval, 100, 1),
-				deleted:       newDeletedRuns(),
-				replays:       newReplays(),
-				replayRetries: newRetries(),
-				queue:         workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
-			}
+			a := handlerAdapter()
 			defer a.queue.ShutDown()
 			a.onUpdate(tc.old, tc.obj)
 			if diff := cmp.Diff(tc.wantKept, versions(a.deleted.of(keyOf("a")))); diff != "" {
