@@ -165,6 +165,8 @@ type Adapter struct {
 	// deleted holds deleted TaskRuns until their last transitions are
 	// delivered.
 	deleted *deletedRuns
+	// handled is the TaskRun of each name the watch's handlers last saw.
+	handled *handledRuns
 	// policy is spec.delivery's retry policy; requestTimeout bounds one
 	// attempt to the sink or the dead-letter sink.
 	policy         deliveryPolicy
@@ -243,6 +245,7 @@ func New(opts Options) (*Adapter, error) {
 		ledger:         newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
 		sending:        newInFlight(),
 		deleted:        newDeletedRuns(),
+		handled:        newHandledRuns(),
 		retries:        newRetries(),
 		sourceEvents:   newSourceEvents(opts.Kube, opts.Config),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(

@@ -117,6 +117,7 @@ func handlerAdapter() *Adapter {
 		cfg:           &adaptercontract.Config{},
 		ledger:        newLedger(interval, 100, 1),
 		deleted:       newDeletedRuns(),
+		handled:       newHandledRuns(),
 		replays:       newReplays(),
 		replayRetries: newRetries(),
 		queue:         workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
@@ -190,6 +191,61 @@ func TestOnUpdate(t *testing.T) {
 			}
 			if a.queue.Len() != 1 {
 				t.Errorf("queued %d, want 1", a.queue.Len())
+			}
+			if a.handled.behind(keyOf("a"), tc.obj.(*pipelinev1.TaskRun).UID) {
+				t.Errorf("handled: the update's TaskRun not recorded as seen")
+			}
+		})
+	}
+}
+
+// TestHandledRuns: a delivery waits while the cache holds another TaskRun
+// of the name than the handlers last saw, and not once they saw it or the
+// deleted one's deletion.
+func TestHandledRuns(t *testing.T) {
+	tests := []struct {
+		name string
+		do   func(h *handledRuns)
+		// behind: for the cache's TaskRun "2" of ci/a.
+		behind bool
+	}{{
+		name: "nothing seen of the name",
+		do:   func(*handledRuns) {},
+	}, {
+		name:   "the deleted one seen, its deletion not yet",
+		do:     func(h *handledRuns) { h.saw(deletedRun("a", "1", "5")) },
+		behind: true,
+	}, {
+		name: "the deleted one's deletion seen",
+		do: func(h *handledRuns) {
+			h.saw(deletedRun("a", "1", "5"))
+			h.gone(deletedRun("a", "1", "5"))
+		},
+	}, {
+		name: "the successor seen",
+		do: func(h *handledRuns) {
+			h.saw(deletedRun("a", "1", "5"))
+			h.saw(deletedRun("a", "2", "9"))
+		},
+	}, {
+		name: "the deletion of the deleted one after its successor was seen",
+		do: func(h *handledRuns) {
+			h.saw(deletedRun("a", "2", "9"))
+			h.gone(deletedRun("a", "1", "5"))
+		},
+	}, {
+		name: "its namespace no longer watched",
+		do: func(h *handledRuns) {
+			h.saw(deletedRun("a", "1", "5"))
+			h.drop(func(k types.NamespacedName) bool { return k.Namespace == "ci" })
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHandledRuns()
+			tc.do(h)
+			if got := h.behind(keyOf("a"), "2"); got != tc.behind {
+				t.Errorf("behind = %v, want %v", got, tc.behind)
 			}
 		})
 	}

@@ -70,6 +70,12 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	if err != nil {
 		return err
 	}
+	if a.handled.behind(key, tr.UID) {
+		// A successor of a TaskRun of the name, before the handlers saw
+		// it: they may be about to keep the deleted one, whose events go
+		// first.
+		return &retryAfterError{wait: handlerLag}
+	}
 	complete, err := a.deliverPending(ctx, tr)
 	if complete {
 		// Done without a send of its own (a checkpoint covered the rest).

@@ -100,5 +100,6 @@ func (a *Adapter) followNamespaces(src *v1alpha1.TektonStepSource) {
 		a.retries.drop(in)
 		a.replayRetries.drop(in)
 		a.replays.forget(in)
+		a.handled.drop(in)
 	}
 }

@@ -56,7 +56,7 @@ func (a *Adapter) setupWatches() {
 				return ok && keep(tr.Namespace)
 			},
 			Handler: cache.ResourceEventHandlerFuncs{
-				AddFunc:    a.enqueue,
+				AddFunc:    a.onAdd,
 				UpdateFunc: a.onUpdate,
 				DeleteFunc: a.onDelete,
 			},
@@ -124,6 +124,16 @@ func (a *Adapter) onUpdate(old, obj interface{}) {
 			a.onDelete(was)
 		}
 	}
+	a.onAdd(obj)
+}
+
+// onAdd queues a TaskRun the watch brought, and records that the handlers
+// saw it (handledRuns; only the handlers do, not a promotion's queueing of
+// the cache, which may be ahead of them).
+func (a *Adapter) onAdd(obj interface{}) {
+	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
+		a.handled.saw(tr)
+	}
 	a.enqueue(obj)
 }
 
@@ -150,6 +160,7 @@ func (a *Adapter) onDelete(obj interface{}) {
 	if !ok {
 		return
 	}
+	a.handled.gone(tr)
 	// Nothing of it is left to replay.
 	a.replays.finish(tr.UID, nil)
 	a.replayRetries.release(tr.UID)

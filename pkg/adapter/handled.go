@@ -1,0 +1,80 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"sync"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// handledRuns holds, per TaskRun name, the TaskRun (UID) the watch's
+// handlers last saw there. An informer updates its cache before it calls
+// the handlers: a delivery that finds in the cache a successor of the same
+// name whose handler has not run yet would also not find the deleted one
+// that the handler is about to keep (deletedRuns), and would send the
+// successor's events first. It waits for the handlers instead.
+type handledRuns struct {
+	mu    sync.Mutex
+	byKey map[types.NamespacedName]types.UID
+}
+
+// handlerLag is how long a delivery waits for the handlers to catch up.
+const handlerLag = 50 * time.Millisecond
+
+func newHandledRuns() *handledRuns {
+	return &handledRuns{byKey: map[types.NamespacedName]types.UID{}}
+}
+
+// saw records the TaskRun an add or update handler saw.
+func (h *handledRuns) saw(tr *pipelinev1.TaskRun) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.byKey[types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}] = tr.UID
+}
+
+// gone forgets a deleted TaskRun, unless its successor was seen already.
+func (h *handledRuns) gone(tr *pipelinev1.TaskRun) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
+	if h.byKey[key] == tr.UID {
+		delete(h.byKey, key)
+	}
+}
+
+// behind reports whether the handlers last saw another TaskRun of the name
+// than uid: the one in the cache is not handled yet.
+func (h *handledRuns) behind(key types.NamespacedName, uid types.UID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen, ok := h.byKey[key]
+	return ok && seen != uid
+}
+
+// drop forgets the names that match (a namespace no longer watched).
+func (h *handledRuns) drop(match func(types.NamespacedName) bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for key := range h.byKey {
+		if match(key) {
+			delete(h.byKey, key)
+		}
+	}
+}
