@@ -48,6 +48,9 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		// Another replica leads the TaskRun's bucket.
 		return nil
 	}
+	if a.successorUnseen(key) {
+		return &retryAfterError{wait: handlerLag}
+	}
 	for _, gone := range a.deleted.of(key) {
 		if complete, err := a.deliverPending(ctx, gone); !complete {
 			return err
@@ -71,9 +74,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		return err
 	}
 	if a.handled.behind(key, tr.UID) {
-		// A successor of a TaskRun of the name, before the handlers saw
-		// it: they may be about to keep the deleted one, whose events go
-		// first.
+		// Replaced while the deleted ones were delivered.
 		return &retryAfterError{wait: handlerLag}
 	}
 	complete, err := a.deliverPending(ctx, tr)
@@ -87,6 +88,20 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	}
 	// Replays of the TaskRun go after its live events.
 	return a.replayTaskRun(ctx, key, tr.UID)
+}
+
+// successorUnseen reports whether the cache holds a TaskRun of the name the
+// watch's handlers have not seen yet, after another they saw: they may be
+// about to keep that one as deleted, and its events go first. Checked
+// before the deleted TaskRuns are read, as the handlers keep a deleted
+// one before they forget it.
+func (a *Adapter) successorUnseen(key types.NamespacedName) bool {
+	lister := a.watches.lister(key.Namespace)
+	if lister == nil {
+		return false
+	}
+	tr, err := lister.Get(key.Name)
+	return err == nil && a.handled.behind(key, tr.UID)
 }
 
 // deliverPending delivers the TaskRun's transitions not yet done, in order,

@@ -29,7 +29,10 @@ import (
 // the handlers: a delivery that finds in the cache a successor of the same
 // name whose handler has not run yet would also not find the deleted one
 // that the handler is about to keep (deletedRuns), and would send the
-// successor's events first. It waits for the handlers instead.
+// successor's events first. It waits for the handlers instead. (Several
+// TaskRuns of one name created and deleted while the handlers lag are
+// each delivered, the first deleted one before the live one, but one
+// deleted later may come after it.)
 type handledRuns struct {
 	mu    sync.Mutex
 	byKey map[types.NamespacedName]types.UID

@@ -160,7 +160,6 @@ func (a *Adapter) onDelete(obj interface{}) {
 	if !ok {
 		return
 	}
-	a.handled.gone(tr)
 	// Nothing of it is left to replay.
 	a.replays.finish(tr.UID, nil)
 	a.replayRetries.release(tr.UID)
@@ -170,10 +169,13 @@ func (a *Adapter) onDelete(obj interface{}) {
 		// once it has delivered the rest.
 		a.retries.release(tr.UID)
 		a.ledger.drop(tr.UID)
+		a.handled.gone(tr)
 		return
 	}
 	// Kept also while a promoted bucket's journal is still being read:
-	// the promotion queues it then.
+	// the promotion queues it then. Kept before the handlers forget it,
+	// so a delivery that no longer waits for them finds it.
 	a.deleted.add(tr)
+	a.handled.gone(tr)
 	a.queue.Add(key)
 }
