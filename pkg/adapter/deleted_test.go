@@ -19,6 +19,7 @@ package adapter
 import (
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -233,6 +234,20 @@ func TestHandledRuns(t *testing.T) {
 			h.saw(deletedRun("a", "2", "9"))
 			h.gone(deletedRun("a", "1", "5"))
 		},
+	}, {
+		name: "waited for the handlers long enough: no more (a watch that ended)",
+		do: func(h *handledRuns) {
+			h.saw(deletedRun("a", "1", "5"))
+			h.byKey[keyOf("a")] = seenRun{uid: "1", waiting: time.Now().Add(-handlerLagLimit)}
+		},
+	}, {
+		name: "a TaskRun seen long ago still waits for its successor's handler",
+		do: func(h *handledRuns) {
+			h.saw(deletedRun("a", "1", "5"))
+			h.byKey[keyOf("a")] = seenRun{uid: "1"}
+			h.behind(keyOf("a"), "2")
+		},
+		behind: true,
 	}, {
 		name: "its namespace no longer watched",
 		do: func(h *handledRuns) {

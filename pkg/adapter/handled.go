@@ -35,21 +35,35 @@ import (
 // deleted later may come after it.)
 type handledRuns struct {
 	mu    sync.Mutex
-	byKey map[types.NamespacedName]types.UID
+	byKey map[types.NamespacedName]seenRun
 }
 
-// handlerLag is how long a delivery waits for the handlers to catch up.
-const handlerLag = 50 * time.Millisecond
+// seenRun is the TaskRun a name's handlers last saw, and since when a
+// delivery waits for them to see another.
+type seenRun struct {
+	uid     types.UID
+	waiting time.Time
+}
+
+const (
+	// handlerLag is how long a delivery waits for the handlers to catch
+	// up, before it looks again.
+	handlerLag = 50 * time.Millisecond
+	// handlerLagLimit bounds the wait: handlers that did not catch up in
+	// this long are not about to (a watch that ended), and the
+	// successor's events are not held longer.
+	handlerLagLimit = 30 * time.Second
+)
 
 func newHandledRuns() *handledRuns {
-	return &handledRuns{byKey: map[types.NamespacedName]types.UID{}}
+	return &handledRuns{byKey: map[types.NamespacedName]seenRun{}}
 }
 
 // saw records the TaskRun an add or update handler saw.
 func (h *handledRuns) saw(tr *pipelinev1.TaskRun) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.byKey[types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}] = tr.UID
+	h.byKey[types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}] = seenRun{uid: tr.UID}
 }
 
 // gone forgets a deleted TaskRun, unless its successor was seen already.
@@ -57,18 +71,26 @@ func (h *handledRuns) gone(tr *pipelinev1.TaskRun) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
-	if h.byKey[key] == tr.UID {
+	if h.byKey[key].uid == tr.UID {
 		delete(h.byKey, key)
 	}
 }
 
 // behind reports whether the handlers last saw another TaskRun of the name
-// than uid: the one in the cache is not handled yet.
+// than uid: the one in the cache is not handled yet. After handlerLagLimit
+// of such answers it no longer waits.
 func (h *handledRuns) behind(key types.NamespacedName, uid types.UID) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	seen, ok := h.byKey[key]
-	return ok && seen != uid
+	if !ok || seen.uid == uid {
+		return false
+	}
+	if seen.waiting.IsZero() {
+		seen.waiting = time.Now()
+		h.byKey[key] = seen
+	}
+	return time.Since(seen.waiting) < handlerLagLimit
 }
 
 // drop forgets the names that match (a namespace no longer watched).
