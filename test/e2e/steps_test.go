@@ -209,8 +209,17 @@ spec:
     - {name: wait, image: "{{.Image}}", script: "echo waiting; sleep 600"}
     - {name: after, image: "{{.Image}}", script: "echo never"}
 `)
-	// Cancel once the first step really runs.
+	// Cancel once the first step really runs: its started event can come
+	// before its script does (the entrypoint waits for the pod's ready
+	// annotation), and on a loaded machine the log would then be empty.
 	eventsOf(t, ns, "cancelme", 1)
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(podLog(t, ns, "cancelme-pod"), "waiting") {
+		if time.Now().After(deadline) {
+			t.Fatal("the first step's script did not run within a minute")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	patch := []byte(`{"spec":{"status":"TaskRunCancelled"}}`)
 	if _, err := tekton.TektonV1().TaskRuns(ns).Patch(ctxFor(t, time.Minute), "cancelme", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatalf("cancelling: %v", err)
