@@ -221,13 +221,14 @@ func TestAnnotationCovers(t *testing.T) {
 	}{
 		{name: "not in the cache", want: false},
 		{name: "no annotation", uid: "tr-uid", steps: done, want: false},
-		{name: "an older annotation", uid: "tr-uid", steps: done, annotation: `{"a":0,"s":{"compile":1}}`, want: false},
-		{name: "the same progress", uid: "tr-uid", steps: done, annotation: `{"a":0,"s":{"compile":2}}`, want: true},
-		{name: "further, as the status shows", uid: "tr-uid", steps: done, annotation: `{"a":0,"s":{"compile":2,"test":2}}`, want: true},
-		{name: "further than the status shows (forged)", uid: "tr-uid", steps: running, annotation: `{"a":0,"s":{"compile":2,"test":2}}`, want: false},
-		{name: "a later attempt than the TaskRun has (forged)", uid: "tr-uid", steps: done, annotation: `{"a":3}`, want: false},
-		{name: "another TaskRun of the same name", uid: "recreated", steps: done, annotation: `{"a":0,"s":{"compile":2,"test":2}}`, want: false},
+		{name: "an older annotation", uid: "tr-uid", steps: done, annotation: `{"u":"tr-uid","a":0,"s":{"compile":1}}`, want: false},
+		{name: "the same progress", uid: "tr-uid", steps: done, annotation: `{"u":"tr-uid","a":0,"s":{"compile":2}}`, want: true},
+		{name: "further, as the status shows", uid: "tr-uid", steps: done, annotation: `{"u":"tr-uid","a":0,"s":{"compile":2,"test":2}}`, want: true},
+		{name: "further than the status shows (forged)", uid: "tr-uid", steps: running, annotation: `{"u":"tr-uid","a":0,"s":{"compile":2,"test":2}}`, want: false},
+		{name: "a later attempt than the TaskRun has (forged)", uid: "tr-uid", steps: done, annotation: `{"u":"tr-uid","a":3}`, want: false},
+		{name: "another TaskRun of the same name", uid: "recreated", steps: done, annotation: `{"u":"tr-uid","a":0,"s":{"compile":2,"test":2}}`, want: false},
 		{name: "an unreadable annotation", uid: "tr-uid", steps: done, annotation: `{`, want: false},
+		{name: "copied from another TaskRun", uid: "tr-uid", steps: done, annotation: `{"u":"old-uid","a":0,"s":{"compile":2,"test":2}}`, want: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -79,7 +79,7 @@ func finishedRun(completed *metav1.Time, annotation string) *pipelinev1.TaskRun 
 }
 
 func TestTrim(t *testing.T) {
-	const all = `{"a":0,"s":{"a":2,"b":2}}`
+	const all = `{"u":"uid-1","a":0,"s":{"a":2,"b":2}}`
 	tests := []struct {
 		name      string
 		tr        *pipelinev1.TaskRun
@@ -94,7 +94,7 @@ func TestTrim(t *testing.T) {
 		tr:   finishedRun(at(9), ""),
 	}, {
 		name: "finished, the last step not delivered yet",
-		tr:   finishedRun(at(9), `{"a":0,"s":{"a":2,"b":1}}`),
+		tr:   finishedRun(at(9), `{"u":"uid-1","a":0,"s":{"a":2,"b":1}}`),
 	}, {
 		name: "finished, unreadable checkpoint",
 		tr:   finishedRun(at(9), `{`),
@@ -113,7 +113,7 @@ func TestTrim(t *testing.T) {
 			first := finishedRun(at(4), "")
 			first.Status.PodName = "tr-pod-1"
 			first.Status.Steps = []pipelinev1.StepState{succeeded("a", 1, 2), succeeded("b", 2, 3)}
-			tr := finishedRun(at(9), `{"a":1,"s":{"a":2,"b":2}}`)
+			tr := finishedRun(at(9), `{"u":"uid-1","a":1,"s":{"a":2,"b":2}}`)
 			tr.Status.RetriesStatus = []pipelinev1.TaskRunStatus{first.Status}
 			return tr
 		}(),
@@ -122,7 +122,12 @@ func TestTrim(t *testing.T) {
 		// Written by somebody who may patch TaskRuns, to silence the run:
 		// the TaskRun is kept whole, and its events are sent.
 		name:    "a checkpoint of an attempt that never ran does not settle it",
-		tr:      finishedRun(at(9), `{"a":5}`),
+		tr:      finishedRun(at(9), `{"u":"uid-1","a":5}`),
+		settled: false,
+	}, {
+		// Copied from another TaskRun (a rerun keeps the annotations).
+		name:    "a checkpoint recorded for another TaskRun does not settle it",
+		tr:      finishedRun(at(9), `{"u":"uid-0","a":0,"s":{"a":2,"b":2}}`),
 		settled: false,
 	}}
 	for _, tc := range tests {
@@ -148,7 +153,7 @@ func TestTrim(t *testing.T) {
 // (ClusterWatch) caches the others' TaskRuns as bare names only.
 func TestTrimOtherNamespace(t *testing.T) {
 	a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", Namespaces: []string{"ci", "web"}, ClusterWatch: true}}
-	tr := finishedRun(nil, `{"a":0}`)
+	tr := finishedRun(nil, `{"u":"uid-1","a":0}`)
 	tr.ResourceVersion = "42"
 	obj, err := a.trim(tr, func(ns string) bool { return ns == "ci" || ns == "web" })
 	if err != nil {

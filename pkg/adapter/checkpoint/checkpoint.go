@@ -19,7 +19,11 @@ limitations under the License.
 // TaskRun keyed by the source's UID, so several sources can watch one
 // TaskRun, a restarted adapter resumes where it stopped, and the record goes
 // away with the TaskRun. It is written with a JSON merge patch that names
-// only that annotation, so it never overwrites Tekton's own writes.
+// only that annotation, so it never overwrites Tekton's own writes. The
+// record names the TaskRun's UID: annotations travel (a TaskRun copied with
+// `kubectl get -o yaml | kubectl create`, the Dashboard's rerun, Tekton
+// copying a PipelineRun's or Task's annotations to its TaskRuns), and a
+// record made for another TaskRun must never count for this one.
 package checkpoint
 
 import (
@@ -135,17 +139,43 @@ func (p *Progress) Clone() *Progress {
 	return c
 }
 
+// annotationJSON is the annotation's value: the progress and the UID of the
+// TaskRun it was recorded for, {"u":"<uid>","a":0,"s":{"build":2}}.
+type annotationJSON struct {
+	TaskRun types.UID `json:"u"`
+	*Progress
+}
+
+// Annotation renders the progress recorded for the TaskRun with the given
+// UID as the annotation's value.
+func Annotation(uid types.UID, p *Progress) (string, error) {
+	b, err := json.Marshal(annotationJSON{TaskRun: uid, Progress: p})
+	return string(b), err
+}
+
 // FromTaskRun reads the source's checkpoint from the TaskRun; a missing or
-// unreadable annotation means nothing was delivered yet.
+// unreadable annotation means nothing was delivered yet. So does one
+// recorded for another TaskRun (or, before records named their TaskRun,
+// for none): it was copied, and trusting it would silence this TaskRun's
+// events once its status caught up with the copy.
 func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string) (*Progress, error) {
 	raw, ok := tr.Annotations[Key(sourceUID)]
 	if !ok {
 		return &Progress{}, nil
 	}
-	p := &Progress{}
-	if err := json.Unmarshal([]byte(raw), p); err != nil {
+	v := annotationJSON{Progress: &Progress{}}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return &Progress{}, fmt.Errorf("checkpoint annotation %s of TaskRun %s/%s is not valid: %w", Key(sourceUID), tr.Namespace, tr.Name, err)
 	}
+	if v.TaskRun != tr.UID {
+		recordedFor := "no TaskRun (written before records named theirs, or by hand)"
+		if v.TaskRun != "" {
+			recordedFor = "TaskRun uid " + string(v.TaskRun)
+		}
+		return &Progress{}, fmt.Errorf("checkpoint annotation %s of TaskRun %s/%s ignored: it was recorded for %s and came with copied annotations",
+			Key(sourceUID), tr.Namespace, tr.Name, recordedFor)
+	}
+	p := v.Progress
 	if why := p.Beyond(tr); why != "" {
 		// Anyone who may patch the TaskRun can write the annotation; a
 		// record of more than happened would silence the rest of the run.
@@ -202,14 +232,14 @@ type Store struct {
 // the TaskRun's UID as a precondition so a recreated TaskRun with the same
 // name never inherits a stale record.
 func (s *Store) Save(ctx context.Context, namespace, name string, uid types.UID, p *Progress) error {
-	value, err := json.Marshal(p)
+	value, err := Annotation(uid, p)
 	if err != nil {
 		return err
 	}
 	patch, err := json.Marshal(map[string]interface{}{
 		"metadata": map[string]interface{}{
 			"uid":         uid,
-			"annotations": map[string]string{Key(s.SourceUID): string(value)},
+			"annotations": map[string]string{Key(s.SourceUID): value},
 		},
 	})
 	if err != nil {

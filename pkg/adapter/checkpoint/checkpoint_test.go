@@ -71,7 +71,7 @@ func TestProgress(t *testing.T) {
 func runAt() *pipelinev1.TaskRun {
 	at := metav1.Unix(100, 0)
 	return &pipelinev1.TaskRun{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "build", CreationTimestamp: at},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "build", UID: "tr-uid", CreationTimestamp: at},
 		Status: pipelinev1.TaskRunStatus{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
 			PodName:       "build-pod-retry1",
 			RetriesStatus: []pipelinev1.TaskRunStatus{{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{PodName: "build-pod"}}},
@@ -87,7 +87,7 @@ func runAt() *pipelinev1.TaskRun {
 func TestFromTaskRun(t *testing.T) {
 	run := runAt()
 	run.Annotations = map[string]string{
-		Key("src-1"): `{"a":1,"s":{"a":2,"b":1}}`,
+		Key("src-1"): `{"u":"tr-uid","a":1,"s":{"a":2,"b":1}}`,
 		Key("src-2"): `not json`,
 	}
 	p, err := FromTaskRun(run, "src-1")
@@ -118,17 +118,23 @@ func TestBeyond(t *testing.T) {
 		// gone; noSteps: it runs and has no steps and retries yet.
 		trimmed, noSteps bool
 	}{
-		{name: "an earlier attempt done", annotation: `{"a":0,"s":{"a":2,"b":2,"c":2}}`},
-		{name: "the current attempt as far as its status", annotation: `{"a":1,"s":{"a":2,"b":1}}`},
-		{name: "the current attempt, nothing yet", annotation: `{"a":1}`},
-		{name: "a later attempt", annotation: `{"a":99}`, wantWhy: "records attempt 99, the TaskRun is at attempt 1"},
-		{name: "a negative attempt", annotation: `{"a":-1}`, wantWhy: "attempt -1"},
-		{name: "a running step finished", annotation: `{"a":1,"s":{"a":2,"b":2}}`, wantWhy: `step "b" finished, its state shows it started`},
-		{name: "a waiting step started", annotation: `{"a":1,"s":{"c":1}}`, wantWhy: `step "c" started, its state shows it not started`},
-		{name: "a step the task does not have", annotation: `{"a":1,"s":{"deploy":2}}`, wantWhy: `step "deploy" finished`},
-		{name: "a level that does not exist", annotation: `{"a":1,"s":{"a":7}}`, wantWhy: `step "a" at level 7`},
-		{name: "settled, as the adapter's cache keeps it", annotation: `{"a":1,"s":{"a":2,"b":2,"c":2}}`, trimmed: true},
-		{name: "running without steps", annotation: `{"a":1}`, wantWhy: "records attempt 1, the TaskRun is at attempt 0", noSteps: true},
+		{name: "an earlier attempt done", annotation: `{"u":"tr-uid","a":0,"s":{"a":2,"b":2,"c":2}}`},
+		{name: "the current attempt as far as its status", annotation: `{"u":"tr-uid","a":1,"s":{"a":2,"b":1}}`},
+		{name: "the current attempt, nothing yet", annotation: `{"u":"tr-uid","a":1}`},
+		{name: "a later attempt", annotation: `{"u":"tr-uid","a":99}`, wantWhy: "records attempt 99, the TaskRun is at attempt 1"},
+		{name: "a negative attempt", annotation: `{"u":"tr-uid","a":-1}`, wantWhy: "attempt -1"},
+		{name: "a running step finished", annotation: `{"u":"tr-uid","a":1,"s":{"a":2,"b":2}}`, wantWhy: `step "b" finished, its state shows it started`},
+		{name: "a waiting step started", annotation: `{"u":"tr-uid","a":1,"s":{"c":1}}`, wantWhy: `step "c" started, its state shows it not started`},
+		{name: "a step the task does not have", annotation: `{"u":"tr-uid","a":1,"s":{"deploy":2}}`, wantWhy: `step "deploy" finished`},
+		{name: "a level that does not exist", annotation: `{"u":"tr-uid","a":1,"s":{"a":7}}`, wantWhy: `step "a" at level 7`},
+		{name: "settled, as the adapter's cache keeps it", annotation: `{"u":"tr-uid","a":1,"s":{"a":2,"b":2,"c":2}}`, trimmed: true},
+		{name: "running without steps", annotation: `{"u":"tr-uid","a":1}`, wantWhy: "records attempt 1, the TaskRun is at attempt 0", noSteps: true},
+		// Copied with the annotations of another TaskRun (a rerun, kubectl
+		// get | create, a PipelineRun's or Task's annotations): ignored
+		// even though the status bears it out.
+		{name: "recorded for another TaskRun", annotation: `{"u":"other-uid","a":1,"s":{"a":2}}`, wantWhy: "recorded for TaskRun uid other-uid"},
+		{name: "recorded for no TaskRun", annotation: `{"a":1,"s":{"a":2}}`, wantWhy: "recorded for no TaskRun"},
+		{name: "recorded for another TaskRun, settled", annotation: `{"u":"other-uid","a":1,"s":{"a":2,"b":2,"c":2}}`, wantWhy: "recorded for TaskRun uid other-uid", trimmed: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
