@@ -100,6 +100,10 @@ type Options struct {
 	// Leases are named by adaptercontract.LeaseName, whatever LeaseName
 	// says.
 	LeaderElection *leaderelection.ComponentConfig
+	// RejectionInterval is how often, at most, the source gets a Warning
+	// Event for the events rejected meanwhile, with their count and last
+	// ids (0: DefaultRejectionInterval).
+	RejectionInterval time.Duration
 	// Deployment is the adapter's Deployment, in the SYSTEM_NAMESPACE
 	// namespace: with LeaderElection, its ready replicas share the buckets
 	// (balance). Unknown, every replica counts on one bucket.
@@ -180,6 +184,8 @@ type Adapter struct {
 	sourceInformer cache.SharedIndexInformer
 	// sourceEvents records Kubernetes Events on the source.
 	sourceEvents *sourceEvents
+	// ignored remembers which TaskRuns' ignored records were logged.
+	ignored ignoredRecords
 }
 
 // journalWriters is how many replicas of the source write its journal.
@@ -231,6 +237,9 @@ func New(opts Options) (*Adapter, error) {
 	if opts.JournalMaxBytes <= 0 {
 		opts.JournalMaxBytes = 256 << 10
 	}
+	if opts.RejectionInterval <= 0 {
+		opts.RejectionInterval = DefaultRejectionInterval
+	}
 	a := &Adapter{
 		opts:           opts,
 		policy:         policy,
@@ -247,7 +256,8 @@ func New(opts Options) (*Adapter, error) {
 		deleted:        newDeletedRuns(),
 		handled:        newHandledRuns(),
 		retries:        newRetries(),
-		sourceEvents:   newSourceEvents(opts.Kube, opts.Config),
+		sourceEvents:   newSourceEvents(opts.Kube, opts.Config, opts.RejectionInterval),
+		ignored:        newIgnoredRecords(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
@@ -380,7 +390,9 @@ func (a *Adapter) Start(ctx context.Context) error {
 
 // processNext runs do on the next key of q, and retries the key when do
 // fails: after the wait a *retryAfterError asks for, else with q's
-// backoff. It reports false once q is shut down.
+// backoff. A panic in do fails the key (logged with its stack), not the
+// process: one TaskRun no code expected stops only itself. It reports
+// false once q is shut down.
 func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitingInterface[K], logger *zap.SugaredLogger,
 	failure string, do func(context.Context, K) error) bool {
 	key, quit := q.Get()
@@ -388,7 +400,11 @@ func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitin
 		return false
 	}
 	defer q.Done(key)
-	if err := do(ctx, key); err != nil {
+	_, err := guarded(func() (struct{}, error) { return struct{}{}, do(ctx, key) })
+	if p, ok := err.(*panicError); ok {
+		logger.Errorw(failure+": panicked", zap.String("taskrun", fmt.Sprint(key)), zap.Error(err), zap.ByteString("stack", p.stack))
+	}
+	if err != nil {
 		var wait *retryAfterError
 		if errors.As(err, &wait) {
 			if wait.err != nil && ctx.Err() == nil {

@@ -27,6 +27,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"golang.org/x/net/http/httpguts"
 	"knative.dev/eventing/pkg/adapter/v2"
 	"knative.dev/eventing/pkg/kncloudevents/attributes"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -115,6 +116,14 @@ func recordAnswers(next http.RoundTripper) http.RoundTripper {
 			// starts afresh.
 			*a = answer{dest: *req.URL}
 		}
+		if err := carriable(req.Header); err != nil {
+			// net/http would refuse it the same way, every time, and as a
+			// failure that looks like the network's.
+			if a != nil {
+				a.local = err
+			}
+			return nil, err
+		}
 		resp, err := next.RoundTrip(req)
 		if a == nil || resp == nil {
 			return resp, err
@@ -127,6 +136,24 @@ func recordAnswers(next http.RoundTripper) http.RoundTripper {
 		}
 		return resp, err
 	})
+}
+
+// carriable checks the request's headers as net/http's transport does
+// before it sends anything: in binary mode every CloudEvents attribute is
+// a header (Ce-<name>), so an attribute value with a control character, a
+// newline from a YAML block scalar among them, cannot be sent.
+func carriable(h http.Header) error {
+	for name, values := range h {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return fmt.Errorf("the header name %q cannot be sent over HTTP", name)
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("the value of header %s, %q, cannot be sent over HTTP (a control character: CloudEvents attribute values may not have them)", name, v)
+			}
+		}
+	}
+	return nil
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)

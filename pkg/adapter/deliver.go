@@ -23,6 +23,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	ceevent "github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"go.uber.org/zap"
@@ -31,7 +32,6 @@ import (
 	"knative.dev/eventing/pkg/eventfilter"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
@@ -108,29 +108,35 @@ func (a *Adapter) successorUnseen(key types.NamespacedName) bool {
 // and stops at the first that fails (its error) or once another replica
 // leads the TaskRun's bucket. complete: every transition is done.
 func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (complete bool, err error) {
-	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	progress := a.progress(tr)
 	for _, t := range transitions.AfterReported(transitions.ForTaskRun(tr, a.cfg.NotBefore.Time), progress.Done) {
 		if progress.Done(t) {
 			continue
 		}
-		a.sending.begin(key)
-		if !a.owns(key) {
-			// Demoted meanwhile: the next leader takes over from the
-			// checkpoint the demotion wrote.
-			a.sending.end(key)
-			return false, nil
-		}
-		err := a.deliver(ctx, tr, t, "")
-		if err == nil {
-			progress.Record(t)
-			a.ledger.delivered(tr.UID, key, progress, time.Now())
-		}
-		a.sending.end(key)
-		if err != nil {
+		if owned, err := a.deliverOwned(ctx, tr, t, progress); !owned || err != nil {
 			return false, err
 		}
 	}
+	return true, nil
+}
+
+// deliverOwned delivers the transition and records it in progress, unless
+// another replica leads the TaskRun's bucket by now (owned false). The
+// delivery counts as under way until it returns, even by a panic.
+func (a *Adapter) deliverOwned(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition, progress *checkpoint.Progress) (owned bool, err error) {
+	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
+	a.sending.begin(key)
+	defer a.sending.end(key)
+	if !a.owns(key) {
+		// Demoted meanwhile: the next leader takes over from the
+		// checkpoint the demotion wrote.
+		return false, nil
+	}
+	if err := a.deliver(ctx, tr, t, ""); err != nil {
+		return true, err
+	}
+	progress.Record(t)
+	a.ledger.delivered(tr.UID, key, progress, time.Now())
 	return true, nil
 }
 
@@ -138,7 +144,7 @@ func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (c
 // checkpoint annotation and this process's memory.
 func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
-	if err != nil {
+	if err != nil && a.ignored.first(tr.UID, ignoredAnnotation) {
 		a.logger.Warnw("Ignoring the TaskRun's checkpoint", zap.String("taskRun", tr.Namespace+"/"+tr.Name), zap.Error(err))
 	}
 	resumed, witnessed := a.ledger.progress(tr.UID, p)
@@ -151,8 +157,10 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 	if why := resumed.Beyond(tr); why != "" {
 		// From the journal, which anyone who may patch its ConfigMap can
 		// write: a record of more than happened would silence the run.
-		a.logger.Warnw("Ignoring the TaskRun's progress journal entry", zap.String("taskRun", tr.Namespace+"/"+tr.Name),
-			zap.String("configMap", a.journal.Name()), zap.String("reason", why))
+		if a.ignored.first(tr.UID, ignoredJournalEntry) {
+			a.logger.Warnw("Ignoring the TaskRun's progress journal entry", zap.String("taskRun", tr.Namespace+"/"+tr.Name),
+				zap.String("configMap", a.journal.Name()), zap.String("reason", why))
+		}
 		return p
 	}
 	return resumed
@@ -216,21 +224,25 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	if st.withheld != nil {
 		t = withoutResults(t)
 	}
-	event, err := events.New(tr, t, st.log, st.masker)
+	event, err := guarded(func() (cloudevents.Event, error) { return build(tr, t, st, replay) })
 	if err != nil {
-		return err
+		return a.failedLocally(ctx, logger, tr, t, nil, st, err)
 	}
-	if replay != "" {
-		event.SetExtension(events.ExtReplay, replay)
+	if st.deadLetter {
+		// It passed the filters on its way there.
+		return a.sendDeadLetter(ctx, logger, tr, event, st)
 	}
-	if a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter {
+	drop, err := guarded(func() (bool, error) {
+		return a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter, nil
+	})
+	if err != nil {
+		return a.failedLocally(ctx, logger, tr, t, &event, st, fmt.Errorf("applying spec.filters: %w", err))
+	}
+	if drop {
 		logger.Debug("Event dropped by the source's filters")
 		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
 		st.runs.release(tr.UID)
 		return nil
-	}
-	if st.deadLetter {
-		return a.sendDeadLetter(ctx, logger, tr, event, st)
 	}
 	start := time.Now()
 	ans, sendErr := a.attempt(ctx, a.opts.CloudEvents, event)
@@ -250,11 +262,7 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 		st.deadLetter, st.sinkAnswer, st.sinkErr, st.failures, st.notBefore = true, ans, sendErr, 0, time.Time{}
 		return a.sendDeadLetter(ctx, logger, tr, event, st)
 	case rejectEvent:
-		why := "an answer retrying cannot change"
-		if retryable(ans) {
-			why = fmt.Sprintf("the last of %d attempts (spec.delivery.retry)", st.failures)
-		}
-		a.reject(ctx, logger, tr, event, st.runs, "sink", ans, why, time.Since(start))
+		a.reject(ctx, logger, tr, event.ID(), event.Type(), st.runs, "sink", ans, a.rejectedAfter(ans, st.failures), time.Since(start))
 		return nil
 	}
 	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
@@ -282,7 +290,7 @@ func (a *Adapter) sendDeadLetter(ctx context.Context, logger *zap.SugaredLogger,
 	st.failures++
 	v := a.policy.afterDeadLetterFailure(st.failures, ans, time.Now())
 	if v.action == rejectEvent {
-		a.reject(ctx, logger, tr, event, st.runs, "dead-letter sink", ans, "an answer retrying cannot change", time.Since(start))
+		a.reject(ctx, logger, tr, event.ID(), event.Type(), st.runs, "dead-letter sink", ans, a.rejectedAfter(ans, 0), time.Since(start))
 		return nil
 	}
 	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
@@ -301,6 +309,12 @@ func (a *Adapter) attempt(ctx context.Context, client cloudevents.Client, event 
 	result := client.Send(sendCtx, event)
 	if cloudevents.IsACK(result) {
 		return ans, nil
+	}
+	var invalid ceevent.ValidationError
+	if errors.As(result, &invalid) {
+		// The client refused the event itself (after ceOverrides), before
+		// any request.
+		ans.local = result
 	}
 	// A client built without NewClients records no answer; its result
 	// still has the status.
@@ -334,13 +348,32 @@ func (a *Adapter) retryLater(tr *pipelinev1.TaskRun, st retryState, v verdict, e
 
 // reject gives up on an event: logged with its id, counted and shown on
 // the source as a Warning Event; its retry state goes from runs.
-func (a *Adapter) reject(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, event cloudevents.Event,
+func (a *Adapter) reject(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, id, eventType string,
 	runs *retries, target string, ans answer, why string, took time.Duration) {
-	logger.Errorw("Event rejected: the "+target+" did not accept it, after "+why+"; not retried", zap.Int("status", ans.status))
-	a.stats.sent(ctx, event.Type(), took, a.stats.rejected)
-	a.sourceEvents.warn(ReasonEventRejected, "The %s answered %s to event %s (%s of TaskRun %s/%s), after %s; not retried",
-		target, statusText(ans), event.ID(), event.Type(), tr.Namespace, tr.Name, why)
+	if ans.local != nil {
+		logger.Errorw("Event rejected: it could not be sent, after "+why+"; not retried", zap.Error(ans.local))
+		a.sourceEvents.rejected(id, fmt.Sprintf("Event %s (%s of TaskRun %s/%s) could not be sent to the %s (%v), after %s; not retried",
+			id, eventType, tr.Namespace, tr.Name, target, ans.local, why))
+	} else {
+		logger.Errorw("Event rejected: the "+target+" did not accept it, after "+why+"; not retried", zap.Int("status", ans.status))
+		a.sourceEvents.rejected(id, fmt.Sprintf("The %s answered %s to event %s (%s of TaskRun %s/%s), after %s; not retried",
+			target, statusText(ans), id, eventType, tr.Namespace, tr.Name, why))
+	}
+	a.stats.sent(ctx, eventType, took, a.stats.rejected)
 	runs.release(tr.UID)
+}
+
+// rejectedAfter says, for messages, after what an event is given up on:
+// the failures-th attempt a bounded policy allowed (0: not the sink's),
+// or an answer retrying cannot change.
+func (a *Adapter) rejectedAfter(ans answer, failures int) string {
+	if failures > 0 && a.policy.limited && (ans.local != nil || retryable(ans)) {
+		return fmt.Sprintf("the last of %d attempts (spec.delivery.retry)", failures)
+	}
+	if ans.local != nil {
+		return "a failure retrying cannot change"
+	}
+	return "an answer retrying cannot change"
 }
 
 // statusText is an answer's status for messages.

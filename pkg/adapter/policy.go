@@ -85,6 +85,9 @@ type answer struct {
 	status     int
 	retryAfter string
 	body       []byte
+	// local is why the event never left the process (it could not be
+	// built, filtered or carried by the HTTP binding); nil when it did.
+	local error
 }
 
 // action is what becomes of an event after a failed attempt.
@@ -124,7 +127,12 @@ func (p deliveryPolicy) afterFailure(failures int, a answer, now time.Time) verd
 	if p.deadLetter {
 		giveUp = toDeadLetter
 	}
-	if !retryable(a) || (p.limited && failures > p.retry.RetryMax) {
+	if a.local != nil && !p.limited {
+		// It fails the same way every time: retried until it succeeds,
+		// it would hold the TaskRun's later events forever.
+		return verdict{action: giveUp}
+	}
+	if (a.local == nil && !retryable(a)) || (p.limited && failures > p.retry.RetryMax) {
 		return verdict{action: giveUp}
 	}
 	ceiling := maxLimitedBackoff
@@ -149,9 +157,11 @@ const (
 // afterDeadLetterFailure decides what becomes of an event whose attempt to
 // reach the dead-letter sink failed: it is retried until the dead-letter
 // sink accepts it (an event is done only once it is somewhere), unless
-// the dead-letter sink refuses it with an answer retrying cannot change.
+// the dead-letter sink refuses it with an answer retrying cannot change,
+// or it cannot be carried there (the dead-letter client applies the same
+// ceOverrides).
 func (p deliveryPolicy) afterDeadLetterFailure(failures int, a answer, now time.Time) verdict {
-	if !retryable(a) {
+	if a.local != nil || !retryable(a) {
 		return verdict{action: rejectEvent}
 	}
 	return verdict{action: retryLater, wait: p.wait(failures, a, now, maxUnlimitedBackoff)}

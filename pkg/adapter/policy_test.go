@@ -17,6 +17,7 @@ limitations under the License.
 package adapter
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"testing"
@@ -30,6 +31,9 @@ import (
 
 // TestDeliveryPolicy: what becomes of an event after a failed attempt, for
 // spec.delivery's combinations, as Knative's dispatcher decides it.
+// errLocal is a failure before the network (answer.local).
+var errLocal = errors.New("the header value cannot be sent over HTTP")
+
 func TestDeliveryPolicy(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	dls := &duckv1.Destination{URI: apis.HTTP("dls.example")}
@@ -91,6 +95,17 @@ func TestDeliveryPolicy(t *testing.T) {
 			1, answer{status: 429, retryAfter: "3"}, verdict{action: retryLater}},
 		{"the longer of backoff and Retry-After", &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("PT4S"), RetryAfterMax: ptr.String("PT10S")},
 			1, answer{status: 429, retryAfter: "3"}, verdict{action: retryLater, wait: 4 * time.Second}},
+		// An event that never left the process fails the same way each
+		// time: retried only within a bounded retry, never forever.
+		{"local failure, no delivery: rejected at once", nil, 1, answer{local: errLocal}, verdict{action: rejectEvent}},
+		{"local failure, dead-letter sink only: dead-lettered at once", &eventingduckv1.DeliverySpec{DeadLetterSink: dls},
+			1, answer{local: errLocal}, verdict{action: toDeadLetter}},
+		{"local failure, retry 2: retried", &eventingduckv1.DeliverySpec{Retry: retry(2), DeadLetterSink: dls, BackoffDelay: ptr.String("PT1S")},
+			2, answer{local: errLocal}, verdict{action: retryLater, wait: 2 * time.Second}},
+		{"local failure, retry 2: dead-lettered after the last", &eventingduckv1.DeliverySpec{Retry: retry(2), DeadLetterSink: dls},
+			3, answer{local: errLocal}, verdict{action: toDeadLetter}},
+		{"local failure, retry 1 without dead-letter sink: rejected after the last", &eventingduckv1.DeliverySpec{Retry: retry(1)},
+			2, answer{local: errLocal}, verdict{action: rejectEvent}},
 		{"Retry-After on the last attempt: still dead-lettered", &eventingduckv1.DeliverySpec{Retry: retry(1), DeadLetterSink: dls, RetryAfterMax: ptr.String("PT10S")},
 			2, answer{status: 429, retryAfter: "3"}, verdict{action: toDeadLetter}},
 	}
@@ -127,6 +142,9 @@ func TestDeadLetterPolicy(t *testing.T) {
 		{10, answer{}, verdict{action: retryLater, wait: maxUnlimitedBackoff}},
 		{1, answer{status: 400}, verdict{action: rejectEvent}},
 		{3, answer{status: 403}, verdict{action: rejectEvent}},
+		// The dead-letter client applies the same ceOverrides: an event
+		// that cannot be carried to the sink cannot be carried there.
+		{1, answer{local: errLocal}, verdict{action: rejectEvent}},
 	} {
 		if got := p.afterDeadLetterFailure(tc.failures, tc.answer, now); got != tc.want {
 			t.Errorf("afterDeadLetterFailure(%d, %+v) = %+v, want %+v", tc.failures, tc.answer, got, tc.want)

@@ -17,6 +17,12 @@ limitations under the License.
 package adapter
 
 import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -29,21 +35,55 @@ import (
 )
 
 // ReasonEventRejected is the reason of the Warning Event on the source for
-// a step event the sink refused for good.
+// step events the sink refused for good.
 const ReasonEventRejected = "EventRejected"
+
+// DefaultRejectionInterval is Options.RejectionInterval's default.
+const DefaultRejectionInterval = 30 * time.Second
+
+// rejectedIDsShown is how many of the last rejected events' ids an
+// aggregated warning names.
+const rejectedIDsShown = 5
 
 // sourceEvents records Kubernetes Events on the TektonStepSource, where
 // `kubectl describe` and `kn source tektonstep describe` show them.
-// client-go's recorder aggregates repeats, so a sink that refuses every
-// event costs a few Event writes, not one per event.
+//
+// Rejections are aggregated here rather than by client-go: its spam filter
+// lets 25 Events of an object through and then one per five minutes, so a
+// burst of rejections would be shown as its first 25. The first rejection
+// after a quiet interval is shown at once, as it is; the rejections that
+// follow within the interval are counted and shown together at its end,
+// with the count and the last ids, one Warning per interval. client-go's
+// own filter and message aggregation are set so that they never drop or
+// merge those.
 type sourceEvents struct {
 	broadcaster record.EventBroadcaster
 	recorder    record.EventRecorder
 	source      *corev1.ObjectReference
+	interval    time.Duration
+
+	mu sync.Mutex
+	// shown is when the last rejection Warning was recorded.
+	shown time.Time
+	// pending counts the rejections not shown yet; ids are the last of
+	// them and latest the last one's message; flush is the timer that
+	// shows them at the end of the interval.
+	pending int
+	ids     []string
+	latest  string
+	flush   *time.Timer
 }
 
-func newSourceEvents(kube kubernetes.Interface, cfg *adaptercontract.Config) *sourceEvents {
-	broadcaster := record.NewBroadcaster()
+func newSourceEvents(kube kubernetes.Interface, cfg *adaptercontract.Config, interval time.Duration) *sourceEvents {
+	broadcaster := record.NewBroadcaster(record.WithCorrelatorOptions(record.CorrelatorOptions{
+		// At most one rejection Warning per interval, and the bursts of
+		// any other: twice the rate leaves room for timer jitter.
+		BurstSize: 25,
+		QPS:       float32(2 / interval.Seconds()),
+		// Every aggregated Warning differs from the last (its count and
+		// ids): merging them would keep only the latest message.
+		MaxEvents: math.MaxInt32,
+	}))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events(cfg.SourceNamespace)})
 	return &sourceEvents{
 		broadcaster: broadcaster,
@@ -55,13 +95,60 @@ func newSourceEvents(kube kubernetes.Interface, cfg *adaptercontract.Config) *so
 			Name:       cfg.SourceName,
 			UID:        types.UID(cfg.SourceUID),
 		},
+		interval: interval,
 	}
 }
 
-// warn records a Warning Event on the source.
-func (e *sourceEvents) warn(reason, messageFmt string, args ...interface{}) {
-	e.recorder.Eventf(e.source, corev1.EventTypeWarning, reason, messageFmt, args...)
+// rejected shows that the event with the id was rejected, as message says:
+// at once after a quiet interval, else in the interval's aggregated
+// Warning.
+func (e *sourceEvents) rejected(id, message string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	if e.pending == 0 && now.Sub(e.shown) >= e.interval {
+		e.shown = now
+		e.recorder.Event(e.source, corev1.EventTypeWarning, ReasonEventRejected, message)
+		return
+	}
+	e.pending++
+	e.ids = append(e.ids, id)
+	if len(e.ids) > rejectedIDsShown {
+		e.ids = e.ids[len(e.ids)-rejectedIDsShown:]
+	}
+	e.latest = message
+	if e.flush == nil {
+		e.flush = time.AfterFunc(e.shown.Add(e.interval).Sub(now), e.showPending)
+	}
 }
 
-// shutdown stops recording; Events not yet written are dropped.
-func (e *sourceEvents) shutdown() { e.broadcaster.Shutdown() }
+// showPending records the aggregated Warning of the rejections not shown yet.
+func (e *sourceEvents) showPending() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.flush = nil
+	if e.pending == 0 {
+		return
+	}
+	noun := "events"
+	if e.pending == 1 {
+		noun = "event"
+	}
+	e.recorder.Event(e.source, corev1.EventTypeWarning, ReasonEventRejected,
+		fmt.Sprintf("%d more %s rejected since %s (the last: %s); the latest: %s",
+			e.pending, noun, e.shown.UTC().Format(time.RFC3339), strings.Join(e.ids, ", "), e.latest))
+	e.shown = time.Now()
+	e.pending, e.ids, e.latest = 0, nil, ""
+}
+
+// shutdown shows the rejections not shown yet and stops recording; Events
+// not yet written are dropped.
+func (e *sourceEvents) shutdown() {
+	e.mu.Lock()
+	if e.flush != nil {
+		e.flush.Stop()
+	}
+	e.mu.Unlock()
+	e.showPending()
+	e.broadcaster.Shutdown()
+}
