@@ -93,13 +93,22 @@ func (a *Adapter) followNamespaces(src *v1alpha1.TektonStepSource) {
 	}
 	for _, ns := range left {
 		a.logger.Infow("No longer watching the TaskRuns of a namespace that left", zap.String("namespace", ns))
-		// Nothing of its TaskRuns is sent any more: their retries go, and
-		// replays stop waiting for them. (Their journal entries stay: the
-		// namespace may come back.)
+		// Nothing of its TaskRuns is sent any more: their retries go,
+		// replays stop waiting for them, and its deleted TaskRuns kept for
+		// their last events go with their journal entries (nothing can
+		// send them again). The live TaskRuns' journal entries stay: the
+		// namespace may come back.
 		in := func(key types.NamespacedName) bool { return key.Namespace == ns }
 		a.retries.drop(in)
 		a.replayRetries.drop(in)
 		a.replays.forget(in)
 		a.handled.drop(in)
+		forgotten := false
+		for _, uid := range a.deleted.drop(in) {
+			forgotten = a.ledger.forget(uid) || forgotten
+		}
+		if forgotten {
+			a.kickJournal()
+		}
 	}
 }

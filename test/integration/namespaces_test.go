@@ -157,3 +157,70 @@ func TestNamespacesFollowTheStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestLeftNamespaceDeletedTaskRuns: a TaskRun deleted while the sink is
+// down is kept for its last events; when its namespace then leaves the
+// source's namespaces, nothing of it is sent any more (the README: "its
+// TaskRuns' events stop"), and its journal entry goes, once the sink is
+// back, while another namespace's events flow.
+func TestLeftNamespaceDeletedTaskRuns(t *testing.T) {
+	home, a, b := cp.NewNamespace(t), cp.NewNamespace(t), cp.NewNamespace(t)
+	sources := sourcesclient.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	src, err := sourcestatus.NewSelectorSource(ctx, sources, home, "selected")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sourcestatus.ConfirmNamespaces(ctx, sources, home, src.Name, true, a, b); err != nil {
+		t.Fatal(err)
+	}
+	sink := receiver.New(t)
+	cfg := sourceConfig(home)
+	cfg.SourceUID, cfg.SourceName = string(src.UID), src.Name
+	cfg.Namespaces, cfg.NamespacesFromStatus = nil, true
+	startAdapter(t, cfg, sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+
+	// The first step's events reach the sink, then it goes down, the run
+	// finishes and is deleted: its last events wait in the adapter.
+	run := sim.MustCreate(t, client, a, "deleted-run", nil, "compile", "test")
+	run.MustSetSteps(t, sim.Running(), sim.Running())
+	if _, err := sink.WaitForCount(ctx, eventTimeout, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitForJournal(t, cfg, "deleted-run", `"s":{`)
+	sink.FailWith(503)
+	before := sequence(forTaskRun(sink.Events(), "deleted-run"))
+	if err := run.Complete(ctx, false, sim.Failed(), sim.Skipped()); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.TektonV1().TaskRuns(a).Delete(ctx, run.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, client, a, run.Name)
+	deadline := time.Now().Add(eventTimeout)
+	for sink.Rejected() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sink.Rejected() == 0 {
+		t.Fatal("the deleted TaskRun's last events were never attempted")
+	}
+
+	// a leaves; the sink comes back; b's run goes through.
+	if err := sourcestatus.ConfirmNamespaces(ctx, sources, home, src.Name, true, b); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the status reaches the adapter's watch
+	sink.FailWith(0)
+	driveFailingRun(t, sim.MustCreate(t, client, b, "marker", nil, "compile", "test", "publish"))
+	if _, err := sink.WaitFor(ctx, eventTimeout, func(evs []cloudevents.Event) bool {
+		return len(forTaskRun(evs, "marker")) == len(failingRunSequence)
+	}); err != nil {
+		t.Fatalf("b's run: %v", err)
+	}
+	time.Sleep(2 * time.Second) // a retry of the deleted run's events would be due by now
+	if diff := cmp.Diff(before, sequence(forTaskRun(sink.Events(), "deleted-run"))); diff != "" {
+		t.Errorf("events of the deleted TaskRun after its namespace left (-before +after):\n%s", diff)
+	}
+	waitForJournal(t, cfg, "deleted-run", "")
+}
