@@ -27,9 +27,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -52,13 +54,24 @@ type Run struct {
 
 // Create creates a TaskRun with one step per name (unnamed for "") and the
 // labels, and writes the status Tekton writes when it creates the pod.
+// With the label tekton.dev/pipelineRun, the TaskRun is created as Tekton
+// creates a PipelineRun's: owned by that PipelineRun (created first if
+// there is none), its controller.
 func Create(ctx context.Context, client tektonclient.Interface, namespace, name string, labels map[string]string, steps ...string) (*Run, error) {
 	spec := pipelinev1.TaskSpec{}
 	for _, s := range steps {
 		spec.Steps = append(spec.Steps, pipelinev1.Step{Name: s, Image: "busybox", Script: "echo " + s})
 	}
+	var owners []metav1.OwnerReference
+	if pr := labels[pipeline.PipelineRunLabelKey]; pr != "" {
+		owner, err := pipelineRun(ctx, client, namespace, pr)
+		if err != nil {
+			return nil, err
+		}
+		owners = []metav1.OwnerReference{*metav1.NewControllerRef(owner, pipelinev1.SchemeGroupVersion.WithKind("PipelineRun"))}
+	}
 	tr, err := client.TektonV1().TaskRuns(namespace).Create(ctx, &pipelinev1.TaskRun{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, OwnerReferences: owners},
 		Spec:       pipelinev1.TaskRunSpec{TaskSpec: spec.DeepCopy()},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -78,6 +91,18 @@ func Create(ctx context.Context, client tektonclient.Interface, namespace, name 
 		st.StartTime = &now
 		st.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "Pending"})
 	})
+}
+
+// pipelineRun is the PipelineRun of the name, created if there is none.
+func pipelineRun(ctx context.Context, client tektonclient.Interface, namespace, name string) (*pipelinev1.PipelineRun, error) {
+	pr, err := client.TektonV1().PipelineRuns(namespace).Create(ctx, &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: "pipeline"}},
+	}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return client.TektonV1().PipelineRuns(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	return pr, err
 }
 
 // MustCreate is Create for tests.

@@ -21,10 +21,13 @@ package events
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
@@ -58,12 +61,28 @@ const (
 	ExtReplay = "replay"
 )
 
-// labelExtensions maps Tekton's labels to the extensions set from them.
-var labelExtensions = []struct{ label, ext string }{
-	{"tekton.dev/task", ExtTask},
-	{"tekton.dev/pipelineRun", ExtPipelineRun},
-	{"tekton.dev/pipeline", ExtPipeline},
-	{"tekton.dev/pipelineTask", ExtPipelineTask},
+// pipelineExtensions sets the extensions that place the TaskRun in a
+// PipelineRun: only for a TaskRun a PipelineRun controls (its controller
+// owner reference, which Tekton sets on the TaskRuns it creates), and from
+// that reference. Labels alone are the TaskRun author's word: a standalone
+// TaskRun labelled tekton.dev/pipelineRun would otherwise fire the
+// Triggers of a pipeline it is no part of. Tekton's own labels for the
+// pipeline and the pipeline task are taken only when its pipelineRun label
+// names the controlling PipelineRun, as Tekton writes them together.
+func pipelineExtensions(e *cloudevents.Event, tr *pipelinev1.TaskRun) {
+	owner := metav1.GetControllerOfNoCopy(tr)
+	if owner == nil || owner.Kind != "PipelineRun" || !strings.HasPrefix(owner.APIVersion, pipeline.GroupName+"/") || owner.Name == "" {
+		return
+	}
+	e.SetExtension(ExtPipelineRun, owner.Name)
+	if tr.Labels[pipeline.PipelineRunLabelKey] != owner.Name {
+		return
+	}
+	for label, ext := range map[string]string{pipeline.PipelineLabelKey: ExtPipeline, pipeline.PipelineTaskLabelKey: ExtPipelineTask} {
+		if v := tr.Labels[label]; v != "" {
+			e.SetExtension(ext, v)
+		}
+	}
 }
 
 // Data is the payload of every step event.
@@ -115,11 +134,11 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *
 	e.SetExtension(ExtAttempt, int32(t.Attempt))
 	e.SetExtension(ExtSequence, t.Sequence())
 	e.SetExtension(ExtPartitionKey, tr.Namespace+"/"+tr.Name)
-	for _, le := range labelExtensions {
-		if v := tr.Labels[le.label]; v != "" {
-			e.SetExtension(le.ext, v)
-		}
+	if v := tr.Labels[pipeline.TaskLabelKey]; v != "" {
+		// The TaskRun author's word, as the TaskRun's name is (README).
+		e.SetExtension(ExtTask, v)
 	}
+	pipelineExtensions(&e, tr)
 
 	step := FindStep(tr.Status.TaskSpec, t.StepState.Name)
 	data := Data{

@@ -39,7 +39,8 @@ func testTaskRun() *pipelinev1.TaskRun {
 			Labels: map[string]string{
 				"tekton.dev/task": "build", "tekton.dev/pipelineRun": "release-1",
 				"tekton.dev/pipeline": "release", "tekton.dev/pipelineTask": "compile",
-			}},
+			},
+			OwnerReferences: []metav1.OwnerReference{pipelineRunOwner("release-1")}},
 		Status: pipelinev1.TaskRunStatus{TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
 			PodName: "build-x-pod",
 			TaskSpec: &pipelinev1.TaskSpec{Steps: []pipelinev1.Step{
@@ -52,6 +53,64 @@ func testTaskRun() *pipelinev1.TaskRun {
 				{Image: "busybox", Script: "echo unnamed"},
 			}},
 		}},
+	}
+}
+
+// pipelineRunOwner is the owner reference Tekton sets on a PipelineRun's
+// TaskRuns.
+func pipelineRunOwner(name string) metav1.OwnerReference {
+	yes := true
+	return metav1.OwnerReference{APIVersion: "tekton.dev/v1", Kind: "PipelineRun", Name: name, UID: "pr-uid", Controller: &yes, BlockOwnerDeletion: &yes}
+}
+
+// TestPipelineExtensions: the extensions placing a TaskRun in a
+// PipelineRun come from the PipelineRun that controls it, never from labels
+// alone, which whoever creates a TaskRun sets (a standalone TaskRun
+// labelled as a release pipeline's would fire its Triggers).
+func TestPipelineExtensions(t *testing.T) {
+	labels := map[string]string{"tekton.dev/task": "build", "tekton.dev/pipelineRun": "release-1",
+		"tekton.dev/pipeline": "release", "tekton.dev/pipelineTask": "compile"}
+	notController := pipelineRunOwner("release-1")
+	notController.Controller = nil
+	otherGroup := pipelineRunOwner("release-1")
+	otherGroup.APIVersion = "example.com/v1"
+	tests := []struct {
+		name   string
+		labels map[string]string
+		owners []metav1.OwnerReference
+		want   map[string]string
+	}{
+		{name: "a PipelineRun's TaskRun", labels: labels, owners: []metav1.OwnerReference{pipelineRunOwner("release-1")},
+			want: map[string]string{"tektontask": "build", "tektonpipelinerun": "release-1", "tektonpipeline": "release", "tektonpipelinetask": "compile"}},
+		{name: "a standalone TaskRun with a PipelineRun's labels", labels: labels,
+			want: map[string]string{"tektontask": "build"}},
+		{name: "labels naming another PipelineRun than the controller", labels: labels, owners: []metav1.OwnerReference{pipelineRunOwner("nightly-7")},
+			want: map[string]string{"tektontask": "build", "tektonpipelinerun": "nightly-7"}},
+		{name: "owned, not controlled, by the PipelineRun", labels: labels, owners: []metav1.OwnerReference{notController},
+			want: map[string]string{"tektontask": "build"}},
+		{name: "a PipelineRun kind of another API group", labels: labels, owners: []metav1.OwnerReference{otherGroup},
+			want: map[string]string{"tektontask": "build"}},
+		{name: "a PipelineRun's TaskRun without labels", owners: []metav1.OwnerReference{pipelineRunOwner("release-1")},
+			want: map[string]string{"tektonpipelinerun": "release-1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := testTaskRun()
+			tr.Labels, tr.OwnerReferences = tc.labels, tc.owners
+			e, err := New(tr, transitions.Transition{StepState: pipelinev1.StepState{Name: "compile"}, Kind: transitions.Started}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, k := range []string{"tektontask", "tektonpipelinerun", "tektonpipeline", "tektonpipelinetask"} {
+				if v, ok := e.Extensions()[k]; ok {
+					got[k] = v.(string)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("extensions (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -110,7 +169,7 @@ func TestNew(t *testing.T) {
 		name: "unnamed step started, no log, no pipeline labels",
 		tr: func() *pipelinev1.TaskRun {
 			tr := testTaskRun()
-			tr.Labels = nil
+			tr.Labels, tr.OwnerReferences = nil, nil
 			return tr
 		}(),
 		t:        transitions.Transition{StepState: pipelinev1.StepState{Name: "unnamed-1"}, Kind: transitions.Started, Time: finished, PodName: "p"},

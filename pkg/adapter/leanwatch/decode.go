@@ -111,6 +111,9 @@ type objectMeta struct {
 	Labels            map[string]string `json:"labels"`
 	Annotations       annotations       `json:"annotations"`
 	Finalizers        []string          `json:"finalizers"`
+	// OwnerReferences: only the controller's is kept (a PipelineRun's
+	// TaskRuns name it in their events).
+	OwnerReferences []metav1.OwnerReference `json:"ownerReferences"`
 }
 
 // status is the part of a TaskRun's status that transitions and events
@@ -208,6 +211,12 @@ func (d *Decoder) taskRun(w *taskRun) (*pipelinev1.TaskRun, error) {
 			Labels: m.Labels, Annotations: m.Annotations, Finalizers: m.Finalizers,
 		},
 		Status: w.Status.attempt.status(),
+	}
+	for _, ref := range m.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller {
+			tr.OwnerReferences = []metav1.OwnerReference{ref}
+			break
+		}
 	}
 	for _, b := range w.Spec.Workspaces {
 		if b.Secret != nil || b.Projected != nil {

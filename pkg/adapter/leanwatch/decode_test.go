@@ -70,7 +70,12 @@ func typed(t testing.TB, data []byte) *pipelinev1.TaskRun {
 	}
 	tr := obj.(*pipelinev1.TaskRun)
 	tr.TypeMeta = metav1.TypeMeta{}
-	tr.ManagedFields, tr.OwnerReferences, tr.Generation, tr.DeletionGracePeriodSeconds = nil, nil, 0, nil
+	tr.ManagedFields, tr.Generation, tr.DeletionGracePeriodSeconds = nil, 0, nil
+	if owner := metav1.GetControllerOf(tr); owner != nil {
+		tr.OwnerReferences = []metav1.OwnerReference{*owner}
+	} else {
+		tr.OwnerReferences = nil
+	}
 	if v, ok := tr.Annotations[checkpointKey]; ok {
 		tr.Annotations = map[string]string{checkpointKey: v}
 	} else {
@@ -151,6 +156,16 @@ func TestDecodeKeepsWhatIsUsed(t *testing.T) {
 					map[string]any{"secret": map[string]any{"name": "registry"}}, map[string]any{"configMap": map[string]any{"name": "c"}}}}},
 				map[string]any{"name": "scratch", "emptyDir": map[string]any{}},
 			}
+		}},
+		{name: "no owner", edit: func(m map[string]any) { delete(metaOf(m), "ownerReferences") }},
+		{name: "owners, the controller second", edit: func(m map[string]any) {
+			metaOf(m)["ownerReferences"] = []any{
+				map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "name": "cm", "uid": "cm-uid"},
+				map[string]any{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "name": "pr", "uid": "pr-uid", "controller": true},
+			}
+		}},
+		{name: "owners, none the controller", edit: func(m map[string]any) {
+			metaOf(m)["ownerReferences"] = []any{map[string]any{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "name": "pr", "uid": "pr-uid"}}
 		}},
 		{name: "not deleted, no finalizers", edit: func(m map[string]any) {
 			delete(metaOf(m), "deletionTimestamp")
