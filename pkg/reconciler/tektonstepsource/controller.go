@@ -42,11 +42,7 @@ import (
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
-	"knative.dev/pkg/resolver"
 	"knative.dev/pkg/system"
-
-	// The sink resolver watches Addressables through this duck informer.
-	_ "knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -122,10 +118,31 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	}
 	impl := tektonstepsourcereconciler.NewImpl(ctx, r)
 	// Tracker-driven: a sink that appears later or changes its address
-	// enqueues the sources that point at it.
-	r.SinkResolver = resolver.NewURIResolverFromTracker(ctx, impl.Tracker)
+	// enqueues the sources that point at it. Only refs of addressable kinds
+	// are looked up (addressableKind).
+	crdInformer := addressableCRDs(ctx)
+	r.SinkResolver = newSinkResolver(ctx, impl.Tracker, labelledIn(crdInformer.Lister()))
 
 	sourceInformer.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
+
+	// A kind becoming addressable (Knative Eventing installed after the
+	// sources, a CustomResourceDefinition labelled) or ceasing to be one
+	// reconciles the sources that refer to it: their refusal is permanent
+	// until then. The CRDs present at start need nothing: every source is
+	// reconciled then anyway.
+	crdsChanged := func(obj interface{}) {
+		if name, ok := nameOf(obj); ok {
+			impl.FilteredGlobalResync(refersToCRD(name), sourceInformer.Informer())
+		}
+	}
+	crdInformer.Informer().AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj interface{}, isInInitialList bool) {
+			if !isInInitialList {
+				crdsChanged(obj)
+			}
+		},
+		DeleteFunc: crdsChanged,
+	})
 
 	// What a source owns: changes (a Deployment becoming available, a
 	// deleted RoleBinding) reconcile the owner.
@@ -226,6 +243,19 @@ func namespaceOf(obj interface{}) (string, bool) {
 		return "", false
 	}
 	return o.GetNamespace(), true
+}
+
+// nameOf is the name of an informer's cluster-scoped object, also of a
+// deleted one the informer only knows the key of.
+func nameOf(obj interface{}) (string, bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return d.Key, true
+	}
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return "", false
+	}
+	return o.GetName(), true
 }
 
 func hasNamespaceSelector(obj interface{}) bool {

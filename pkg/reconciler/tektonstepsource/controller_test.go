@@ -24,15 +24,17 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	fakemetadata "k8s.io/client-go/metadata/fake"
 	o11yconfigmap "knative.dev/eventing/pkg/observability/configmap"
-	"knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
 	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/injection"
 	"knative.dev/pkg/logging"
 	. "knative.dev/pkg/reconciler/testing" //nolint:staticcheck // The table test vocabulary, as in Knative.
 
 	// Fake injection clients and informers.
-	_ "knative.dev/pkg/client/injection/ducks/duck/v1/addressable/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/namespace/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered/fake"
@@ -50,6 +52,14 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
+// The informer of the addressable CustomResourceDefinitions on a fake
+// metadata client, as injection.Fake has the controller's other informers.
+func init() {
+	injection.Fake.RegisterInformer(func(ctx context.Context) (context.Context, controller.Informer) {
+		return withAddressableCRDsOf(ctx, fakemetadata.NewSimpleMetadataClient(runtime.NewScheme()))
+	})
+}
+
 func configMapWatcher() configmap.Watcher {
 	return configmap.NewStaticWatcher(
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: logging.ConfigMapName(), Namespace: "tekton-step-source"},
@@ -63,7 +73,6 @@ func configMapWatcher() configmap.Watcher {
 
 func TestNewController(t *testing.T) {
 	ctx, _ := SetupFakeContext(t, WithInformerSelectors)
-	ctx = addressable.WithDuck(ctx)
 	t.Setenv(AdapterImageEnv, "registry.example/adapter")
 
 	impl := NewController(ctx, configMapWatcher())
@@ -74,7 +83,6 @@ func TestNewController(t *testing.T) {
 
 func TestNewControllerNeedsTheAdapterImage(t *testing.T) {
 	ctx, _ := SetupFakeContext(t, WithInformerSelectors)
-	ctx = addressable.WithDuck(ctx)
 	t.Setenv(AdapterImageEnv, "")
 	defer func() {
 		if recover() == nil {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"knative.dev/pkg/controller"
 	pkgreconciler "knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
@@ -44,6 +45,12 @@ func (r *Reconciler) reconcileDeadLetterSink(ctx context.Context, src *v1alpha1.
 	}
 	dls := *src.Spec.Delivery.DeadLetterSink
 	addr, err := r.SinkResolver.AddressableFromDestinationV1(ctx, dls, src)
+	if msg, refused := refusedRefMessage(err, "spec.delivery.deadLetterSink.ref", dls); refused {
+		src.Status.MarkDeadLetterSinkFailed(ReasonSinkNotAddressable, "%s", msg)
+		// Permanent, as a refused sink is.
+		return controller.NewPermanentError(fmt.Errorf("resolving the dead-letter sink: %w", pkgreconciler.NewEvent(
+			corev1.EventTypeWarning, ReasonDeadLetterSinkNotAddressable, "%s", msg)))
+	}
 	if err != nil {
 		src.Status.MarkDeadLetterSinkFailed(ReasonNotFound, "Dead-letter sink %s not resolved: %v", describeSink(dls), err)
 		return fmt.Errorf("resolving the dead-letter sink: %w", pkgreconciler.NewEvent(corev1.EventTypeWarning,

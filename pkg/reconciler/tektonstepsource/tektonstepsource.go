@@ -140,6 +140,13 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 	}
 
 	sink, err := r.SinkResolver.AddressableFromDestinationV1(ctx, src.Spec.Sink, src)
+	if msg, refused := refusedRefMessage(err, "spec.sink.ref", src.Spec.Sink); refused {
+		src.Status.MarkNoSink(ReasonSinkNotAddressable, "%s", msg)
+		// Permanent: only a change of the spec, or of the kind's
+		// CustomResourceDefinition (watched), can help.
+		return controller.NewPermanentError(fmt.Errorf("resolving the sink: %w", pkgreconciler.NewEvent(
+			corev1.EventTypeWarning, ReasonSinkNotAddressable, "%s", msg)))
+	}
 	if err != nil {
 		src.Status.MarkNoSink(ReasonNotFound, "Sink %s not resolved: %v", describeSink(src.Spec.Sink), err)
 		// Wrapped, the event is recorded and the key retried with backoff;

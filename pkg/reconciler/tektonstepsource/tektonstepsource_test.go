@@ -43,14 +43,12 @@ import (
 	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
-	"knative.dev/pkg/client/injection/ducks/duck/v1/addressable"
 	fakekubeclient "knative.dev/pkg/client/injection/kube/client/fake"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	logtesting "knative.dev/pkg/logging/testing"
 	"knative.dev/pkg/ptr"
 	. "knative.dev/pkg/reconciler/testing" //nolint:staticcheck // The table test vocabulary, as in Knative.
-	"knative.dev/pkg/resolver"
 	"knative.dev/pkg/tracker"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
@@ -294,6 +292,17 @@ func TestReconcile(t *testing.T) {
 	dlsAdapter := makeAdapter(t, newSource(append(baseOptions(brokerRef), withDelivery, WithStatusDeadLetterSink(dlsAddr))...),
 		adapterSA, brokerAddr, []string{testNS}, false)
 
+	// Refs of kinds that cannot be addressable, refused before any lookup.
+	podRef := duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "v1", Kind: "Pod", Name: "x"}}
+	podRefused := `spec.sink.ref {"kind":"Pod","namespace":"ci","name":"x","apiVersion":"v1"} is not accepted: ` +
+		`kind "Pod" of apiVersion "v1" is a core kind, and of these only the v1 Service is addressable; ` + acceptedRefs
+	withTaskRunDLS := WithDelivery(&eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{Ref: &duckv1.KReference{
+		APIVersion: "tekton.dev/v1", Kind: "TaskRun", Name: "y", Namespace: testNS}}})
+	taskRunDLSSource := newSource(append(baseOptions(brokerRef), withTaskRunDLS)...)
+	taskRunRefused := `spec.delivery.deadLetterSink.ref {"kind":"TaskRun","namespace":"ci","name":"y","apiVersion":"tekton.dev/v1"} ` +
+		`is not accepted: kind "TaskRun" of apiVersion "tekton.dev/v1" is not addressable: no CustomResourceDefinition ` +
+		`taskruns.tekton.dev labelled duck.knative.dev/addressable="true" is installed; ` + acceptedRefs
+
 	// A source of three replicas with its own account, and its Leases.
 	replicated := newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithReplicas(3))...)
 	lease := func(i int) string { return fmt.Sprintf("tekton-step-source-adapter.steps.%02d-of-03", i) }
@@ -407,6 +416,32 @@ func TestReconcile(t *testing.T) {
 					`failed to get object other/default: brokers.eventing.knative.dev "default" not found`)})...))},
 	},
 		firstReconcile("sink: Broker", brokerRef, brokerAddr, NewBroker("default", testNS, brokerAddr)),
+		firstReconcile("sink: core v1 Service",
+			duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "v1", Kind: "Service", Name: "display"}},
+			&duckv1.Addressable{URL: apis.HTTP("display.ci.svc.cluster.local")},
+			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "display", Namespace: testNS}}),
+		{
+			Name:    "sink: a Pod is refused",
+			Objects: []runtime.Object{newSource(baseOptions(podRef)...), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: testNS}}},
+			Key:     testNS + "/" + sourceName,
+			WantErr: true,
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, ReasonSinkNotAddressable, "%s", podRefused),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(podRef),
+				initialized(), []SourceOption{WithStatusNoSink(ReasonSinkNotAddressable, podRefused)})...))},
+		}, {
+			Name:    "delivery: a TaskRun dead-letter sink is refused, nothing deployed",
+			Objects: []runtime.Object{taskRunDLSSource, NewBroker("default", testNS, brokerAddr)},
+			Key:     testNS + "/" + sourceName,
+			WantErr: true,
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, ReasonDeadLetterSinkNotAddressable, "%s", taskRunRefused),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
+				[]SourceOption{withTaskRunDLS}, initialized(),
+				[]SourceOption{WithStatusSink(brokerAddr), WithStatusNoDeadLetterSink(ReasonSinkNotAddressable, taskRunRefused)})...))},
+		},
 		firstReconcile("sink: InMemoryChannel",
 			duckv1.Destination{Ref: &duckv1.KReference{APIVersion: "messaging.knative.dev/v1", Kind: "InMemoryChannel", Name: "events"}},
 			channelAddr, NewInMemoryChannel("events", testNS, channelAddr)),
@@ -659,11 +694,10 @@ func TestReconcile(t *testing.T) {
 
 	logger := logtesting.TestLogger(t)
 	table.Test(t, MakeFactory(func(ctx context.Context, listers *Listers, _ configmap.Watcher) controller.Reconciler {
-		ctx = addressable.WithDuck(ctx)
 		r := &Reconciler{
 			KubeClientSet:        fakekubeclient.Get(ctx),
 			ReceiveAdapterImage:  image,
-			SinkResolver:         resolver.NewURIResolverFromTracker(ctx, tracker.New(func(types.NamespacedName) {}, 0)),
+			SinkResolver:         newSinkResolver(ctx, tracker.New(func(types.NamespacedName) {}, 0), labelledCRDs.Has),
 			Configs:              &reconcilersource.EmptyVarsGenerator{},
 			NamespaceLister:      listers.GetNamespaceLister(),
 			DeploymentLister:     listers.GetDeploymentLister(),
