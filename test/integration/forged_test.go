@@ -19,10 +19,13 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -98,5 +101,72 @@ func TestForgedProgressIgnored(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, warned); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestCopiedCheckpointIgnored: a TaskRun created from another one, as the
+// Dashboard's rerun and `kubectl get -o yaml | kubectl create` do, keeps
+// its annotations, the source's checkpoint among them; so does one whose
+// PipelineRun or Task carries it (Tekton copies their annotations). The
+// copy never counts for the new TaskRun, even once its status catches up
+// with the copied claim: every one of its events is sent, the last
+// (failed) one included.
+func TestCopiedCheckpointIgnored(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	startAdapter(t, cfg, sink.URL, nil)
+
+	original := sim.MustCreate(t, client, ns, "rr-1", nil, "compile", "test", "publish")
+	driveFailingRun(t, original)
+	waitForCheckpoint(t, client, ns, original.Name, cfg.SourceUID, `"s":{"compile":2,"publish":2,"test":2}`)
+	tr, err := client.TektonV1().TaskRuns(ns).Get(ctx, original.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := tr.Annotations[checkpoint.Key(cfg.SourceUID)]
+
+	// The same record as written before records named their TaskRun.
+	const legacy = `{"a":0,"s":{"compile":2,"publish":2,"test":2}}`
+	for name, annotation := range map[string]string{"rr-2": copied, "rr-3": legacy} {
+		run := sim.MustCreate(t, client, ns, name, nil, "compile", "test", "publish")
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, checkpoint.Key(cfg.SourceUID), annotation)
+		if _, err := client.TektonV1().TaskRuns(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		driveFailingRun(t, run)
+	}
+	if _, err := sink.WaitFor(ctx, eventTimeout, func(evs []cloudevents.Event) bool {
+		return len(forTaskRun(evs, "rr-2")) == len(failingRunSequence) && len(forTaskRun(evs, "rr-3")) == len(failingRunSequence)
+	}); err != nil {
+		t.Fatalf("the copies' events did not all arrive: rr-2 %v, rr-3 %v: %v",
+			sequence(forTaskRun(sink.Events(), "rr-2")), sequence(forTaskRun(sink.Events(), "rr-3")), err)
+	}
+	assertUniqueIDs(t, sink.Events())
+	// The adapter's own record replaces the copy.
+	for _, name := range []string{"rr-2", "rr-3"} {
+		tr := waitForCheckpointOf(t, client, ns, name, cfg.SourceUID)
+		if p, err := checkpoint.FromTaskRun(tr, cfg.SourceUID); err != nil || len(p.Steps) != 3 {
+			t.Errorf("%s: the checkpoint after its events is %v (%v), want the adapter's own record of all three steps", name, p, err)
+		}
+	}
+}
+
+// waitForCheckpointOf waits until the TaskRun carries a checkpoint of the
+// source recorded for it (its own UID) and returns the TaskRun.
+func waitForCheckpointOf(t *testing.T, client tektonclient.Interface, ns, name, sourceUID string) *pipelinev1.TaskRun {
+	t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	for {
+		tr, err := client.TektonV1().TaskRuns(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil && strings.Contains(tr.Annotations[checkpoint.Key(sourceUID)], `"u":"`+string(tr.UID)+`"`) {
+			return tr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("TaskRun %s never got a checkpoint recorded for it (last: %v)", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
