@@ -34,9 +34,10 @@ step "fuzzing (short, fixed executions; seeds in testdata/fuzz and the f.Add cal
 # Counts, not durations (about 15 s each here): with a -fuzztime duration,
 # Go's fuzzing coordinator up to 1.26 may report "context deadline
 # exceeded" as a failure when the time is up (golang/go#75804, fixed in
-# Go 1.27), which is no finding. FUZZ_TIME overrides both (e.g. 10m).
+# Go 1.27), which is no finding. FUZZ_TIME overrides each (e.g. 10m).
 go test -run '^$' -fuzz '^FuzzForTaskRun$' -fuzztime "${FUZZ_TIME:-30000x}" ./pkg/adapter/transitions
 go test -run '^$' -fuzz '^FuzzNew$' -fuzztime "${FUZZ_TIME:-75000x}" ./pkg/adapter/events
+go test -run '^$' -fuzz '^FuzzTail$' -fuzztime "${FUZZ_TIME:-20000x}" ./pkg/adapter/masking
 
 if [[ "$(uname -s)" == Linux ]]; then
   # A real single-node cluster (needs root): Tekton runs real pods, our

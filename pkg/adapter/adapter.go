@@ -122,6 +122,8 @@ type Adapter struct {
 	// masks them alone (no secret values), shared by every event.
 	patterns      masking.Patterns
 	patternMasker *masking.Masker
+	// maskers shares the maskers of the same Secret versions.
+	maskers maskerCache
 	// grantWaits: how long the events of each pod wait for the grant of
 	// its Secrets (MaskGrantsByName).
 	grantWaits grantWaits

@@ -212,7 +212,7 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	}
 	if st.log == nil {
 		// The first attempt, or a retry whose log was not held (see
-		// maxHeldLogBytes): read it.
+		// maxHeldBytes): read it.
 		switch {
 		case !a.carriesLog(t):
 		case st.withheld != nil:

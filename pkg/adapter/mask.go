@@ -19,8 +19,11 @@ package adapter
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,10 +36,11 @@ import (
 
 // masker is the masker of a transition's event: the source's token
 // patterns and, with spec.masking.secretValues, the values of the Secrets
-// the step references, read now. They are kept only while the transition
-// is retried (in its retry state) and never logged. An error says which
-// Secret could not be read: its values cannot be masked, so the caller
-// withholds the step's log.
+// the step references, read now. It is shared with the events of other
+// steps that reference the same Secrets at the same versions (maskers),
+// kept while the transition is retried (in its retry state), and its
+// values are never logged. An error says which Secret could not be read:
+// its values cannot be masked, so the caller withholds the step's log.
 func (a *Adapter) masker(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) (*masking.Masker, error) {
 	if !a.cfg.MaskSecretValues {
 		return a.patternMasker, nil
@@ -48,6 +52,7 @@ func (a *Adapter) masker(ctx context.Context, tr *pipelinev1.TaskRun, t transiti
 		return a.patternMasker, err
 	}
 	var values [][]byte
+	versions := []string{tr.Namespace}
 	for _, name := range names {
 		secret, err := a.opts.Kube.CoreV1().Secrets(tr.Namespace).Get(readCtx, name, metav1.GetOptions{})
 		if err != nil {
@@ -56,8 +61,46 @@ func (a *Adapter) masker(ctx context.Context, tr *pipelinev1.TaskRun, t transiti
 		for _, v := range secret.Data {
 			values = append(values, v)
 		}
+		versions = append(versions, name+"@"+secret.ResourceVersion)
 	}
-	return masking.New(a.patterns, values), nil
+	return a.maskers.get(strings.Join(versions, "/"), func() *masking.Masker { return masking.New(a.patterns, values) }), nil
+}
+
+// maskerCache shares the maskers of the same Secret versions (a key is the
+// namespace and the sorted name@resourceVersion of each Secret; the
+// patterns are the adapter's): the retry states of the TaskRuns whose
+// steps reference them then hold one masker during a sink outage, not one
+// each, and a CA bundle's takes megabytes. It holds them weakly: a masker
+// goes once no retry state or delivery holds it, and its entry with it.
+type maskerCache struct {
+	mu sync.Mutex
+	by map[string]weak.Pointer[masking.Masker]
+}
+
+// get is the masker of the key: the one held somewhere, else build's.
+func (c *maskerCache) get(key string, build func() *masking.Masker) *masking.Masker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m := c.by[key].Value(); m != nil {
+		return m
+	}
+	m := build()
+	if c.by == nil {
+		c.by = map[string]weak.Pointer[masking.Masker]{}
+	}
+	c.by[key] = weak.Make(m)
+	runtime.AddCleanup(m, c.forget, key)
+	return m
+}
+
+// forget drops the key's entry once its masker is gone, unless a new one
+// took its place meanwhile.
+func (c *maskerCache) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.by[key].Value() == nil {
+		delete(c.by, key)
+	}
 }
 
 // stepSecrets are the Secrets the step references: from its container in

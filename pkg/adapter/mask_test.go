@@ -20,6 +20,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
@@ -65,11 +68,7 @@ func TestSecretValuesMasked(t *testing.T) {
 			a.patterns, a.patternMasker = patterns, masking.New(patterns, nil)
 			ctx := context.Background()
 			tr := finishedRun(at(9), "")
-			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: tr.Status.PodName, Namespace: tr.Namespace}, Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "step-a", Env: []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
-					SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "token"}}}}}},
-			}}
-			if _, err := kube.CoreV1().Pods(tr.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			if _, err := kube.CoreV1().Pods(tr.Namespace).Create(ctx, credsPod(tr), metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.secret {
@@ -79,13 +78,7 @@ func TestSecretValuesMasked(t *testing.T) {
 				}
 			}
 			kube.ClearActions()
-			var succeeded transitions.Transition
-			for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
-				if tt.Kind == transitions.Succeeded && tt.StepState.Name == "a" {
-					succeeded = tt
-				}
-			}
-			if err := a.deliver(ctx, tr, succeeded, ""); err != nil {
+			if err := a.deliver(ctx, tr, succeededA(tr), ""); err != nil {
 				t.Fatal(err)
 			}
 			reads := 0
@@ -114,6 +107,118 @@ func TestSecretValuesMasked(t *testing.T) {
 				t.Errorf("log = %v, want %q", d.Log, tc.wantLog)
 			}
 		})
+	}
+}
+
+// credsPod is the pod of the TaskRun, whose step "a" references Secret
+// "creds".
+func credsPod(tr *pipelinev1.TaskRun) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: tr.Status.PodName, Namespace: tr.Namespace}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "step-a", Env: []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "token"}}}}}},
+	}}
+}
+
+// succeededA is the transition of the TaskRun's step "a" to succeeded.
+func succeededA(tr *pipelinev1.TaskRun) transitions.Transition {
+	for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
+		if tt.Kind == transitions.Succeeded && tt.StepState.Name == "a" {
+			return tt
+		}
+	}
+	panic("no succeeded transition of step a")
+}
+
+// TestMaskersShared: during a sink outage, the retry states of TaskRuns
+// whose steps reference the same Secret version hold one masker, counted
+// once in the retries' memory; a new version of the Secret makes a new
+// masker, which masks its new value.
+func TestMaskersShared(t *testing.T) {
+	const runs = 5
+	a, kube, sink := newLogTestAdapter(t)
+	a.cfg.MaskSecretValues = true
+	a.opts.Kube = kube
+	patterns, err := masking.Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.patterns, a.patternMasker = patterns, masking.New(patterns, nil)
+	ctx := context.Background()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: "ns", ResourceVersion: "7"},
+		Data: map[string][]byte{"token": []byte("fake")}}
+	if _, err := kube.CoreV1().Secrets("ns").Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sink.FailWith(http.StatusServiceUnavailable)
+	deliverRun := func(i int) retryState {
+		tr := finishedRun(at(9), "")
+		tr.Name, tr.UID, tr.Status.PodName = fmt.Sprintf("tr-%d", i), types.UID(fmt.Sprintf("uid-%d", i)), fmt.Sprintf("pod-%d", i)
+		if _, err := kube.CoreV1().Pods("ns").Create(ctx, credsPod(tr), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.deliver(ctx, tr, succeededA(tr), ""); err == nil {
+			t.Fatal("delivered to a failing sink")
+		}
+		st, ok := a.retries.get(tr.UID, succeededA(tr).ID(tr.UID))
+		if !ok || st.masker == nil || st.log == nil {
+			t.Fatalf("retry state of run %d = %+v, %v; want one holding its masker and log", i, st, ok)
+		}
+		return st
+	}
+	first := deliverRun(0)
+	for i := 1; i < runs; i++ {
+		if st := deliverRun(i); st.masker != first.masker {
+			t.Fatalf("run %d holds a masker of its own", i)
+		}
+	}
+	logBytes := len(first.log.Text)
+	if want := first.masker.Size() + runs*logBytes; a.retries.bytes != want {
+		t.Errorf("retries hold %d bytes, want %d: one masker and %d logs", a.retries.bytes, want, runs)
+	}
+	secret.ResourceVersion, secret.Data = "8", map[string][]byte{"token": []byte("rotated-value")}
+	if _, err := kube.CoreV1().Secrets("ns").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rotated := deliverRun(runs)
+	if rotated.masker == first.masker || rotated.masker.String("rotated-value") != masking.Mask {
+		t.Error("the Secret's new version was masked with the old version's masker")
+	}
+	if want := first.masker.Size() + rotated.masker.Size() + (runs+1)*logBytes; a.retries.bytes != want {
+		t.Errorf("retries hold %d bytes, want %d: two maskers and %d logs", a.retries.bytes, want, runs+1)
+	}
+}
+
+// TestMaskerCacheForgets: a shared masker lives as long as something holds
+// it; once nothing does, its entry goes and the next get builds anew.
+func TestMaskerCacheForgets(t *testing.T) {
+	var c maskerCache
+	builds := 0
+	build := func() *masking.Masker {
+		builds++
+		return masking.New(masking.Patterns{}, [][]byte{[]byte("s3cret-value")})
+	}
+	held := c.get("ns/creds@7", build)
+	if c.get("ns/creds@7", build) != held || builds != 1 {
+		t.Fatalf("%d builds for one key while its masker is held, want 1", builds)
+	}
+	runtime.KeepAlive(held)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		c.mu.Lock()
+		entries := len(c.by)
+		c.mu.Unlock()
+		if entries == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries left after their masker went", entries)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.get("ns/creds@7", build)
+	if builds != 2 {
+		t.Errorf("%d builds, want a new one once the first masker went", builds)
 	}
 }
 

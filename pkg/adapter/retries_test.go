@@ -18,6 +18,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -25,9 +26,11 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap/zaptest"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
@@ -119,7 +122,7 @@ func TestStepLogReadOncePerTransition(t *testing.T) {
 // were at their bound) reads the log again and still carries it.
 func TestLogNotHeldIsReadAgain(t *testing.T) {
 	a, _, sink := newLogTestAdapter(t)
-	a.retries.bytes = maxHeldLogBytes // no room for another log
+	a.retries.bytes = maxHeldBytes // no room for another log
 	tr := finishedRun(at(9), "")
 	var succeeded transitions.Transition
 	for _, tt := range transitions.ForTaskRun(tr, time.Time{}) {
@@ -152,12 +155,12 @@ func TestLogNotHeldIsReadAgain(t *testing.T) {
 	}
 }
 
-// TestRetriesBounded: the held logs never take more than maxHeldLogBytes;
+// TestRetriesBounded: the held logs never take more than maxHeldBytes;
 // one that does not fit is read again on its retry, while its retry state
 // (attempts, wait) is kept.
 func TestRetriesBounded(t *testing.T) {
 	r := newRetries()
-	big := &steplog.Log{Text: string(make([]byte, maxHeldLogBytes/2+1))}
+	big := &steplog.Log{Text: string(make([]byte, maxHeldBytes/2+1))}
 	first, second := finishedRun(nil, ""), finishedRun(nil, "")
 	second.UID = "uid-2"
 	r.hold(first, retryState{id: "id-1", log: big, failures: 1})
@@ -165,8 +168,8 @@ func TestRetriesBounded(t *testing.T) {
 	if st, ok := r.get(first.UID, "id-1"); !ok || st.log == nil {
 		t.Error("the first log was not held")
 	}
-	if st, ok := r.get(second.UID, "id-2"); !ok || st.log != nil || st.failures != 2 || r.bytes > maxHeldLogBytes {
-		t.Errorf("held %d bytes, over %d (second: %+v, %v)", r.bytes, maxHeldLogBytes, st, ok)
+	if st, ok := r.get(second.UID, "id-2"); !ok || st.log != nil || st.failures != 2 || r.bytes > maxHeldBytes {
+		t.Errorf("held %d bytes, over %d (second: %+v, %v)", r.bytes, maxHeldBytes, st, ok)
 	}
 	if _, ok := r.get(first.UID, "id-other"); ok {
 		t.Error("a state was returned for another event of the TaskRun")
@@ -179,5 +182,65 @@ func TestRetriesBounded(t *testing.T) {
 	r.hold(second, retryState{id: "id-2", log: big})
 	if st, ok := r.get(second.UID, "id-2"); !ok || st.log == nil {
 		t.Error("with room again, the log was not held")
+	}
+}
+
+// TestRetriesHoldMaskers: a masker counts in the retries' memory once,
+// while any retry state holds it; past maxHeldBytes a state holds neither
+// a masker that is not held already nor its log (its retry builds the
+// masker and reads the log again, so a Secret that can no longer be read
+// withholds the log), while a masker held already costs nothing more.
+func TestRetriesHoldMaskers(t *testing.T) {
+	patterns, err := masking.Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := masking.New(patterns, [][]byte{[]byte("shared-s3cret")})
+	other := masking.New(patterns, [][]byte{[]byte("other-s3cret-value")})
+	log := &steplog.Log{Text: "fake logs"}
+	s, o, l := shared.Size(), other.Size(), len(log.Text)
+	r := newRetries()
+	steps := []struct {
+		name string
+		// run holds the masker and log, or releases its state (release).
+		run     string
+		masker  *masking.Masker
+		log     *steplog.Log
+		release bool
+		// elsewhere is memory the step finds held by retries of others.
+		elsewhere  int
+		wantMasker bool
+		wantLog    bool
+		wantBytes  int
+	}{
+		{name: "a first masker and log", run: "a", masker: shared, log: log, wantMasker: true, wantLog: true, wantBytes: s + l},
+		{name: "the same masker, shared", run: "b", masker: shared, log: log, wantMasker: true, wantLog: true, wantBytes: s + 2*l},
+		{name: "another masker", run: "c", masker: other, wantMasker: true, wantBytes: s + o + 2*l},
+		{name: "the same run again: counted once", run: "c", masker: other, wantMasker: true, wantBytes: s + o + 2*l},
+		{name: "one of the sharers released", run: "a", release: true, wantBytes: s + o + l},
+		{name: "the last sharer released", run: "b", release: true, wantBytes: o},
+		{name: "past the bound, a held masker costs nothing", run: "d", masker: other, elsewhere: maxHeldBytes - o,
+			wantMasker: true, wantBytes: maxHeldBytes},
+		{name: "past the bound, a new masker is not held, nor its log", run: "e", masker: shared, log: log, wantBytes: maxHeldBytes},
+		{name: "all released", run: "c", release: true, elsewhere: -(maxHeldBytes - o), wantBytes: o},
+		{name: "the masker goes with its last holder", run: "d", release: true, wantBytes: 0},
+	}
+	for _, step := range steps {
+		tr := finishedRun(nil, "")
+		tr.UID = types.UID(step.run)
+		r.bytes += step.elsewhere
+		if step.release {
+			r.release(tr.UID)
+		} else {
+			r.hold(tr, retryState{id: step.run, masker: step.masker, log: step.log, withheld: errors.New("kept with its masker")})
+			st, _ := r.get(tr.UID, step.run)
+			if (st.masker != nil) != step.wantMasker || (st.withheld != nil) != step.wantMasker || (st.log != nil) != step.wantLog {
+				t.Errorf("%s: held masker %v, withheld %v, log %v; want masker %v, log %v",
+					step.name, st.masker != nil, st.withheld, st.log != nil, step.wantMasker, step.wantLog)
+			}
+		}
+		if r.bytes != step.wantBytes {
+			t.Errorf("%s: %d bytes held, want %d", step.name, r.bytes, step.wantBytes)
+		}
 	}
 }

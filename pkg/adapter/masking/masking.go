@@ -27,6 +27,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"net/url"
 	"regexp"
 	"slices"
@@ -49,8 +50,9 @@ const MinValueLength = 4
 var Builtin = []string{
 	// JSON Web Tokens, Kubernetes service account tokens among them.
 	`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`,
-	// PEM private keys, to their end line or, in a cut log, the end.
-	`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`,
+	// PEM private keys, to their end line or, in a cut log, the end (an
+	// end line without its begin line: see keyTailEnd).
+	`-----BEGIN` + pemKeyLabel + `(?s:.*?)(?:-----END` + pemKeyLabel + `|\z)`,
 	// AWS access key ids.
 	`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`,
 	// GitHub tokens: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained.
@@ -66,6 +68,31 @@ var Builtin = []string{
 	`\b[rs]k_live_[0-9A-Za-z]{20,}\b`,
 	// npm access tokens.
 	`\bnpm_[A-Za-z0-9]{36}\b`,
+}
+
+// pemKeyLabel ends the begin and end lines of a PEM private key (PKCS#8,
+// PKCS#1, SEC 1, OpenSSH, encrypted, PGP's key blocks).
+const pemKeyLabel = `[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`
+
+var pemKeyBegin, pemKeyEnd = regexp.MustCompile(`-----BEGIN` + pemKeyLabel), regexp.MustCompile(`-----END` + pemKeyLabel)
+
+// keyTailEnd is where the last PEM private key end line of s without its
+// begin line (none since the end line before it, or the start of s) ends;
+// 0 if there is none. A log cut inside a key keeps its last lines and end
+// line: decoded, the last lines of an RSA key hold its second prime and
+// exponents, enough to rebuild it.
+func keyTailEnd(s string) int {
+	if !strings.Contains(s, "-----END") {
+		return 0
+	}
+	end, from := 0, 0
+	for _, line := range pemKeyEnd.FindAllStringIndex(s, -1) {
+		if !pemKeyBegin.MatchString(s[from:line[0]]) {
+			end = line[1]
+		}
+		from = line[1]
+	}
+	return end
 }
 
 // Patterns are compiled token patterns, shared by all of a source's
@@ -95,29 +122,40 @@ type Masker struct {
 	// value is replaced whole before any shorter value inside it.
 	literals []string
 	replacer *strings.Replacer
+	// cores and wrapped are the base64 forms of the values that are not
+	// one string (encoded.go): the values inside longer encoded texts,
+	// and the hashes, under seed, of the lines of their wrapped encodings
+	// (as hashes: a CA bundle's lines would hold its encoding twice over;
+	// a collision would mask one base64 word more).
+	cores   []heldCore
+	wrapped map[uint64]struct{}
+	seed    maphash.Seed
+	// size estimates the bytes all this holds (Size).
+	size int
 }
 
 // New is the masker of the patterns and the secret values.
 func New(patterns Patterns, values [][]byte) *Masker {
 	seen := map[string]bool{}
-	var literals []string
+	m := &Masker{patterns: patterns, wrapped: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 	for _, v := range values {
 		for _, form := range forms(string(v)) {
 			if len(form) >= MinValueLength && !seen[form] {
 				seen[form] = true
-				literals = append(literals, form)
+				m.literals = append(m.literals, form)
 			}
 		}
+		m.addEncoded(string(v))
 	}
-	slices.SortFunc(literals, func(a, b string) int { return len(b) - len(a) })
-	m := &Masker{patterns: patterns, literals: literals}
-	if len(literals) > 0 {
-		pairs := make([]string, 0, 2*len(literals))
-		for _, l := range literals {
+	slices.SortFunc(m.literals, func(a, b string) int { return len(b) - len(a) })
+	if len(m.literals) > 0 {
+		pairs := make([]string, 0, 2*len(m.literals))
+		for _, l := range m.literals {
 			pairs = append(pairs, l, Mask)
 		}
 		m.replacer = strings.NewReplacer(pairs...)
 	}
+	m.size = m.estimateSize()
 	return m
 }
 
@@ -128,7 +166,8 @@ func New(patterns Patterns, values [][]byte) *Masker {
 // encoding of the whole value; inside a JSON string (a step that prints
 // a config or an API request: a value with a quote, a backslash or a
 // newline is escaped there); and as `set -x` quotes a value containing a
-// single quote.
+// single quote. Its base64 wrapped into lines, and inside the base64 of a
+// longer text, are masked apart (encoded.go).
 func forms(v string) []string {
 	trimmed := strings.TrimSpace(v)
 	out := []string{v, trimmed}
@@ -166,11 +205,29 @@ func jsonEscaped(s string) []string {
 	return out
 }
 
-// String masks s.
+// String masks s. With the patterns, a PEM private key's end line without
+// its begin line masks all of s before it (keyTailEnd), whatever s is: a text that fits
+// may still begin inside a key, as a step may print only a key's last
+// lines (tail, sed, an error that quotes a file) and a step log read in
+// full is only the container runtime's newest log file (the kubelet
+// rotates it past containerLogMaxSize); and what precedes a key's end line
+// is told from key lines by no sure sign (encrypted keys have headers,
+// YAML indents them). A script that names only the end line loses its
+// start, a loss that shows, where the other way round a key would leak.
 func (m *Masker) String(s string) string {
 	if m == nil {
 		return s
 	}
+	if m.patterns.re != nil {
+		if end := keyTailEnd(s); end > 0 {
+			s = Mask + s[end:]
+		}
+	}
+	// The cores go first: a literal replaced inside an encoded text could
+	// cut a core in two, and the bits of the value around the cut would
+	// stay.
+	s = m.maskCores(s)
+	s = m.maskWrapped(s)
 	if m.replacer != nil {
 		s = m.replacer.Replace(s)
 	}
@@ -185,7 +242,8 @@ func (m *Masker) String(s string) string {
 // or value matches any more, so what comes before the first line break is
 // dropped; without one, the first word and any start that ends a secret
 // value. Dropped, not masked: the result is never longer than the text, so
-// a log cap still holds.
+// a log cap still holds. The last lines of a PEM private key, past its
+// first line, String masks up to the key's end line.
 func (m *Masker) Tail(s string) string {
 	if m == nil {
 		return s
@@ -235,4 +293,41 @@ func longestSuffixPrefix(l, s string) int {
 		}
 	}
 	return 0
+}
+
+// Size estimates the bytes the masker holds, for the bound on what the
+// retries of a sink outage hold; a nil masker holds none.
+func (m *Masker) Size() int {
+	if m == nil {
+		return 0
+	}
+	return m.size
+}
+
+// estimateSize is Size's estimate, near the heap New and a first String
+// take (TestSizeEstimate): the masker, its replacer and the root table of
+// the replacer's trie, about 512 bytes and a pointer per byte value the
+// literals use; each literal, with three string headers (in the list and
+// the replacer's pairs), a trie node of 80 bytes and, as literals part at
+// about every other node, half a lookup table; each core as held (the
+// fields and a copy of its head); a map slot of about 32 bytes per
+// wrapped line's hash.
+func (m *Masker) estimateSize() int {
+	var used [256]bool
+	literalBytes := 0
+	for _, l := range m.literals {
+		literalBytes += len(l)
+		for i := 0; i < len(l); i++ {
+			used[l[i]] = true
+		}
+	}
+	tableSize := 0
+	for _, u := range used {
+		if u {
+			tableSize++
+		}
+	}
+	perLiteral := 3*16 + 80 + 8*tableSize/2
+	perCore := 8*8 + coreHeadLength
+	return 512 + 8*tableSize + literalBytes + len(m.literals)*perLiteral + len(m.cores)*perCore + len(m.wrapped)*32
 }

@@ -17,6 +17,12 @@ limitations under the License.
 package masking
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -124,6 +130,151 @@ func TestTail(t *testing.T) {
 	var none *Masker
 	if got := none.String("x " + secret); got != "x "+secret {
 		t.Errorf("a nil masker changed the text: %q", got)
+	}
+}
+
+// TestKeyTail: a PEM private key's end line without its begin line masks
+// all of the text before it. With log.maxBytes 1024, the tail of a log
+// that printed a 2048-bit RSA key keeps 14 lines of the key and its end
+// line, and those lines hold its second prime: nothing of them may stay.
+// The same holds for a text that was not cut (a step that printed only a
+// key's last lines), and a public key's end line is no key's.
+func TestKeyTail(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	log := "+ openssl genrsa 2048\n" + block + "key written\n"
+	lines := strings.Split(strings.TrimSuffix(block, "\n"), "\n")
+	lastLines := strings.Join(lines[len(lines)-4:], "\n")
+	patterns, err := Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(patterns, nil)
+	tests := []struct {
+		name      string
+		in        string
+		truncated bool
+		want      string
+	}{
+		{name: "a log cut inside a key (log.maxBytes 1024)", in: log[len(log)-1024:], truncated: true, want: "***\nkey written\n"},
+		{name: "a step that printed only a key's last lines", in: "+ tail -n 4 key.pem\n" + lastLines + "\nok", want: "***\nok"},
+		{name: "a key's tail, then a whole key", in: lastLines + "\n" + block + "done", want: "***\n***\ndone"},
+		{name: "a whole key, then another key's tail", in: block + "next:\n" + lastLines + "\ndone", want: "***\ndone"},
+		{name: "a public key's end line", in: "MFkwEwYH\n-----END PUBLIC KEY-----\n", want: "MFkwEwYH\n-----END PUBLIC KEY-----\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := m.Log(tc.in, tc.truncated)
+			if got != tc.want {
+				t.Errorf("Log(%q, %v)\n = %q\nwant %q", tc.in, tc.truncated, got, tc.want)
+			}
+		})
+	}
+}
+
+// wrap is s wrapped into lines of width characters ended by eol, as GNU
+// base64 (76) and openssl base64 (64) print an encoding.
+func wrap(s string, width int, eol string) string {
+	var lines []string
+	for len(s) > width {
+		lines = append(lines, s[:width])
+		s = s[width:]
+	}
+	return strings.Join(append(lines, s), eol)
+}
+
+// TestEncodedValues: a value's base64 wrapped into lines (GNU base64
+// wraps at 76 columns, so a value of more than 57 bytes never shows as one
+// base64 string), and the base64 of a longer text holding it (HTTP Basic's
+// and a docker config's "user:" + value, a JWT's claims) are masked, at
+// each offset the value may start at, out to the 4-character groups that
+// hold any of its bits; a value too short to tell inside other base64 is
+// not looked for there.
+func TestEncodedValues(t *testing.T) {
+	const secret = "wrapped-S3cret/value+wrapped-S3cret/value+wrapped-S3cret/value+wrapped-S3cret/value+wrapp"
+	b64 := base64.StdEncoding.EncodeToString
+	enc := b64([]byte(secret))
+	m := New(Patterns{}, [][]byte{[]byte(secret + "\n"), []byte("pass1")})
+	tests := []struct {
+		name      string
+		in        string
+		truncated bool
+		want      string
+	}{
+		{name: "wrapped at 76 (GNU base64)", in: "+ base64 token\n" + wrap(enc, 76, "\n") + "\ndone", want: "+ base64 token\n***\n***\ndone"},
+		{name: "wrapped at 76, CRLF", in: wrap(enc, 76, "\r\n") + "\r\n", want: "***\r\n***\r\n"},
+		{name: "wrapped at 64 (openssl base64)", in: wrap(enc, 64, "\n"), want: "***\n***"},
+		{name: "wrapped, indented in YAML", in: "data: |\n  " + wrap(enc, 76, "\n  ") + "\n", want: "data: |\n  ***\n  ***\n"},
+		{name: "wrapped, the log cut inside its first line", in: enc[30:76] + "\n" + enc[76:] + "\nok", truncated: true, want: "\n***\nok"},
+		{name: "user:value, the value at offset 2", in: "Authorization: Basic " + b64([]byte("x:"+secret)), want: "Authorization: Basic ***"},
+		{name: "user:value, the value at offset 0", in: "Basic " + b64([]byte("xy:"+secret)) + " sent", want: "Basic eHk6*** sent"},
+		{name: "user:value, the value at offset 1", in: "Basic " + b64([]byte("xyz:"+secret)), want: "Basic eHl6***"},
+		{name: "a docker config's auth", in: `{"auths":{"r.example":{"auth":"` + b64([]byte("robot:"+secret)) + `"}}}`, want: `{"auths":{"r.example":{"auth":"cm9ib3Q6***"}}}`},
+		{name: "a JWT's claims (URL alphabet, unpadded)", in: "claims " + base64.RawURLEncoding.EncodeToString([]byte(`{"pw":"`+secret+`"}`)), want: "claims eyJwdyI6***In0"},
+		{name: "a short value inside base64 is not looked for", in: "Basic " + b64([]byte("user:pass1")), want: "Basic " + b64([]byte("user:pass1"))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, _ := m.Log(tc.in, tc.truncated); got != tc.want {
+				t.Errorf("Log(%q, %v)\n = %q\nwant %q", tc.in, tc.truncated, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSizeEstimate: Size is near the heap a masker takes once it masked a
+// text (strings.Replacer builds its trie then), from one short token to a
+// 226 KiB CA bundle, whose lines and encodings make thousands of literals.
+func TestSizeEstimate(t *testing.T) {
+	var bundle strings.Builder
+	for bundle.Len() < 226<<10 {
+		der := make([]byte, 900)
+		if _, err := rand.Read(der); err != nil {
+			t.Fatal(err)
+		}
+		bundle.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	}
+	patterns, err := Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small maskers are measured by the hundred, above the heap's noise.
+	tests := []struct {
+		name   string
+		values []string
+		copies int
+	}{
+		{name: "a token", values: []string{"s3cr3t-V4lue/with+chars"}, copies: 500},
+		{name: "a few values", values: []string{"user-name", "p4ssw0rd-of-some-length", strings.Repeat("long-value-", 20)}, copies: 200},
+		{name: "a CA bundle", values: []string{bundle.String()}, copies: 1},
+	}
+	heap := func() int {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int(ms.HeapAlloc)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			values := make([][]byte, len(tc.values))
+			for i, v := range tc.values {
+				values[i] = []byte(v)
+			}
+			maskers := make([]*Masker, tc.copies)
+			before := heap()
+			for i := range maskers {
+				maskers[i] = New(patterns, values)
+				maskers[i].String("x")
+			}
+			taken := (heap() - before) / tc.copies
+			if size := maskers[0].Size(); size < taken/2 || size > 2*taken {
+				t.Errorf("Size() = %d, a masker takes %d bytes", size, taken)
+			}
+			runtime.KeepAlive(maskers)
+		})
 	}
 }
 
