@@ -19,7 +19,11 @@ limitations under the License.
 package e2e
 
 import (
+	crand "crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -195,4 +199,93 @@ func podLog(t *testing.T, ns, name string) string {
 		b.Write(raw)
 	}
 	return b.String()
+}
+
+// TestCutKeysAndWrappedEncodingsMasked: on real Tekton, with the log cut to
+// 1 KiB, a PEM private key a step prints (from a ConfigMap: no Secret value
+// covers it, only the key pattern) leaves none of its lines in the event,
+// though the cut removed its BEGIN line; a long Secret value printed by
+// busybox's base64 (wrapped at 76 columns) and a short one printed as the
+// base64 of user:value (HTTP Basic) leave no line of their encodings
+// either.
+func TestCutKeysAndWrappedEncodingsMasked(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	key, err := rsa.GenerateKey(crand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	suffix := fmt.Sprintf("%08x", rand.Uint32())
+	long := strings.Repeat("long-planted-"+suffix+"-", 5)
+	short := "short-planted-" + suffix
+	if _, err := kube.CoreV1().ConfigMaps(ns).Create(ctxFor(t, time.Minute), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "key"}, Data: map[string]string{"key.pem": pemKey}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoreV1().Secrets(ns).Create(ctxFor(t, time.Minute), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "values"}, StringData: map[string]string{"long": long, "short": short}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	newSource(t, ns, "masked", "log:\n  maxBytes: 1024\nmasking:\n  secretValues: true")
+	apply(t, ns, `
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: encoded
+spec:
+  taskSpec:
+    volumes:
+    - {name: key, configMap: {name: key}}
+    steps:
+    - name: key
+      image: "{{.Image}}"
+      volumeMounts:
+      - {name: key, mountPath: /etc/key}
+      script: 'cat /etc/key/key.pem'
+    - name: wrapped
+      image: "{{.Image}}"
+      env:
+      - {name: LONG, valueFrom: {secretKeyRef: {name: values, key: long}}}
+      script: 'printf %s "$LONG" | base64'
+    - name: basic
+      image: "{{.Image}}"
+      env:
+      - {name: SHORT, valueFrom: {secretKeyRef: {name: values, key: short}}}
+      script: 'printf "user:%s" "$SHORT" | base64'
+`)
+	waitTaskRun(t, ns, "encoded")
+	got := eventsOf(t, ns, "encoded", 6)
+
+	// What must not be in any event: each line of the key's body, each
+	// line of the wrapped encoding, and the encoding of user:short.
+	var forbidden []string
+	for _, l := range strings.Split(pemKey, "\n") {
+		if l != "" && !strings.HasPrefix(l, "-----") {
+			forbidden = append(forbidden, l)
+		}
+	}
+	wrapped := base64.StdEncoding.EncodeToString([]byte(long))
+	for len(wrapped) > 76 {
+		forbidden, wrapped = append(forbidden, wrapped[:76]), wrapped[76:]
+	}
+	forbidden = append(forbidden, wrapped, base64.StdEncoding.EncodeToString([]byte("user:"+short)))
+	for _, e := range got {
+		raw := e.String()
+		for _, f := range forbidden {
+			if strings.Contains(raw, f) {
+				t.Errorf("event %s (%s of step %s) carries %q", e.ID(), e.Type(), e.Subject(), f)
+			}
+		}
+	}
+	// The logs were read and cut, not withheld: masking had something to do.
+	for _, step := range []string{"key", "wrapped", "basic"} {
+		for _, e := range got {
+			if e.Subject() == step && e.Type() == typePrefix+"succeeded.v1" {
+				if d := eventData(e); d.Log == nil || !strings.Contains(*d.Log, "***") {
+					t.Errorf("step %s: log %v (logError %q), want it masked", step, d.Log, d.LogError)
+				}
+			}
+		}
+	}
 }

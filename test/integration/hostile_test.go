@@ -18,16 +18,20 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/go-cmp/cmp"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
@@ -230,4 +234,57 @@ func sourceWarnings(t *testing.T, ns, sourceUID, reason string) []corev1.Event {
 		t.Fatal(err)
 	}
 	return list.Items
+}
+
+// TestPipelineLabelsAreNotMembership: a standalone TaskRun labelled as a
+// PipelineRun's (labels its author sets) is placed in no pipeline: its
+// events carry tektontask but none of tektonpipelinerun, tektonpipeline,
+// tektonpipelinetask; a TaskRun the PipelineRun controls carries all
+// three.
+func TestPipelineLabelsAreNotMembership(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	startAdapter(t, sourceConfig(ns), sink.URL, nil)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	labels := map[string]string{"tekton.dev/task": "deploy", "tekton.dev/pipelineRun": "release-42",
+		"tekton.dev/pipeline": "release", "tekton.dev/pipelineTask": "deploy"}
+	// Tekton's way: owned by the PipelineRun (the simulator creates it).
+	owned := sim.MustCreate(t, client, ns, "owned", labels, "a")
+	// The author's way: the same labels on a TaskRun of its own.
+	standalone := sim.MustCreate(t, client, ns, "standalone", nil, "a")
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.TektonV1().TaskRuns(ns).Patch(ctx, standalone.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*sim.Run{owned, standalone} {
+		if err := r.Complete(ctx, true, sim.Succeeded()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := sink.WaitFor(ctx, eventTimeout, func(evs []cloudevents.Event) bool {
+		return len(forTaskRun(evs, "owned")) == 2 && len(forTaskRun(evs, "standalone")) == 2
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{
+		"owned":      {"tektontask": "deploy", "tektonpipelinerun": "release-42", "tektonpipeline": "release", "tektonpipelinetask": "deploy"},
+		"standalone": {"tektontask": "deploy"},
+	}
+	for _, e := range evs {
+		got := map[string]string{}
+		for _, k := range []string{"tektontask", "tektonpipelinerun", "tektonpipeline", "tektonpipelinetask"} {
+			if v, ok := e.Extensions()[k]; ok {
+				got[k] = fmt.Sprint(v)
+			}
+		}
+		run := fmt.Sprint(e.Extensions()["tektontaskrun"])
+		if diff := cmp.Diff(want[run], got); diff != "" {
+			t.Errorf("%s event %s: extensions (-want +got):\n%s", run, e.ID(), diff)
+		}
+	}
 }
