@@ -64,10 +64,14 @@ func main() {
 }
 
 // refine adds what Go types cannot express. ceOverrides may not replace the
-// attributes the source sets itself; the map is bounded so that the
-// apiserver's CEL cost estimate accepts the rule. replicas and
+// attributes the source sets itself, their names are CloudEvents attribute
+// names and their values Strings the binary HTTP binding carries, as
+// Validate checks them (with the same patterns); the map is bounded so that
+// the apiserver's CEL cost estimate accepts the rules. replicas and
 // log.maxBytes are bounded as Validate bounds them (one leader-elected
 // bucket per replica; events under the usual broker size limits).
+// The sink's and the dead-letter sink's absolute URIs are http or https,
+// the only schemes the adapter sends to, as Validate checks them.
 // delivery's retry, backoffPolicy and format are bounded and its durations
 // shaped as Knative's DeliverySpec validation checks them, so that kubectl
 // and kn refuse such mistakes with a field path at once (the controller's
@@ -97,6 +101,15 @@ func refine(root *apiextensionsv1.JSONSchemaProps) {
 	for _, d := range []string{"timeout", "backoffDelay", "retryAfterMax"} {
 		edit(root, []string{"spec", "delivery", d}, func(s *apiextensionsv1.JSONSchemaProps) {
 			s.Pattern = isoDuration
+		})
+	}
+	for _, dest := range [][]string{{"spec", "sink", "uri"}, {"spec", "delivery", "deadLetterSink", "uri"}} {
+		edit(root, dest, func(s *apiextensionsv1.JSONSchemaProps) {
+			s.XValidations = apiextensionsv1.ValidationRules{{
+				Rule:    "!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*:') || self.matches('^(?i)https?:')",
+				Reason:  ptr(apiextensionsv1.FieldValueInvalid),
+				Message: "events are sent over HTTP: an absolute URI must be http:// or https://",
+			}}
 		})
 	}
 	edit(root, []string{"spec", "replicas"}, func(s *apiextensionsv1.JSONSchemaProps) {
@@ -139,8 +152,19 @@ func refine(root *apiextensionsv1.JSONSchemaProps) {
 			Rule:    "self.all(k, !k.matches('^(?i)(id|source|specversion|type|datacontenttype|dataschema|subject|time|data|data_base64|sequence|partitionkey|replay|tekton.*)$'))",
 			Reason:  ptr(apiextensionsv1.FieldValueInvalid),
 			Message: "ceOverrides.extensions may not override CloudEvents context attributes (id, source, specversion, type, datacontenttype, dataschema, subject, time) or the extensions the source sets (sequence, partitionkey, replay, tekton*)",
+		}, {
+			Rule:    "self.all(k, k.matches('" + v1alpha1.AttributeNamePattern + "'))",
+			Reason:  ptr(apiextensionsv1.FieldValueInvalid),
+			Message: "ceOverrides.extensions names must be CloudEvents attribute names: lowercase letters and digits",
 		}}
 		s.AdditionalProperties.Schema.MaxLength = &maxLength
+		s.AdditionalProperties.Schema.XValidations = apiextensionsv1.ValidationRules{{
+			Rule:   "!self.matches(r'" + v1alpha1.ForbiddenInAttributeValues + "')",
+			Reason: ptr(apiextensionsv1.FieldValueInvalid),
+			Message: "a ceOverrides.extensions value must be a CloudEvents String the binary HTTP binding carries: " +
+				"no control characters (U+0000-U+001F, U+007F-U+009F; a YAML block scalar (|) ends with a newline, use |-), " +
+				"noncharacters, or leading or trailing spaces",
+		}}
 	})
 }
 

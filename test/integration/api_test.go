@@ -255,6 +255,37 @@ func TestSchemaRejectsInvalidSources(t *testing.T) {
 		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"tektonStep": "x"}}},
 		want: []string{"spec.ceOverrides.extensions", "may not override"},
 	}, {
+		// Issue 34: what a YAML block scalar (|) gives; every binary-mode
+		// send failed in net/http.
+		name: "ceOverrides value ending with a newline",
+		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"env": "prod\n"}}},
+		want: []string{"spec.ceOverrides.extensions[env]", "no control characters", "use |-"},
+	}, {
+		name: "ceOverrides value with a C1 control character",
+		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"env": "a\u0085"}}},
+		want: []string{"spec.ceOverrides.extensions[env]", "no control characters"},
+	}, {
+		name: "ceOverrides value with a noncharacter",
+		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"env": "\U0010FFFF"}}},
+		want: []string{"spec.ceOverrides.extensions[env]", "noncharacters"},
+	}, {
+		// Receivers trim it off a header.
+		name: "ceOverrides value with a leading space",
+		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"env": " prod"}}},
+		want: []string{"spec.ceOverrides.extensions[env]", "leading or trailing spaces"},
+	}, {
+		name: "ceOverrides name with an uppercase letter",
+		spec: map[string]interface{}{"sink": uriSink, "ceOverrides": map[string]interface{}{"extensions": map[string]interface{}{"Env": "prod"}}},
+		want: []string{"spec.ceOverrides.extensions", "lowercase letters and digits"},
+	}, {
+		name: "a sink URI that is not HTTP",
+		spec: map[string]interface{}{"sink": map[string]interface{}{"uri": "ftp://sink.example.com/"}},
+		want: []string{"spec.sink.uri", "must be http:// or https://"},
+	}, {
+		name: "a dead-letter sink URI that is not HTTP",
+		spec: map[string]interface{}{"sink": uriSink, "delivery": map[string]interface{}{"deadLetterSink": map[string]interface{}{"uri": "kafka://x"}}},
+		want: []string{"spec.delivery.deadLetterSink.uri", "must be http:// or https://"},
+	}, {
 		name: "deletionGuard.deadline that is no duration",
 		spec: map[string]interface{}{"sink": uriSink, "deletionGuard": map[string]interface{}{"deadline": "soon"}},
 		want: []string{"spec.deletionGuard.deadline", "should match"},

@@ -23,33 +23,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rickb777/date/period"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
-	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
-	"knative.dev/eventing/pkg/apis/feature"
 	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 )
-
-// reservedAttributes are the CloudEvents context attributes (required and
-// optional, CloudEvents 1.0) that each event sets itself, plus the extensions
-// of the event contract that do not start with ExtensionPrefix (sequence,
-// partitionkey, replay). ceOverrides may not replace them: an override
-// would break event identity (id, source, type), order or the filtering
-// contract.
-var reservedAttributes = map[string]bool{
-	"id": true, "source": true, "specversion": true, "type": true,
-	"datacontenttype": true, "dataschema": true, "subject": true, "time": true,
-	"data": true, "data_base64": true,
-	"sequence": true, "partitionkey": true, "replay": true,
-}
-
-// ExtensionPrefix starts the name of every extension attribute of the event
-// contract (tektontaskrun, tektonstep, ...).
-const ExtensionPrefix = "tekton"
 
 // Validate implements apis.Validatable.
 func (s *TektonStepSource) Validate(ctx context.Context) *apis.FieldError {
@@ -58,16 +39,7 @@ func (s *TektonStepSource) Validate(ctx context.Context) *apis.FieldError {
 
 // Validate checks the spec and returns every problem with its field path.
 func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
-	errs := ss.SourceSpec.Validate(ctx)
-	if ss.CloudEventOverrides != nil {
-		for name := range ss.CloudEventOverrides.Extensions {
-			lower := strings.ToLower(name)
-			if reservedAttributes[lower] || strings.HasPrefix(lower, ExtensionPrefix) {
-				errs = errs.Also(apis.ErrInvalidKeyName(name, "ceOverrides.extensions",
-					"the attribute is set by the source and may not be overridden"))
-			}
-		}
-	}
+	errs := ss.SourceSpec.Validate(ctx).Also(validateOverrides(ss.CloudEventOverrides))
 
 	if ss.ServiceAccountName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(ss.ServiceAccountName) {
@@ -89,6 +61,10 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 		errs = errs.Also(validateLabelSelector(ss.Selector, "selector"))
 	}
 
+	errs = errs.Also(validateHTTPDestination(&ss.Sink).ViaField("sink"))
+	if !ss.IncludeSinkTriggeredRuns {
+		errs = errs.Also(validateGuardedEventListener(ss.Sink.Ref).ViaField("sink", "ref"))
+	}
 	errs = errs.Also(validateFilters(ctx, ss.Filters).ViaField("filters"))
 	errs = errs.Also(validateDelivery(ctx, ss.Delivery).ViaField("delivery"))
 
@@ -102,6 +78,49 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 		errs = errs.Also(apis.ErrOutOfBoundsValue(*ss.Replicas, 1, MaxReplicas, "replicas"))
 	}
 	errs = errs.Also(validateReplays(ss.Replays))
+	return errs
+}
+
+// validateHTTPDestination checks that a destination's absolute URI is one
+// the adapter can send to: the CloudEvents HTTP binding's, http or https.
+// Any other scheme would fail every send, which is retried forever.
+func validateHTTPDestination(d *duckv1.Destination) *apis.FieldError {
+	if d == nil || d.URI == nil || !d.URI.URL().IsAbs() || d.URI.Scheme == "http" || d.URI.Scheme == "https" {
+		return nil
+	}
+	return apis.ErrInvalidValue(d.URI.String(), "uri", "events are sent over HTTP: the URI must be http:// or https://")
+}
+
+// isEventListener reports whether ref is a Tekton Triggers EventListener,
+// which the recursion guard applies to.
+func isEventListener(ref *duckv1.KReference) bool {
+	if ref == nil || ref.Kind != "EventListener" {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	return err == nil && gv.Group == "triggers.tekton.dev"
+}
+
+// validateGuardedEventListener checks the reference to an EventListener
+// sink that the recursion guard keeps the TaskRuns of: the guard selects
+// them by the label triggers.tekton.dev/eventlistener=<name> in its
+// namespace, so the name must be a label value and the namespace a
+// namespace name, else the adapter refuses its configuration.
+func validateGuardedEventListener(ref *duckv1.KReference) *apis.FieldError {
+	if !isEventListener(ref) {
+		return nil
+	}
+	var errs *apis.FieldError
+	for _, msg := range validation.IsValidLabelValue(ref.Name) {
+		errs = errs.Also(apis.ErrInvalidValue(ref.Name, "name",
+			msg+": the recursion guard selects the EventListener's TaskRuns by the label triggers.tekton.dev/eventlistener=<name> "+
+				"(includeSinkTriggeredRuns turns the guard off)"))
+	}
+	if ref.Namespace != "" {
+		for _, msg := range validation.IsDNS1123Label(ref.Namespace) {
+			errs = errs.Also(apis.ErrInvalidValue(ref.Namespace, "namespace", msg))
+		}
+	}
 	return errs
 }
 
@@ -155,58 +174,6 @@ func (r *ReplaySpec) validate() *apis.FieldError {
 		}
 	}
 	return errs
-}
-
-// validateDelivery applies Knative's DeliverySpec validation with timeout
-// and retryAfterMax allowed: Knative gates them behind the
-// delivery-timeout and delivery-retryafter feature flags of its own
-// config-features ConfigMap, which this source's users need not run.
-func validateDelivery(ctx context.Context, d *eventingduckv1.DeliverySpec) *apis.FieldError {
-	if d == nil {
-		return nil
-	}
-	ctx = feature.ToContext(ctx, feature.Flags{
-		feature.DeliveryTimeout:    feature.Enabled,
-		feature.DeliveryRetryAfter: feature.Enabled,
-	})
-	errs := d.Validate(ctx)
-	if d.Timeout != nil {
-		if t, err := period.Parse(*d.Timeout); err == nil && (t.IsNegative() || t.DurationApprox() > MaxDeliveryTimeout) {
-			errs = errs.Also(apis.ErrOutOfBoundsValue(*d.Timeout, "PT0S", MaxDeliveryTimeout.String(), "timeout"))
-		}
-	}
-	return errs
-}
-
-// validateFilters applies Knative's Trigger filter validation to each filter.
-// It walks the tree itself only to keep a field path on the "multiple
-// dialects" error, which Knative's ValidateSubscriptionAPIFilter reports
-// without one.
-func validateFilters(ctx context.Context, filters []eventingv1.SubscriptionsAPIFilter) *apis.FieldError {
-	var errs *apis.FieldError
-	for i := range filters {
-		errs = errs.Also(validateFilter(ctx, &filters[i]).ViaIndex(i))
-	}
-	return errs
-}
-
-func validateFilter(ctx context.Context, f *eventingv1.SubscriptionsAPIFilter) *apis.FieldError {
-	if f == nil {
-		return nil
-	}
-	var errs *apis.FieldError
-	if err := eventingv1.ValidateOneOf(f); err != nil {
-		errs = apis.ErrGeneric(err.Message, apis.CurrentField)
-	}
-	return errs.Also(
-		eventingv1.ValidateAttributesNames(f.Exact).ViaField("exact"),
-		eventingv1.ValidateAttributesNames(f.Prefix).ViaField("prefix"),
-		eventingv1.ValidateAttributesNames(f.Suffix).ViaField("suffix"),
-		validateFilters(ctx, f.All).ViaField("all"),
-		validateFilters(ctx, f.Any).ViaField("any"),
-		validateFilter(ctx, f.Not).ViaField("not"),
-		eventingv1.ValidateCESQLExpression(ctx, f.CESQL).ViaField("cesql"),
-	)
 }
 
 // validateLabelSelector reuses apimachinery's label selector validation and

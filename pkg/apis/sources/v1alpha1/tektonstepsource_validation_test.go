@@ -35,6 +35,18 @@ func uriSink() duckv1.SourceSpec {
 	return duckv1.SourceSpec{Sink: duckv1.Destination{URI: apis.HTTP("sink.example.svc")}}
 }
 
+// withFilters is a valid spec with the filters.
+func withFilters(filters ...eventingv1.SubscriptionsAPIFilter) TektonStepSourceSpec {
+	return TektonStepSourceSpec{SourceSpec: uriSink(), Filters: filters}
+}
+
+// withOverrides is a valid spec with the ceOverrides extensions.
+func withOverrides(extensions map[string]string) TektonStepSourceSpec {
+	spec := uriSink()
+	spec.CloudEventOverrides = &duckv1.CloudEventOverrides{Extensions: extensions}
+	return TektonStepSourceSpec{SourceSpec: spec}
+}
+
 func TestTektonStepSourceValidation(t *testing.T) {
 	negative := int64(-1)
 	zero := int64(0)
@@ -95,6 +107,29 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{Timeout: ptr.String("PT11M")}},
 		wantPaths: []string{"spec.delivery.timeout"},
 		wantMsg:   "expected PT0S <= PT11M <= 10m0s",
+	}, {
+		// Found by the property test: Knative's duration parser wraps
+		// around, so P300Y was read as a negative duration and passed the
+		// bound.
+		name:      "delivery: a timeout too long for the duration parser",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{Timeout: ptr.String("P300Y")}},
+		wantPaths: []string{"spec.delivery.timeout"},
+		wantMsg:   "invalid value: P300Y: spec.delivery.timeout\nout of range: the adapter would read it as -2494349h",
+	}, {
+		name: "delivery: a backoffDelay and a retryAfterMax too long for the duration parser",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{
+			BackoffDelay: ptr.String("P3277Y"), RetryAfterMax: ptr.String("PT9999999999S")}},
+		wantPaths: []string{"spec.delivery.backoffDelay", "spec.delivery.retryAfterMax"},
+		wantMsg:   "out of range: the adapter would read it as",
+	}, {
+		name:      "delivery: a negative backoffDelay",
+		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("-PT1S")}},
+		wantPaths: []string{"spec.delivery.backoffDelay"},
+		wantMsg:   "must not be negative",
+	}, {
+		name: "delivery: durations of every unit, fractions included",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{
+			BackoffDelay: ptr.String("P1Y2M1W3DT4H5M6.5S"), RetryAfterMax: ptr.String("P292Y"), Timeout: ptr.String("PT0.25S")}},
 	}, {
 		name:      "delivery: unparsable backoffDelay",
 		spec:      TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("1s")}},
@@ -299,6 +334,178 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		},
 		wantPaths: []string{"spec.filters[0].all[1].exact"},
 		wantMsg:   "not an attribute!",
+	}, {
+		// Found by the property test (TestSpecProperty): the adapter
+		// refused the recursion guard's selector and crash-looped.
+		name: "EventListener sink whose name is no label value",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{Ref: &duckv1.KReference{
+			APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: strings.Repeat("l", 64), Namespace: "Bad_NS",
+		}}}},
+		wantPaths: []string{"spec.sink.ref.name", "spec.sink.ref.namespace"},
+		wantMsg:   "the recursion guard selects the EventListener's TaskRuns by the label triggers.tekton.dev/eventlistener=<name>",
+	}, {
+		name: "EventListener sink whose name is no label value, without the recursion guard",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{Ref: &duckv1.KReference{
+			APIVersion: "triggers.tekton.dev/v1beta1", Kind: "EventListener", Name: strings.Repeat("l", 64),
+		}}}, IncludeSinkTriggeredRuns: true},
+	}, {
+		// Found by the property test: every send failed, and was retried
+		// forever.
+		name:      "a sink URI that is not HTTP",
+		spec:      TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{URI: &apis.URL{Scheme: "ftp", Host: "x"}}}},
+		wantPaths: []string{"spec.sink.uri"},
+		wantMsg:   "invalid value: ftp://x: spec.sink.uri\nevents are sent over HTTP: the URI must be http:// or https://",
+	}, {
+		name: "a dead-letter sink URI that is not HTTP",
+		spec: TektonStepSourceSpec{SourceSpec: uriSink(), Delivery: &eventingduckv1.DeliverySpec{
+			DeadLetterSink: &duckv1.Destination{URI: &apis.URL{Scheme: "kafka", Host: "x"}}}},
+		wantPaths: []string{"spec.delivery.deadLetterSink.uri"},
+		wantMsg:   "the URI must be http:// or https://",
+	}, {
+		name: "HTTPS sinks, and a path relative to a reference",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{
+			Ref: &duckv1.KReference{APIVersion: "v1", Kind: "Service", Name: "s"}, URI: &apis.URL{Path: "/events"}}},
+			Delivery: &eventingduckv1.DeliverySpec{DeadLetterSink: &duckv1.Destination{URI: apis.HTTPS("dls.example.com")}}},
+	}, {
+		// Found by the property test: Knative skips an empty filter, lets
+		// every event through a not of one, and its not filter's Cleanup
+		// dereferences the missing filter when the adapter stops.
+		name:      "an empty filter inside not",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{Not: &eventingv1.SubscriptionsAPIFilter{}}),
+		wantPaths: []string{"spec.filters[0].not"},
+		wantMsg:   "empty filter: spec.filters[0].not\na filter needs one of exact, prefix, suffix, all, any, not or cesql",
+	}, {
+		name:      "an empty filter, and an all of none",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{}, eventingv1.SubscriptionsAPIFilter{All: []eventingv1.SubscriptionsAPIFilter{}}),
+		wantPaths: []string{"spec.filters[0]", "spec.filters[1]"},
+		wantMsg:   "empty filter",
+	}, {
+		// Knative's CESQL filter asserts a Boolean result: any other one
+		// panicked the adapter on its first event (issue 34).
+		name:      "CESQL: a bare string attribute is no condition",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "tektonstep"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "invalid value: tektonstep: spec.filters[0].cesql\na filter must be a condition (such as tektonstep = 'build' or EXISTS tektonpipeline), and this expression's value is a String, not a Boolean",
+	}, {
+		name:      "CESQL: a bare integer attribute is no condition",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "tektonattempt"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "value is an Integer, not a Boolean",
+	}, {
+		name:      "CESQL: an attribute only replays carry is no condition either",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "(replay)"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "value is a String, not a Boolean",
+	}, {
+		name:      "CESQL: an integer literal",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "1"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "value is an Integer, not a Boolean",
+	}, {
+		name:      "CESQL: a string literal",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "'x'"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "value is a String, not a Boolean",
+	}, {
+		// Its cast fails on the sample's step name, and would succeed on a
+		// step named "1": the type is what counts.
+		name:      "CESQL: a function of another type",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "INT(tektonstep)"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "value is an Integer, not a Boolean",
+	}, {
+		name: "CESQL: a non-boolean expression nested in all, any and not",
+		spec: withFilters(eventingv1.SubscriptionsAPIFilter{All: []eventingv1.SubscriptionsAPIFilter{
+			{Exact: map[string]string{"type": StepFailedEventType}},
+			{Any: []eventingv1.SubscriptionsAPIFilter{{Not: &eventingv1.SubscriptionsAPIFilter{CESQL: "LOWER(tektonstep)"}}}},
+		}}),
+		wantPaths: []string{"spec.filters[0].all[1].any[0].not.cesql"},
+		wantMsg:   "invalid value: LOWER(tektonstep)",
+	}, {
+		name:      "CESQL: an attribute no event carries",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "cluster = 'dev'"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "missing attribute error: cluster: the source's events carry no such attribute, so the filter would drop every event",
+	}, {
+		name:      "CESQL: a function CESQL lacks",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "LENGTH(tektonstep, 2) > 3"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "missing function error: LENGTH: CESQL has no function of that name taking that many arguments",
+	}, {
+		// CESQL's SUBSTRING slices with a negative length.
+		name:      "CESQL: an expression whose evaluation panics",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "SUBSTRING(tektonstep, 1, -1) = 'c'"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "evaluating it on an event fails (runtime error: slice bounds out of range",
+	}, {
+		// Found while reviewing the property test: CESQL's lexer skips what
+		// it does not recognise, and its parser never learns of it.
+		name:      "CESQL: a character the lexer skips",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "tektonstep = 'x' é"}),
+		wantPaths: []string{"spec.filters[0].cesql"},
+		wantMsg:   "invalid value: tektonstep = 'x' é: spec.filters[0].cesql\ncolumn 18: token recognition error at: 'é'",
+	}, {
+		name: "CESQL: conditions, also on optional attributes and with casts",
+		spec: withFilters(
+			eventingv1.SubscriptionsAPIFilter{CESQL: "NOT EXISTS replay AND tektonattempt >= 0"},
+			eventingv1.SubscriptionsAPIFilter{CESQL: "type IN ('" + StepFailedEventType + "') OR tektonpipeline LIKE 'rel%'"},
+			eventingv1.SubscriptionsAPIFilter{CESQL: "BOOL(tektonstep) OR LENGTH(partitionkey) > 3"},
+		),
+	}, {
+		name:      "exact: an attribute no event carries",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{Exact: map[string]string{"cluster": "dev"}}),
+		wantPaths: []string{"spec.filters[0].exact"},
+		wantMsg:   `invalid key name "cluster"`,
+	}, {
+		name:      "prefix: an empty value, which Knative skips",
+		spec:      withFilters(eventingv1.SubscriptionsAPIFilter{Any: []eventingv1.SubscriptionsAPIFilter{{Prefix: map[string]string{"tektonstep": ""}}}}),
+		wantPaths: []string{"spec.filters[0].any[0].prefix.tektonstep"},
+		wantMsg:   "a value is required: Knative skips a filter with an empty value",
+	}, {
+		// What a YAML block scalar (|) gives: net/http refused every
+		// binary-mode send with it (issue 34).
+		name:      "ceOverrides value ending with a newline",
+		spec:      withOverrides(map[string]string{"env": "prod\n"}),
+		wantPaths: []string{"spec.ceOverrides.extensions[env]"},
+		wantMsg:   `invalid value: "prod\n": spec.ceOverrides.extensions[env]` + "\nU+000A (newline) is not allowed",
+	}, {
+		name:      "ceOverrides value with a tab",
+		spec:      withOverrides(map[string]string{"env": "a\tb"}),
+		wantPaths: []string{"spec.ceOverrides.extensions[env]"},
+		wantMsg:   "U+0009 is not allowed",
+	}, {
+		name:      "ceOverrides value with a C1 control character",
+		spec:      withOverrides(map[string]string{"env": "a\u0085"}),
+		wantPaths: []string{"spec.ceOverrides.extensions[env]"},
+		wantMsg:   "U+0085 is not allowed",
+	}, {
+		name:      "ceOverrides value with DEL",
+		spec:      withOverrides(map[string]string{"env": "\x7f"}),
+		wantPaths: []string{"spec.ceOverrides.extensions[env]"},
+		wantMsg:   "U+007F is not allowed",
+	}, {
+		name:      "ceOverrides value with a noncharacter",
+		spec:      withOverrides(map[string]string{"env": "a\U0010FFFF"}),
+		wantPaths: []string{"spec.ceOverrides.extensions[env]"},
+		wantMsg:   "U+10FFFF is not allowed",
+	}, {
+		name:      "ceOverrides value with an encoded surrogate",
+		spec:      withOverrides(map[string]string{"env": "a\xed\xa0\x80"}),
+		wantPaths: []string{"spec.ceOverrides.extensions[env]"},
+		wantMsg:   "not UTF-8",
+	}, {
+		name:      "ceOverrides value with a trailing space",
+		spec:      withOverrides(map[string]string{"env": "prod "}),
+		wantPaths: []string{"spec.ceOverrides.extensions[env]"},
+		wantMsg:   "a leading or trailing space is not allowed",
+	}, {
+		name:      "ceOverrides name with an uppercase letter",
+		spec:      withOverrides(map[string]string{"Env": "prod"}),
+		wantPaths: []string{"spec.ceOverrides.extensions"},
+		wantMsg:   `invalid key name "Env": spec.ceOverrides.extensions` + "\nCloudEvents attribute names are lowercase letters and digits: use env",
+	}, {
+		name: "ceOverrides values that are Unicode, spaced inside, empty or as long as the CRD allows",
+		spec: withOverrides(map[string]string{"region": "Zürich – Ost 東京 🚀", "empty": "", "long": strings.Repeat("x", 64), "env2": "prod"}),
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
