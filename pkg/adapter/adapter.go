@@ -385,7 +385,12 @@ func (a *Adapter) Start(ctx context.Context) error {
 	stopElector()
 	<-electorDone
 	if a.filter != nil {
-		a.filter.Cleanup()
+		// Knative's all and any filters may clean a filter twice (their
+		// reordering runs unlocked beside Cleanup) and panic: the events
+		// are all recorded by now, so that is logged, not a crash.
+		if _, err := guarded(func() (struct{}, error) { a.filter.Cleanup(); return struct{}{}, nil }); err != nil {
+			a.logger.Warnw("Cleaning up the filters failed", zap.Error(err))
+		}
 	}
 	return nil
 }
