@@ -75,10 +75,23 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 	if !ok {
 		return nil
 	}
+	// Every way out ends the write, a panic's too (recovered by the
+	// worker): a write begun and never ended would block the TaskRun's
+	// next save and the shutdown's flush for good.
+	ended := false
+	end := func(o writeOutcome) bool {
+		ended = true
+		return a.ledger.endAnnotation(w, o, time.Now())
+	}
+	defer func() {
+		if !ended {
+			a.ledger.endAnnotation(w, notWritten, time.Now())
+		}
+	}()
 	if a.annotationCovers(w) {
 		// Another replica, leading the bucket now, wrote as much or more:
 		// writing would put older progress back.
-		if a.ledger.endAnnotation(w, written, time.Now()) {
+		if end(written) {
 			a.kickJournal()
 		}
 		return nil
@@ -89,7 +102,7 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 	switch {
 	case apierrors.IsNotFound(err) || apierrors.IsConflict(err) || replaced(err):
 		// A TaskRun deleted or replaced meanwhile has nothing left to record.
-		a.ledger.endAnnotation(w, notWritten, time.Now())
+		end(notWritten)
 		return nil
 	case apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err):
 		// Retrying cannot help: the TaskRun's annotations would be too
@@ -97,17 +110,17 @@ func (a *Adapter) save(ctx context.Context, uid types.UID) error {
 		a.stats.checkpointWrote(saveCtx, storeAnnotation, outcomeRefused)
 		a.logger.Warnw("The TaskRun's checkpoint annotation was refused; its progress stays in the journal",
 			zap.String("taskrun", w.key.String()), zap.Error(err))
-		if a.ledger.endAnnotation(w, refused, time.Now()) {
+		if end(refused) {
 			a.kickJournal()
 		}
 		return nil
 	case err != nil:
 		a.stats.checkpointWrote(saveCtx, storeAnnotation, outcomeFailed)
-		a.ledger.endAnnotation(w, notWritten, time.Now())
+		end(notWritten)
 		return fmt.Errorf("saving the checkpoint of TaskRun %s: %w", w.key, err)
 	}
 	a.stats.checkpointWrote(saveCtx, storeAnnotation, outcomeWritten)
-	if a.ledger.endAnnotation(w, written, time.Now()) {
+	if end(written) {
 		a.kickJournal()
 	}
 	return nil

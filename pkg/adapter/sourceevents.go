@@ -18,7 +18,6 @@ package adapter
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"time"
@@ -81,8 +80,13 @@ func newSourceEvents(kube kubernetes.Interface, cfg *adaptercontract.Config, int
 		BurstSize: 25,
 		QPS:       float32(2 / interval.Seconds()),
 		// Every aggregated Warning differs from the last (its count and
-		// ids): merging them would keep only the latest message.
-		MaxEvents: math.MaxInt32,
+		// ids): merging them would keep only the latest message. One
+		// local key per reason keeps client-go from ever merging them,
+		// and from remembering each message.
+		KeyFunc: func(event *corev1.Event) (string, string) {
+			aggregate, _ := record.EventAggregatorByReasonFunc(event)
+			return aggregate, ""
+		},
 	}))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events(cfg.SourceNamespace)})
 	return &sourceEvents{

@@ -113,7 +113,7 @@ func TestControllerRefusesSinksThatCannotBeAddressable(t *testing.T) {
 	}{{
 		src: toPod, condition: v1alpha1.TektonStepSourceConditionSinkProvided, event: "SinkNotAddressable",
 		wantMsg: []string{`spec.sink.ref {"kind":"Pod","namespace":"` + ns + `","name":"x","apiVersion":"v1"} is not accepted: `,
-			`only the v1 Service is addressable`, `a ref must name a v1 Service, a triggers.tekton.dev EventListener, or an object of a kind whose CustomResourceDefinition is labelled duck.knative.dev/addressable="true"`},
+			`only the v1 Service is addressable`, `a ref must name a v1 Service, a triggers.tekton.dev EventListener, an eventing.knative.dev RequestReply, or an object of a kind whose CustomResourceDefinition is labelled duck.knative.dev/addressable="true"`},
 	}, {
 		src: dlsTaskRun, condition: v1alpha1.TektonStepSourceConditionDeadLetterSinkResolved, event: "DeadLetterSinkNotAddressable",
 		wantMsg: []string{`spec.delivery.deadLetterSink.ref {"kind":"TaskRun","namespace":"` + ns + `","name":"y","apiVersion":"tekton.dev/v1"} is not accepted: `,

@@ -55,17 +55,22 @@ const (
 )
 
 // acceptedRefs says what a sink's ref may name, for the status messages.
-const acceptedRefs = "a ref must name a v1 Service, a triggers.tekton.dev EventListener, or an object of a kind whose " +
+const acceptedRefs = "a ref must name a v1 Service, a triggers.tekton.dev EventListener, an eventing.knative.dev RequestReply, or an object of a kind whose " +
 	"CustomResourceDefinition is labelled " + AddressableLabel + `="true" (Knative's Brokers, Channels and Services)`
 
-// eventListener is the one kind accepted without the label: Tekton
-// Triggers' CustomResourceDefinition does not carry it, yet an
-// EventListener has status.address.
-var eventListener = schema.GroupKind{Group: "triggers.tekton.dev", Kind: "EventListener"}
+// unlabelledAddressables are the kinds accepted without the label: their
+// CustomResourceDefinitions do not carry it, yet their objects have
+// status.address (Tekton Triggers' EventListener; Knative Eventing's
+// RequestReply, as of v0.50).
+var unlabelledAddressables = map[schema.GroupKind]bool{
+	{Group: "triggers.tekton.dev", Kind: "EventListener"}: true,
+	{Group: "eventing.knative.dev", Kind: "RequestReply"}: true,
+}
 
 // addressableKind decides whether the resolver may look up an object of
 // the kind: a core v1 Service (the only core kind Knative's resolver
-// addresses), a Tekton Triggers EventListener, or a kind whose resource,
+// addresses), a Tekton Triggers EventListener or Knative RequestReply
+// (unlabelledAddressables), or a kind whose resource,
 // guessed from the kind exactly as the resolver does, is that of a
 // CustomResourceDefinition labelled addressable (labelled tells, by the
 // CRD's name). When it may not, why says so.
@@ -76,7 +81,7 @@ func addressableKind(gvk schema.GroupVersionKind, labelled func(crd string) bool
 			return true, ""
 		}
 		return false, fmt.Sprintf("%s is a core kind, and of these only the v1 Service is addressable", describeKind(gvk))
-	case gvk.GroupKind() == eventListener:
+	case unlabelledAddressables[gvk.GroupKind()]:
 		return true, ""
 	}
 	crd := crdName(gvk)

@@ -59,6 +59,7 @@ func TestAddressableKind(t *testing.T) {
 		{name: "Knative Service (labelled CRD)", apiVersion: "serving.knative.dev/v1", kind: "Service"},
 		{name: "EventListener (unlabelled CRD, accepted by name)", apiVersion: "triggers.tekton.dev/v1beta1", kind: "EventListener"},
 		{name: "EventListener of another version", apiVersion: "triggers.tekton.dev/v1alpha1", kind: "EventListener"},
+		{name: "RequestReply (unlabelled CRD, accepted by name)", apiVersion: "eventing.knative.dev/v1alpha1", kind: "RequestReply"},
 		// The resolver lists the resource it guesses from the kind: a
 		// lower-case kind guesses the same labelled resource.
 		{name: "lower-case kind of a labelled CRD", apiVersion: "eventing.knative.dev/v1", kind: "broker"},
@@ -109,7 +110,7 @@ func TestRefusedRefMessage(t *testing.T) {
 		{name: "another error", err: errors.New("failed to get object ci/x: not found")},
 		{name: "refusal", err: refusal, field: "spec.sink.ref",
 			wantMsg: `spec.sink.ref {"kind":"Pod","namespace":"ci","name":"x","apiVersion":"v1"} is not accepted: ` +
-				`it is not addressable; a ref must name a v1 Service, a triggers.tekton.dev EventListener, or an object ` +
+				`it is not addressable; a ref must name a v1 Service, a triggers.tekton.dev EventListener, an eventing.knative.dev RequestReply, or an object ` +
 				`of a kind whose CustomResourceDefinition is labelled duck.knative.dev/addressable="true" ` +
 				`(Knative's Brokers, Channels and Services)`},
 		{name: "wrapped refusal", err: errors.Join(errors.New("resolving"), refusal), field: "spec.delivery.deadLetterSink.ref",

@@ -91,9 +91,9 @@ func validateHTTPDestination(d *duckv1.Destination) *apis.FieldError {
 	return apis.ErrInvalidValue(d.URI.String(), "uri", "events are sent over HTTP: the URI must be http:// or https://")
 }
 
-// isEventListener reports whether ref is a Tekton Triggers EventListener,
+// IsEventListener reports whether ref is a Tekton Triggers EventListener,
 // which the recursion guard applies to.
-func isEventListener(ref *duckv1.KReference) bool {
+func IsEventListener(ref *duckv1.KReference) bool {
 	if ref == nil || ref.Kind != "EventListener" {
 		return false
 	}
@@ -107,7 +107,7 @@ func isEventListener(ref *duckv1.KReference) bool {
 // namespace, so the name must be a label value and the namespace a
 // namespace name, else the adapter refuses its configuration.
 func validateGuardedEventListener(ref *duckv1.KReference) *apis.FieldError {
-	if !isEventListener(ref) {
+	if !IsEventListener(ref) {
 		return nil
 	}
 	var errs *apis.FieldError

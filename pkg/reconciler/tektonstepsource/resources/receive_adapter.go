@@ -27,7 +27,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"knative.dev/eventing/pkg/adapter/v2"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
@@ -172,10 +171,7 @@ func sinkTimeoutSeconds(src *v1alpha1.TektonStepSource) (int, error) {
 // README shows the selector to use then.
 func sinkEventListener(src *v1alpha1.TektonStepSource) *adaptercontract.EventListenerRef {
 	ref := src.Spec.Sink.Ref
-	if ref == nil || ref.Kind != "EventListener" {
-		return nil
-	}
-	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != "triggers.tekton.dev" {
+	if !v1alpha1.IsEventListener(ref) {
 		return nil
 	}
 	el := &adaptercontract.EventListenerRef{Name: ref.Name, Namespace: ref.Namespace}
