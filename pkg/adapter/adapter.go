@@ -188,6 +188,9 @@ type Adapter struct {
 	sourceEvents *sourceEvents
 	// ignored remembers which TaskRuns' ignored records were logged.
 	ignored ignoredRecords
+	// legacyBefore: checkpoint annotations that name no TaskRun are
+	// trusted on TaskRuns created before it (set once at start).
+	legacyBefore time.Time
 }
 
 // journalWriters is how many replicas of the source write its journal.

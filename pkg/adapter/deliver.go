@@ -143,7 +143,7 @@ func (a *Adapter) deliverOwned(ctx context.Context, tr *pipelinev1.TaskRun, t tr
 // progress is where the TaskRun's delivery resumes: the further of its
 // checkpoint annotation and this process's memory.
 func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
-	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	p, err := a.checkpointOf(tr)
 	if err != nil && a.ignored.first(tr.UID, ignoredAnnotation) {
 		a.logger.Warnw("Ignoring the TaskRun's checkpoint", zap.String("taskRun", tr.Namespace+"/"+tr.Name), zap.Error(err))
 	}

@@ -41,7 +41,7 @@ import (
 // the watch event such a write echoes to every TaskRun watcher, each.
 func (a *Adapter) recordProgress(tr *pipelinev1.TaskRun, allDelivered bool) {
 	finished := allDelivered && transitions.Final(tr)
-	annotated, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	annotated, err := a.checkpointOf(tr)
 	if err != nil {
 		annotated = nil
 	}
@@ -147,7 +147,7 @@ func (a *Adapter) cachedCheckpoint(key types.NamespacedName, uid types.UID) (p *
 	if err != nil || tr.UID != uid {
 		return nil, false, nil
 	}
-	p, err = checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	p, err = a.checkpointOf(tr)
 	return p, true, err
 }
 
@@ -326,7 +326,12 @@ func (a *Adapter) loadJournal(ctx context.Context, match func(types.NamespacedNa
 func (a *Adapter) loadJournalRetrying(ctx context.Context) error {
 	backoff := a.journalBackoff()
 	for {
-		err := a.loadJournal(ctx, func(types.NamespacedName) bool { return true })
+		since, err := a.journal.RecordsNameTaskRunsSince(ctx, time.Now())
+		if err == nil {
+			// Before the informers start, which read checkpoints.
+			a.legacyBefore = since
+			err = a.loadJournal(ctx, func(types.NamespacedName) bool { return true })
+		}
 		if err == nil {
 			return nil
 		}
@@ -339,6 +344,12 @@ func (a *Adapter) loadJournalRetrying(ctx context.Context) error {
 		case <-time.After(delay):
 		}
 	}
+}
+
+// checkpointOf is the source's checkpoint on the TaskRun (see
+// checkpoint.FromTaskRun).
+func (a *Adapter) checkpointOf(tr *pipelinev1.TaskRun) (*checkpoint.Progress, error) {
+	return checkpoint.FromTaskRun(tr, a.cfg.SourceUID, a.legacyBefore)
 }
 
 // pruneJournal, once the informers have synced, drops the journal entries

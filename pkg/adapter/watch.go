@@ -100,7 +100,7 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 	if !transitions.Final(tr) {
 		return false
 	}
-	p, err := checkpoint.FromTaskRun(tr, a.cfg.SourceUID)
+	p, err := a.checkpointOf(tr)
 	if err != nil {
 		return false
 	}

@@ -148,7 +148,7 @@ func TestCopiedCheckpointIgnored(t *testing.T) {
 	// The adapter's own record replaces the copy.
 	for _, name := range []string{"rr-2", "rr-3"} {
 		tr := waitForCheckpointOf(t, client, ns, name, cfg.SourceUID)
-		if p, err := checkpoint.FromTaskRun(tr, cfg.SourceUID); err != nil || len(p.Steps) != 3 {
+		if p, err := checkpoint.FromTaskRun(tr, cfg.SourceUID, time.Time{}); err != nil || len(p.Steps) != 3 {
 			t.Errorf("%s: the checkpoint after its events is %v (%v), want the adapter's own record of all three steps", name, p, err)
 		}
 	}
@@ -168,5 +168,59 @@ func waitForCheckpointOf(t *testing.T, client tektonclient.Interface, ns, name, 
 			t.Fatalf("TaskRun %s never got a checkpoint recorded for it (last: %v)", name, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLegacyCheckpointsAfterAnUpgrade: records written before records
+// named their TaskRun (an earlier version's adapter) still count on the
+// TaskRuns created before the source's first adapter that names them
+// started: upgrading re-sends nothing of them. That start is recorded in
+// the journal, so a later restart keeps the same line, and a TaskRun
+// created after it with such a record (a copy) gets every event.
+func TestLegacyCheckpointsAfterAnUpgrade(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	sink := receiver.New(t)
+	cfg := sourceConfig(ns)
+	client := tektonclient.NewForConfigOrDie(cp.Config)
+	ctx := context.Background()
+	const legacy = `{"a":0,"s":{"compile":2,"publish":2,"test":2}}`
+	annotate := func(name string) {
+		t.Helper()
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, checkpoint.Key(cfg.SourceUID), legacy)
+		if _, err := client.TektonV1().TaskRuns(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Delivered and recorded by the earlier version.
+	old := sim.MustCreate(t, client, ns, "old", nil, "compile", "test", "publish")
+	driveFailingRun(t, old)
+	annotate(old.Name)
+	time.Sleep(1100 * time.Millisecond) // creation times are in whole seconds
+
+	first := startAdapter(t, cfg, sink.URL, nil)
+	// A TaskRun after the upgrade, with no record: its events mark that
+	// the adapter went through its cache.
+	driveFailingRun(t, sim.MustCreate(t, client, ns, "new", nil, "compile", "test", "publish"))
+	if _, err := sink.WaitFor(ctx, eventTimeout, func(evs []cloudevents.Event) bool {
+		return len(forTaskRun(evs, "new")) == len(failingRunSequence)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	first.stop(t)
+
+	// A copy made after the upgrade, then a restart.
+	time.Sleep(1100 * time.Millisecond)
+	copied := sim.MustCreate(t, client, ns, "copied", nil, "compile", "test", "publish")
+	annotate(copied.Name)
+	driveFailingRun(t, copied)
+	startAdapter(t, cfg, sink.URL, nil)
+	if _, err := sink.WaitFor(ctx, eventTimeout, func(evs []cloudevents.Event) bool {
+		return len(forTaskRun(evs, "copied")) == len(failingRunSequence)
+	}); err != nil {
+		t.Fatalf("the copy's events: %v: %v", sequence(forTaskRun(sink.Events(), "copied")), err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got := forTaskRun(sink.Events(), "old"); len(got) != 0 {
+		t.Errorf("the upgrade re-sent %d events of a TaskRun the earlier version recorded: %v", len(got), sequence(got))
 	}
 }

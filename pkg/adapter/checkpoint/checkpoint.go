@@ -155,10 +155,14 @@ func Annotation(uid types.UID, p *Progress) (string, error) {
 
 // FromTaskRun reads the source's checkpoint from the TaskRun; a missing or
 // unreadable annotation means nothing was delivered yet. So does one
-// recorded for another TaskRun (or, before records named their TaskRun,
-// for none): it was copied, and trusting it would silence this TaskRun's
-// events once its status caught up with the copy.
-func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string) (*Progress, error) {
+// recorded for another TaskRun: it was copied, and trusting it would
+// silence this TaskRun's events once its status caught up with the copy.
+// A record that names no TaskRun was written before records named theirs
+// (legacyBefore: since when the source's adapters name them, see
+// Journal.RecordsNameTaskRunsSince): it is trusted on a TaskRun created
+// before then, which only such an adapter can have recorded, and ignored
+// on any later one, where it can only be a copy.
+func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string, legacyBefore time.Time) (*Progress, error) {
 	raw, ok := tr.Annotations[Key(sourceUID)]
 	if !ok {
 		return &Progress{}, nil
@@ -167,8 +171,9 @@ func FromTaskRun(tr *pipelinev1.TaskRun, sourceUID string) (*Progress, error) {
 	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return &Progress{}, fmt.Errorf("checkpoint annotation %s of TaskRun %s/%s is not valid: %w", Key(sourceUID), tr.Namespace, tr.Name, err)
 	}
-	if v.TaskRun != tr.UID {
-		recordedFor := "no TaskRun (written before records named theirs, or by hand)"
+	legacy := v.TaskRun == "" && tr.CreationTimestamp.Time.Before(legacyBefore)
+	if v.TaskRun != tr.UID && !legacy {
+		recordedFor := "no TaskRun, on a TaskRun created since the source's adapters name them"
 		if v.TaskRun != "" {
 			recordedFor = "TaskRun uid " + string(v.TaskRun)
 		}

@@ -17,6 +17,8 @@ limitations under the License.
 package checkpoint
 
 import (
+	"time"
+
 	"encoding/json"
 	"strings"
 	"testing"
@@ -90,7 +92,7 @@ func TestFromTaskRun(t *testing.T) {
 		Key("src-1"): `{"u":"tr-uid","a":1,"s":{"a":2,"b":1}}`,
 		Key("src-2"): `not json`,
 	}
-	p, err := FromTaskRun(run, "src-1")
+	p, err := FromTaskRun(run, "src-1", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,10 +100,10 @@ func TestFromTaskRun(t *testing.T) {
 		!p.Done(tr(1, "b", transitions.Started)) || p.Done(tr(1, "b", transitions.Succeeded)) || p.Done(tr(2, "a", transitions.Started)) {
 		t.Errorf("progress %v decoded wrongly", p)
 	}
-	if p, err := FromTaskRun(run, "src-2"); err == nil || p.Attempt != 0 || len(p.Steps) != 0 {
+	if p, err := FromTaskRun(run, "src-2", time.Time{}); err == nil || p.Attempt != 0 || len(p.Steps) != 0 {
 		t.Errorf("an unreadable checkpoint must yield an error and empty progress, got %v %v", p, err)
 	}
-	if p, err := FromTaskRun(run, "src-3"); err != nil || p.Done(tr(0, "a", transitions.Started)) {
+	if p, err := FromTaskRun(run, "src-3", time.Time{}); err != nil || p.Done(tr(0, "a", transitions.Started)) {
 		t.Errorf("another source's checkpoint leaked: %v %v", p, err)
 	}
 }
@@ -117,6 +119,8 @@ func TestBeyond(t *testing.T) {
 		// trimmed: the TaskRun is complete and its steps and retries are
 		// gone; noSteps: it runs and has no steps and retries yet.
 		trimmed, noSteps bool
+		// legacyBefore: since when records name their TaskRun.
+		legacyBefore time.Time
 	}{
 		{name: "an earlier attempt done", annotation: `{"u":"tr-uid","a":0,"s":{"a":2,"b":2,"c":2}}`},
 		{name: "the current attempt as far as its status", annotation: `{"u":"tr-uid","a":1,"s":{"a":2,"b":1}}`},
@@ -133,7 +137,13 @@ func TestBeyond(t *testing.T) {
 		// get | create, a PipelineRun's or Task's annotations): ignored
 		// even though the status bears it out.
 		{name: "recorded for another TaskRun", annotation: `{"u":"other-uid","a":1,"s":{"a":2}}`, wantWhy: "recorded for TaskRun uid other-uid"},
-		{name: "recorded for no TaskRun", annotation: `{"a":1,"s":{"a":2}}`, wantWhy: "recorded for no TaskRun"},
+		{name: "recorded for no TaskRun, on a TaskRun created since records name theirs", annotation: `{"a":1,"s":{"a":2}}`,
+			legacyBefore: time.Unix(100, 0), wantWhy: "recorded for no TaskRun"},
+		// Written by an adapter of before records named their TaskRun.
+		{name: "recorded for no TaskRun, on a TaskRun created before records named theirs", annotation: `{"a":1,"s":{"a":2}}`,
+			legacyBefore: time.Unix(101, 0)},
+		{name: "recorded for no TaskRun before, claiming more than the status", annotation: `{"a":1,"s":{"b":2}}`,
+			legacyBefore: time.Unix(101, 0), wantWhy: `step "b" finished`},
 		{name: "recorded for another TaskRun, settled", annotation: `{"u":"other-uid","a":1,"s":{"a":2,"b":2,"c":2}}`, wantWhy: "recorded for TaskRun uid other-uid", trimmed: true},
 	}
 	for _, tc := range tests {
@@ -148,7 +158,7 @@ func TestBeyond(t *testing.T) {
 				run.Status.Steps, run.Status.RetriesStatus = nil, nil
 			}
 			run.Annotations = map[string]string{Key("src"): tc.annotation}
-			p, err := FromTaskRun(run, "src")
+			p, err := FromTaskRun(run, "src", tc.legacyBefore)
 			if tc.wantWhy == "" {
 				want := &Progress{}
 				if jerr := json.Unmarshal([]byte(tc.annotation), want); err != nil || jerr != nil || !p.Covers(want) || !want.Covers(p) {

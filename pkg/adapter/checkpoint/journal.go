@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,6 +41,44 @@ import (
 // them. Its keys are TaskRun UIDs, so a recreated TaskRun never inherits an
 // entry, and replicas of a source can each write the keys of their buckets
 // with a merge patch without overwriting each other.
+
+// sinceKey is the journal's key (not a TaskRun UID) that holds since when
+// the source's adapters name the TaskRun in each checkpoint annotation
+// (RFC 3339).
+const sinceKey = "records-name-taskruns-since"
+
+// RecordsNameTaskRunsSince is since when the source's adapters name the
+// TaskRun in each checkpoint annotation: what the journal holds, else now,
+// which it then records (the first start of such an adapter). Without a
+// journal yet, now, unrecorded. A time after now (written by hand) counts
+// as now.
+func (j *Journal) RecordsNameTaskRunsSince(ctx context.Context, now time.Time) (time.Time, error) {
+	now = now.UTC().Truncate(time.Second)
+	cm, err := j.get(ctx)
+	if err != nil || cm == nil {
+		return now, err
+	}
+	if v, ok := cm.Data[sinceKey]; ok {
+		if since, err := time.Parse(time.RFC3339, v); err == nil {
+			return minTime(since, now), nil
+		}
+	}
+	patch, err := json.Marshal(map[string]interface{}{"data": map[string]string{sinceKey: now.Format(time.RFC3339)}})
+	if err != nil {
+		return now, err
+	}
+	if _, err := j.Client.CoreV1().ConfigMaps(j.Namespace).Patch(ctx, j.Name(), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return now, fmt.Errorf("recording in the progress journal %s/%s since when records name their TaskRun: %w", j.Namespace, j.Name(), err)
+	}
+	return now, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
 
 // Entry is the journaled progress of one TaskRun.
 type Entry struct {
@@ -110,6 +149,9 @@ func (j *Journal) Load(ctx context.Context) (map[types.UID]Entry, []error, error
 	entries := make(map[types.UID]Entry, len(cm.Data))
 	var bad []error
 	for uid, value := range cm.Data {
+		if uid == sinceKey {
+			continue
+		}
 		e, err := decodeEntry(value)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("journal %s/%s entry %s: %w", j.Namespace, j.Name(), uid, err))
