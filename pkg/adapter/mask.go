@@ -78,13 +78,21 @@ type maskerCache struct {
 }
 
 // get is the masker of the key: the one held somewhere, else build's.
+// build runs without the lock (a CA bundle's masker takes a while), so two
+// deliveries may build the same one; the first stored is shared.
 func (c *maskerCache) get(key string, build func() *masking.Masker) *masking.Masker {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if m := c.by[key].Value(); m != nil {
+	m := c.by[key].Value()
+	c.mu.Unlock()
+	if m != nil {
 		return m
 	}
-	m := build()
+	m = build()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if held := c.by[key].Value(); held != nil {
+		return held
+	}
 	if c.by == nil {
 		c.by = map[string]weak.Pointer[masking.Masker]{}
 	}
