@@ -122,7 +122,7 @@ spec:
 	}
 	msg := src.Status.GetCondition(apis.ConditionReady).Message
 	for _, part := range []string{"filters[0].cesql", "tektonstep", "boolean"} {
-		if !strings.Contains(msg, part) {
+		if !strings.Contains(strings.ToLower(msg), part) {
 			t.Errorf("the refusal %q does not name %q", msg, part)
 		}
 	}
