@@ -180,7 +180,7 @@ log "node ${CLUSTER_NODE} is Ready"
 # --- Tekton Pipelines -----------------------------------------------------------
 if ${with_tekton}; then
   tekton_dir="$(module_dir github.com/tektoncd/pipeline)"
-  log "installing Tekton Pipelines ${TEKTON_VERSION} (controller only: see README, The local cluster)"
+  log "installing Tekton Pipelines ${TEKTON_VERSION} (controller only: see docs/development.md, The local cluster)"
   files=()
   for f in "${tekton_dir}"/config/{100-namespace,300-crds}/*.yaml "${tekton_dir}"/config/{200,201}-*.yaml \
     "${tekton_dir}"/config/clusterrole-aggregate-*.yaml "${tekton_dir}"/config/config-*.yaml \

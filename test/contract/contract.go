@@ -15,9 +15,9 @@ limitations under the License.
 */
 
 // Package contract checks the step events a receiver got against the event
-// contract the README promises ("The event contract"), whatever scenario
+// contract docs/events.md promises ("The event contract"), whatever scenario
 // produced them: every end-to-end and fault test runs it over what its
-// receiver received. It is written from the README and the published data
+// receiver received. It is written from docs/events.md and the published data
 // schema, not from the adapter's code (it imports nothing of pkg/), so a
 // change to how the adapter builds events cannot change what it checks.
 package contract
@@ -51,7 +51,7 @@ type Options struct {
 	Stream func(cloudevents.Event) string
 }
 
-// The contract's fixed parts, as the README states them.
+// The contract's fixed parts, as docs/events.md states them.
 const (
 	typePrefix      = "dev.tekton.event.step."
 	typeSuffix      = ".v1"

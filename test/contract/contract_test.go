@@ -31,7 +31,7 @@ const uid = "4d9d2337-7988-43b0-8b80-0dc3a12a0e67"
 
 var t0 = time.Date(2026, 11, 22, 16, 38, 41, 0, time.UTC)
 
-// event is a hand-written event of TaskRun ci/build as the README shows
+// event is a hand-written event of TaskRun ci/build as docs/events.md shows
 // one, for the step at index of attempt, at t0 plus sec seconds.
 func event(kind, stepName string, attempt, index, sec int) cloudevents.Event {
 	e := cloudevents.NewEvent()

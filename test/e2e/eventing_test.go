@@ -336,7 +336,7 @@ func checkEventTypes(t *testing.T, ns, source, broker string) {
 // ingress. An event the adapter sent again after a failed or timed-out
 // attempt may arrive more than once; any other copy is an error. Each
 // source builds an event from the TaskRun status it read, so time and
-// stepState may differ between the two (README, Delivery guarantees): the
+// stepState may differ between the two (docs/delivery.md): the
 // routed stream, put in sequence order as a consumer does, must keep the
 // contract on its own.
 func checkRouted(t *testing.T, ns, receiver, via string, throughBroker bool, direct []cloudevents.Event, match func(cloudevents.Event) bool) {

@@ -381,7 +381,7 @@ type want struct {
 }
 
 // assertEvents checks the exact sequence of one TaskRun's events and every
-// attribute and extension the contract (README, "The event contract")
+// attribute and extension the contract (docs/events.md, "The event contract")
 // promises.
 func assertEvents(t *testing.T, tr *pipelinev1.TaskRun, got []cloudevents.Event, wants []want) {
 	t.Helper()

@@ -225,7 +225,7 @@ func TestThreeReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 		// stopped writing an older journal entry over an annotation
 		// (TestPromotionLeavesTheAnnotationAlone), the likely cause; not
 		// reproduced in 10 runs of the code of then nor 16 of the fix, so
-		// reported, not failed (README, Replicas).
+		// reported, not failed (docs/api.md, Replicas).
 		t.Logf("the rebalancing handover sent %d events again: %v", len(again), again)
 	}
 }

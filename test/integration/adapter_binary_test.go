@@ -42,10 +42,11 @@ import (
 	sim "github.com/tektonstep/tekton-step-source/test/tektonsim"
 )
 
-// TestAdapterBinaryByHand runs cmd/receive_adapter the way the README tells
-// a user to debug it: plain environment variables and a KUBECONFIG. Its
-// configuration has a dead-letter sink, which gets the event the sink
-// refuses, with the overrides and Knative's error extensions.
+// TestAdapterBinaryByHand runs cmd/receive_adapter the way docs/install.md
+// ("Running the adapter by hand") tells a user to debug it: plain
+// environment variables and a KUBECONFIG. Its configuration has a
+// dead-letter sink, which gets the event the sink refuses, with the
+// overrides and Knative's error extensions.
 func TestAdapterBinaryByHand(t *testing.T) {
 	ns := cp.NewNamespace(t)
 	sink, dls := receiver.New(t), receiver.New(t)

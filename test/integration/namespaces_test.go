@@ -160,7 +160,7 @@ func TestNamespacesFollowTheStatus(t *testing.T) {
 
 // TestLeftNamespaceDeletedTaskRuns: a TaskRun deleted while the sink is
 // down is kept for its last events; when its namespace then leaves the
-// source's namespaces, nothing of it is sent any more (the README: "its
+// source's namespaces, nothing of it is sent any more (docs/security.md: "its
 // TaskRuns' events stop"), and its journal entry goes, once the sink is
 // back, while another namespace's events flow.
 func TestLeftNamespaceDeletedTaskRuns(t *testing.T) {

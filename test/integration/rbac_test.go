@@ -40,8 +40,9 @@ import (
 // TestAdapterMayDoNothingElse asks the real apiserver's RBAC authorizer,
 // for the per-source account the controller made, every verb on every kind
 // the adapter could misuse, in its namespace, in another and cluster-wide,
-// of its own objects and of others: allowed is exactly what the README's
-// security model lists (written out here, not taken from the controller).
+// of its own objects and of others: allowed is exactly what the security
+// model (docs/security.md) lists (written out here, not taken from the
+// controller).
 func TestAdapterMayDoNothingElse(t *testing.T) {
 	env := startController(t)
 	ns, other := cp.NewNamespace(t), cp.NewNamespace(t)

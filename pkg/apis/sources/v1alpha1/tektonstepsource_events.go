@@ -22,7 +22,7 @@ import (
 )
 
 // The CloudEvent types a TektonStepSource emits. They are part of the event
-// contract documented in the README and must stay stable.
+// contract documented in docs/events.md and must stay stable.
 const (
 	// StepStartedEventType is sent when a step really begins executing.
 	StepStartedEventType = "dev.tekton.event.step.started.v1"

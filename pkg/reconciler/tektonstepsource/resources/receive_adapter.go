@@ -168,7 +168,7 @@ func sinkTimeoutSeconds(src *v1alpha1.TektonStepSource) (int, error) {
 // sinkEventListener is the Tekton Triggers EventListener the source's sink
 // refers to (a ref without a namespace is in the source's), or nil. A URI
 // sink is not recognised even when it is an EventListener's address: the
-// README shows the selector to use then.
+// docs/api.md ("Recursion guard") shows the selector to use then.
 func sinkEventListener(src *v1alpha1.TektonStepSource) *adaptercontract.EventListenerRef {
 	ref := src.Spec.Sink.Ref
 	if !v1alpha1.IsEventListener(ref) {
