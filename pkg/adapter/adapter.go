@@ -44,8 +44,10 @@ import (
 	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 )
@@ -164,23 +166,16 @@ type Adapter struct {
 	journalWriting sync.Mutex
 
 	// ledger decides where each TaskRun's delivered progress is recorded;
-	// sending counts the deliveries under way, which a bucket let go
-	// waits for before its progress is written.
+	// streams holds the rest of what the adapter knows of each TaskRun
+	// name (the incarnations seen and deleted, the attempts being
+	// retried, the sends under way).
 	ledger  *ledger
-	sending *inFlight
-	// deleted holds deleted TaskRuns until their last transitions are
-	// delivered.
-	deleted *deletedRuns
-	// handled is the TaskRun of each name the watch's handlers last saw.
-	handled *handledRuns
-	// policy is spec.delivery's retry policy; requestTimeout bounds one
-	// attempt to the sink or the dead-letter sink.
-	policy         deliveryPolicy
+	streams *streams.Table
+	// sender makes the events' attempts under spec.delivery's policy;
+	// requestTimeout bounds one attempt to the sink or the dead-letter
+	// sink.
+	sender         *delivery.Sender
 	requestTimeout time.Duration
-	// retries holds the state of the events whose delivery is retried;
-	// replayRetries, of the replayed ones.
-	retries       *retries
-	replayRetries *retries
 	// replays runs spec.replays; sourceInformer watches the source for it.
 	replays        *replays
 	sourceInformer cache.SharedIndexInformer
@@ -225,19 +220,19 @@ func New(opts Options) (*Adapter, error) {
 	if opts.RetryMaxDelay <= 0 {
 		opts.RetryMaxDelay = 10 * time.Second
 	}
-	policy, err := newDeliveryPolicy(opts.Config.Delivery)
+	policy, err := delivery.NewPolicy(opts.Config.Delivery)
 	if err != nil {
 		return nil, fmt.Errorf("adapter: delivery: %w", err)
 	}
-	if policy.deadLetter && opts.DeadLetter == nil {
+	if policy.DeadLetter() && opts.DeadLetter == nil {
 		return nil, errors.New("adapter: a dead-letter sink is configured but DeadLetter is nil")
 	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = adaptercontract.DefaultSinkTimeout
 	}
 	requestTimeout := opts.SendTimeout
-	if policy.retry.RequestTimeout > 0 {
-		requestTimeout = policy.retry.RequestTimeout
+	if t := policy.RequestTimeout(); t > 0 {
+		requestTimeout = t
 	}
 	if opts.JournalMaxBytes <= 0 {
 		opts.JournalMaxBytes = 256 << 10
@@ -247,7 +242,7 @@ func New(opts Options) (*Adapter, error) {
 	}
 	a := &Adapter{
 		opts:           opts,
-		policy:         policy,
+		sender:         delivery.NewSender(opts.CloudEvents, opts.DeadLetter, policy, requestTimeout, opts.RetryBaseDelay, opts.RetryMaxDelay),
 		guardFinalizer: adaptercontract.GuardFinalizer(opts.Config.SourceUID),
 		requestTimeout: requestTimeout,
 		cfg:            opts.Config,
@@ -257,10 +252,7 @@ func New(opts Options) (*Adapter, error) {
 		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceUID),
 		journalKick:    make(chan struct{}, 1),
 		ledger:         newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
-		sending:        newInFlight(),
-		deleted:        newDeletedRuns(),
-		handled:        newHandledRuns(),
-		retries:        newRetries(),
+		streams:        streams.New(),
 		sourceEvents:   newSourceEvents(opts.Kube, opts.Config, opts.RejectionInterval),
 		ignored:        newIgnoredRecords(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(

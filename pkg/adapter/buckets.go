@@ -76,7 +76,7 @@ func (a *Adapter) setupLeaderElection() error {
 				}
 			})
 			// Deleted while the journal was read.
-			for _, key := range a.deleted.keys(b.Has) {
+			for _, key := range a.streams.DeletedKeys(b.Has) {
 				enq(b, key)
 			}
 			a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
@@ -84,27 +84,7 @@ func (a *Adapter) setupLeaderElection() error {
 			a.replays.kick()
 			return nil
 		},
-		DemoteFunc: func(b reconciler.Bucket) {
-			a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
-			a.letGo(b)
-			a.retries.drop(b.Has)
-			a.replayRetries.drop(b.Has)
-			a.replays.kick()
-			// The next leader never saw these TaskRuns' deletion as its
-			// own: their remaining events are lost, and their journal
-			// entries obsolete.
-			if gone := a.deleted.drop(b.Has); len(gone) > 0 {
-				a.logger.Warnw("Deleted TaskRuns with undelivered events left with the bucket; those events are lost",
-					zap.String("bucket", b.Name()), zap.Int("taskruns", len(gone)))
-				kick := false
-				for _, uid := range gone {
-					kick = a.ledger.forget(uid) || kick
-				}
-				if kick {
-					a.kickJournal()
-				}
-			}
-		},
+		DemoteFunc: a.demote,
 	}
 	lec := *a.opts.LeaderElection
 	names := sets.New[string]()
@@ -134,28 +114,6 @@ func (a *Adapter) setupLeaderElection() error {
 		Logger:        a.logger,
 	}, a.leader, func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
 	return nil
-}
-
-// letGo stops the bucket's deliveries, waits for those under way (bounded)
-// and writes the progress of its TaskRuns, before the bucket is released
-// or once it was lost.
-func (a *Adapter) letGo(b reconciler.Bucket) {
-	if _, led := a.unready(b); !led {
-		// Not led in this term (still being acquired, its journal not yet
-		// read, or let go already): nothing was sent for it since the
-		// last flush, and what the ledger holds of it may be older than
-		// what its leader recorded since.
-		return
-	}
-	// A delivery reads the Secrets to mask and the log, then tries the
-	// sink and, if that fails for good, the dead-letter sink.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*(a.opts.SendTimeout+a.requestTimeout))
-	if !a.sending.wait(ctx, b.Has) {
-		a.logger.Warnw("Deliveries of the bucket still under way; the next leader may send their events again",
-			zap.String("bucket", b.Name()))
-	}
-	cancel()
-	a.flush(context.Background(), b.Has)
 }
 
 // liveReplicas counts the source's ready adapter pods: its Deployment's

@@ -18,13 +18,10 @@ package adapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	ceevent "github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"go.uber.org/zap"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,7 +29,10 @@ import (
 	"knative.dev/eventing/pkg/eventfilter"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
@@ -49,18 +49,14 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		return nil
 	}
 	if a.successorUnseen(key) {
-		return &retryAfterError{wait: handlerLag}
+		return &retryAfterError{wait: streams.HandlerLag}
 	}
-	for _, gone := range a.deleted.of(key) {
+	for _, gone := range a.streams.Deleted(key) {
 		if complete, err := a.deliverPending(ctx, gone); !complete {
 			return err
 		}
 		// Delivered: nothing is left to record, and the journal entry goes.
-		a.deleted.done(key, gone.UID)
-		a.retries.release(gone.UID)
-		if a.ledger.forget(gone.UID) {
-			a.kickJournal()
-		}
+		a.forget(ctx, streams.Incarnation(key, gone.UID), streams.Delivered)
 	}
 	lister := a.watches.lister(key.Namespace)
 	if lister == nil {
@@ -73,14 +69,14 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 	if err != nil {
 		return err
 	}
-	if a.handled.behind(key, tr.UID) {
+	if a.streams.Behind(key, tr.UID) {
 		// Replaced while the deleted ones were delivered.
-		return &retryAfterError{wait: handlerLag}
+		return &retryAfterError{wait: streams.HandlerLag}
 	}
 	complete, err := a.deliverPending(ctx, tr)
 	if complete {
 		// Done without a send of its own (a checkpoint covered the rest).
-		a.retries.release(tr.UID)
+		a.streams.Release(key, tr.UID, streams.Live)
 	}
 	a.recordProgress(tr, complete)
 	if !complete || err != nil {
@@ -101,7 +97,7 @@ func (a *Adapter) successorUnseen(key types.NamespacedName) bool {
 		return false
 	}
 	tr, err := lister.Get(key.Name)
-	return err == nil && a.handled.behind(key, tr.UID)
+	return err == nil && a.streams.Behind(key, tr.UID)
 }
 
 // deliverPending delivers the TaskRun's transitions not yet done, in order,
@@ -125,14 +121,14 @@ func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (c
 // delivery counts as under way until it returns, even by a panic.
 func (a *Adapter) deliverOwned(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition, progress *checkpoint.Progress) (owned bool, err error) {
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
-	a.sending.begin(key)
-	defer a.sending.end(key)
+	a.streams.Begin(key)
+	defer a.streams.End(key)
 	if !a.owns(key) {
 		// Demoted meanwhile: the next leader takes over from the
 		// checkpoint the demotion wrote.
 		return false, nil
 	}
-	if err := a.deliver(ctx, tr, t, ""); err != nil {
+	if err := a.deliver(ctx, tr, t, streams.Live, ""); err != nil {
 		return true, err
 	}
 	progress.Record(t)
@@ -166,29 +162,22 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 	return resumed
 }
 
-// deliver builds the transition's event and sends it unless the filters drop
-// it. A nil error means the transition is done: acknowledged, filtered
-// out, dead-lettered or rejected (logged, counted and shown on the
-// source). Otherwise it is retried, with the same id and log; a
-// *retryAfterError says how long to wait first.
-//
-// replay is the name of the replay that re-sends the transition (its
-// event carries it in the replay extension), "" for a live one. A
-// replay's retries are kept apart from the live events': each stream
-// retries its own next event.
-func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition, replay string) error {
+// deliver delivers the transition's event in the lane (the replay that
+// re-sends it, replay, names it in its event; "" for a live one). A nil
+// error means the transition is done: acknowledged, filtered out,
+// dead-lettered or rejected (logged, counted and shown on the source).
+// Otherwise it is retried, with the same id and log; a *retryAfterError
+// says how long to wait first.
+func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition, lane streams.Lane, replay string) error {
+	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	id := t.ID(tr.UID)
-	runs := a.retries
-	if replay != "" {
-		runs = a.replayRetries
-	}
-	st, retrying := runs.get(tr.UID, id)
-	if now := time.Now(); retrying && now.Before(st.notBefore) {
+	at, retrying := a.streams.Attempt(key, tr.UID, lane, id)
+	if now := time.Now(); retrying && now.Before(at.NotBefore) {
 		// Woken early (the TaskRun changed): the wait still holds.
-		return &retryAfterError{wait: st.notBefore.Sub(now)}
+		return &retryAfterError{wait: at.NotBefore.Sub(now)}
 	}
 	if !retrying {
-		st = retryState{id: id, runs: runs}
+		at = streams.Attempt{ID: id}
 	}
 	// Lazy: most deliveries log nothing above debug, and encoding the
 	// fields for each one was 2% of the adapter's CPU.
@@ -197,191 +186,148 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	if replay != "" {
 		fields = append(fields, zap.String("replay", replay))
 	}
-	logger := a.logger.WithLazy(fields...)
-	if st.masker == nil {
-		masker, withheld := a.masker(ctx, tr, t)
-		if a.cfg.MaskGrantsByName {
-			if wait, ok := a.grantWaits.await(withheld, tr.Namespace+"/"+t.PodName, time.Now()); ok {
-				return &retryAfterError{wait: wait}
-			}
+	d := &delivering{a: a, tr: tr, key: key, lane: lane, at: at, eventType: t.Kind.EventType(), logger: a.logger.WithLazy(fields...)}
+
+	event, err := guarded(func() (cloudevents.Event, error) {
+		e := events.Attributes(tr, t)
+		if replay != "" {
+			e.SetExtension(events.ExtReplay, replay)
 		}
-		st.masker, st.withheld = masker, withheld
-		if st.withheld != nil {
-			logger.Warnw("The step's log and results are withheld: a Secret it references cannot be masked", zap.Error(st.withheld))
-		}
-	}
-	if st.log == nil {
-		// The first attempt, or a retry whose log was not held (see
-		// maxHeldBytes): read it.
-		switch {
-		case !a.carriesLog(t):
-		case st.withheld != nil:
-			st.log = &steplog.Log{Err: fmt.Errorf("log and results withheld: %w", st.withheld)}
-		default:
-			st.log = a.stepLog(ctx, tr, t)
-		}
-	}
-	if st.withheld != nil {
-		t = withoutResults(t)
-	}
-	event, err := guarded(func() (cloudevents.Event, error) { return build(tr, t, st, replay) })
-	if err != nil {
-		return a.failedLocally(ctx, logger, tr, t, nil, st, err)
-	}
-	if st.deadLetter {
-		// It passed the filters on its way there.
-		return a.sendDeadLetter(ctx, logger, tr, event, st)
-	}
-	drop, err := guarded(func() (bool, error) {
-		return a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter, nil
+		return e, nil
 	})
 	if err != nil {
-		return a.failedLocally(ctx, logger, tr, t, &event, st, fmt.Errorf("applying spec.filters: %w", err))
+		return d.settle(ctx, cloudevents.Event{}, d.failedLocally(err, false))
 	}
-	if drop {
-		logger.Debug("Event dropped by the source's filters")
-		a.stats.filtered.Add(ctx, 1, a.stats.attrs)
-		st.runs.release(tr.UID)
-		return nil
+	if wait, ok := a.compose(ctx, d, t); !ok {
+		return &retryAfterError{wait: wait}
 	}
-	start := time.Now()
-	ans, sendErr := a.attempt(ctx, a.opts.CloudEvents, event)
-	if sendErr == nil {
-		logger.Debug("Event delivered")
-		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.delivered)
-		st.runs.release(tr.UID)
-		return nil
-	}
-	st.failures++
-	v := a.policy.afterFailure(st.failures, ans, time.Now())
-	switch v.action {
-	case toDeadLetter:
-		logger.Warnw("The sink did not accept the event; sending it to the dead-letter sink",
-			zap.Int("status", ans.status), zap.Int("attempts", st.failures), zap.Error(sendErr))
-		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
-		st.deadLetter, st.sinkAnswer, st.sinkErr, st.failures, st.notBefore = true, ans, sendErr, 0, time.Time{}
-		return a.sendDeadLetter(ctx, logger, tr, event, st)
-	case rejectEvent:
-		a.reject(ctx, logger, tr, event.ID(), event.Type(), st.runs, "sink", ans, a.rejectedAfter(ans, st.failures), time.Since(start))
-		return nil
-	}
-	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
-	return a.retryLater(tr, st, v, fmt.Errorf("sending %s: %w", event.ID(), sendErr))
-}
-
-// sendDeadLetter sends an event the sink did not take to the dead-letter
-// sink, with Knative's error extensions. A nil error means it is done:
-// dead-lettered, or rejected by the dead-letter sink too.
-func (a *Adapter) sendDeadLetter(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, event cloudevents.Event, st retryState) error {
-	dead, err := deadLettered(ctx, event, st.sinkAnswer, st.sinkErr)
-	if err != nil {
-		// Still bound for the dead-letter sink.
-		st.runs.hold(tr, st)
-		return err
-	}
-	start := time.Now()
-	ans, sendErr := a.attempt(ctx, a.opts.DeadLetter, *dead)
-	if sendErr == nil {
-		logger.Warnw("Event dead-lettered", zap.Int("sinkStatus", st.sinkAnswer.status))
-		a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.deadLettered)
-		st.runs.release(tr.UID)
-		return nil
-	}
-	st.failures++
-	v := a.policy.afterDeadLetterFailure(st.failures, ans, time.Now())
-	if v.action == rejectEvent {
-		a.reject(ctx, logger, tr, event.ID(), event.Type(), st.runs, "dead-letter sink", ans, a.rejectedAfter(ans, 0), time.Since(start))
-		return nil
-	}
-	a.stats.sent(ctx, event.Type(), time.Since(start), a.stats.failed)
-	return a.retryLater(tr, st, v, fmt.Errorf("sending %s to the dead-letter sink: %w", event.ID(), sendErr))
-}
-
-// attempt sends the event once with the client, within the request
-// timeout, and returns what it was answered.
-func (a *Adapter) attempt(ctx context.Context, client cloudevents.Client, event cloudevents.Event) (answer, error) {
-	var ans answer
-	sendCtx, cancel := context.WithTimeout(withAnswer(ctx, &ans), a.requestTimeout)
-	defer cancel()
-	if a.policy.structured {
-		sendCtx = cloudevents.WithEncodingStructured(sendCtx)
-	}
-	result := client.Send(sendCtx, event)
-	if cloudevents.IsACK(result) {
-		return ans, nil
-	}
-	var invalid ceevent.ValidationError
-	if errors.As(result, &invalid) {
-		// The client refused the event itself (after ceOverrides), before
-		// any request.
-		ans.local = result
-	}
-	// A client built without NewClients records no answer; its result
-	// still has the status.
-	var httpResult *cehttp.Result
-	if ans.status == 0 && cloudevents.ResultAs(result, &httpResult) {
-		ans.status = httpResult.StatusCode
-	}
-	if result == nil {
-		result = errors.New("no result")
-	}
-	return ans, result
-}
-
-// retryLater keeps the event's retry state and returns err with the wait
-// before its next attempt: the policy's, else the adapter's own backoff
-// (RetryBaseDelay doubling per failed attempt up to RetryMaxDelay). The
-// wait is kept as the event's not-before time, so that a TaskRun change
-// that wakes the delivery earlier does not cut it short.
-func (a *Adapter) retryLater(tr *pipelinev1.TaskRun, st retryState, v verdict, err error) error {
-	wait := v.wait
-	if wait <= 0 {
-		wait = a.opts.RetryMaxDelay
-		if shift := st.failures - 1; shift < 30 && a.opts.RetryBaseDelay<<shift < wait {
-			wait = a.opts.RetryBaseDelay << shift
+	var filterErr error
+	if !at.DeadLetter {
+		// A dead-letter bound event passed the filters on its way there.
+		drop, err := guarded(func() (bool, error) {
+			return a.filter != nil && a.filter.Filter(ctx, event) == eventfilter.FailFilter, nil
+		})
+		if err != nil {
+			// Composed still, so that it can be dead-lettered.
+			filterErr = fmt.Errorf("applying spec.filters: %w", err)
+		} else if drop {
+			d.logger.Debug("Event dropped by the source's filters")
+			a.stats.filtered.Add(ctx, 1, a.stats.attrs)
+			a.streams.Release(key, tr.UID, lane)
+			return nil
 		}
 	}
-	st.notBefore = time.Now().Add(wait)
-	st.runs.hold(tr, st)
-	return &retryAfterError{err: err, wait: wait}
+	if d.at.Withheld != nil {
+		t = withoutResults(t)
+	}
+	if _, err := guarded(func() (struct{}, error) { return struct{}{}, events.SetData(&event, tr, t, d.at.Log, d.at.Masker) }); err != nil {
+		return d.settle(ctx, event, d.failedLocally(err, false))
+	}
+	if filterErr != nil {
+		return d.settle(ctx, event, d.failedLocally(filterErr, true))
+	}
+	return d.settle(ctx, event, a.sender.Send(ctx, event, &d.at.Fate))
+}
+
+// compose reads what the event's data needs, into its attempt: the masker
+// of the Secrets the step references and the step's log, unless a retry
+// holds them. false: the event waits (the wait) for the grant of its
+// Secrets (MaskGrantsByName).
+func (a *Adapter) compose(ctx context.Context, d *delivering, t transitions.Transition) (time.Duration, bool) {
+	if d.at.Masker == nil {
+		masker, withheld := a.masker(ctx, d.tr, t)
+		if a.cfg.MaskGrantsByName {
+			if wait, ok := a.grantWaits.await(withheld, d.tr.Namespace+"/"+t.PodName, time.Now()); ok {
+				return wait, false
+			}
+		}
+		d.at.Masker, d.at.Withheld = masker, withheld
+		if withheld != nil {
+			d.logger.Warnw("The step's log and results are withheld: a Secret it references cannot be masked", zap.Error(withheld))
+		}
+	}
+	if d.at.Log == nil {
+		// The first attempt, or a retry whose log was not held (see
+		// streams.MaxHeldBytes): read it.
+		switch {
+		case !a.carriesLog(t):
+		case d.at.Withheld != nil:
+			d.at.Log = &steplog.Log{Err: fmt.Errorf("log and results withheld: %w", d.at.Withheld)}
+		default:
+			d.at.Log = a.stepLog(ctx, d.tr, t)
+		}
+	}
+	return 0, true
+}
+
+// delivering is one delivery of an event: its TaskRun, lane and attempt.
+type delivering struct {
+	a         *Adapter
+	tr        *pipelinev1.TaskRun
+	key       types.NamespacedName
+	lane      streams.Lane
+	at        streams.Attempt
+	eventType string
+	logger    *zap.SugaredLogger
+}
+
+// failedLocally is the outcome of an event that failed before it could be
+// sent (logged here, with the stack of a panic): built says whether the
+// event exists to be dead-lettered.
+func (d *delivering) failedLocally(cause error, built bool) delivery.Outcome {
+	fields := []interface{}{zap.Error(cause)}
+	if p, ok := cause.(*panicError); ok {
+		fields = append(fields, zap.ByteString("stack", p.stack))
+	}
+	d.logger.Errorw("The event failed before it could be sent", fields...)
+	return d.a.sender.Failed(&d.at.Fate, cause, built)
+}
+
+// settle does what the outcomes of the event's attempts call for: every
+// log, metric, Kubernetes Event and retry state of a delivery is here. A
+// nil error means the event is done.
+func (d *delivering) settle(ctx context.Context, event cloudevents.Event, out delivery.Outcome) error {
+	a := d.a
+	for {
+		switch out.Kind {
+		case delivery.Delivered:
+			d.logger.Debug("Event delivered")
+			a.stats.sent(ctx, d.eventType, out.Took, a.stats.delivered)
+		case delivery.ToDeadLetter:
+			d.logger.Warnw("The sink did not accept the event; sending it to the dead-letter sink",
+				zap.Int("status", out.Answer.Status), zap.Error(out.Err))
+			a.stats.sent(ctx, d.eventType, out.Took, a.stats.failed)
+			out = a.sender.Send(ctx, event, &d.at.Fate)
+			continue
+		case delivery.DeadLettered:
+			d.logger.Warnw("Event dead-lettered", zap.Int("sinkStatus", d.at.SinkAnswer.Status))
+			a.stats.sent(ctx, d.eventType, out.Took, a.stats.deadLettered)
+		case delivery.Rejected:
+			d.reject(ctx, out)
+		case delivery.Retry:
+			a.stats.sent(ctx, d.eventType, out.Took, a.stats.failed)
+			a.streams.Hold(d.key, d.tr.UID, d.lane, d.at)
+			return &retryAfterError{err: fmt.Errorf("sending %s to the %s: %w", d.at.ID, out.Target, out.Err), wait: out.Wait}
+		}
+		a.streams.Release(d.key, d.tr.UID, d.lane)
+		return nil
+	}
 }
 
 // reject gives up on an event: logged with its id, counted and shown on
-// the source as a Warning Event; its retry state goes from runs.
-func (a *Adapter) reject(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, id, eventType string,
-	runs *retries, target string, ans answer, why string, took time.Duration) {
-	if ans.local != nil {
-		logger.Errorw("Event rejected: it could not be sent, after "+why+"; not retried", zap.Error(ans.local))
-		a.sourceEvents.rejected(id, fmt.Sprintf("Event %s (%s of TaskRun %s/%s) could not be sent to the %s (%v), after %s; not retried",
-			id, eventType, tr.Namespace, tr.Name, target, ans.local, why))
+// the source as a Warning Event.
+func (d *delivering) reject(ctx context.Context, out delivery.Outcome) {
+	id, tr := d.at.ID, d.tr
+	if out.Answer.Local != nil {
+		d.logger.Errorw("Event rejected: it could not be sent, after "+out.Why+"; not retried", zap.Error(out.Answer.Local))
+		d.a.sourceEvents.rejected(id, fmt.Sprintf("Event %s (%s of TaskRun %s/%s) could not be sent to the %s (%v), after %s; not retried",
+			id, d.eventType, tr.Namespace, tr.Name, out.Target, out.Answer.Local, out.Why))
 	} else {
-		logger.Errorw("Event rejected: the "+target+" did not accept it, after "+why+"; not retried", zap.Int("status", ans.status))
-		a.sourceEvents.rejected(id, fmt.Sprintf("The %s answered %s to event %s (%s of TaskRun %s/%s), after %s; not retried",
-			target, statusText(ans), id, eventType, tr.Namespace, tr.Name, why))
+		d.logger.Errorw("Event rejected: the "+out.Target+" did not accept it, after "+out.Why+"; not retried", zap.Int("status", out.Answer.Status))
+		d.a.sourceEvents.rejected(id, fmt.Sprintf("The %s answered %s to event %s (%s of TaskRun %s/%s), after %s; not retried",
+			out.Target, out.Answer.StatusText(), id, d.eventType, tr.Namespace, tr.Name, out.Why))
 	}
-	a.stats.sent(ctx, eventType, took, a.stats.rejected)
-	runs.release(tr.UID)
-}
-
-// rejectedAfter says, for messages, after what an event is given up on:
-// the failures-th attempt a bounded policy allowed (0: not the sink's),
-// or an answer retrying cannot change.
-func (a *Adapter) rejectedAfter(ans answer, failures int) string {
-	if failures > 0 && a.policy.limited && (ans.local != nil || retryable(ans)) {
-		return fmt.Sprintf("the last of %d attempts (spec.delivery.retry)", failures)
-	}
-	if ans.local != nil {
-		return "a failure retrying cannot change"
-	}
-	return "an answer retrying cannot change"
-}
-
-// statusText is an answer's status for messages.
-func statusText(a answer) string {
-	if a.status == 0 {
-		return "nothing"
-	}
-	return fmt.Sprint(a.status)
+	d.a.stats.sent(ctx, d.eventType, out.Took, d.a.stats.rejected)
 }
 
 // retryAfterError is a failed (err) or deferred (nil err) delivery whose

@@ -32,6 +32,7 @@ import (
 	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/logging"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 )
@@ -72,7 +73,7 @@ func NewAdapter(ctx context.Context, env adapter.EnvConfigAccessor, _ cloudevent
 	if cc.Env == nil {
 		cc.Env = env
 	}
-	sink, deadLetter, err := NewClients(cc, cfg.DeadLetterSink())
+	sink, deadLetter, err := delivery.NewClients(cc, cfg.DeadLetterSink())
 	if err != nil {
 		logger.Fatalw("Cannot build the CloudEvents clients", "error", err)
 	}

@@ -17,17 +17,8 @@ limitations under the License.
 package adapter
 
 import (
-	"context"
 	"fmt"
 	"runtime/debug"
-	"time"
-
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	"go.uber.org/zap"
-
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
 // This file handles the events that fail before they leave the process:
@@ -56,43 +47,3 @@ type panicError struct {
 }
 
 func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
-
-// build is the transition's event, carrying the log and masked as the retry
-// state says, marked with the replay ("" for a live event).
-func build(tr *pipelinev1.TaskRun, t transitions.Transition, st retryState, replay string) (cloudevents.Event, error) {
-	event, err := events.New(tr, t, st.log, st.masker)
-	if err != nil {
-		return event, err
-	}
-	if replay != "" {
-		event.SetExtension(events.ExtReplay, replay)
-	}
-	return event, nil
-}
-
-// failedLocally decides the fate of an event that failed before it could be
-// sent: event is nil when it could not even be built (it can then only be
-// retried or rejected: there is nothing to dead-letter). A nil error means
-// it is done (dead-lettered or rejected).
-func (a *Adapter) failedLocally(ctx context.Context, logger *zap.SugaredLogger, tr *pipelinev1.TaskRun, t transitions.Transition,
-	event *cloudevents.Event, st retryState, cause error) error {
-	fields := []interface{}{zap.Error(cause)}
-	if p, ok := cause.(*panicError); ok {
-		fields = append(fields, zap.ByteString("stack", p.stack))
-	}
-	logger.Errorw("The event failed before it could be sent", fields...)
-	st.failures++
-	ans := answer{local: cause}
-	v := a.policy.afterFailure(st.failures, ans, time.Now())
-	switch {
-	case v.action == retryLater:
-		a.stats.sent(ctx, t.Kind.EventType(), 0, a.stats.failed)
-		return a.retryLater(tr, st, v, fmt.Errorf("event %s: %w", t.ID(tr.UID), cause))
-	case v.action == toDeadLetter && event != nil:
-		a.stats.sent(ctx, t.Kind.EventType(), 0, a.stats.failed)
-		st.deadLetter, st.sinkAnswer, st.sinkErr, st.failures, st.notBefore = true, ans, cause, 0, time.Time{}
-		return a.sendDeadLetter(ctx, logger, tr, *event, st)
-	}
-	a.reject(ctx, logger, tr, t.ID(tr.UID), t.Kind.EventType(), st.runs, "sink", ans, a.rejectedAfter(ans, st.failures), 0)
-	return nil
-}

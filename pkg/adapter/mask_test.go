@@ -35,6 +35,7 @@ import (
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
@@ -78,7 +79,7 @@ func TestSecretValuesMasked(t *testing.T) {
 				}
 			}
 			kube.ClearActions()
-			if err := a.deliver(ctx, tr, succeededA(tr), ""); err != nil {
+			if err := a.deliver(ctx, tr, succeededA(tr), streams.Live, ""); err != nil {
 				t.Fatal(err)
 			}
 			reads := 0
@@ -150,41 +151,41 @@ func TestMaskersShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink.FailWith(http.StatusServiceUnavailable)
-	deliverRun := func(i int) retryState {
+	deliverRun := func(i int) streams.Attempt {
 		tr := finishedRun(at(9), "")
 		tr.Name, tr.UID, tr.Status.PodName = fmt.Sprintf("tr-%d", i), types.UID(fmt.Sprintf("uid-%d", i)), fmt.Sprintf("pod-%d", i)
 		if _, err := kube.CoreV1().Pods("ns").Create(ctx, credsPod(tr), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.deliver(ctx, tr, succeededA(tr), ""); err == nil {
+		if err := a.deliver(ctx, tr, succeededA(tr), streams.Live, ""); err == nil {
 			t.Fatal("delivered to a failing sink")
 		}
-		st, ok := a.retries.get(tr.UID, succeededA(tr).ID(tr.UID))
-		if !ok || st.masker == nil || st.log == nil {
-			t.Fatalf("retry state of run %d = %+v, %v; want one holding its masker and log", i, st, ok)
+		at, ok := a.streams.Attempt(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}, tr.UID, streams.Live, succeededA(tr).ID(tr.UID))
+		if !ok || at.Masker == nil || at.Log == nil {
+			t.Fatalf("attempt of run %d = %+v, %v; want one holding its masker and log", i, at, ok)
 		}
-		return st
+		return at
 	}
 	first := deliverRun(0)
 	for i := 1; i < runs; i++ {
-		if st := deliverRun(i); st.masker != first.masker {
+		if at := deliverRun(i); at.Masker != first.Masker {
 			t.Fatalf("run %d holds a masker of its own", i)
 		}
 	}
-	logBytes := len(first.log.Text)
-	if want := first.masker.Size() + runs*logBytes; a.retries.bytes != want {
-		t.Errorf("retries hold %d bytes, want %d: one masker and %d logs", a.retries.bytes, want, runs)
+	logBytes := len(first.Log.Text)
+	if want := first.Masker.Size() + runs*logBytes; a.streams.Held() != want {
+		t.Errorf("attempts hold %d bytes, want %d: one masker and %d logs", a.streams.Held(), want, runs)
 	}
 	secret.ResourceVersion, secret.Data = "8", map[string][]byte{"token": []byte("rotated-value")}
 	if _, err := kube.CoreV1().Secrets("ns").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	rotated := deliverRun(runs)
-	if rotated.masker == first.masker || rotated.masker.String("rotated-value") != masking.Mask {
+	if rotated.Masker == first.Masker || rotated.Masker.String("rotated-value") != masking.Mask {
 		t.Error("the Secret's new version was masked with the old version's masker")
 	}
-	if want := first.masker.Size() + rotated.masker.Size() + (runs+1)*logBytes; a.retries.bytes != want {
-		t.Errorf("retries hold %d bytes, want %d: two maskers and %d logs", a.retries.bytes, want, runs+1)
+	if want := first.Masker.Size() + rotated.Masker.Size() + (runs+1)*logBytes; a.streams.Held() != want {
+		t.Errorf("attempts hold %d bytes, want %d: two maskers and %d logs", a.streams.Held(), want, runs+1)
 	}
 }
 

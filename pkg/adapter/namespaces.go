@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
@@ -93,30 +92,6 @@ func (a *Adapter) followNamespaces(src *v1alpha1.TektonStepSource) {
 	}
 	for _, ns := range left {
 		a.logger.Infow("No longer watching the TaskRuns of a namespace that left", zap.String("namespace", ns))
-		// Nothing of its TaskRuns is sent any more: their retries go,
-		// replays stop waiting for them, and its deleted TaskRuns kept for
-		// their last events go with their journal entries (nothing can
-		// send them again). The live TaskRuns' journal entries stay: the
-		// namespace may come back.
-		in := func(key types.NamespacedName) bool { return key.Namespace == ns }
-		deleted := a.deleted.drop(in)
-		// A delivery under way would put back the retry state or progress
-		// dropped now, which nothing would forget: wait for those (as a
-		// bucket let go does, bounded) before dropping. The watch is
-		// stopped and the deleted ones gone, so no new one starts.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*(a.opts.SendTimeout+a.requestTimeout))
-		a.sending.wait(ctx, in)
-		cancel()
-		a.retries.drop(in)
-		a.replayRetries.drop(in)
-		a.replays.forget(in)
-		a.handled.drop(in)
-		forgotten := false
-		for _, uid := range deleted {
-			forgotten = a.ledger.forget(uid) || forgotten
-		}
-		if forgotten {
-			a.kickJournal()
-		}
+		a.namespaceLeft(ns)
 	}
 }

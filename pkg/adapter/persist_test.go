@@ -24,13 +24,10 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	faketekton "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
-	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,29 +50,21 @@ const pendingUID = types.UID("tr-uid")
 // start and its journal entry pending.
 func journalAdapter(t *testing.T, kube *fake.Clientset, mp metric.MeterProvider, opts Options) *Adapter {
 	t.Helper()
-	stats, err := newMetrics(mp, "ci", "steps", func() int { return 0 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	delivered := &checkpoint.Progress{}
-	delivered.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
-	l := newLedger(opts.CheckpointInterval, 1<<20, 1)
-	l.runs[pendingUID] = &runState{key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{}}
-	l.journalPending[pendingUID] = struct{}{}
 	// As the controller creates it with the source.
 	if _, err := kube.CoreV1().ConfigMaps("ci").Create(context.Background(), &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.JournalName("src"), Namespace: "ci"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return &Adapter{
-		stats:       stats,
-		opts:        opts,
-		cfg:         &adaptercontract.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"},
-		logger:      zaptest.NewLogger(t).Sugar(),
-		journal:     checkpoint.SourceJournal(kube, "ci", "src"),
-		journalKick: make(chan struct{}, 1),
-		ledger:      l,
-	}
+	a := testAdapter(t, &adaptercontract.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"}, func(o *Options) {
+		o.Kube, o.MeterProvider = kube, mp
+		o.CheckpointInterval, o.JournalMaxBytes = opts.CheckpointInterval, 1<<20
+		o.RetryBaseDelay, o.RetryMaxDelay, o.SendTimeout = opts.RetryBaseDelay, opts.RetryMaxDelay, opts.SendTimeout
+	})
+	delivered := &checkpoint.Progress{}
+	delivered.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
+	a.ledger.runs[pendingUID] = &runState{key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{}}
+	a.ledger.journalPending[pendingUID] = struct{}{}
+	return a
 }
 
 // TestJournalEntryObsoleteOnArrival: a TaskRun annotated or deleted while
@@ -232,26 +221,18 @@ func TestAnnotationCovers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &adaptercontract.Config{SourceUID: "src", Namespaces: []string{"ci"}}
-			factory := tektoninformers.NewSharedInformerFactory(faketekton.NewSimpleClientset(), 0)
-			inf := factory.Tekton().V1().TaskRuns()
-			watches := newWatchSet(cfg, func(adaptercontract.Watch, func(string) bool) *taskRunWatch {
-				return &taskRunWatch{informer: inf.Informer(), lister: inf.Lister(), stop: make(chan struct{})}
-			})
-			if err := watches.init(cfg.Namespaces); err != nil {
-				t.Fatal(err)
-			}
+			a := testAdapter(t, &adaptercontract.Config{}, nil)
 			if tc.uid != "" {
 				tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "build", UID: tc.uid}}
 				if tc.annotation != "" {
 					tr.Annotations = map[string]string{checkpoint.AnnotationPrefix + "src": tc.annotation}
 				}
 				tr.Status.Steps = tc.steps
-				if err := inf.Informer().GetIndexer().Add(tr); err != nil {
+				// As the watch caches it.
+				if err := a.watches.byNamespace["ci"].informer.GetIndexer().Add(tr); err != nil {
 					t.Fatal(err)
 				}
 			}
-			a := &Adapter{cfg: cfg, watches: watches}
 			if got := a.annotationCovers(write); got != tc.want {
 				t.Errorf("annotationCovers = %v, want %v", got, tc.want)
 			}

@@ -35,6 +35,7 @@ import (
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/replay"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	sourceinformers "github.com/tektonstep/tekton-step-source/pkg/client/informers/externalversions"
@@ -170,7 +171,6 @@ func (r *replays) forget(match func(types.NamespacedName) bool) {
 // nothing else of its kind) for spec.replays.
 func (a *Adapter) setupReplays() {
 	a.replays = newReplays()
-	a.replayRetries = newRetries()
 	factory := sourceinformers.NewSharedInformerFactoryWithOptions(a.opts.Sources, 0,
 		sourceinformers.WithNamespace(a.cfg.SourceNamespace),
 		sourceinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -396,7 +396,7 @@ func (a *Adapter) replayTaskRun(ctx context.Context, key types.NamespacedName, u
 			if !a.owns(key) {
 				return nil
 			}
-			if err := a.deliver(ctx, tr, t, p.key.Replay); err != nil {
+			if err := a.deliver(ctx, tr, t, streams.Replay, p.key.Replay); err != nil {
 				return err
 			}
 			a.replays.markSent(p, uid, id)

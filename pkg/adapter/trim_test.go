@@ -132,7 +132,7 @@ func TestTrim(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", NotBefore: tc.notBefore}}
+			a := testAdapter(t, &adaptercontract.Config{SourceUID: "src", NotBefore: tc.notBefore}, nil)
 			obj, err := a.trim(tc.tr.DeepCopy(), func(string) bool { return true })
 			if err != nil {
 				t.Fatal(err)
@@ -152,7 +152,7 @@ func TestTrim(t *testing.T) {
 // TestTrimOtherNamespace: a cluster-wide watch for some namespaces
 // (ClusterWatch) caches the others' TaskRuns as bare names only.
 func TestTrimOtherNamespace(t *testing.T) {
-	a := &Adapter{cfg: &adaptercontract.Config{SourceUID: "src", Namespaces: []string{"ci", "web"}, ClusterWatch: true}}
+	a := testAdapter(t, &adaptercontract.Config{SourceUID: "src", Namespaces: []string{"ci", "web"}, ClusterWatch: true}, nil)
 	tr := finishedRun(nil, `{"u":"uid-1","a":0}`)
 	tr.ResourceVersion = "42"
 	obj, err := a.trim(tr, func(ns string) bool { return ns == "ci" || ns == "web" })

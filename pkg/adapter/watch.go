@@ -128,11 +128,11 @@ func (a *Adapter) onUpdate(old, obj interface{}) {
 }
 
 // onAdd queues a TaskRun the watch brought, and records that the handlers
-// saw it (handledRuns; only the handlers do, not a promotion's queueing of
+// saw it (streams.Table.Saw; only the handlers do, not a promotion's queueing of
 // the cache, which may be ahead of them).
 func (a *Adapter) onAdd(obj interface{}) {
 	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
-		a.handled.saw(tr)
+		a.streams.Saw(tr)
 	}
 	a.enqueue(obj)
 }
@@ -149,8 +149,7 @@ func (a *Adapter) enqueue(obj interface{}) {
 }
 
 // onDelete queues a deleted TaskRun whose last state may still hold
-// undelivered transitions (see deletedRuns); sync forgets it once they are
-// delivered. The final object of a delete the watch missed
+// undelivered transitions (see Adapter.deleted). The final object of a delete the watch missed
 // (DeletedFinalStateUnknown) is the last state the cache had.
 func (a *Adapter) onDelete(obj interface{}) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -160,22 +159,5 @@ func (a *Adapter) onDelete(obj interface{}) {
 	if !ok {
 		return
 	}
-	// Nothing of it is left to replay.
-	a.replays.finish(tr.UID, nil)
-	a.replayRetries.release(tr.UID)
-	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
-	if a.leader != nil && !a.leader.IsLeaderFor(key) {
-		// Another replica leads its bucket, and removes its journal entry
-		// once it has delivered the rest.
-		a.retries.release(tr.UID)
-		a.ledger.drop(tr.UID)
-		a.handled.gone(tr)
-		return
-	}
-	// Kept also while a promoted bucket's journal is still being read:
-	// the promotion queues it then. Kept before the handlers forget it,
-	// so a delivery that no longer waits for them finds it.
-	a.deleted.add(tr)
-	a.handled.gone(tr)
-	a.queue.Add(key)
+	a.deleted(tr)
 }

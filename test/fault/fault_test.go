@@ -35,6 +35,7 @@ import (
 	"knative.dev/eventing/pkg/metrics/source"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/test/journaltest"
@@ -54,7 +55,7 @@ func startInProcess(t *testing.T, cfg *adaptercontract.Config, sink string, maxI
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, dls, err := stepadapter.NewClients(adapter.ClientConfig{Env: env, Reporter: reporter}, cfg.DeadLetterSink())
+	ce, dls, err := delivery.NewClients(adapter.ClientConfig{Env: env, Reporter: reporter}, cfg.DeadLetterSink())
 	if err != nil {
 		t.Fatal(err)
 	}

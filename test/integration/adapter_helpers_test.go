@@ -37,6 +37,7 @@ import (
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
@@ -121,7 +122,7 @@ func startAdapter(t testing.TB, cfg *adaptercontract.Config, sink string, overri
 	}
 	// The clients the adapter binary builds: the sink's and, when cfg has
 	// one, the dead-letter sink's.
-	ce, dls, err := stepadapter.NewClients(adapter.ClientConfig{Env: env, CeOverrides: overrides, Reporter: reporter}, cfg.DeadLetterSink())
+	ce, dls, err := delivery.NewClients(adapter.ClientConfig{Env: env, CeOverrides: overrides, Reporter: reporter}, cfg.DeadLetterSink())
 	if err != nil {
 		t.Fatal(err)
 	}

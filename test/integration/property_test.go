@@ -50,6 +50,7 @@ import (
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
@@ -289,7 +290,7 @@ func (h *propertyHarness) adapterPath(t *testing.T, g gen, src *v1alpha1.TektonS
 	if err != nil {
 		fail(t, "the adapter refuses its configuration: %v", err)
 	}
-	sink, dls, err := stepadapter.NewClients(adapterv2.ClientConfig{Env: &env}, cfg.DeadLetterSink())
+	sink, dls, err := delivery.NewClients(adapterv2.ClientConfig{Env: &env}, cfg.DeadLetterSink())
 	if err != nil {
 		fail(t, "the adapter cannot build its clients: %v", err)
 	}

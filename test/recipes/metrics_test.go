@@ -46,6 +46,7 @@ import (
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	stepadapter "github.com/tektonstep/tekton-step-source/pkg/adapter"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 	"github.com/tektonstep/tekton-step-source/test/controlplane"
@@ -112,7 +113,7 @@ func TestObservabilityDocMatchesTheExportedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, dlsClient, err := stepadapter.NewClients(adapter.ClientConfig{Env: env, Reporter: reporter, MeterProvider: mp}, cfg.DeadLetterSink())
+	ce, dlsClient, err := delivery.NewClients(adapter.ClientConfig{Env: env, Reporter: reporter, MeterProvider: mp}, cfg.DeadLetterSink())
 	if err != nil {
 		t.Fatal(err)
 	}

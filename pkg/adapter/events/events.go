@@ -116,12 +116,20 @@ type TaskRunRef struct {
 	Attempt   int       `json:"attempt"`
 }
 
-// New builds the event of a transition. log is nil when no log is carried
-// (started and skipped events, or logs disabled). m masks the secrets in
-// what the event carries (the log, the step's script, args, command and
-// env values, its results and termination message); nil masks nothing.
+// New builds the event of a transition: its attributes (Attributes) and
+// its data (SetData).
 func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *masking.Masker) (cloudevents.Event, error) {
+	e := Attributes(tr, t)
+	return e, SetData(&e, tr, t, log, m)
+}
+
+// Attributes is the event of a transition without its data: every
+// attribute and extension it has, which is all a filter can test. They
+// need no read of anything but the TaskRun, and no masking: nothing in
+// them comes from a step's output.
+func Attributes(tr *pipelinev1.TaskRun, t transitions.Transition) cloudevents.Event {
 	e := cloudevents.NewEvent()
+	e.SetDataContentType(cloudevents.ApplicationJSON)
 	e.SetID(t.ID(tr.UID))
 	e.SetType(t.Kind.EventType())
 	e.SetSource(v1alpha1.TaskRunEventSource(tr.Namespace, tr.Name))
@@ -139,7 +147,15 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *
 		e.SetExtension(ExtTask, v)
 	}
 	pipelineExtensions(&e, tr)
+	return e
+}
 
+// SetData sets the event's data: the transition, the step's definition
+// and, when log is not nil, the step's log (nil for started and skipped
+// events, or with logs off). m masks the secrets in what the data carries
+// (the log, the step's script, args, command and env values, its results
+// and termination message); nil masks nothing.
+func SetData(e *cloudevents.Event, tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *masking.Masker) error {
 	step := FindStep(tr.Status.TaskSpec, t.StepState.Name)
 	data := Data{
 		TaskRun:   TaskRunRef{Name: tr.Name, Namespace: tr.Namespace, UID: tr.UID, Attempt: t.Attempt},
@@ -161,9 +177,9 @@ func New(tr *pipelinev1.TaskRun, t transitions.Transition, log *steplog.Log, m *
 		}
 	}
 	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
-		return e, fmt.Errorf("encoding event data: %w", err)
+		return fmt.Errorf("encoding event data: %w", err)
 	}
-	return e, nil
+	return nil
 }
 
 // stepDefinition is the step's definition from the resolved spec Tekton

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+package delivery
 
 import (
 	"context"
@@ -34,8 +34,8 @@ import (
 // the delivery queue instead of in a blocked worker, and, without a retry
 // limit, until the sink accepts.
 
-// deliveryPolicy is spec.delivery, parsed.
-type deliveryPolicy struct {
+// Policy is spec.delivery, parsed.
+type Policy struct {
 	// limited: retry bounds the retries after the first attempt; without
 	// it an event the sink may still accept is retried until it does.
 	limited bool
@@ -52,12 +52,12 @@ type deliveryPolicy struct {
 	structured bool
 }
 
-// newDeliveryPolicy parses spec.delivery (nil: retry until accepted, the
+// NewPolicy parses spec.delivery (nil: retry until accepted, the
 // queue's backoff, no dead-letter sink). A backoffDelay without a
 // backoffPolicy is exponential, the policy Knative documents as default.
-func newDeliveryPolicy(spec *eventingduckv1.DeliverySpec) (deliveryPolicy, error) {
+func NewPolicy(spec *eventingduckv1.DeliverySpec) (Policy, error) {
 	if spec == nil {
-		return deliveryPolicy{}, nil
+		return Policy{}, nil
 	}
 	s := *spec
 	if s.BackoffDelay != nil && s.BackoffPolicy == nil {
@@ -66,9 +66,9 @@ func newDeliveryPolicy(spec *eventingduckv1.DeliverySpec) (deliveryPolicy, error
 	}
 	retry, err := kncloudevents.RetryConfigFromDeliverySpec(s)
 	if err != nil {
-		return deliveryPolicy{}, err
+		return Policy{}, err
 	}
-	return deliveryPolicy{
+	return Policy{
 		limited:    s.Retry != nil,
 		retry:      retry,
 		backoff:    s.BackoffDelay != nil,
@@ -77,17 +77,17 @@ func newDeliveryPolicy(spec *eventingduckv1.DeliverySpec) (deliveryPolicy, error
 	}, nil
 }
 
-// answer is the outcome of one attempt: the URL it went to, the HTTP
+// Answer is the outcome of one attempt: the URL it went to, the HTTP
 // status (0: none, the request failed or timed out), the Retry-After
 // header and the start of the body the sink answered.
-type answer struct {
-	dest       url.URL
-	status     int
-	retryAfter string
-	body       []byte
-	// local is why the event never left the process (it could not be
+type Answer struct {
+	Dest       url.URL
+	Status     int
+	RetryAfter string
+	Body       []byte
+	// Local is why the event never left the process (it could not be
 	// built, filtered or carried by the HTTP binding); nil when it did.
-	local error
+	Local error
 }
 
 // action is what becomes of an event after a failed attempt.
@@ -111,28 +111,28 @@ type verdict struct {
 
 // retryable reports whether the answer may change on retry: Knative's
 // SelectiveRetry (no answer, 404, 408, 409, 429, 5xx).
-func retryable(a answer) bool {
-	if a.status == 0 {
+func retryable(a Answer) bool {
+	if a.Status == 0 {
 		ok, _ := kncloudevents.SelectiveRetry(context.Background(), nil, nil)
 		return ok
 	}
-	ok, _ := kncloudevents.SelectiveRetry(context.Background(), &http.Response{StatusCode: a.status}, nil)
+	ok, _ := kncloudevents.SelectiveRetry(context.Background(), &http.Response{StatusCode: a.Status}, nil)
 	return ok
 }
 
 // afterFailure decides what becomes of an event whose attempt number
 // `failures` (1 for the first attempt) failed with the answer a.
-func (p deliveryPolicy) afterFailure(failures int, a answer, now time.Time) verdict {
+func (p Policy) afterFailure(failures int, a Answer, now time.Time) verdict {
 	giveUp := rejectEvent
 	if p.deadLetter {
 		giveUp = toDeadLetter
 	}
-	if a.local != nil && !p.limited {
+	if a.Local != nil && !p.limited {
 		// It fails the same way every time: retried until it succeeds,
 		// it would hold the TaskRun's later events forever.
 		return verdict{action: giveUp}
 	}
-	if (a.local == nil && !retryable(a)) || (p.limited && failures > p.retry.RetryMax) {
+	if (a.Local == nil && !retryable(a)) || (p.limited && failures > p.retry.RetryMax) {
 		return verdict{action: giveUp}
 	}
 	ceiling := maxLimitedBackoff
@@ -160,8 +160,8 @@ const (
 // the dead-letter sink refuses it with an answer retrying cannot change,
 // or it cannot be carried there (the dead-letter client applies the same
 // ceOverrides).
-func (p deliveryPolicy) afterDeadLetterFailure(failures int, a answer, now time.Time) verdict {
-	if a.local != nil || !retryable(a) {
+func (p Policy) afterDeadLetterFailure(failures int, a Answer, now time.Time) verdict {
+	if a.Local != nil || !retryable(a) {
 		return verdict{action: rejectEvent}
 	}
 	return verdict{action: retryLater, wait: p.wait(failures, a, now, maxUnlimitedBackoff)}
@@ -172,7 +172,7 @@ func (p deliveryPolicy) afterDeadLetterFailure(failures int, a answer, now time.
 // Knative's attempt index failures-1, at most ceiling) and the answer's
 // Retry-After on a 429 or 503, capped at retryAfterMax (ignored without
 // it, as in Knative). 0: the delivery queue's own backoff applies.
-func (p deliveryPolicy) wait(failures int, a answer, now time.Time, ceiling time.Duration) time.Duration {
+func (p Policy) wait(failures int, a Answer, now time.Time, ceiling time.Duration) time.Duration {
 	var d time.Duration
 	if p.backoff {
 		// 2⁴⁰ times any delay is past every ceiling; beyond, Knative's
@@ -183,8 +183,8 @@ func (p deliveryPolicy) wait(failures int, a answer, now time.Time, ceiling time
 		}
 	}
 	if max := p.retry.RetryAfterMaxDuration; max != nil &&
-		(a.status == http.StatusTooManyRequests || a.status == http.StatusServiceUnavailable) {
-		after := retryAfter(a.retryAfter, now)
+		(a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable) {
+		after := retryAfter(a.RetryAfter, now)
 		if after > *max {
 			after = *max
 		}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+package delivery
 
 import (
 	"bytes"
@@ -100,7 +100,7 @@ const answerBodyMax = attributes.KnativeErrorDataExtensionMaxLength / 4 * 3
 type answerKey struct{}
 
 // withAnswer returns a context whose request records its answer in a.
-func withAnswer(ctx context.Context, a *answer) context.Context {
+func withAnswer(ctx context.Context, a *Answer) context.Context {
 	return context.WithValue(ctx, answerKey{}, a)
 }
 
@@ -110,17 +110,17 @@ func withAnswer(ctx context.Context, a *answer) context.Context {
 // whole).
 func recordAnswers(next http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		a, _ := req.Context().Value(answerKey{}).(*answer)
+		a, _ := req.Context().Value(answerKey{}).(*Answer)
 		if a != nil {
 			// Each request of a send (a followed redirect is another)
 			// starts afresh.
-			*a = answer{dest: *req.URL}
+			*a = Answer{Dest: *req.URL}
 		}
 		if err := carriable(req.Header); err != nil {
 			// net/http would refuse it the same way, every time, and as a
 			// failure that looks like the network's.
 			if a != nil {
-				a.local = err
+				a.Local = err
 			}
 			return nil, err
 		}
@@ -128,10 +128,10 @@ func recordAnswers(next http.RoundTripper) http.RoundTripper {
 		if a == nil || resp == nil {
 			return resp, err
 		}
-		a.status, a.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+		a.Status, a.RetryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
 		if resp.StatusCode >= 300 && resp.Body != nil {
 			head, _ := io.ReadAll(io.LimitReader(resp.Body, answerBodyMax))
-			a.body = head
+			a.Body = head
 			resp.Body = readCloser{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), Closer: resp.Body}
 		}
 		return resp, err
@@ -169,8 +169,8 @@ type readCloser struct {
 // error extensions (kncloudevents' own transformers) naming the sink's URL,
 // its status (500 when it gave none, as Knative's dispatcher says) and the
 // start of its answer, base64-encoded; without an answer, the error.
-func deadLettered(ctx context.Context, event cloudevents.Event, a answer, sendErr error) (*cloudevents.Event, error) {
-	code, body := a.status, a.body
+func deadLettered(ctx context.Context, event cloudevents.Event, a Answer, sendErr error) (*cloudevents.Event, error) {
+	code, body := a.Status, a.Body
 	if code == 0 {
 		code = http.StatusInternalServerError
 		if sendErr != nil {
@@ -180,5 +180,5 @@ func deadLettered(ctx context.Context, event cloudevents.Event, a answer, sendEr
 	data := base64.StdEncoding.EncodeToString(body)
 	msg := binding.ToMessage(&event)
 	defer msg.Finish(nil)
-	return binding.ToEvent(ctx, msg, attributes.KnativeErrorTransformers(a.dest, code, data))
+	return binding.ToEvent(ctx, msg, attributes.KnativeErrorTransformers(a.Dest, code, data))
 }

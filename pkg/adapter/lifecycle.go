@@ -1,0 +1,139 @@
+/*
+Copyright 2026 The tekton-step-source Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package adapter
+
+import (
+	"context"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/types"
+	"knative.dev/pkg/reconciler"
+
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
+)
+
+// This file is the lifecycle of the TaskRuns' streams: what happens when
+// one is deleted, when a bucket moves to another replica and when a
+// namespace leaves. It is the only code that tells more than two of the
+// adapter's components what to do; docs/development/architecture.md draws
+// the protocols.
+
+// forget lets go of what the adapter holds of the streams that match, for
+// the reason: the stream table's part (streams.Table.Forget says what each
+// reason drops), then the delivered progress of the incarnations it
+// returns (with their journal entries, but for DeletedElsewhere, whose
+// entry the bucket's leader removes), then their replays.
+func (a *Adapter) forget(ctx context.Context, m streams.Match, why streams.Reason) []types.UID {
+	uids := a.streams.Forget(ctx, m, why)
+	kick := false
+	for _, uid := range uids {
+		if why == streams.DeletedElsewhere {
+			a.ledger.drop(uid)
+		} else {
+			kick = a.ledger.forget(uid) || kick
+		}
+	}
+	if kick {
+		a.kickJournal()
+	}
+	switch why {
+	case streams.DeletedHere, streams.DeletedElsewhere:
+		// Nothing of it is left to replay.
+		a.replays.finish(m.UID, nil)
+	case streams.NamespaceLeft:
+		a.replays.forget(m.Key)
+	case streams.BucketLetGo:
+		// Its parts of unfinished replays stop; the next leader does them.
+		a.replays.kick()
+	}
+	return uids
+}
+
+// deleted takes in a TaskRun's deletion: the replica that leads its bucket
+// keeps it until its last transitions are delivered (sync forgets it
+// then), and queues it; another lets it go. Kept also while a promoted
+// bucket's journal is still being read: the promotion queues it then.
+func (a *Adapter) deleted(tr *pipelinev1.TaskRun) {
+	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
+	if a.leader != nil && !a.leader.IsLeaderFor(key) {
+		a.forget(context.Background(), streams.Incarnation(key, tr.UID), streams.DeletedElsewhere)
+		return
+	}
+	// Kept before the handlers' record of it goes, so a delivery that no
+	// longer waits for them finds it.
+	a.streams.Keep(tr)
+	a.forget(context.Background(), streams.Incarnation(key, tr.UID), streams.DeletedHere)
+	a.queue.Add(key)
+}
+
+// handOverWait bounds the wait for the deliveries under way when their
+// TaskRuns move away: a delivery reads the Secrets to mask and the log,
+// then tries the sink and, if that fails for good, the dead-letter sink.
+func (a *Adapter) handOverWait() time.Duration {
+	return 2 * (a.opts.SendTimeout + a.requestTimeout)
+}
+
+// demote hands a bucket over to the replica that leads it next: stop
+// owning it and wait for its sends under way, write its progress (letGo),
+// then forget its streams. The next leader never saw its deleted
+// TaskRuns' deletion as its own: their remaining events are lost, and
+// their journal entries obsolete.
+func (a *Adapter) demote(b reconciler.Bucket) {
+	a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
+	a.letGo(b)
+	ctx, cancel := context.WithTimeout(context.Background(), a.handOverWait())
+	defer cancel()
+	if gone := a.forget(ctx, streams.Names(b.Has), streams.BucketLetGo); len(gone) > 0 {
+		a.logger.Warnw("Deleted TaskRuns with undelivered events left with the bucket; those events are lost",
+			zap.String("bucket", b.Name()), zap.Int("taskruns", len(gone)))
+	}
+}
+
+// letGo stops the bucket's deliveries, waits for those under way (bounded)
+// and writes the progress of its TaskRuns, before the bucket is released
+// or once it was lost.
+func (a *Adapter) letGo(b reconciler.Bucket) {
+	if _, led := a.unready(b); !led {
+		// Not led in this term (still being acquired, its journal not yet
+		// read, or let go already): nothing was sent for it since the
+		// last flush, and what the ledger holds of it may be older than
+		// what its leader recorded since.
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.handOverWait())
+	if !a.streams.Wait(ctx, b.Has) {
+		a.logger.Warnw("Deliveries of the bucket still under way; the next leader may send their events again",
+			zap.String("bucket", b.Name()))
+	}
+	cancel()
+	a.flush(context.Background(), b.Has)
+}
+
+// namespaceLeft lets go of a namespace no longer watched (its watch is
+// stopped): nothing of its TaskRuns is sent any more. Their attempts go,
+// replays stop waiting for them, and its deleted TaskRuns kept for their
+// last events go with their journal entries (nothing can send them
+// again), after the sends under way (bounded), which would put back what
+// is dropped. The live TaskRuns' journal entries stay: the namespace may
+// come back.
+func (a *Adapter) namespaceLeft(ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.handOverWait())
+	defer cancel()
+	a.forget(ctx, streams.Names(func(key types.NamespacedName) bool { return key.Namespace == ns }), streams.NamespaceLeft)
+}
