@@ -168,6 +168,11 @@ func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
 // dead-lettered or rejected (logged, counted and shown on the source).
 // Otherwise it is retried, with the same id and log; a *retryAfterError
 // says how long to wait first.
+//
+// The event is composed in two halves: its attributes, from the TaskRun
+// and the transition, which the filters test, and only then the data that
+// needs reads (the Secrets to mask, the step's log), so that a filtered
+// event costs no API call.
 func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition, lane streams.Lane, replay string) error {
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
 	id := t.ID(tr.UID)
@@ -198,9 +203,6 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 	if err != nil {
 		return d.settle(ctx, cloudevents.Event{}, d.failedLocally(err, false))
 	}
-	if wait, ok := a.compose(ctx, d, t); !ok {
-		return &retryAfterError{wait: wait}
-	}
 	var filterErr error
 	if !at.DeadLetter {
 		// A dead-letter bound event passed the filters on its way there.
@@ -216,6 +218,9 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 			a.streams.Release(key, tr.UID, lane)
 			return nil
 		}
+	}
+	if wait, ok := a.compose(ctx, d, t); !ok {
+		return &retryAfterError{wait: wait}
 	}
 	if d.at.Withheld != nil {
 		t = withoutResults(t)
