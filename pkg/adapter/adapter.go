@@ -41,12 +41,12 @@ import (
 	"knative.dev/eventing/pkg/eventfilter"
 	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
 	"knative.dev/pkg/leaderelection"
-	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/compose"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/masking"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/guard"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/ownership"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
@@ -118,45 +118,26 @@ type Adapter struct {
 	cfg    *adaptercontract.Config
 	logger *zap.SugaredLogger
 	store  *checkpoint.Store
-	logs   *steplog.Reader
 	filter eventfilter.Filter
-	// patterns are the token patterns masked in every event; patternMasker
-	// masks them alone (no secret values), shared by every event.
-	patterns      masking.Patterns
-	patternMasker *masking.Masker
-	// maskers shares the maskers of the same Secret versions.
-	maskers maskerCache
-	// grantWaits: how long the events of each pod wait for the grant of
-	// its Secrets (MaskGrantsByName).
-	grantWaits grantWaits
-	stats      *metrics
+	// composer reads what an event's data needs (Secrets to mask, logs).
+	composer *compose.Composer
+	stats    *metrics
 	// queue holds the TaskRuns with transitions to deliver; saves the
 	// TaskRuns whose delivered progress is to be written. Writing off the
 	// delivery path keeps a TaskRun's next events from waiting for an
 	// apiserver round trip.
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	saves workqueue.TypedRateLimitingInterface[types.UID]
-	// guardFinalizer is the source's deletion guard finalizer.
-	guardFinalizer string
-	// guards holds the TaskRuns whose deletion guard finalizer may have to
-	// be added or removed: fed by the informer, so a TaskRun is guarded
-	// however busy the delivery workers are.
-	guards workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	// guard applies the deletion guard (spec.deletionGuard).
+	guard *guard.Guard
 
 	// watches are the TaskRun informers and the namespaces they serve.
 	watches *watchSet
 
-	// leader tracks the buckets this replica leads; nil without leader
-	// election, when the adapter handles every TaskRun. ready holds the
-	// led buckets whose journal was read (or could not be, which is
-	// logged) since their promotion; readyGen counts each bucket's
-	// promotions and demotions, so a read outlived by a demotion marks
-	// nothing.
-	leader   *reconciler.LeaderAwareFuncs
-	elector  leaderelection.Elector
-	readyMu  sync.RWMutex
-	ready    map[string]reconciler.Bucket
-	readyGen map[string]uint64
+	// owner says which TaskRuns this replica handles; elector, with
+	// leader election, leads the buckets.
+	owner   *ownership.Buckets
+	elector leaderelection.Elector
 
 	// journal is the source's journal ConfigMap (see checkpoint.Journal);
 	// journalKick wakes its writer; journalWriting serialises the journal
@@ -243,37 +224,35 @@ func New(opts Options) (*Adapter, error) {
 	a := &Adapter{
 		opts:           opts,
 		sender:         delivery.NewSender(opts.CloudEvents, opts.DeadLetter, policy, requestTimeout, opts.RetryBaseDelay, opts.RetryMaxDelay),
-		guardFinalizer: adaptercontract.GuardFinalizer(opts.Config.SourceUID),
 		requestTimeout: requestTimeout,
 		cfg:            opts.Config,
 		logger:         opts.Logger,
 		store:          &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
-		logs:           &steplog.Reader{Client: opts.Kube},
 		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceUID),
 		journalKick:    make(chan struct{}, 1),
 		ledger:         newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
 		streams:        streams.New(),
+		owner:          ownership.All(),
 		sourceEvents:   newSourceEvents(opts.Kube, opts.Config, opts.RejectionInterval),
 		ignored:        newIgnoredRecords(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
-		guards: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
-			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "guards"}),
 		saves: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "checkpoints"}),
 	}
+	a.guard = guard.New(opts.Config, opts.Metadata, opts.SendTimeout, opts.Logger, workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
+		workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "guards"}))
 	stats, err := newMetrics(opts.MeterProvider, opts.Config.SourceNamespace, opts.Config.SourceName, func() int { return a.queue.Len() })
 	if err != nil {
 		return nil, fmt.Errorf("adapter metrics: %w", err)
 	}
 	a.stats = stats
-	if a.patterns, err = masking.Compile(opts.Config.MaskPatterns); err != nil {
+	if a.composer, err = compose.New(opts.Kube, opts.Config, opts.SendTimeout); err != nil {
 		return nil, fmt.Errorf("adapter: %w", err)
 	}
-	a.patternMasker = masking.New(a.patterns, nil)
 	if len(opts.Config.Filters) > 0 {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}
@@ -299,7 +278,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	defer a.sourceEvents.shutdown()
 	defer a.queue.ShutDown()
 	defer a.saves.ShutDown()
-	defer a.guards.ShutDown()
+	defer a.guard.Queue().ShutDown()
 	// Before any delivery, so that none repeats what the journal records.
 	// With replicas, each promotion reads its bucket's entries again.
 	if err := a.loadJournalRetrying(ctx); err != nil {
@@ -354,7 +333,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	}
 	for i := 0; i < guardWriters; i++ {
 		writers.Go(func() {
-			for processNext(ctx, a.guards, a.logger, "Deletion guard not applied", a.guardKey) {
+			for processNext(ctx, a.guard.Queue(), a.logger, "Deletion guard not applied", a.guardKey) {
 			}
 		})
 	}
@@ -372,7 +351,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	// The writers finish what is queued; writes still waiting for their
 	// interval, or to be retried, and the journal are left to the flush.
 	a.saves.ShutDown()
-	a.guards.ShutDown()
+	a.guard.Queue().ShutDown()
 	writers.Wait()
 	// With replicas, only the buckets this one leads: the others' leaders
 	// may have recorded more since.

@@ -71,7 +71,7 @@ func testAdapter(t *testing.T, cfg *adaptercontract.Config, tweak func(*Options)
 	t.Cleanup(func() {
 		a.queue.ShutDown()
 		a.saves.ShutDown()
-		a.guards.ShutDown()
+		a.guard.Queue().ShutDown()
 	})
 	return a
 }

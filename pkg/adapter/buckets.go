@@ -31,6 +31,7 @@ import (
 	"knative.dev/pkg/system"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/balance"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/ownership"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
@@ -44,9 +45,7 @@ import (
 // demotion writes the bucket's pending checkpoints, so the next leader does
 // not send those events again.
 func (a *Adapter) setupLeaderElection() error {
-	a.ready = map[string]reconciler.Bucket{}
-	a.readyGen = map[string]uint64{}
-	a.leader = &reconciler.LeaderAwareFuncs{
+	leader := &reconciler.LeaderAwareFuncs{
 		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
 			// The bucket is led from now on (LeaderAwareFuncs marked it
 			// before calling this), but its TaskRuns are handled only once
@@ -54,7 +53,7 @@ func (a *Adapter) setupLeaderElection() error {
 			// the informers queue meanwhile is queued again below. A
 			// demotion while the journal is read (client-go runs the two
 			// in different goroutines) wins.
-			generation, _ := a.unready(b)
+			generation, _ := a.owner.Unready(b)
 			readCtx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout)
 			err := a.loadJournal(readCtx, b.Has)
 			cancel()
@@ -64,7 +63,7 @@ func (a *Adapter) setupLeaderElection() error {
 				a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
 					zap.String("bucket", b.Name()), zap.Error(err))
 			}
-			a.markReady(b, generation)
+			a.owner.MarkReady(b, generation)
 			n := 0
 			a.watches.each(func(tr *pipelinev1.TaskRun) {
 				if b.Has(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}) {
@@ -87,6 +86,7 @@ func (a *Adapter) setupLeaderElection() error {
 		DemoteFunc: a.demote,
 	}
 	lec := *a.opts.LeaderElection
+	a.owner = ownership.Elected(leader, lec.Buckets)
 	names := sets.New[string]()
 	for i := range lec.Buckets {
 		names.Insert(adaptercontract.LeaseName(a.cfg.SourceName, i, lec.Buckets))
@@ -112,7 +112,7 @@ func (a *Adapter) setupLeaderElection() error {
 		// must be in it.
 		BeforeRelease: a.letGo,
 		Logger:        a.logger,
-	}, a.leader, func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
+	}, leader, func(_ reconciler.Bucket, key types.NamespacedName) { a.queue.Add(key) })
 	return nil
 }
 
@@ -131,43 +131,5 @@ func (a *Adapter) liveReplicas(ctx context.Context) (int, error) {
 	return int(d.Status.ReadyReplicas), nil
 }
 
-// owns reports whether this replica handles the TaskRun: it leads the
-// TaskRun's bucket and has read the bucket's journal.
-func (a *Adapter) owns(key types.NamespacedName) bool {
-	if a.leader == nil {
-		return true
-	}
-	if !a.leader.IsLeaderFor(key) {
-		return false
-	}
-	a.readyMu.RLock()
-	defer a.readyMu.RUnlock()
-	for _, b := range a.ready {
-		if b.Has(key) {
-			return true
-		}
-	}
-	return false
-}
-
-// unready marks the bucket's journal as not read (at promotion, before the
-// read, and at demotion) and returns the bucket's new generation and
-// whether it was led with its journal read until now.
-func (a *Adapter) unready(b reconciler.Bucket) (generation uint64, wasReady bool) {
-	a.readyMu.Lock()
-	defer a.readyMu.Unlock()
-	_, wasReady = a.ready[b.Name()]
-	delete(a.ready, b.Name())
-	a.readyGen[b.Name()]++
-	return a.readyGen[b.Name()], wasReady
-}
-
-// markReady records that the bucket's journal was read, unless the bucket
-// was demoted (or promoted again) since the read began.
-func (a *Adapter) markReady(b reconciler.Bucket, generation uint64) {
-	a.readyMu.Lock()
-	defer a.readyMu.Unlock()
-	if a.readyGen[b.Name()] == generation {
-		a.ready[b.Name()] = b
-	}
-}
+// owns reports whether this replica handles the TaskRun (ownership).
+func (a *Adapter) owns(key types.NamespacedName) bool { return a.owner.Owns(key) }

@@ -89,7 +89,7 @@ func TestPromotionReadsTheJournalFirst(t *testing.T) {
 		t.Fatal("a TaskRun is handled before its bucket was won")
 	}
 	bucket := reconciler.UniversalBucket()
-	if err := a.leader.Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
+	if err := a.owner.Leader().Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
 		t.Fatal(err)
 	}
 	if len(ownedWhileReading) != 1 || ownedWhileReading[0] {
@@ -98,7 +98,7 @@ func TestPromotionReadsTheJournalFirst(t *testing.T) {
 	if !a.owns(key) {
 		t.Error("not handled after promotion")
 	}
-	a.leader.Demote(bucket)
+	a.owner.Leader().Demote(bucket)
 	if a.owns(key) {
 		t.Error("still handled after demotion")
 	}
@@ -137,7 +137,7 @@ func TestLettingGoWritesOnlyALedBucket(t *testing.T) {
 	if n := patches(); n != 0 {
 		t.Errorf("%d annotation writes letting go of a bucket never led", n)
 	}
-	if err := a.leader.Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
+	if err := a.owner.Leader().Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
 		t.Fatal(err)
 	}
 	a.letGo(bucket)
@@ -187,7 +187,7 @@ func TestLettingGoKeepsTheJournalEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 			bucket := reconciler.UniversalBucket()
-			if err := a.leader.Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
+			if err := a.owner.Leader().Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
 				t.Fatal(err)
 			}
 			progress := func(kind transitions.Kind) *checkpoint.Progress {

@@ -29,9 +29,9 @@ import (
 	"knative.dev/eventing/pkg/eventfilter"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/compose"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
@@ -219,11 +219,11 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 			return nil
 		}
 	}
-	if wait, ok := a.compose(ctx, d, t); !ok {
+	if wait, ok := a.composer.Read(ctx, tr, t, &d.at, d.logger); !ok {
 		return &retryAfterError{wait: wait}
 	}
 	if d.at.Withheld != nil {
-		t = withoutResults(t)
+		t = compose.WithoutResults(t)
 	}
 	if _, err := guarded(func() (struct{}, error) { return struct{}{}, events.SetData(&event, tr, t, d.at.Log, d.at.Masker) }); err != nil {
 		return d.settle(ctx, event, d.failedLocally(err, false))
@@ -232,37 +232,6 @@ func (a *Adapter) deliver(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 		return d.settle(ctx, event, d.failedLocally(filterErr, true))
 	}
 	return d.settle(ctx, event, a.sender.Send(ctx, event, &d.at.Fate))
-}
-
-// compose reads what the event's data needs, into its attempt: the masker
-// of the Secrets the step references and the step's log, unless a retry
-// holds them. false: the event waits (the wait) for the grant of its
-// Secrets (MaskGrantsByName).
-func (a *Adapter) compose(ctx context.Context, d *delivering, t transitions.Transition) (time.Duration, bool) {
-	if d.at.Masker == nil {
-		masker, withheld := a.masker(ctx, d.tr, t)
-		if a.cfg.MaskGrantsByName {
-			if wait, ok := a.grantWaits.await(withheld, d.tr.Namespace+"/"+t.PodName, time.Now()); ok {
-				return wait, false
-			}
-		}
-		d.at.Masker, d.at.Withheld = masker, withheld
-		if withheld != nil {
-			d.logger.Warnw("The step's log and results are withheld: a Secret it references cannot be masked", zap.Error(withheld))
-		}
-	}
-	if d.at.Log == nil {
-		// The first attempt, or a retry whose log was not held (see
-		// streams.MaxHeldBytes): read it.
-		switch {
-		case !a.carriesLog(t):
-		case d.at.Withheld != nil:
-			d.at.Log = &steplog.Log{Err: fmt.Errorf("log and results withheld: %w", d.at.Withheld)}
-		default:
-			d.at.Log = a.stepLog(ctx, d.tr, t)
-		}
-	}
-	return 0, true
 }
 
 // delivering is one delivery of an event: its TaskRun, lane and attempt.
@@ -350,18 +319,3 @@ func (e *retryAfterError) Error() string {
 }
 
 func (e *retryAfterError) Unwrap() error { return e.err }
-
-// carriesLog reports whether the transition's event carries the step's
-// log: a terminal step that ran in a pod, when logs are on.
-func (a *Adapter) carriesLog(t transitions.Transition) bool {
-	return (t.Kind == transitions.Succeeded || t.Kind == transitions.Failed) && a.cfg.LogMaxBytes > 0 && t.PodName != ""
-}
-
-// stepLog is the tail of a terminal transition's step container log (see
-// carriesLog), read within SendTimeout. It is read once per transition:
-// its retries carry the same (see retries).
-func (a *Adapter) stepLog(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) *steplog.Log {
-	readCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
-	defer cancel()
-	return a.logs.Tail(readCtx, tr.Namespace, t.PodName, t.StepState.Container, a.cfg.LogMaxBytes)
-}

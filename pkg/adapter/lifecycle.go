@@ -71,7 +71,7 @@ func (a *Adapter) forget(ctx context.Context, m streams.Match, why streams.Reaso
 // bucket's journal is still being read: the promotion queues it then.
 func (a *Adapter) deleted(tr *pipelinev1.TaskRun) {
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
-	if a.leader != nil && !a.leader.IsLeaderFor(key) {
+	if !a.owner.Leads(key) {
 		a.forget(context.Background(), streams.Incarnation(key, tr.UID), streams.DeletedElsewhere)
 		return
 	}
@@ -109,7 +109,7 @@ func (a *Adapter) demote(b reconciler.Bucket) {
 // and writes the progress of its TaskRuns, before the bucket is released
 // or once it was lost.
 func (a *Adapter) letGo(b reconciler.Bucket) {
-	if _, led := a.unready(b); !led {
+	if _, led := a.owner.Unready(b); !led {
 		// Not led in this term (still being acquired, its journal not yet
 		// read, or let go already): nothing was sent for it since the
 		// last flush, and what the ledger holds of it may be older than

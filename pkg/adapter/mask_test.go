@@ -18,19 +18,15 @@ package adapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
@@ -61,12 +57,6 @@ func TestSecretValuesMasked(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, kube, sink := newLogTestAdapter(t)
 			a.cfg.MaskSecretValues = tc.mask
-			a.opts.Kube = kube
-			patterns, err := masking.Compile(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a.patterns, a.patternMasker = patterns, masking.New(patterns, nil)
 			ctx := context.Background()
 			tr := finishedRun(at(9), "")
 			if _, err := kube.CoreV1().Pods(tr.Namespace).Create(ctx, credsPod(tr), metav1.CreateOptions{}); err != nil {
@@ -138,12 +128,6 @@ func TestMaskersShared(t *testing.T) {
 	const runs = 5
 	a, kube, sink := newLogTestAdapter(t)
 	a.cfg.MaskSecretValues = true
-	a.opts.Kube = kube
-	patterns, err := masking.Compile(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.patterns, a.patternMasker = patterns, masking.New(patterns, nil)
 	ctx := context.Background()
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: "ns", ResourceVersion: "7"},
 		Data: map[string][]byte{"token": []byte("fake")}}
@@ -186,87 +170,5 @@ func TestMaskersShared(t *testing.T) {
 	}
 	if want := first.Masker.Size() + rotated.Masker.Size() + (runs+1)*logBytes; a.streams.Held() != want {
 		t.Errorf("attempts hold %d bytes, want %d: two maskers and %d logs", a.streams.Held(), want, runs+1)
-	}
-}
-
-// TestMaskerCacheForgets: a shared masker lives as long as something holds
-// it; once nothing does, its entry goes and the next get builds anew.
-func TestMaskerCacheForgets(t *testing.T) {
-	var c maskerCache
-	builds := 0
-	build := func() *masking.Masker {
-		builds++
-		return masking.New(masking.Patterns{}, [][]byte{[]byte("s3cret-value")})
-	}
-	held := c.get("ns/creds@7", build)
-	if c.get("ns/creds@7", build) != held || builds != 1 {
-		t.Fatalf("%d builds for one key while its masker is held, want 1", builds)
-	}
-	runtime.KeepAlive(held)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		runtime.GC()
-		c.mu.Lock()
-		entries := len(c.by)
-		c.mu.Unlock()
-		if entries == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d entries left after their masker went", entries)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.get("ns/creds@7", build)
-	if builds != 2 {
-		t.Errorf("%d builds, want a new one once the first masker went", builds)
-	}
-}
-
-// TestGrantWaits: the events of a pod whose read is forbidden (the
-// controller has not granted it yet) wait, up to grantWait from the pod's
-// first refusal; any other error, or a refusal past that, does not; each
-// pod has its own deadline.
-func TestGrantWaits(t *testing.T) {
-	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
-	forbidden := fmt.Errorf("reading Secret %q: %w", "token",
-		apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "token", errors.New("not granted")))
-	var g grantWaits
-	steps := []struct {
-		name     string
-		err      error
-		pod      string
-		now      time.Time
-		wantWait bool
-	}{
-		{name: "read", err: nil, pod: "ci/a", now: t0},
-		{name: "not found", err: apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "token"), pod: "ci/a", now: t0},
-		{name: "first refusal", err: forbidden, pod: "ci/a", now: t0, wantWait: true},
-		{name: "refused within the wait", err: forbidden, pod: "ci/a", now: t0.Add(grantWait - time.Second), wantWait: true},
-		{name: "another pod's first refusal", err: forbidden, pod: "ci/b", now: t0.Add(grantWait - time.Second), wantWait: true},
-		{name: "refused past the wait", err: forbidden, pod: "ci/a", now: t0.Add(grantWait)},
-		{name: "the pod's next event, refused", err: forbidden, pod: "ci/a", now: t0.Add(grantWait + time.Second)},
-		{name: "the other pod still waits", err: forbidden, pod: "ci/b", now: t0.Add(grantWait + time.Second), wantWait: true},
-	}
-	for _, step := range steps {
-		wait, ok := g.await(step.err, step.pod, step.now)
-		if ok != step.wantWait || (ok && wait <= 0) {
-			t.Errorf("%s: await = %v, %v; want waiting %v", step.name, wait, ok, step.wantWait)
-		}
-	}
-}
-
-// TestWithoutResults: what a step can write a Secret's value into besides
-// its log is held back with it.
-func TestWithoutResults(t *testing.T) {
-	term := &corev1.ContainerStateTerminated{ExitCode: 0, Message: `[{"key":"token","value":"s3cr3t","type":1}]`}
-	tr := transitions.Transition{StepState: pipelinev1.StepState{Name: "a", ContainerState: corev1.ContainerState{Terminated: term},
-		Results: []pipelinev1.TaskRunStepResult{{Name: "token", Value: *pipelinev1.NewStructuredValues("s3cr3t")}}}}
-	got := withoutResults(tr)
-	if got.StepState.Results != nil || got.StepState.Terminated.Message != "" || got.StepState.Terminated.ExitCode != 0 {
-		t.Errorf("withoutResults kept %+v", got.StepState)
-	}
-	if term.Message == "" || tr.StepState.Results == nil {
-		t.Error("withoutResults changed the TaskRun's own state")
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -224,27 +223,11 @@ func (a *Adapter) runReplays(ctx context.Context) {
 	}
 }
 
-// ledParts are the replay parts of the buckets this replica leads (and has
-// read the journal of), with what each bucket has; the number of parts.
-func (a *Adapter) ledParts() (map[string]func(types.NamespacedName) bool, uint32) {
-	if a.leader == nil {
-		return map[string]func(types.NamespacedName) bool{replay.Part(0, 1): func(types.NamespacedName) bool { return true }}, 1
-	}
-	a.readyMu.RLock()
-	defer a.readyMu.RUnlock()
-	parts := map[string]func(types.NamespacedName) bool{}
-	for name, b := range a.ready {
-		// A bucket's Lease name ends in its part (adaptercontract.LeaseName).
-		parts[name[strings.LastIndex(name, ".")+1:]] = b.Has
-	}
-	return parts, a.opts.LeaderElection.Buckets
-}
-
 // reconcileReplays records the parts done, stops those no longer wanted or
 // led, starts those to do, and writes status.replays from the records.
 func (a *Adapter) reconcileReplays(ctx context.Context) error {
 	r := a.replays
-	led, n := a.ledParts()
+	led, n := a.owner.Parts()
 	r.mu.Lock()
 	specs, shown, seen := r.specs, r.shown, r.seen
 	r.mu.Unlock()

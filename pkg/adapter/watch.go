@@ -17,8 +17,11 @@ limitations under the License.
 package adapter
 
 import (
+	"context"
+
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -141,9 +144,7 @@ func (a *Adapter) enqueue(obj interface{}) {
 	if tr, ok := obj.(*pipelinev1.TaskRun); ok {
 		if key := (types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}); a.owns(key) {
 			a.queue.Add(key)
-			if a.guardWanted(tr) {
-				a.guards.Add(key)
-			}
+			a.guard.Offer(tr)
 		}
 	}
 }
@@ -160,4 +161,24 @@ func (a *Adapter) onDelete(obj interface{}) {
 		return
 	}
 	a.deleted(tr)
+}
+
+// guardKey applies the deletion guard to the TaskRun of the key, as the
+// watch last saw it, if this replica handles it.
+func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error {
+	if !a.owns(key) {
+		return nil
+	}
+	lister := a.watches.lister(key.Namespace)
+	if lister == nil {
+		return nil
+	}
+	tr, err := lister.Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return a.guard.Apply(ctx, tr, a.settled)
 }
