@@ -42,11 +42,11 @@ import (
 	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
 	"knative.dev/pkg/leaderelection"
 
-	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/compose"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/delivery"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/guard"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/ownership"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/progress"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
@@ -117,17 +117,12 @@ type Adapter struct {
 	opts   Options
 	cfg    *adaptercontract.Config
 	logger *zap.SugaredLogger
-	store  *checkpoint.Store
 	filter eventfilter.Filter
 	// composer reads what an event's data needs (Secrets to mask, logs).
 	composer *compose.Composer
 	stats    *metrics
-	// queue holds the TaskRuns with transitions to deliver; saves the
-	// TaskRuns whose delivered progress is to be written. Writing off the
-	// delivery path keeps a TaskRun's next events from waiting for an
-	// apiserver round trip.
+	// queue holds the TaskRuns with transitions to deliver.
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
-	saves workqueue.TypedRateLimitingInterface[types.UID]
 	// guard applies the deletion guard (spec.deletionGuard).
 	guard *guard.Guard
 
@@ -139,19 +134,12 @@ type Adapter struct {
 	owner   *ownership.Buckets
 	elector leaderelection.Elector
 
-	// journal is the source's journal ConfigMap (see checkpoint.Journal);
-	// journalKick wakes its writer; journalWriting serialises the journal
-	// writes of the writer, demotions and the shutdown.
-	journal        *checkpoint.Journal
-	journalKick    chan struct{}
-	journalWriting sync.Mutex
-
-	// ledger decides where each TaskRun's delivered progress is recorded;
-	// streams holds the rest of what the adapter knows of each TaskRun
-	// name (the incarnations seen and deleted, the attempts being
-	// retried, the sends under way).
-	ledger  *ledger
-	streams *streams.Table
+	// progress records how far each TaskRun's delivery got (the ledger,
+	// the annotations and the source's journal); streams holds the rest
+	// of what the adapter knows of each TaskRun name (the incarnations
+	// seen and deleted, the attempts being retried, the sends under way).
+	progress *progress.Recorder
+	streams  *streams.Table
 	// sender makes the events' attempts under spec.delivery's policy;
 	// requestTimeout bounds one attempt to the sink or the dead-letter
 	// sink.
@@ -162,11 +150,6 @@ type Adapter struct {
 	sourceInformer cache.SharedIndexInformer
 	// sourceEvents records Kubernetes Events on the source.
 	sourceEvents *sourceEvents
-	// ignored remembers which TaskRuns' ignored records were logged.
-	ignored ignoredRecords
-	// legacyBefore: checkpoint annotations that name no TaskRun are
-	// trusted on TaskRuns created before it (set once at start).
-	legacyBefore time.Time
 }
 
 // journalWriters is how many replicas of the source write its journal.
@@ -227,20 +210,12 @@ func New(opts Options) (*Adapter, error) {
 		requestTimeout: requestTimeout,
 		cfg:            opts.Config,
 		logger:         opts.Logger,
-		store:          &checkpoint.Store{Client: opts.Metadata, SourceUID: opts.Config.SourceUID},
-		journal:        checkpoint.SourceJournal(opts.Kube, opts.Config.SourceNamespace, opts.Config.SourceUID),
-		journalKick:    make(chan struct{}, 1),
-		ledger:         newLedger(opts.CheckpointInterval, opts.JournalMaxBytes, journalWriters(opts.LeaderElection)),
 		streams:        streams.New(),
 		owner:          ownership.All(),
 		sourceEvents:   newSourceEvents(opts.Kube, opts.Config, opts.RejectionInterval),
-		ignored:        newIgnoredRecords(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
-		saves: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[types.UID](opts.RetryBaseDelay, opts.RetryMaxDelay),
-			workqueue.TypedRateLimitingQueueConfig[types.UID]{Name: "checkpoints"}),
 	}
 	a.guard = guard.New(opts.Config, opts.Metadata, opts.SendTimeout, opts.Logger, workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
@@ -250,6 +225,13 @@ func New(opts Options) (*Adapter, error) {
 		return nil, fmt.Errorf("adapter metrics: %w", err)
 	}
 	a.stats = stats
+	a.progress = progress.New(progress.Options{
+		Kube: opts.Kube, Metadata: opts.Metadata, SourceUID: opts.Config.SourceUID, SourceNamespace: opts.Config.SourceNamespace,
+		Interval: opts.CheckpointInterval, JournalMax: opts.JournalMaxBytes, Writers: journalWriters(opts.LeaderElection),
+		Timeout: opts.SendTimeout, RetryBase: opts.RetryBaseDelay, RetryMax: opts.RetryMaxDelay,
+		Owns: a.owns, Cached: a.cached, Synced: func(ns string) bool { return a.watches.syncedFor(ns) },
+		Wrote: stats.checkpointWrote, Logger: opts.Logger,
+	})
 	if a.composer, err = compose.New(opts.Kube, opts.Config, opts.SendTimeout); err != nil {
 		return nil, fmt.Errorf("adapter: %w", err)
 	}
@@ -277,11 +259,11 @@ func New(opts Options) (*Adapter, error) {
 func (a *Adapter) Start(ctx context.Context) error {
 	defer a.sourceEvents.shutdown()
 	defer a.queue.ShutDown()
-	defer a.saves.ShutDown()
+	defer a.progress.Saves().ShutDown()
 	defer a.guard.Queue().ShutDown()
 	// Before any delivery, so that none repeats what the journal records.
 	// With replicas, each promotion reads its bucket's entries again.
-	if err := a.loadJournalRetrying(ctx); err != nil {
+	if err := a.progress.LoadAll(ctx); err != nil {
 		return err
 	}
 	// Replays start from the synced cache. The source's watch is waited
@@ -308,7 +290,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 		zap.Strings("namespaces", a.watches.namespaces()), zap.Int("watches", a.watches.count()),
 		zap.Bool("clusterWideWatch", a.cfg.AllNamespaces || a.cfg.ClusterWatch), zap.String("selector", a.cfg.LabelSelector),
 		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
-	a.pruneJournal()
+	a.progress.Prune()
 
 	// The elector outlives ctx until the checkpoints are flushed: a Lease
 	// released earlier would let the next leader start from stale
@@ -339,23 +321,23 @@ func (a *Adapter) Start(ctx context.Context) error {
 	}
 	for i := 0; i < checkpointWriters; i++ {
 		writers.Go(func() {
-			for processNext(ctx, a.saves, a.logger, "Checkpoint not written", a.saveOwned) {
+			for processNext(ctx, a.progress.Saves(), a.logger, "Checkpoint not written", a.progress.SaveOwned) {
 			}
 		})
 	}
-	writers.Go(func() { a.runJournal(ctx) })
+	writers.Go(func() { a.progress.RunJournal(ctx) })
 	writers.Go(func() { a.runReplays(ctx) })
 	<-ctx.Done()
 	a.queue.ShutDown()
 	deliveries.Wait()
 	// The writers finish what is queued; writes still waiting for their
 	// interval, or to be retried, and the journal are left to the flush.
-	a.saves.ShutDown()
+	a.progress.Saves().ShutDown()
 	a.guard.Queue().ShutDown()
 	writers.Wait()
 	// With replicas, only the buckets this one leads: the others' leaders
 	// may have recorded more since.
-	a.flush(ctx, a.owns)
+	a.progress.Flush(ctx, a.owns)
 	stopElector()
 	<-electorDone
 	if a.filter != nil {

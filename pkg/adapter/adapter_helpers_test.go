@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap/zaptest"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
 
@@ -70,8 +71,13 @@ func testAdapter(t *testing.T, cfg *adaptercontract.Config, tweak func(*Options)
 	}
 	t.Cleanup(func() {
 		a.queue.ShutDown()
-		a.saves.ShutDown()
+		a.progress.Saves().ShutDown()
 		a.guard.Queue().ShutDown()
 	})
 	return a
+}
+
+// keyOf is the name of TaskRun ci/<name>.
+func keyOf(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: "ci", Name: name}
 }

@@ -55,7 +55,7 @@ func (a *Adapter) setupLeaderElection() error {
 			// in different goroutines) wins.
 			generation, _ := a.owner.Unready(b)
 			readCtx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout)
-			err := a.loadJournal(readCtx, b.Has)
+			err := a.progress.Load(readCtx, b.Has)
 			cancel()
 			if err != nil {
 				// The annotations still hold every finished attempt; the

@@ -17,17 +17,14 @@ limitations under the License.
 package adapter
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonfake "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap/zaptest"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -119,8 +116,10 @@ func TestLettingGoWritesOnlyALedBucket(t *testing.T) {
 		// A finished attempt delivered and not yet annotated.
 		done := &checkpoint.Progress{}
 		done.Record(transitions.Transition{Kind: transitions.Succeeded, StepState: pipelinev1.StepState{Name: "compile"}})
-		a.ledger.delivered("tr-uid", key, done, time.Now())
-		a.ledger.schedule("tr-uid", true, nil, time.Now())
+		a.progress.Delivered("tr-uid", key, done)
+		tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, UID: "tr-uid"}}
+		tr.Status.CompletionTime = &metav1.Time{Time: time.Now()}
+		a.progress.Record(tr, true)
 	}
 	patches := func() int {
 		n := 0
@@ -148,93 +147,5 @@ func TestLettingGoWritesOnlyALedBucket(t *testing.T) {
 	a.letGo(bucket) // let go already
 	if n := patches(); n != 1 {
 		t.Errorf("%d annotation writes in all after letting go twice, want 1", n)
-	}
-}
-
-// TestLettingGoKeepsTheJournalEntries: letting go of a bucket writes its
-// running TaskRuns' progress also when the periodic journal write runs
-// while the bucket's finished attempts are being annotated: that write no
-// longer counts the bucket as this replica's and drops its entries from
-// what is pending (without them the next leader would send their events
-// again), and may find the journal full, so that what no longer fits goes
-// to its annotation.
-func TestLettingGoKeepsTheJournalEntries(t *testing.T) {
-	tests := []struct {
-		name string
-		// full: the periodic write finds the journal full (other
-		// replicas' entries).
-		full        bool
-		wantJournal []string
-		wantPatched []string
-	}{{
-		name:        "room in the journal",
-		wantJournal: []string{"running"},
-		wantPatched: []string{"finished"},
-	}, {
-		name:        "the journal full meanwhile",
-		full:        true,
-		wantPatched: []string{"finished", "running"},
-	}}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			kube := fake.NewClientset()
-			meta := metadatafake.NewSimpleMetadataClient(runtime.NewScheme())
-			a := bucketedAdapter(t, kube, meta)
-			defer a.queue.ShutDown()
-			ctx := context.Background()
-			if _, err := kube.CoreV1().ConfigMaps("ci").Create(ctx, &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.JournalName("src"), Namespace: "ci"}}, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			bucket := reconciler.UniversalBucket()
-			if err := a.owner.Leader().Promote(bucket, func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
-				t.Fatal(err)
-			}
-			progress := func(kind transitions.Kind) *checkpoint.Progress {
-				p := &checkpoint.Progress{}
-				p.Record(transitions.Transition{Kind: kind, StepState: pipelinev1.StepState{Name: "compile"}})
-				return p
-			}
-			finished, running := types.NamespacedName{Namespace: "ci", Name: "finished"}, types.NamespacedName{Namespace: "ci", Name: "running"}
-			a.ledger.delivered("finished-uid", finished, progress(transitions.Succeeded), time.Now())
-			a.ledger.schedule("finished-uid", true, nil, time.Now())
-			a.ledger.delivered("running-uid", running, progress(transitions.Started), time.Now())
-			a.ledger.schedule("running-uid", false, nil, time.Now())
-			var patched []string
-			// The periodic write, while the finished attempt is annotated.
-			meta.PrependReactor("patch", "*", func(action clientgotesting.Action) (bool, runtime.Object, error) {
-				patched = append(patched, action.(clientgotesting.PatchAction).GetName())
-				if len(patched) > 1 {
-					return false, nil, nil
-				}
-				if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
-					t.Error(err)
-				}
-				if tc.full {
-					// As a write's answer says when other replicas'
-					// entries fill the journal.
-					a.ledger.mu.Lock()
-					a.ledger.journalBytes = a.ledger.journalMax
-					a.ledger.mu.Unlock()
-				}
-				return false, nil, nil
-			})
-
-			a.letGo(bucket)
-			entries, _, err := a.journal.Load(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, e := range entries {
-				names = append(names, e.TaskRun.Name)
-			}
-			if diff := cmp.Diff(tc.wantJournal, names); diff != "" {
-				t.Errorf("journal entries after letting go (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantPatched, patched); diff != "" {
-				t.Errorf("annotations written (-want +got):\n%s", diff)
-			}
-		})
 	}
 }

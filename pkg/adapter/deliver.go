@@ -78,7 +78,7 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		// Done without a send of its own (a checkpoint covered the rest).
 		a.streams.Release(key, tr.UID, streams.Live)
 	}
-	a.recordProgress(tr, complete)
+	a.progress.Record(tr, complete)
 	if !complete || err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (a *Adapter) successorUnseen(key types.NamespacedName) bool {
 // and stops at the first that fails (its error) or once another replica
 // leads the TaskRun's bucket. complete: every transition is done.
 func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (complete bool, err error) {
-	progress := a.progress(tr)
+	progress := a.progress.Resume(tr)
 	for _, t := range transitions.AfterReported(transitions.ForTaskRun(tr, a.cfg.NotBefore.Time), progress.Done) {
 		if progress.Done(t) {
 			continue
@@ -132,34 +132,8 @@ func (a *Adapter) deliverOwned(ctx context.Context, tr *pipelinev1.TaskRun, t tr
 		return true, err
 	}
 	progress.Record(t)
-	a.ledger.delivered(tr.UID, key, progress, time.Now())
+	a.progress.Delivered(tr.UID, key, progress)
 	return true, nil
-}
-
-// progress is where the TaskRun's delivery resumes: the further of its
-// checkpoint annotation and this process's memory.
-func (a *Adapter) progress(tr *pipelinev1.TaskRun) *checkpoint.Progress {
-	p, err := a.checkpointOf(tr)
-	if err != nil && a.ignored.first(tr.UID, ignoredAnnotation) {
-		a.logger.Warnw("Ignoring the TaskRun's checkpoint", zap.String("taskRun", tr.Namespace+"/"+tr.Name), zap.Error(err))
-	}
-	resumed, witnessed := a.ledger.progress(tr.UID, p)
-	if witnessed {
-		// Delivered by this process, so true even where the status now
-		// shows less: Tekton re-creates a pod that vanished before it saw
-		// it fail, and its steps run again under the same ids.
-		return resumed
-	}
-	if why := resumed.Beyond(tr); why != "" {
-		// From the journal, which anyone who may patch its ConfigMap can
-		// write: a record of more than happened would silence the run.
-		if a.ignored.first(tr.UID, ignoredJournalEntry) {
-			a.logger.Warnw("Ignoring the TaskRun's progress journal entry", zap.String("taskRun", tr.Namespace+"/"+tr.Name),
-				zap.String("configMap", a.journal.Name()), zap.String("reason", why))
-		}
-		return p
-	}
-	return resumed
 }
 
 // deliver delivers the transition's event in the lane (the replay that

@@ -41,16 +41,12 @@ import (
 // entry the bucket's leader removes), then their replays.
 func (a *Adapter) forget(ctx context.Context, m streams.Match, why streams.Reason) []types.UID {
 	uids := a.streams.Forget(ctx, m, why)
-	kick := false
 	for _, uid := range uids {
 		if why == streams.DeletedElsewhere {
-			a.ledger.drop(uid)
+			a.progress.Drop(uid)
 		} else {
-			kick = a.ledger.forget(uid) || kick
+			a.progress.Forget(uid)
 		}
-	}
-	if kick {
-		a.kickJournal()
 	}
 	switch why {
 	case streams.DeletedHere, streams.DeletedElsewhere:
@@ -122,7 +118,7 @@ func (a *Adapter) letGo(b reconciler.Bucket) {
 			zap.String("bucket", b.Name()))
 	}
 	cancel()
-	a.flush(context.Background(), b.Has)
+	a.progress.Flush(context.Background(), b.Has)
 }
 
 // namespaceLeft lets go of a namespace no longer watched (its watch is

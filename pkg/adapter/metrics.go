@@ -42,12 +42,6 @@ const (
 	MetricCheckpointWrites = "tekton_step_source.checkpoint.writes"
 )
 
-// The stores of MetricCheckpointWrites.
-const (
-	storeJournal    = "journal"
-	storeAnnotation = "annotation"
-)
-
 type metrics struct {
 	delivered, filtered, rejected, deadLettered, failed metric.Int64Counter
 	checkpointWrites                                    metric.Int64Counter
@@ -102,18 +96,12 @@ func (m *metrics) sent(ctx context.Context, eventType string, took time.Duration
 	m.sendDuration.Record(ctx, took.Seconds(), m.attrs, typeAttr)
 }
 
-// The outcomes of MetricCheckpointWrites: written, failed (retried), or
-// refused for good (an annotation that would make the TaskRun's
-// annotations too large, whose progress goes to the journal; a journal
-// write that would make it too large, whose new entries go to their
-// annotations).
-const (
-	outcomeWritten = "written"
-	outcomeFailed  = "failed"
-	outcomeRefused = "refused"
-)
-
-// checkpointWrote counts one checkpoint write to the store.
+// checkpointWrote counts one checkpoint write to the store, with its
+// outcome (progress.StoreJournal, StoreAnnotation; OutcomeWritten,
+// OutcomeFailed (retried), OutcomeRefused (for good: an annotation that
+// would make the TaskRun's annotations too large, whose progress goes to
+// the journal; a journal write that would make it too large, whose new
+// entries go to their annotations)).
 func (m *metrics) checkpointWrote(ctx context.Context, store, outcome string) {
 	m.checkpointWrites.Add(ctx, 1, m.attrs, metric.WithAttributes(
 		attribute.String("checkpoint.store", store), attribute.String("outcome", outcome)))

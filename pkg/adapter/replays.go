@@ -59,6 +59,8 @@ type replays struct {
 	// running are the parts this process replays.
 	running map[checkpoint.ReplayPartKey]*replayPart
 	wake    chan struct{}
+	// journal records the parts (in the source's journal ConfigMap).
+	journal *checkpoint.Journal
 }
 
 // replayPart is a part of a replay being run.
@@ -170,6 +172,7 @@ func (r *replays) forget(match func(types.NamespacedName) bool) {
 // nothing else of its kind) for spec.replays.
 func (a *Adapter) setupReplays() {
 	a.replays = newReplays()
+	a.replays.journal = checkpoint.SourceJournal(a.opts.Kube, a.cfg.SourceNamespace, a.cfg.SourceUID)
 	factory := sourceinformers.NewSharedInformerFactoryWithOptions(a.opts.Sources, 0,
 		sourceinformers.WithNamespace(a.cfg.SourceNamespace),
 		sourceinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -236,7 +239,7 @@ func (a *Adapter) reconcileReplays(ctx context.Context) error {
 	}
 	recordCtx, cancel := context.WithTimeout(ctx, a.opts.SendTimeout)
 	defer cancel()
-	records, err := a.journal.ReplayParts(recordCtx)
+	records, err := a.replays.journal.ReplayParts(recordCtx)
 	if err != nil {
 		return err
 	}
@@ -289,7 +292,7 @@ func (a *Adapter) reconcileReplays(ctx context.Context) error {
 	}
 	obsolete := replay.Obsolete(specs, records, n)
 	if len(set) > 0 || len(obsolete) > 0 {
-		if err := a.journal.RecordReplayParts(recordCtx, set, obsolete); err != nil {
+		if err := a.replays.journal.RecordReplayParts(recordCtx, set, obsolete); err != nil {
 			return err
 		}
 		for k, rec := range set {
@@ -361,7 +364,7 @@ func (a *Adapter) replayTaskRun(ctx context.Context, key types.NamespacedName, u
 		a.replays.finish(uid, parts)
 		return nil
 	}
-	progress := a.progress(tr)
+	progress := a.progress.Resume(tr)
 	all := transitions.AfterReported(transitions.ForTaskRun(tr, time.Time{}), progress.Done)
 	live := map[string]bool{}
 	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {

@@ -103,7 +103,7 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 	if !transitions.Final(tr) {
 		return false
 	}
-	p, err := a.checkpointOf(tr)
+	p, err := a.progress.Checkpoint(tr)
 	if err != nil {
 		return false
 	}
@@ -181,4 +181,18 @@ func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error 
 		return err
 	}
 	return a.guard.Apply(ctx, tr, a.settled)
+}
+
+// cached is the TaskRun of the name as the watch last saw it, nil when it
+// holds none.
+func (a *Adapter) cached(key types.NamespacedName) *pipelinev1.TaskRun {
+	lister := a.watches.lister(key.Namespace)
+	if lister == nil {
+		return nil
+	}
+	tr, err := lister.Get(key.Name)
+	if err != nil {
+		return nil
+	}
+	return tr
 }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+package progress
 
 import (
 	"context"
@@ -23,11 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
 	clientgotesting "k8s.io/client-go/testing"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
@@ -42,29 +41,38 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
-// pendingUID is the TaskRun whose journal entry journalAdapter has pending.
+// pendingUID is the TaskRun whose journal entry testRecorder has pending.
 const pendingUID = types.UID("tr-uid")
 
-// journalAdapter is an Adapter with only what the journal writer uses,
-// against kube, with ci/build (pendingUID) delivered up to compile's
-// start and its journal entry pending.
-func journalAdapter(t *testing.T, kube *fake.Clientset, mp metric.MeterProvider, opts Options) *Adapter {
+// testRecorder is a Recorder against kube (its journal created as the
+// controller creates it), owning every TaskRun, with ci/build (pendingUID)
+// delivered up to compile's start and its journal entry pending. cached is
+// the watch's cache; wrote receives each write's store/outcome.
+func testRecorder(t *testing.T, kube *fake.Clientset, opts Options, cached map[types.NamespacedName]*pipelinev1.TaskRun, wrote func(string)) *Recorder {
 	t.Helper()
-	// As the controller creates it with the source.
 	if _, err := kube.CoreV1().ConfigMaps("ci").Create(context.Background(), &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: adaptercontract.JournalName("src"), Namespace: "ci"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	a := testAdapter(t, &adaptercontract.Config{SourceUID: "src", SourceName: "steps", SourceNamespace: "ci"}, func(o *Options) {
-		o.Kube, o.MeterProvider = kube, mp
-		o.CheckpointInterval, o.JournalMaxBytes = opts.CheckpointInterval, 1<<20
-		o.RetryBaseDelay, o.RetryMaxDelay, o.SendTimeout = opts.RetryBaseDelay, opts.RetryMaxDelay, opts.SendTimeout
-	})
+	opts.Kube, opts.Metadata = kube, metadatafake.NewSimpleMetadataClient(runtime.NewScheme())
+	opts.SourceUID, opts.SourceNamespace = "src", "ci"
+	opts.JournalMax, opts.Writers = 1<<20, 1
+	opts.Owns = func(types.NamespacedName) bool { return true }
+	opts.Cached = func(key types.NamespacedName) *pipelinev1.TaskRun { return cached[key] }
+	opts.Synced = func(string) bool { return true }
+	opts.Wrote = func(_ context.Context, store, outcome string) {
+		if wrote != nil {
+			wrote(store + "/" + outcome)
+		}
+	}
+	opts.Logger = zaptest.NewLogger(t).Sugar()
+	r := New(opts)
+	t.Cleanup(r.saves.ShutDown)
 	delivered := &checkpoint.Progress{}
 	delivered.Record(transitions.Transition{Kind: transitions.Started, StepState: pipelinev1.StepState{Name: "compile"}})
-	a.ledger.runs[pendingUID] = &runState{key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{}}
-	a.ledger.journalPending[pendingUID] = struct{}{}
-	return a
+	r.ledger.runs[pendingUID] = &runState{key: types.NamespacedName{Namespace: "ci", Name: "build"}, delivered: delivered, saved: &checkpoint.Progress{}}
+	r.ledger.journalPending[pendingUID] = struct{}{}
+	return r
 }
 
 // TestJournalEntryObsoleteOnArrival: a TaskRun annotated or deleted while
@@ -94,22 +102,22 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientset()
-			a := journalAdapter(t, kube, noop.NewMeterProvider(), Options{SendTimeout: time.Second})
+			r := testRecorder(t, kube, Options{Timeout: time.Second}, nil, nil)
 			var once sync.Once
 			kube.PrependReactor("patch", "configmaps", func(clientgotesting.Action) (bool, runtime.Object, error) {
 				once.Do(func() {
-					a.ledger.mu.Lock()
-					tc.during(a.ledger)
-					a.ledger.mu.Unlock()
+					r.ledger.mu.Lock()
+					tc.during(r.ledger)
+					r.ledger.mu.Unlock()
 				})
 				return false, nil, nil
 			})
 
 			ctx := context.Background()
-			if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
+			if _, err := r.writeJournal(ctx, r.opts.Owns, nil); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.writeJournal(ctx, a.owns, nil); err != nil {
+			if _, err := r.writeJournal(ctx, r.opts.Owns, nil); err != nil {
 				t.Fatal(err)
 			}
 			cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, adaptercontract.JournalName("src"), metav1.GetOptions{})
@@ -119,7 +127,7 @@ func TestJournalEntryObsoleteOnArrival(t *testing.T) {
 			if _, ok := cm.Data[string(uid)]; ok != tc.wantEntry {
 				t.Errorf("journal %v: entry present = %v, want %v", cm.Data, ok, tc.wantEntry)
 			}
-			l := a.ledger
+			l := r.ledger
 			if _, ok := l.journalSizes[uid]; ok != tc.wantEntry || (l.journalBytes > 0) != tc.wantEntry {
 				t.Errorf("journal size bookkeeping: sizes %v, bytes %d", l.journalSizes, l.journalBytes)
 			}
@@ -142,16 +150,21 @@ func TestJournalWriteIsRetried(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	reader := sdkmetric.NewManualReader()
-	a := journalAdapter(t, kube, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
-		Options{SendTimeout: time.Second, RetryBaseDelay: 10 * time.Millisecond, RetryMaxDelay: 50 * time.Millisecond})
+	var mu sync.Mutex
+	outcomes := map[string]int64{}
+	r := testRecorder(t, kube, Options{Timeout: time.Second, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond}, nil,
+		func(write string) {
+			mu.Lock()
+			defer mu.Unlock()
+			outcomes[write]++
+		})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.runJournal(ctx)
+		r.RunJournal(ctx)
 	}()
-	a.kickJournal()
+	r.kickJournal()
 	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
 		cm, err := kube.CoreV1().ConfigMaps("ci").Get(ctx, adaptercontract.JournalName("src"), metav1.GetOptions{})
 		return err == nil && cm.Data[string(uid)] != "", nil
@@ -162,23 +175,8 @@ func TestJournalWriteIsRetried(t *testing.T) {
 		t.Fatalf("the entry never landed after %d refusals", refusals.Load())
 	}
 
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	outcomes := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != MetricCheckpointWrites {
-				continue
-			}
-			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				store, _ := dp.Attributes.Value("checkpoint.store")
-				outcome, _ := dp.Attributes.Value("outcome")
-				outcomes[store.AsString()+"/"+outcome.AsString()] += dp.Value
-			}
-		}
-	}
+	mu.Lock()
+	defer mu.Unlock()
 	// The first attempt's Patch is refused; each of the three refusals is
 	// one failed write, then one is written.
 	if outcomes["journal/failed"] != 3 || outcomes["journal/written"] != 1 {
@@ -221,20 +219,101 @@ func TestAnnotationCovers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := testAdapter(t, &adaptercontract.Config{}, nil)
+			cached := map[types.NamespacedName]*pipelinev1.TaskRun{}
 			if tc.uid != "" {
 				tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "build", UID: tc.uid}}
 				if tc.annotation != "" {
 					tr.Annotations = map[string]string{checkpoint.AnnotationPrefix + "src": tc.annotation}
 				}
 				tr.Status.Steps = tc.steps
-				// As the watch caches it.
-				if err := a.watches.byNamespace["ci"].informer.GetIndexer().Add(tr); err != nil {
-					t.Fatal(err)
-				}
+				cached[write.key] = tr
 			}
-			if got := a.annotationCovers(write); got != tc.want {
+			r := testRecorder(t, fake.NewClientset(), Options{Timeout: time.Second}, cached, nil)
+			if got := r.annotationCovers(write); got != tc.want {
 				t.Errorf("annotationCovers = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFlushKeepsTheJournalEntries: a flush for a bucket let go writes its
+// running TaskRuns' progress also when the periodic journal write runs
+// while the bucket's finished attempts are being annotated: that write no
+// longer counts the bucket as this replica's and drops its entries from
+// what is pending (without them the next leader would send their events
+// again), and may find the journal full, so that what no longer fits goes
+// to its annotation.
+func TestFlushKeepsTheJournalEntries(t *testing.T) {
+	tests := []struct {
+		name string
+		// full: the periodic write finds the journal full (other
+		// replicas' entries).
+		full        bool
+		wantJournal []string
+		wantPatched []string
+	}{{
+		name:        "room in the journal",
+		wantJournal: []string{"running"},
+		wantPatched: []string{"finished"},
+	}, {
+		name:        "the journal full meanwhile",
+		full:        true,
+		wantPatched: []string{"finished", "running"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := fake.NewClientset()
+			r := testRecorder(t, kube, Options{Timeout: time.Second}, nil, nil)
+			r.ledger.drop(pendingUID)
+			delete(r.ledger.journalPending, pendingUID)
+			ctx := context.Background()
+			progress := func(kind transitions.Kind) *checkpoint.Progress {
+				p := &checkpoint.Progress{}
+				p.Record(transitions.Transition{Kind: kind, StepState: pipelinev1.StepState{Name: "compile"}})
+				return p
+			}
+			finished, running := types.NamespacedName{Namespace: "ci", Name: "finished"}, types.NamespacedName{Namespace: "ci", Name: "running"}
+			r.ledger.delivered("finished-uid", finished, progress(transitions.Succeeded), time.Now())
+			r.ledger.schedule("finished-uid", true, nil, time.Now())
+			r.ledger.delivered("running-uid", running, progress(transitions.Started), time.Now())
+			r.ledger.schedule("running-uid", false, nil, time.Now())
+			// The bucket is let go: this replica no longer owns its TaskRuns.
+			r.opts.Owns = func(types.NamespacedName) bool { return false }
+			var patched []string
+			meta := r.store.Client.(*metadatafake.FakeMetadataClient)
+			// The periodic write, while the finished attempt is annotated.
+			meta.PrependReactor("patch", "*", func(action clientgotesting.Action) (bool, runtime.Object, error) {
+				patched = append(patched, action.(clientgotesting.PatchAction).GetName())
+				if len(patched) > 1 {
+					return false, nil, nil
+				}
+				if _, err := r.writeJournal(ctx, r.opts.Owns, nil); err != nil {
+					t.Error(err)
+				}
+				if tc.full {
+					// As a write's answer says when other replicas'
+					// entries fill the journal.
+					r.ledger.mu.Lock()
+					r.ledger.journalBytes = r.ledger.journalMax
+					r.ledger.mu.Unlock()
+				}
+				return false, nil, nil
+			})
+
+			r.Flush(ctx, func(types.NamespacedName) bool { return true })
+			entries, _, err := r.journal.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.TaskRun.Name)
+			}
+			if diff := cmp.Diff(tc.wantJournal, names); diff != "" {
+				t.Errorf("journal entries after the flush (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantPatched, patched); diff != "" {
+				t.Errorf("annotations written (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+package progress
 
 import (
 	"fmt"
@@ -31,7 +31,7 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
 )
 
-// Table tests of the checkpoint placement policy (progress.go), without an
+// Table tests of the checkpoint placement policy (ledger.go), without an
 // apiserver: persist_test.go and test/integration test the writes.
 
 var (

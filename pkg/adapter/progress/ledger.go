@@ -14,7 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+// Package progress records how far each TaskRun's delivery got: the
+// ledger decides, from what this process knows, where each TaskRun's
+// delivered progress belongs (its annotation, the source's journal, or
+// nowhere yet) and when; the Recorder carries those decisions out and
+// reads the records back at start and when a bucket is promoted.
+package progress
 
 import (
 	"sync"
@@ -31,7 +36,7 @@ import (
 // must be written, where and when, and what may be pruned. Its decisions
 // depend only on their arguments and its own state (the clock is an
 // argument), so they are table-tested without an apiserver
-// (progress_test.go); persist.go carries them out.
+// (ledger_test.go); the Recorder carries them out.
 //
 // The rule it enforces: a finished attempt belongs in the TaskRun's
 // annotation, written at once; a running TaskRun's progress goes to the
