@@ -47,7 +47,9 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/guard"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/ownership"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/progress"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/replay"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/watches"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	sourcesclient "github.com/tektonstep/tekton-step-source/pkg/client/clientset/versioned"
 )
@@ -127,7 +129,7 @@ type Adapter struct {
 	guard *guard.Guard
 
 	// watches are the TaskRun informers and the namespaces they serve.
-	watches *watchSet
+	watches *watches.Set
 
 	// owner says which TaskRuns this replica handles; elector, with
 	// leader election, leads the buckets.
@@ -140,13 +142,10 @@ type Adapter struct {
 	// seen and deleted, the attempts being retried, the sends under way).
 	progress *progress.Recorder
 	streams  *streams.Table
-	// sender makes the events' attempts under spec.delivery's policy;
-	// requestTimeout bounds one attempt to the sink or the dead-letter
-	// sink.
-	sender         *delivery.Sender
-	requestTimeout time.Duration
+	// sender makes the events' attempts under spec.delivery's policy.
+	sender *delivery.Sender
 	// replays runs spec.replays; sourceInformer watches the source for it.
-	replays        *replays
+	replays        *replay.Runner
 	sourceInformer cache.SharedIndexInformer
 	// sourceEvents records Kubernetes Events on the source.
 	sourceEvents *sourceEvents
@@ -205,14 +204,13 @@ func New(opts Options) (*Adapter, error) {
 		opts.RejectionInterval = DefaultRejectionInterval
 	}
 	a := &Adapter{
-		opts:           opts,
-		sender:         delivery.NewSender(opts.CloudEvents, opts.DeadLetter, policy, requestTimeout, opts.RetryBaseDelay, opts.RetryMaxDelay),
-		requestTimeout: requestTimeout,
-		cfg:            opts.Config,
-		logger:         opts.Logger,
-		streams:        streams.New(),
-		owner:          ownership.All(),
-		sourceEvents:   newSourceEvents(opts.Kube, opts.Config, opts.RejectionInterval),
+		opts:         opts,
+		sender:       delivery.NewSender(opts.CloudEvents, opts.DeadLetter, policy, requestTimeout, opts.RetryBaseDelay, opts.RetryMaxDelay),
+		cfg:          opts.Config,
+		logger:       opts.Logger,
+		streams:      streams.New(),
+		owner:        ownership.All(),
+		sourceEvents: newSourceEvents(opts.Kube, opts.Config, opts.RejectionInterval),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.RetryBaseDelay, opts.RetryMaxDelay),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "taskruns"}),
@@ -229,7 +227,7 @@ func New(opts Options) (*Adapter, error) {
 		Kube: opts.Kube, Metadata: opts.Metadata, SourceUID: opts.Config.SourceUID, SourceNamespace: opts.Config.SourceNamespace,
 		Interval: opts.CheckpointInterval, JournalMax: opts.JournalMaxBytes, Writers: journalWriters(opts.LeaderElection),
 		Timeout: opts.SendTimeout, RetryBase: opts.RetryBaseDelay, RetryMax: opts.RetryMaxDelay,
-		Owns: a.owns, Cached: a.cached, Synced: func(ns string) bool { return a.watches.syncedFor(ns) },
+		Owns: a.owns, Cached: a.cached, Synced: func(ns string) bool { return a.watches.SyncedFor(ns) },
 		Wrote: stats.checkpointWrote, Logger: opts.Logger,
 	})
 	if a.composer, err = compose.New(opts.Kube, opts.Config, opts.SendTimeout); err != nil {
@@ -240,7 +238,7 @@ func New(opts Options) (*Adapter, error) {
 	}
 	a.setupWatches()
 	if !a.cfg.NamespacesFromStatus {
-		if err := a.watches.init(a.cfg.Namespaces); err != nil {
+		if err := a.watches.Init(a.cfg.Namespaces); err != nil {
 			return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
 		}
 	}
@@ -275,19 +273,19 @@ func (a *Adapter) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := a.watches.init(namespaces); err != nil {
+		if err := a.watches.Init(namespaces); err != nil {
 			return fmt.Errorf("TaskRun selector: %w", err)
 		}
 		// A change of the status while the first watches were built.
 		if latest, ok := a.statusNamespaces(); ok {
-			a.watches.setNamespaces(latest)
+			a.watches.SetNamespaces(latest)
 		}
 	}
-	if !a.watches.start(ctx) {
+	if !a.watches.Start(ctx) {
 		return fmt.Errorf("TaskRun informers did not sync: %w", context.Cause(ctx))
 	}
 	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
-		zap.Strings("namespaces", a.watches.namespaces()), zap.Int("watches", a.watches.count()),
+		zap.Strings("namespaces", a.watches.Namespaces()), zap.Int("watches", a.watches.Count()),
 		zap.Bool("clusterWideWatch", a.cfg.AllNamespaces || a.cfg.ClusterWatch), zap.String("selector", a.cfg.LabelSelector),
 		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
 	a.progress.Prune()
@@ -326,7 +324,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 		})
 	}
 	writers.Go(func() { a.progress.RunJournal(ctx) })
-	writers.Go(func() { a.runReplays(ctx) })
+	writers.Go(func() { a.replays.Run(ctx) })
 	<-ctx.Done()
 	a.queue.ShutDown()
 	deliveries.Wait()
@@ -349,39 +347,4 @@ func (a *Adapter) Start(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// processNext runs do on the next key of q, and retries the key when do
-// fails: after the wait a *retryAfterError asks for, else with q's
-// backoff. A panic in do fails the key (logged with its stack), not the
-// process: one TaskRun no code expected stops only itself. It reports
-// false once q is shut down.
-func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitingInterface[K], logger *zap.SugaredLogger,
-	failure string, do func(context.Context, K) error) bool {
-	key, quit := q.Get()
-	if quit {
-		return false
-	}
-	defer q.Done(key)
-	_, err := guarded(func() (struct{}, error) { return struct{}{}, do(ctx, key) })
-	if p, ok := err.(*panicError); ok {
-		logger.Errorw(failure+": panicked", zap.String("taskrun", fmt.Sprint(key)), zap.Error(err), zap.ByteString("stack", p.stack))
-	}
-	if err != nil {
-		var wait *retryAfterError
-		if errors.As(err, &wait) {
-			if wait.err != nil && ctx.Err() == nil {
-				logger.Warnw(failure+", will retry", zap.String("taskrun", fmt.Sprint(key)), zap.Duration("after", wait.wait), zap.Error(wait.err))
-			}
-			q.AddAfter(key, wait.wait)
-			return true
-		}
-		if ctx.Err() == nil {
-			logger.Warnw(failure+", will retry", zap.String("taskrun", fmt.Sprint(key)), zap.Int("retries", q.NumRequeues(key)), zap.Error(err))
-		}
-		q.AddRateLimited(key)
-		return true
-	}
-	q.Forget(key)
-	return true
 }

@@ -20,8 +20,6 @@ import (
 	"context"
 	"errors"
 
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	"go.uber.org/zap"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -46,44 +44,8 @@ import (
 // not send those events again.
 func (a *Adapter) setupLeaderElection() error {
 	leader := &reconciler.LeaderAwareFuncs{
-		PromoteFunc: func(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
-			// The bucket is led from now on (LeaderAwareFuncs marked it
-			// before calling this), but its TaskRuns are handled only once
-			// the journal has told how far the previous leader got; what
-			// the informers queue meanwhile is queued again below. A
-			// demotion while the journal is read (client-go runs the two
-			// in different goroutines) wins.
-			generation, _ := a.owner.Unready(b)
-			readCtx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout)
-			err := a.progress.Load(readCtx, b.Has)
-			cancel()
-			if err != nil {
-				// The annotations still hold every finished attempt; the
-				// bucket's running TaskRuns may repeat events.
-				a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
-					zap.String("bucket", b.Name()), zap.Error(err))
-			}
-			a.owner.MarkReady(b, generation)
-			n := 0
-			a.watches.each(func(tr *pipelinev1.TaskRun) {
-				if b.Has(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}) {
-					// As the watch queues it: for delivery, and for the
-					// deletion guard (a TaskRun being deleted may never
-					// change again).
-					a.enqueue(tr)
-					n++
-				}
-			})
-			// Deleted while the journal was read.
-			for _, key := range a.streams.DeletedKeys(b.Has) {
-				enq(b, key)
-			}
-			a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
-			// The bucket's parts of unfinished replays are this replica's now.
-			a.replays.kick()
-			return nil
-		},
-		DemoteFunc: a.demote,
+		PromoteFunc: a.promote,
+		DemoteFunc:  a.demote,
 	}
 	lec := *a.opts.LeaderElection
 	a.owner = ownership.Elected(leader, lec.Buckets)

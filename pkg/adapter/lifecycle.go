@@ -51,12 +51,12 @@ func (a *Adapter) forget(ctx context.Context, m streams.Match, why streams.Reaso
 	switch why {
 	case streams.DeletedHere, streams.DeletedElsewhere:
 		// Nothing of it is left to replay.
-		a.replays.finish(m.UID, nil)
+		a.replays.Finish(m.UID, nil)
 	case streams.NamespaceLeft:
-		a.replays.forget(m.Key)
+		a.replays.Forget(m.Key)
 	case streams.BucketLetGo:
 		// Its parts of unfinished replays stop; the next leader does them.
-		a.replays.kick()
+		a.replays.Kick()
 	}
 	return uids
 }
@@ -82,7 +82,48 @@ func (a *Adapter) deleted(tr *pipelinev1.TaskRun) {
 // TaskRuns move away: a delivery reads the Secrets to mask and the log,
 // then tries the sink and, if that fails for good, the dead-letter sink.
 func (a *Adapter) handOverWait() time.Duration {
-	return 2 * (a.opts.SendTimeout + a.requestTimeout)
+	return 2 * (a.opts.SendTimeout + a.sender.AttemptTimeout())
+}
+
+// promote takes over a bucket this replica now leads: read its journal
+// entries (how far the previous leader got), mark it ready, and queue its
+// TaskRuns, those deleted meanwhile too, and its replay parts.
+func (a *Adapter) promote(b reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
+	// The bucket is led from now on (LeaderAwareFuncs marked it
+	// before calling this), but its TaskRuns are handled only once
+	// the journal has told how far the previous leader got; what
+	// the informers queue meanwhile is queued again below. A
+	// demotion while the journal is read (client-go runs the two
+	// in different goroutines) wins.
+	generation, _ := a.owner.Unready(b)
+	readCtx, cancel := context.WithTimeout(context.Background(), a.opts.SendTimeout)
+	err := a.progress.Load(readCtx, b.Has)
+	cancel()
+	if err != nil {
+		// The annotations still hold every finished attempt; the
+		// bucket's running TaskRuns may repeat events.
+		a.logger.Warnw("Could not read the progress journal; running TaskRuns of the bucket may send events again",
+			zap.String("bucket", b.Name()), zap.Error(err))
+	}
+	a.owner.MarkReady(b, generation)
+	n := 0
+	a.watches.Each(func(tr *pipelinev1.TaskRun) {
+		if b.Has(types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}) {
+			// As the watch queues it: for delivery, and for the
+			// deletion guard (a TaskRun being deleted may never
+			// change again).
+			a.enqueue(tr)
+			n++
+		}
+	})
+	// Deleted while the journal was read.
+	for _, key := range a.streams.DeletedKeys(b.Has) {
+		enq(b, key)
+	}
+	a.logger.Infow("Leading a bucket of TaskRuns", zap.String("bucket", b.Name()), zap.Int("taskruns", n))
+	// The bucket's parts of unfinished replays are this replica's now.
+	a.replays.Kick()
+	return nil
 }
 
 // demote hands a bucket over to the replica that leads it next: stop

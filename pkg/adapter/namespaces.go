@@ -18,11 +18,11 @@ package adapter
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/watches"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
@@ -55,22 +55,10 @@ func (a *Adapter) confirmedNamespaces(ctx context.Context) ([]string, error) {
 func (a *Adapter) statusNamespaces() ([]string, bool) {
 	for _, obj := range a.sourceInformer.GetStore().List() {
 		if src, ok := obj.(*v1alpha1.TektonStepSource); ok && string(src.UID) == a.cfg.SourceUID {
-			return confirmedIn(src)
+			return watches.Confirmed(src)
 		}
 	}
 	return nil, false
-}
-
-// confirmedIn: the namespaces to watch (sorted) that the source's status
-// confirms, false when it confirms none. A refusal (SufficientPermissions
-// not True) clears status.namespaces: the adapter keeps what it watches,
-// as it did before the refusal, until the controller decides again.
-func confirmedIn(src *v1alpha1.TektonStepSource) ([]string, bool) {
-	c := src.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions)
-	if c == nil || !c.IsTrue() {
-		return nil, false
-	}
-	return slices.Sorted(slices.Values(src.Status.Namespaces)), true
 }
 
 // followNamespaces applies what the source's status confirms, once the
@@ -79,11 +67,11 @@ func (a *Adapter) followNamespaces(src *v1alpha1.TektonStepSource) {
 	if !a.cfg.NamespacesFromStatus {
 		return
 	}
-	namespaces, ok := confirmedIn(src)
+	namespaces, ok := watches.Confirmed(src)
 	if !ok {
 		return
 	}
-	joined, left, applied := a.watches.setNamespaces(namespaces)
+	joined, left, applied := a.watches.SetNamespaces(namespaces)
 	if !applied {
 		return
 	}

@@ -29,13 +29,14 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/checkpoint"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/leanwatch"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/watches"
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 )
 
 // This file watches TaskRuns: the informers, the trimmed cache, and the
 // handlers that queue TaskRuns for delivery.
 
-// setupWatches prepares the TaskRun watches (watchSet): each an informer
+// setupWatches prepares the TaskRun watches (watches.Set): each an informer
 // with the selectors applied server-side, decoding only the fields
 // transitions and events use (leanwatch), whose handlers queue the
 // TaskRuns of the namespaces it handles. A cluster-wide watch for a list
@@ -43,7 +44,7 @@ import (
 // are cached as bare names (trim) and never handled.
 func (a *Adapter) setupWatches() {
 	decoder := leanwatch.NewDecoder(checkpoint.Key(a.cfg.SourceUID), transitions.Final)
-	a.watches = newWatchSet(a.cfg, func(w adaptercontract.Watch, keep func(string) bool) *taskRunWatch {
+	a.watches = watches.NewSet(a.cfg, func(w adaptercontract.Watch, keep func(string) bool) *watches.Watch {
 		lw := leanwatch.NewListWatch(a.opts.Tekton.TektonV1().RESTClient(), w.Namespace, w.LabelSelector, w.FieldSelector, decoder)
 		inf := cache.NewSharedIndexInformerWithOptions(lw, &pipelinev1.TaskRun{}, cache.SharedIndexInformerOptions{
 			Indexers: cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
@@ -64,7 +65,7 @@ func (a *Adapter) setupWatches() {
 				DeleteFunc: a.onDelete,
 			},
 		})
-		return &taskRunWatch{informer: inf, lister: tektonlisters.NewTaskRunLister(inf.GetIndexer()), stop: make(chan struct{})}
+		return watches.NewWatch(inf, tektonlisters.NewTaskRunLister(inf.GetIndexer()))
 	})
 }
 
@@ -169,7 +170,7 @@ func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error 
 	if !a.owns(key) {
 		return nil
 	}
-	lister := a.watches.lister(key.Namespace)
+	lister := a.watches.Lister(key.Namespace)
 	if lister == nil {
 		return nil
 	}
@@ -186,7 +187,7 @@ func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error 
 // cached is the TaskRun of the name as the watch last saw it, nil when it
 // holds none.
 func (a *Adapter) cached(key types.NamespacedName) *pipelinev1.TaskRun {
-	lister := a.watches.lister(key.Namespace)
+	lister := a.watches.Lister(key.Namespace)
 	if lister == nil {
 		return nil
 	}

@@ -47,6 +47,9 @@ func NewSender(sink, deadLetter cloudevents.Client, policy Policy, timeout, base
 	return &Sender{sink: sink, deadLetter: deadLetter, policy: policy, timeout: timeout, base: base, ceiling: ceiling}
 }
 
+// AttemptTimeout bounds one attempt.
+func (s *Sender) AttemptTimeout() time.Duration { return s.timeout }
+
 // Fate is where an event stands between its attempts; the caller keeps it
 // (with the event's retry state) from one attempt to the next, and Send
 // and Failed update it.

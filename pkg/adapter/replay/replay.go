@@ -17,7 +17,7 @@ limitations under the License.
 // Package replay holds the decisions of a replay (spec.replays): which
 // transitions of a TaskRun it re-sends, which parts of it are left to do,
 // and what status.replays shows. It is pure, so it is table-tested without
-// an apiserver; the adapter's replays.go carries the decisions out.
+// an apiserver; the Runner (runner.go) carries the decisions out.
 //
 // A replay is split in parts as the TaskRuns are split among the replicas:
 // one part per bucket, "<i>-of-<n>" (one part, "00-of-01", without

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+package replay
 
 import (
 	"testing"
@@ -27,9 +27,9 @@ import (
 // TestReplaysForget: the TaskRuns of a namespace that left are taken off
 // every running part, so the parts can finish; the loop is woken.
 func TestReplaysForget(t *testing.T) {
-	r := newReplays()
-	part := func(name string, keys ...types.NamespacedName) *replayPart {
-		p := &replayPart{key: checkpoint.ReplayPartKey{Replay: name}, pending: map[types.UID]types.NamespacedName{}, sent: map[types.UID]map[string]bool{}}
+	r := NewRunner(Options{})
+	part := func(name string, keys ...types.NamespacedName) *Running {
+		p := &Running{key: checkpoint.ReplayPartKey{Replay: name}, pending: map[types.UID]types.NamespacedName{}, sent: map[types.UID]map[string]bool{}}
 		for _, k := range keys {
 			uid := types.UID(k.String())
 			p.pending[uid] = k
@@ -41,7 +41,7 @@ func TestReplaysForget(t *testing.T) {
 	left, stays := types.NamespacedName{Namespace: "a", Name: "x"}, types.NamespacedName{Namespace: "b", Name: "y"}
 	onlyLeft := part("only-left", left)
 	both := part("both", left, stays)
-	r.forget(func(k types.NamespacedName) bool { return k.Namespace == "a" })
+	r.Forget(func(k types.NamespacedName) bool { return k.Namespace == "a" })
 	if len(onlyLeft.pending) != 0 || len(onlyLeft.sent) != 0 {
 		t.Errorf("part of the namespace that left: pending %v, sent %v, want none", onlyLeft.pending, onlyLeft.sent)
 	}

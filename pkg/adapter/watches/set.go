@@ -14,7 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+// Package watches keeps the adapter's TaskRun watches and which namespaces
+// they serve. The namespaces of a source with a namespaceSelector follow
+// its status.namespaces while the adapter runs (namespacesFromStatus), so
+// a namespace joining or leaving the selector neither restarts the adapter
+// nor touches the watches of the namespaces that stay.
+package watches
 
 import (
 	"context"
@@ -27,35 +32,30 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
+	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
-// This file keeps the TaskRun watches and which namespaces they serve.
-// The namespaces of a source with a namespaceSelector follow its
-// status.namespaces while the adapter runs (namespacesFromStatus), so a
-// namespace joining or leaving the selector neither restarts the adapter
-// nor touches the watches of the namespaces that stay.
-
-// taskRunWatch is one TaskRun informer.
-type taskRunWatch struct {
+// Watch is one TaskRun informer.
+type Watch struct {
 	informer cache.SharedIndexInformer
 	lister   tektonlisters.TaskRunLister
 	// stop is closed when the watch ends before the adapter does (its
 	// namespace left); cancel ends its informer's run (nil before it
-	// runs). Both under the watchSet's lock.
+	// runs). Both under the Set's lock.
 	stop   chan struct{}
 	cancel context.CancelFunc
 }
 
-// watchSet holds the TaskRun watches: those the config starts with
+// Set holds the TaskRun watches: those the config starts with
 // (cluster-wide, or one per namespace), and one per namespace that joined
 // later. A cluster-wide watch for a list of namespaces (ClusterWatch)
 // serves the namespaces the adapter started with; one that joins later
 // gets a watch of its own (the cluster-wide one cached it as a bare name),
 // until the next start serves it with the rest.
-type watchSet struct {
+type Set struct {
 	cfg *adaptercontract.Config
 	// newWatch builds a watch; keep says which of its TaskRuns it handles.
-	newWatch func(w adaptercontract.Watch, keep func(namespace string) bool) *taskRunWatch
+	newWatch func(w adaptercontract.Watch, keep func(namespace string) bool) *Watch
 
 	mu sync.RWMutex
 	// ctx runs the watches once started (nil before).
@@ -63,8 +63,8 @@ type watchSet struct {
 	// byNamespace are the namespaced watches; cluster the cluster-wide
 	// one, if any. clusterServes are the namespaces the cluster-wide watch
 	// serves for a list of namespaces (sorted).
-	byNamespace   map[string]*taskRunWatch
-	cluster       *taskRunWatch
+	byNamespace   map[string]*Watch
+	cluster       *Watch
 	clusterServes []string
 	// current are the watched namespaces (sorted), unless AllNamespaces;
 	// initialized once init built the first watches.
@@ -72,13 +72,13 @@ type watchSet struct {
 	initialized bool
 }
 
-func newWatchSet(cfg *adaptercontract.Config, newWatch func(adaptercontract.Watch, func(string) bool) *taskRunWatch) *watchSet {
-	return &watchSet{cfg: cfg, newWatch: newWatch, byNamespace: map[string]*taskRunWatch{}}
+func NewSet(cfg *adaptercontract.Config, newWatch func(adaptercontract.Watch, func(string) bool) *Watch) *Set {
+	return &Set{cfg: cfg, newWatch: newWatch, byNamespace: map[string]*Watch{}}
 }
 
-// init builds the watches for the first namespaces (ignored with
+// Init builds the watches for the first namespaces (ignored with
 // AllNamespaces), before the set starts.
-func (s *watchSet) init(namespaces []string) error {
+func (s *Set) Init(namespaces []string) error {
 	cfg := *s.cfg
 	cfg.Namespaces = slices.Sorted(slices.Values(namespaces))
 	watches, err := cfg.Watches()
@@ -102,15 +102,15 @@ func (s *watchSet) init(namespaces []string) error {
 }
 
 // handledByCluster is servedByCluster for the watches' handlers.
-func (s *watchSet) handledByCluster(namespace string) bool {
+func (s *Set) handledByCluster(namespace string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.servedByCluster(namespace)
 }
 
-// start runs the watches until ctx ends and waits for their caches; a
+// Start runs the watches until ctx ends and waits for their caches; a
 // watch added later runs from its addition.
-func (s *watchSet) start(ctx context.Context) bool {
+func (s *Set) Start(ctx context.Context) bool {
 	s.mu.Lock()
 	s.ctx = ctx
 	all := s.allLocked()
@@ -123,18 +123,23 @@ func (s *watchSet) start(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), syncs...)
 }
 
+// NewWatch is a watch of the informer, not yet run.
+func NewWatch(informer cache.SharedIndexInformer, lister tektonlisters.TaskRunLister) *Watch {
+	return &Watch{informer: informer, lister: lister, stop: make(chan struct{})}
+}
+
 // run runs the informer until ctx ends or the watch does. A context of
 // the standard library's, where Run's stop channel would cost each watch
 // two goroutines more (one merging it with ctx, one context.Context
 // wrapping it), about a fifth of a watch's goroutines and their stacks.
-func (w *taskRunWatch) run(ctx context.Context) {
+func (w *Watch) run(ctx context.Context) {
 	runCtx, cancel := context.WithCancel(ctx)
 	w.cancel = cancel
 	go w.informer.RunWithContext(runCtx)
 }
 
 // end ends the watch before the adapter: its namespace left.
-func (w *taskRunWatch) end() {
+func (w *Watch) end() {
 	close(w.stop)
 	if w.cancel != nil {
 		w.cancel()
@@ -143,7 +148,7 @@ func (w *taskRunWatch) end() {
 
 // synced: the watch listed its TaskRuns, or was stopped (its namespace
 // left before: nothing of it is waited for).
-func (w *taskRunWatch) synced() bool {
+func (w *Watch) synced() bool {
 	select {
 	case <-w.stop:
 		return true
@@ -152,9 +157,9 @@ func (w *taskRunWatch) synced() bool {
 	}
 }
 
-// synced reports whether every watch listed its TaskRuns: a namespace
+// Synced reports whether every watch listed its TaskRuns: a namespace
 // that just joined is still being listed until then.
-func (s *watchSet) synced() bool {
+func (s *Set) Synced() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, w := range s.allLocked() {
@@ -165,28 +170,28 @@ func (s *watchSet) synced() bool {
 	return true
 }
 
-// syncedFor reports whether the watch of the namespace listed its
+// SyncedFor reports whether the watch of the namespace listed its
 // TaskRuns (true for a namespace no watch serves).
-func (s *watchSet) syncedFor(namespace string) bool {
+func (s *Set) SyncedFor(namespace string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	w := s.servingLocked(namespace)
 	return w == nil || w.synced()
 }
 
-// namespaces are the watched namespaces (nil with AllNamespaces).
-func (s *watchSet) namespaces() []string {
+// Namespaces are the watched namespaces (nil with AllNamespaces).
+func (s *Set) Namespaces() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return slices.Clone(s.current)
 }
 
-// setNamespaces makes namespaces (sorted) the watched ones: a watch for
+// SetNamespaces makes namespaces (sorted) the watched ones: a watch for
 // each that joined, and the watch of each that left stopped. It reports
 // the namespaces that joined and left, and false (doing nothing) before
 // init. The TaskRuns of a joining namespace come as its watch lists them;
 // those of a leaving one are no longer handled.
-func (s *watchSet) setNamespaces(namespaces []string) (joined, left []string, applied bool) {
+func (s *Set) SetNamespaces(namespaces []string) (joined, left []string, applied bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.initialized {
@@ -227,13 +232,13 @@ func (s *watchSet) setNamespaces(namespaces []string) (joined, left []string, ap
 }
 
 // watching reports whether the namespace's TaskRuns are handled.
-func (s *watchSet) watching(namespace string) bool {
+func (s *Set) watching(namespace string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.watchingLocked(namespace)
 }
 
-func (s *watchSet) watchingLocked(namespace string) bool {
+func (s *Set) watchingLocked(namespace string) bool {
 	if s.cfg.AllNamespaces {
 		return true
 	}
@@ -243,7 +248,7 @@ func (s *watchSet) watchingLocked(namespace string) bool {
 
 // servedByCluster: the cluster-wide watch handles the namespace's
 // TaskRuns (it is watched, and not by a watch of its own).
-func (s *watchSet) servedByCluster(namespace string) bool {
+func (s *Set) servedByCluster(namespace string) bool {
 	if _, own := s.byNamespace[namespace]; own {
 		return false
 	}
@@ -257,7 +262,7 @@ func (s *watchSet) servedByCluster(namespace string) bool {
 // servingLocked is the watch that handles the namespace's TaskRuns, nil
 // when it is not watched: its own watch (a namespace leaving loses it),
 // else the cluster-wide one if that serves it.
-func (s *watchSet) servingLocked(namespace string) *taskRunWatch {
+func (s *Set) servingLocked(namespace string) *Watch {
 	if w, ok := s.byNamespace[namespace]; ok {
 		return w
 	}
@@ -267,8 +272,8 @@ func (s *watchSet) servingLocked(namespace string) *taskRunWatch {
 	return nil
 }
 
-// lister is the namespace's TaskRun lister, nil when it is not watched.
-func (s *watchSet) lister(namespace string) tektonlisters.TaskRunNamespaceLister {
+// Lister is the namespace's TaskRun lister, nil when it is not watched.
+func (s *Set) Lister(namespace string) tektonlisters.TaskRunNamespaceLister {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if w := s.servingLocked(namespace); w != nil {
@@ -277,8 +282,8 @@ func (s *watchSet) lister(namespace string) tektonlisters.TaskRunNamespaceLister
 	return nil
 }
 
-// each calls visit with every cached TaskRun of the watched namespaces.
-func (s *watchSet) each(visit func(*pipelinev1.TaskRun)) {
+// Each calls visit with every cached TaskRun of the watched namespaces.
+func (s *Set) Each(visit func(*pipelinev1.TaskRun)) {
 	s.mu.RLock()
 	all := s.allLocked()
 	s.mu.RUnlock()
@@ -292,21 +297,21 @@ func (s *watchSet) each(visit func(*pipelinev1.TaskRun)) {
 }
 
 // handles: the watch w handles the namespace's TaskRuns.
-func (s *watchSet) handles(w *taskRunWatch, namespace string) bool {
+func (s *Set) handles(w *Watch, namespace string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.servingLocked(namespace) == w
 }
 
-// count is the number of watches.
-func (s *watchSet) count() int {
+// Count is the number of watches.
+func (s *Set) Count() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.allLocked())
 }
 
-func (s *watchSet) allLocked() []*taskRunWatch {
-	out := make([]*taskRunWatch, 0, len(s.byNamespace)+1)
+func (s *Set) allLocked() []*Watch {
+	out := make([]*Watch, 0, len(s.byNamespace)+1)
 	if s.cluster != nil {
 		out = append(out, s.cluster)
 	}
@@ -314,4 +319,16 @@ func (s *watchSet) allLocked() []*taskRunWatch {
 		out = append(out, w)
 	}
 	return out
+}
+
+// Confirmed: the namespaces to watch (sorted) that the source's status
+// confirms, false when it confirms none. A refusal (SufficientPermissions
+// not True) clears status.namespaces: the adapter keeps what it watches,
+// as it did before the refusal, until the controller decides again.
+func Confirmed(src *v1alpha1.TektonStepSource) ([]string, bool) {
+	c := src.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions)
+	if c == nil || !c.IsTrue() {
+		return nil, false
+	}
+	return slices.Sorted(slices.Values(src.Status.Namespaces)), true
 }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package adapter
+package watches
 
 import (
 	"testing"
@@ -68,36 +68,36 @@ func TestWatchSet(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			factory := tektoninformers.NewSharedInformerFactory(faketekton.NewSimpleClientset(), 0)
-			s := newWatchSet(&tc.cfg, func(adaptercontract.Watch, func(string) bool) *taskRunWatch {
+			s := NewSet(&tc.cfg, func(adaptercontract.Watch, func(string) bool) *Watch {
 				inf := factory.Tekton().V1().TaskRuns()
-				return &taskRunWatch{informer: inf.Informer(), lister: inf.Lister(), stop: make(chan struct{})}
+				return &Watch{informer: inf.Informer(), lister: inf.Lister(), stop: make(chan struct{})}
 			})
-			if _, _, applied := s.setNamespaces([]string{"x"}); applied {
+			if _, _, applied := s.SetNamespaces([]string{"x"}); applied {
 				t.Fatal("setNamespaces applied before init")
 			}
-			if err := s.init(tc.first); err != nil {
+			if err := s.Init(tc.first); err != nil {
 				t.Fatal(err)
 			}
 			for i, st := range tc.steps {
-				joined, left, applied := s.setNamespaces(st.namespaces)
+				joined, left, applied := s.SetNamespaces(st.namespaces)
 				if !applied || !cmp.Equal(st.joined, joined) || !cmp.Equal(st.left, left) {
 					t.Errorf("step %d: joined %v, left %v (applied %v), want %v, %v", i, joined, left, applied, st.joined, st.left)
 				}
-				if got := s.count(); got != st.watches {
+				if got := s.Count(); got != st.watches {
 					t.Errorf("step %d: %d watches, want %d", i, got, st.watches)
 				}
 				for _, ns := range st.served {
-					if !s.handledByCluster(ns) || s.lister(ns) == nil || !s.watching(ns) {
+					if !s.handledByCluster(ns) || s.Lister(ns) == nil || !s.watching(ns) {
 						t.Errorf("step %d: %s not served by the cluster-wide watch", i, ns)
 					}
 				}
 				for _, ns := range st.ownWatch {
-					if s.handledByCluster(ns) || s.lister(ns) == nil || !s.watching(ns) {
+					if s.handledByCluster(ns) || s.Lister(ns) == nil || !s.watching(ns) {
 						t.Errorf("step %d: %s not served by a watch of its own", i, ns)
 					}
 				}
 				for _, ns := range st.notWatched {
-					if s.handledByCluster(ns) || s.lister(ns) != nil || s.watching(ns) {
+					if s.handledByCluster(ns) || s.Lister(ns) != nil || s.watching(ns) {
 						t.Errorf("step %d: %s watched", i, ns)
 					}
 				}
@@ -106,7 +106,7 @@ func TestWatchSet(t *testing.T) {
 	}
 }
 
-func TestConfirmedIn(t *testing.T) {
+func TestConfirmed(t *testing.T) {
 	source := func(status corev1.ConditionStatus, namespaces ...string) *v1alpha1.TektonStepSource {
 		src := &v1alpha1.TektonStepSource{}
 		src.Status.Namespaces = namespaces
@@ -129,9 +129,9 @@ func TestConfirmedIn(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := confirmedIn(tc.src)
+			got, ok := Confirmed(tc.src)
 			if ok != tc.ok || !cmp.Equal(tc.want, got) {
-				t.Errorf("confirmedIn = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
+				t.Errorf("Confirmed = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
 			}
 		})
 	}
