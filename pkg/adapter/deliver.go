@@ -133,8 +133,9 @@ func (d *delivering) failedLocally(cause error, built bool) delivery.Outcome {
 }
 
 // settle does what the outcomes of the event's attempts call for: every
-// log, metric, Kubernetes Event and retry state of a delivery is here. A
-// nil error means the event is done.
+// metric, log, Kubernetes Event and retry state of a sent event is here
+// (a filtered event is settled where the filters dropped it, a local
+// failure logged where it happened). A nil error means the event is done.
 func (d *delivering) settle(ctx context.Context, event cloudevents.Event, out delivery.Outcome) error {
 	a := d.a
 	for {
@@ -143,8 +144,11 @@ func (d *delivering) settle(ctx context.Context, event cloudevents.Event, out de
 			d.logger.Debug("Event delivered")
 			a.stats.sent(ctx, d.eventType, out.Took, a.stats.delivered)
 		case delivery.ToDeadLetter:
-			d.logger.Warnw("The sink did not accept the event; sending it to the dead-letter sink",
-				zap.Int("status", out.Answer.Status), zap.Error(out.Err))
+			if out.Answer.Local == nil {
+				// A local failure was logged where it happened.
+				d.logger.Warnw("The sink did not accept the event; sending it to the dead-letter sink",
+					zap.Int("status", out.Answer.Status), zap.Int("attempts", out.Attempts), zap.Error(out.Err))
+			}
 			a.stats.sent(ctx, d.eventType, out.Took, a.stats.failed)
 			out = a.sender.Send(ctx, event, &d.at.Fate)
 			continue
@@ -156,11 +160,23 @@ func (d *delivering) settle(ctx context.Context, event cloudevents.Event, out de
 		case delivery.Retry:
 			a.stats.sent(ctx, d.eventType, out.Took, a.stats.failed)
 			a.streams.Hold(d.key, d.tr.UID, d.lane, d.at)
-			return &retryAfterError{err: fmt.Errorf("sending %s to the %s: %w", d.at.ID, out.Target, out.Err), wait: out.Wait}
+			return &retryAfterError{err: d.failure(out), wait: out.Wait}
+		case delivery.Unready:
+			// Nothing was attempted: the queue's backoff, nothing counted.
+			a.streams.Hold(d.key, d.tr.UID, d.lane, d.at)
+			return d.failure(out)
 		}
 		a.streams.Release(d.key, d.tr.UID, d.lane)
 		return nil
 	}
+}
+
+// failure is the error a retried delivery reports.
+func (d *delivering) failure(out delivery.Outcome) error {
+	if out.Target == delivery.TargetDeadLetter {
+		return fmt.Errorf("sending %s to the dead-letter sink: %w", d.at.ID, out.Err)
+	}
+	return fmt.Errorf("sending %s: %w", d.at.ID, out.Err)
 }
 
 // reject gives up on an event: logged with its id, counted and shown on

@@ -35,11 +35,17 @@ import (
 // the protocols.
 
 // forget lets go of what the adapter holds of the streams that match, for
-// the reason: the stream table's part (streams.Table.Forget says what each
-// reason drops), then the delivered progress of the incarnations it
-// returns (with their journal entries, but for DeletedElsewhere, whose
-// entry the bucket's leader removes), then their replays.
+// the reason: a deleted incarnation's replays first, then the stream
+// table's part (streams.Table.Forget says what each reason drops), then the
+// delivered progress of the incarnations it returns (with their journal
+// entries, but for DeletedElsewhere, whose entry the bucket's leader
+// removes), then the replays of a namespace or bucket.
 func (a *Adapter) forget(ctx context.Context, m streams.Match, why streams.Reason) []types.UID {
+	if why == streams.DeletedHere || why == streams.DeletedElsewhere {
+		// Nothing of it is left to replay: first, so that no replay of it
+		// starts and holds an attempt after the stream lets go of it.
+		a.replays.Finish(m.UID, nil)
+	}
 	uids := a.streams.Forget(ctx, m, why)
 	for _, uid := range uids {
 		if why == streams.DeletedElsewhere {
@@ -49,9 +55,6 @@ func (a *Adapter) forget(ctx context.Context, m streams.Match, why streams.Reaso
 		}
 	}
 	switch why {
-	case streams.DeletedHere, streams.DeletedElsewhere:
-		// Nothing of it is left to replay.
-		a.replays.Finish(m.UID, nil)
 	case streams.NamespaceLeft:
 		a.replays.Forget(m.Key)
 	case streams.BucketLetGo:
@@ -133,9 +136,10 @@ func (a *Adapter) promote(b reconciler.Bucket, enq func(reconciler.Bucket, types
 // their journal entries obsolete.
 func (a *Adapter) demote(b reconciler.Bucket) {
 	a.logger.Infow("No longer leading a bucket of TaskRuns", zap.String("bucket", b.Name()))
-	a.letGo(b)
+	// One bound for both waits for the sends under way.
 	ctx, cancel := context.WithTimeout(context.Background(), a.handOverWait())
 	defer cancel()
+	a.handOver(ctx, b)
 	if gone := a.forget(ctx, streams.Names(b.Has), streams.BucketLetGo); len(gone) > 0 {
 		a.logger.Warnw("Deleted TaskRuns with undelivered events left with the bucket; those events are lost",
 			zap.String("bucket", b.Name()), zap.Int("taskruns", len(gone)))
@@ -146,6 +150,13 @@ func (a *Adapter) demote(b reconciler.Bucket) {
 // and writes the progress of its TaskRuns, before the bucket is released
 // or once it was lost.
 func (a *Adapter) letGo(b reconciler.Bucket) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.handOverWait())
+	defer cancel()
+	a.handOver(ctx, b)
+}
+
+// handOver is letGo, its wait for the sends under way within ctx.
+func (a *Adapter) handOver(ctx context.Context, b reconciler.Bucket) {
 	if _, led := a.owner.Unready(b); !led {
 		// Not led in this term (still being acquired, its journal not yet
 		// read, or let go already): nothing was sent for it since the
@@ -153,12 +164,10 @@ func (a *Adapter) letGo(b reconciler.Bucket) {
 		// what its leader recorded since.
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.handOverWait())
 	if !a.streams.Wait(ctx, b.Has) {
 		a.logger.Warnw("Deliveries of the bucket still under way; the next leader may send their events again",
 			zap.String("bucket", b.Name()))
 	}
-	cancel()
 	a.progress.Flush(context.Background(), b.Has)
 }
 

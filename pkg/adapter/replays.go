@@ -47,10 +47,10 @@ func (a *Adapter) setupReplays() {
 		Sources: a.opts.Sources, Journal: checkpoint.SourceJournal(a.opts.Kube, a.cfg.SourceNamespace, a.cfg.SourceUID),
 		SourceName: a.cfg.SourceName, SourceNamespace: a.cfg.SourceNamespace,
 		Timeout: a.opts.SendTimeout, RetryBase: a.opts.RetryBaseDelay, RetryMax: a.opts.RetryMaxDelay,
-		// Late-bound: leader election and the watches are set up after.
+		// Late-bound: leader election replaces the owner after.
 		Parts:  func() (map[string]func(types.NamespacedName) bool, uint32) { return a.owner.Parts() },
-		Each:   func(visit func(*pipelinev1.TaskRun)) { a.watches.Each(visit) },
-		Synced: func() bool { return a.watches.Synced() },
+		Each:   a.watches.Each,
+		Synced: a.watches.Synced,
 		Queue:  func(key types.NamespacedName) { a.queue.Add(key) },
 		Logger: a.logger,
 	})

@@ -80,6 +80,10 @@ const (
 	Rejected
 	// Retry: attempt again, not before Outcome.Wait.
 	Retry
+	// Unready: the event could not be made ready for its attempt (its
+	// dead-letter form could not be built); no attempt was made or
+	// counted, and it is tried again with the delivery queue's backoff.
+	Unready
 )
 
 // Target names where an attempt went, for messages.
@@ -97,10 +101,12 @@ type Outcome struct {
 	Answer Answer
 	Err    error
 	// Wait is how long a Retry waits; Why, after what a Rejected event
-	// was given up on; Took, how long the attempt took.
-	Wait time.Duration
-	Why  string
-	Took time.Duration
+	// was given up on; Took, how long the attempt took; Attempts, how
+	// many attempts to the target failed (for ToDeadLetter: the sink's).
+	Wait     time.Duration
+	Why      string
+	Took     time.Duration
+	Attempts int
 }
 
 // Send makes the event's next attempt, to the target fate says.
@@ -128,7 +134,7 @@ func (s *Sender) Failed(fate *Fate, cause error, built bool) Outcome {
 
 // afterSinkFailure applies the policy to a failed attempt to the sink.
 func (s *Sender) afterSinkFailure(fate *Fate, ans Answer, err error, took time.Duration, built bool) Outcome {
-	out := Outcome{Target: TargetSink, Answer: ans, Err: err, Took: took}
+	out := Outcome{Target: TargetSink, Answer: ans, Err: err, Took: took, Attempts: fate.Failures}
 	v := s.policy.afterFailure(fate.Failures, ans, time.Now())
 	switch {
 	case v.action == retryLater:
@@ -149,8 +155,7 @@ func (s *Sender) sendDeadLetter(ctx context.Context, event cloudevents.Event, fa
 	dead, err := deadLettered(ctx, event, fate.SinkAnswer, fate.SinkErr)
 	if err != nil {
 		// Still bound for the dead-letter sink.
-		fate.Failures++
-		out.Kind, out.Err, out.Wait = Retry, err, s.backoff(verdict{}, fate)
+		out.Kind, out.Err = Unready, err
 		return out
 	}
 	start := time.Now()
@@ -161,6 +166,7 @@ func (s *Sender) sendDeadLetter(ctx context.Context, event cloudevents.Event, fa
 		return out
 	}
 	fate.Failures++
+	out.Attempts = fate.Failures
 	v := s.policy.afterDeadLetterFailure(fate.Failures, out.Answer, time.Now())
 	if v.action == rejectEvent {
 		out.Kind, out.Why = Rejected, s.rejectedAfter(out.Answer, 0)

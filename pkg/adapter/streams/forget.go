@@ -46,15 +46,18 @@ func (r Reason) String() string {
 }
 
 // Match says which streams a Forget concerns: the names Key matches, and,
-// when UID is set, only that incarnation of them.
+// when UID is set, only that incarnation of them. one, when set, is the
+// only name Key matches: Forget looks it up rather than going through
+// every stream (a deletion must not cost a scan of the cache's names).
 type Match struct {
 	Key func(Key) bool
 	UID types.UID
+	one *Key
 }
 
 // Incarnation matches one incarnation of one name.
 func Incarnation(key Key, uid types.UID) Match {
-	return Match{Key: func(k Key) bool { return k == key }, UID: uid}
+	return Match{Key: func(k Key) bool { return k == key }, UID: uid, one: &key}
 }
 
 // Names matches every incarnation of the names match says.
@@ -82,7 +85,8 @@ func (m Match) incarnation(uid types.UID) bool { return m.UID == "" || m.UID == 
 // deleted incarnations (so no new send of them starts: the caller has
 // stopped leading, or watching, the names), then waits (within ctx) for
 // the sends under way, which would put back what it drops, and then drops
-// the rest.
+// the rest (for BucketLetGo the caller has waited already, within the
+// same ctx, so this one returns at once unless a send outlived that).
 func (t *Table) Forget(ctx context.Context, m Match, why Reason) []types.UID {
 	switch why {
 	case Delivered:
@@ -114,6 +118,10 @@ func (t *Table) Forget(ctx context.Context, m Match, why Reason) []types.UID {
 	})
 	t.Wait(ctx, m.Key)
 	t.forget(m, func(s *stream, key Key) []types.UID {
+		if why == NamespaceLeft {
+			// A handler call still under way as the watch stopped.
+			s.seen, s.waiting = "", time.Time{}
+		}
 		for k := range s.attempts {
 			if m.incarnation(k.uid) {
 				t.releaseLocked(s, k)
@@ -129,6 +137,14 @@ func (t *Table) Forget(ctx context.Context, m Match, why Reason) []types.UID {
 func (t *Table) forget(m Match, drop func(*stream, Key) []types.UID) []types.UID {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if m.one != nil {
+		s := t.byKey[*m.one]
+		if s == nil {
+			return nil
+		}
+		defer t.tidy(*m.one)
+		return drop(s, *m.one)
+	}
 	var out []types.UID
 	for key, s := range t.byKey {
 		if m.Key(key) {
