@@ -117,7 +117,6 @@ type Options struct {
 // Adapter watches TaskRuns and delivers their step transitions.
 type Adapter struct {
 	opts   Options
-	cfg    *adaptercontract.Config
 	logger *zap.SugaredLogger
 	filter eventfilter.Filter
 	// composer reads what an event's data needs (Secrets to mask, logs).
@@ -206,7 +205,6 @@ func New(opts Options) (*Adapter, error) {
 	a := &Adapter{
 		opts:         opts,
 		sender:       delivery.NewSender(opts.CloudEvents, opts.DeadLetter, policy, requestTimeout, opts.RetryBaseDelay, opts.RetryMaxDelay),
-		cfg:          opts.Config,
 		logger:       opts.Logger,
 		streams:      streams.New(),
 		owner:        ownership.All(),
@@ -237,8 +235,8 @@ func New(opts Options) (*Adapter, error) {
 		a.filter = subscriptionsapi.CreateSubscriptionsAPIFilters(opts.Logger.Desugar(), opts.Config.Filters)
 	}
 	a.setupWatches()
-	if !a.cfg.NamespacesFromStatus {
-		if err := a.watches.Init(a.cfg.Namespaces); err != nil {
+	if !a.opts.Config.NamespacesFromStatus {
+		if err := a.watches.Init(a.opts.Config.Namespaces); err != nil {
 			return nil, fmt.Errorf("adapter: TaskRun selector: %w", err)
 		}
 	}
@@ -268,7 +266,7 @@ func (a *Adapter) Start(ctx context.Context) error {
 	// for only when it tells the namespaces: else a failing one (logged)
 	// holds up replays, not delivery.
 	go a.sourceInformer.Run(ctx.Done())
-	if a.cfg.NamespacesFromStatus {
+	if a.opts.Config.NamespacesFromStatus {
 		namespaces, err := a.confirmedNamespaces(ctx)
 		if err != nil {
 			return err
@@ -284,10 +282,10 @@ func (a *Adapter) Start(ctx context.Context) error {
 	if !a.watches.Start(ctx) {
 		return fmt.Errorf("TaskRun informers did not sync: %w", context.Cause(ctx))
 	}
-	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.cfg.AllNamespaces),
+	a.logger.Infow("Watching TaskRuns", zap.Bool("allNamespaces", a.opts.Config.AllNamespaces),
 		zap.Strings("namespaces", a.watches.Namespaces()), zap.Int("watches", a.watches.Count()),
-		zap.Bool("clusterWideWatch", a.cfg.AllNamespaces || a.cfg.ClusterWatch), zap.String("selector", a.cfg.LabelSelector),
-		zap.Any("excludeEventListener", a.cfg.ExcludeEventListener))
+		zap.Bool("clusterWideWatch", a.opts.Config.AllNamespaces || a.opts.Config.ClusterWatch), zap.String("selector", a.opts.Config.LabelSelector),
+		zap.Any("excludeEventListener", a.opts.Config.ExcludeEventListener))
 	a.progress.Prune()
 
 	// The elector outlives ctx until the checkpoints are flushed: a Lease

@@ -51,7 +51,7 @@ func (a *Adapter) setupLeaderElection() error {
 	a.owner = ownership.Elected(leader, lec.Buckets)
 	names := sets.New[string]()
 	for i := range lec.Buckets {
-		names.Insert(adaptercontract.LeaseName(a.cfg.SourceName, i, lec.Buckets))
+		names.Insert(adaptercontract.LeaseName(a.opts.Config.SourceName, i, lec.Buckets))
 	}
 	id := lec.Identity
 	if id == "" {

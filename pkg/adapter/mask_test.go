@@ -56,7 +56,7 @@ func TestSecretValuesMasked(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a, kube, sink := newLogTestAdapter(t)
-			a.cfg.MaskSecretValues = tc.mask
+			a.opts.Config.MaskSecretValues = tc.mask
 			ctx := context.Background()
 			tr := finishedRun(at(9), "")
 			if _, err := kube.CoreV1().Pods(tr.Namespace).Create(ctx, credsPod(tr), metav1.CreateOptions{}); err != nil {
@@ -127,7 +127,7 @@ func succeededA(tr *pipelinev1.TaskRun) transitions.Transition {
 func TestMaskersShared(t *testing.T) {
 	const runs = 5
 	a, kube, sink := newLogTestAdapter(t)
-	a.cfg.MaskSecretValues = true
+	a.opts.Config.MaskSecretValues = true
 	ctx := context.Background()
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: "ns", ResourceVersion: "7"},
 		Data: map[string][]byte{"token": []byte("fake")}}

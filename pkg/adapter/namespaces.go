@@ -54,7 +54,7 @@ func (a *Adapter) confirmedNamespaces(ctx context.Context) ([]string, error) {
 // while it confirms none.
 func (a *Adapter) statusNamespaces() ([]string, bool) {
 	for _, obj := range a.sourceInformer.GetStore().List() {
-		if src, ok := obj.(*v1alpha1.TektonStepSource); ok && string(src.UID) == a.cfg.SourceUID {
+		if src, ok := obj.(*v1alpha1.TektonStepSource); ok && string(src.UID) == a.opts.Config.SourceUID {
 			return watches.Confirmed(src)
 		}
 	}
@@ -64,7 +64,7 @@ func (a *Adapter) statusNamespaces() ([]string, bool) {
 // followNamespaces applies what the source's status confirms, once the
 // watches are set up.
 func (a *Adapter) followNamespaces(src *v1alpha1.TektonStepSource) {
-	if !a.cfg.NamespacesFromStatus {
+	if !a.opts.Config.NamespacesFromStatus {
 		return
 	}
 	namespaces, ok := watches.Confirmed(src)

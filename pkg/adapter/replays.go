@@ -44,8 +44,8 @@ import (
 // selector, for the namespaces its status confirms.
 func (a *Adapter) setupReplays() {
 	a.replays = replay.NewRunner(replay.Options{
-		Sources: a.opts.Sources, Journal: checkpoint.SourceJournal(a.opts.Kube, a.cfg.SourceNamespace, a.cfg.SourceUID),
-		SourceName: a.cfg.SourceName, SourceNamespace: a.cfg.SourceNamespace,
+		Sources: a.opts.Sources, Journal: checkpoint.SourceJournal(a.opts.Kube, a.opts.Config.SourceNamespace, a.opts.Config.SourceUID),
+		SourceName: a.opts.Config.SourceName, SourceNamespace: a.opts.Config.SourceNamespace,
 		Timeout: a.opts.SendTimeout, RetryBase: a.opts.RetryBaseDelay, RetryMax: a.opts.RetryMaxDelay,
 		// Late-bound: leader election replaces the owner after.
 		Parts:  func() (map[string]func(types.NamespacedName) bool, uint32) { return a.owner.Parts() },
@@ -55,13 +55,13 @@ func (a *Adapter) setupReplays() {
 		Logger: a.logger,
 	})
 	factory := sourceinformers.NewSharedInformerFactoryWithOptions(a.opts.Sources, 0,
-		sourceinformers.WithNamespace(a.cfg.SourceNamespace),
+		sourceinformers.WithNamespace(a.opts.Config.SourceNamespace),
 		sourceinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.cfg.SourceName).String()
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.opts.Config.SourceName).String()
 		}))
 	observe := func(obj interface{}) {
 		// A source recreated under the name is another source.
-		if src, ok := obj.(*v1alpha1.TektonStepSource); ok && string(src.UID) == a.cfg.SourceUID {
+		if src, ok := obj.(*v1alpha1.TektonStepSource); ok && string(src.UID) == a.opts.Config.SourceUID {
 			a.replays.Observe(src)
 			a.followNamespaces(src)
 		}
@@ -92,7 +92,7 @@ func (a *Adapter) replayTaskRun(ctx context.Context, key types.NamespacedName, u
 	progress := a.progress.Resume(tr)
 	all := transitions.AfterReported(transitions.ForTaskRun(tr, time.Time{}), progress.Done)
 	live := map[string]bool{}
-	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
+	for _, t := range transitions.ForTaskRun(tr, a.opts.Config.NotBefore.Time) {
 		live[t.ID(uid)] = true
 	}
 	// A transition the live stream has yet to send is not replayed: it is

@@ -43,8 +43,8 @@ import (
 // of namespaces (ClusterWatch) brings other namespaces' TaskRuns too: they
 // are cached as bare names (trim) and never handled.
 func (a *Adapter) setupWatches() {
-	decoder := leanwatch.NewDecoder(checkpoint.Key(a.cfg.SourceUID), transitions.Final)
-	a.watches = watches.NewSet(a.cfg, func(w adaptercontract.Watch, keep func(string) bool) *watches.Watch {
+	decoder := leanwatch.NewDecoder(checkpoint.Key(a.opts.Config.SourceUID), transitions.Final)
+	a.watches = watches.NewSet(a.opts.Config, func(w adaptercontract.Watch, keep func(string) bool) *watches.Watch {
 		lw := leanwatch.NewListWatch(a.opts.Tekton.TektonV1().RESTClient(), w.Namespace, w.LabelSelector, w.FieldSelector, decoder)
 		inf := cache.NewSharedIndexInformerWithOptions(lw, &pipelinev1.TaskRun{}, cache.SharedIndexInformerOptions{
 			Indexers: cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
@@ -108,7 +108,7 @@ func (a *Adapter) settled(tr *pipelinev1.TaskRun) bool {
 	if err != nil {
 		return false
 	}
-	for _, t := range transitions.ForTaskRun(tr, a.cfg.NotBefore.Time) {
+	for _, t := range transitions.ForTaskRun(tr, a.opts.Config.NotBefore.Time) {
 		if !p.Done(t) {
 			return false
 		}

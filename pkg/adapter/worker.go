@@ -103,7 +103,7 @@ func (a *Adapter) successorUnseen(key types.NamespacedName) bool {
 // leads the TaskRun's bucket. complete: every transition is done.
 func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (complete bool, err error) {
 	progress := a.progress.Resume(tr)
-	for _, t := range transitions.AfterReported(transitions.ForTaskRun(tr, a.cfg.NotBefore.Time), progress.Done) {
+	for _, t := range transitions.AfterReported(transitions.ForTaskRun(tr, a.opts.Config.NotBefore.Time), progress.Done) {
 		if progress.Done(t) {
 			continue
 		}
