@@ -16,8 +16,8 @@ limitations under the License.
 
 // Command receive_adapter watches Tekton TaskRuns and sends one CloudEvent per
 // step transition to K_SINK. The controller deploys one per TektonStepSource;
-// it also runs by hand with the environment variables documented in the
-// README and a KUBECONFIG.
+// it also runs by hand with the environment variables documented in
+// docs/install.md ("Running the adapter by hand") and a KUBECONFIG.
 package main
 
 import (

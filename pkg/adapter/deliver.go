@@ -133,7 +133,7 @@ func (d *delivering) failedLocally(cause error, built bool) delivery.Outcome {
 }
 
 // settle does what the outcomes of the event's attempts call for: every
-// metric, log, Kubernetes Event and retry state of a sent event is here
+// metric, log, Kubernetes Event and attempt state of a sent event is here
 // (a filtered event is settled where the filters dropped it, a local
 // failure logged where it happened). A nil error means the event is done.
 func (d *delivering) settle(ctx context.Context, event cloudevents.Event, out delivery.Outcome) error {

@@ -18,6 +18,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -25,8 +26,10 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"knative.dev/pkg/reconciler"
 
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/events"
+	"github.com/tektonstep/tekton-step-source/pkg/adapter/ownership"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/steplog"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/streams"
 	"github.com/tektonstep/tekton-step-source/pkg/adapter/transitions"
@@ -143,5 +146,35 @@ func TestLogNotHeldIsReadAgain(t *testing.T) {
 	}
 	if d.Log == nil || *d.Log != "fake logs" {
 		t.Errorf("the retried event carries log %v, want the step's log read again", d.Log)
+	}
+}
+
+// TestSendOwned: a send, live or replayed, counts as under way while it
+// runs, so a hand-over or a namespace leaving waits for it, and does not
+// run once another replica owns the TaskRun.
+func TestSendOwned(t *testing.T) {
+	a := testAdapter(t, &adaptercontract.Config{}, nil)
+	key := keyOf("build")
+	same := func(k types.NamespacedName) bool { return k == key }
+	ran := false
+	owned, err := a.sendOwned(key, func() error {
+		ran = true
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if a.streams.Wait(ctx, same) {
+			t.Error("a hand-over's wait did not wait for the send under way")
+		}
+		return errors.New("refused")
+	})
+	if !owned || !ran || err == nil || err.Error() != "refused" {
+		t.Errorf("sendOwned = %v, %v (ran %v); want the send run and its error", owned, err, ran)
+	}
+	if !a.streams.Wait(context.Background(), same) {
+		t.Error("the send still counts as under way after it returned")
+	}
+	// Another replica leads the TaskRun's bucket now.
+	a.owner = ownership.Elected(&reconciler.LeaderAwareFuncs{}, 1)
+	if owned, err := a.sendOwned(key, func() error { t.Error("sent a TaskRun another replica owns"); return nil }); owned || err != nil {
+		t.Errorf("sendOwned = %v, %v; want not owned", owned, err)
 	}
 }

@@ -21,13 +21,11 @@ import (
 	"runtime/debug"
 )
 
-// This file handles the events that fail before they leave the process:
-// an event that cannot be built, a filter that fails on it (a CESQL
-// expression Knative's filter cannot apply panics there), an event the
-// HTTP binding cannot carry. Each fails the same way every time, so it is
-// retried only as often as a bounded spec.delivery.retry allows, and then
-// dead-lettered, or rejected: one TaskRun's event never stops the process,
-// nor holds the TaskRun's later events forever.
+// This file turns a panic into an error: a panic while an event is built
+// or filtered (a CESQL expression Knative's filter cannot apply panics
+// there) fails that event (deliver.go, failedLocally, and the Sender's
+// Failed decide its fate), and one in a worker fails that key, never the
+// process.
 
 // guarded runs f, turning a panic into an error that carries it with the
 // stack, so that it fails this event, not the process.

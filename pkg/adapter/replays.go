@@ -104,10 +104,8 @@ func (a *Adapter) replayTaskRun(ctx context.Context, key types.NamespacedName, u
 			if a.replays.WasSent(p, uid, id) {
 				continue
 			}
-			if !a.owns(key) {
-				return nil
-			}
-			if err := a.deliver(ctx, tr, t, streams.Replay, p.Name()); err != nil {
+			owned, err := a.sendOwned(key, func() error { return a.deliver(ctx, tr, t, streams.Replay, p.Name()) })
+			if !owned || err != nil {
 				return err
 			}
 			a.replays.Sent(p, uid, id)

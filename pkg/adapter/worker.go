@@ -119,19 +119,29 @@ func (a *Adapter) deliverPending(ctx context.Context, tr *pipelinev1.TaskRun) (c
 // delivery counts as under way until it returns, even by a panic.
 func (a *Adapter) deliverOwned(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition, progress *checkpoint.Progress) (owned bool, err error) {
 	key := types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}
+	return a.sendOwned(key, func() error {
+		if err := a.deliver(ctx, tr, t, streams.Live, ""); err != nil {
+			return err
+		}
+		progress.Record(t)
+		a.progress.Delivered(tr.UID, key, progress)
+		return nil
+	})
+}
+
+// sendOwned runs send, a delivery of the TaskRun of the key, live or
+// replayed, unless another replica leads its bucket by now (owned false:
+// the next leader takes over from the checkpoint the demotion wrote). The
+// send counts as under way until it returns, even by a panic, so that a
+// hand-over or a namespace leaving waits for it before it lets go of what
+// the send may put back.
+func (a *Adapter) sendOwned(key types.NamespacedName, send func() error) (owned bool, err error) {
 	a.streams.Begin(key)
 	defer a.streams.End(key)
 	if !a.owns(key) {
-		// Demoted meanwhile: the next leader takes over from the
-		// checkpoint the demotion wrote.
 		return false, nil
 	}
-	if err := a.deliver(ctx, tr, t, streams.Live, ""); err != nil {
-		return true, err
-	}
-	progress.Record(t)
-	a.progress.Delivered(tr.UID, key, progress)
-	return true, nil
+	return true, send()
 }
 
 // processNext runs do on the next key of q, and retries the key when do

@@ -124,7 +124,7 @@ func (c *Composer) stepLog(ctx context.Context, tr *pipelinev1.TaskRun, t transi
 // patterns and, with spec.masking.secretValues, the values of the Secrets
 // the step references, read now. It is shared with the events of other
 // steps that reference the same Secrets at the same versions (maskers),
-// kept while the transition is retried (in its retry state), and its
+// kept while the transition is retried (in its attempt), and its
 // values are never logged. An error says which Secret could not be read:
 // its values cannot be masked, so the caller withholds the step's log.
 func (c *Composer) masker(ctx context.Context, tr *pipelinev1.TaskRun, t transitions.Transition) (*masking.Masker, error) {
@@ -154,10 +154,10 @@ func (c *Composer) masker(ctx context.Context, tr *pipelinev1.TaskRun, t transit
 
 // maskerCache shares the maskers of the same Secret versions (a key is the
 // namespace and the sorted name@resourceVersion of each Secret; the
-// patterns are the adapter's): the retry states of the TaskRuns whose
+// patterns are the adapter's): the attempts of the TaskRuns whose
 // steps reference them then hold one masker during a sink outage, not one
 // each, and a CA bundle's takes megabytes. It holds them weakly: a masker
-// goes once no retry state or delivery holds it, and its entry with it.
+// goes once no attempt or delivery holds it, and its entry with it.
 type maskerCache struct {
 	mu sync.Mutex
 	by map[string]weak.Pointer[masking.Masker]

@@ -51,8 +51,8 @@ func NewSender(sink, deadLetter cloudevents.Client, policy Policy, timeout, base
 func (s *Sender) AttemptTimeout() time.Duration { return s.timeout }
 
 // Fate is where an event stands between its attempts; the caller keeps it
-// (with the event's retry state) from one attempt to the next, and Send
-// and Failed update it.
+// (in streams.Attempt) from one attempt to the next, and Send and Failed
+// update it.
 type Fate struct {
 	// Failures counts the failed attempts to the current target.
 	Failures int

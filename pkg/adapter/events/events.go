@@ -15,7 +15,7 @@ limitations under the License.
 */
 
 // Package events builds the CloudEvent of a step transition: the stable
-// event contract documented in the README.
+// event contract documented in docs/events.md.
 package events
 
 import (
@@ -143,7 +143,8 @@ func Attributes(tr *pipelinev1.TaskRun, t transitions.Transition) cloudevents.Ev
 	e.SetExtension(ExtSequence, t.Sequence())
 	e.SetExtension(ExtPartitionKey, tr.Namespace+"/"+tr.Name)
 	if v := tr.Labels[pipeline.TaskLabelKey]; v != "" {
-		// The TaskRun author's word, as the TaskRun's name is (README).
+		// The TaskRun author's word, as the TaskRun's name is
+		// (docs/security.md, untrusted inputs).
 		e.SetExtension(ExtTask, v)
 	}
 	pipelineExtensions(&e, tr)

@@ -32,7 +32,7 @@ import (
 )
 
 // Table tests of the checkpoint placement policy (ledger.go), without an
-// apiserver: persist_test.go and test/integration test the writes.
+// apiserver: recorder_test.go and test/integration test the writes.
 
 var (
 	t0       = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)

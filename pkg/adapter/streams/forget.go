@@ -73,7 +73,7 @@ func (m Match) incarnation(uid types.UID) bool { return m.UID == "" || m.UID == 
 // removes it). Each reason drops:
 //
 //	reason            seen   deleted kept   live attempt   replay attempt   returns
-//	Delivered         -      the match's    the match's    -                the match
+//	Delivered         -      the match's    the match's    the match's      the match
 //	DeletedHere       match  -              -              the match's      nothing
 //	DeletedElsewhere  match  -              the match's    the match's      the match
 //	BucketLetGo       -      all            all            all              the deleted
@@ -93,7 +93,10 @@ func (t *Table) Forget(ctx context.Context, m Match, why Reason) []types.UID {
 		return t.forget(m, func(s *stream, key Key) []types.UID {
 			dropped := t.dropDeleted(s, m)
 			for _, uid := range dropped {
+				// Nothing of it is sent again: a replay of it that failed
+				// after its deletion let go of its attempt goes too.
 				t.releaseLocked(s, attemptKey{uid, Live})
+				t.releaseLocked(s, attemptKey{uid, Replay})
 			}
 			return dropped
 		})

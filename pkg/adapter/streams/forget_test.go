@@ -59,7 +59,8 @@ func (s *Table) view() map[string]view {
 // the streams that match and no others, and returns the incarnations
 // whose progress goes too; a stream left with nothing is gone.
 func TestForget(t *testing.T) {
-	// ci/a: live incarnation 2 (seen), deleted 1 kept; both retrying.
+	// ci/a: live incarnation 2 (seen), deleted 1 kept; both retrying, live
+	// and replayed.
 	// ci/b: live incarnation 3 retrying a replay. web/c: deleted 4 kept.
 	setup := func() *Table {
 		s := New()
@@ -70,6 +71,7 @@ func TestForget(t *testing.T) {
 		s.Keep(run("web", "c", "4", "4"))
 		log := &steplog.Log{Text: "held"}
 		s.Hold(key("a"), "1", Live, Attempt{ID: "e1", Log: log})
+		s.Hold(key("a"), "1", Replay, Attempt{ID: "e1", Log: log})
 		s.Hold(key("a"), "2", Live, Attempt{ID: "e2", Log: log})
 		s.Hold(key("a"), "2", Replay, Attempt{ID: "e2", Log: log})
 		s.Hold(key("b"), "3", Replay, Attempt{ID: "e3", Log: log})
@@ -77,7 +79,7 @@ func TestForget(t *testing.T) {
 	}
 	inCI := Names(func(k Key) bool { return k.Namespace == "ci" })
 	untouched := map[string]view{
-		"ci/a":  {Seen: "2", Deleted: []string{"1"}, Attempts: []string{"1/live", "2/live", "2/replay"}},
+		"ci/a":  {Seen: "2", Deleted: []string{"1"}, Attempts: []string{"1/live", "1/replay", "2/live", "2/replay"}},
 		"ci/b":  {Seen: "3", Attempts: []string{"3/replay"}},
 		"web/c": {Deleted: []string{"4"}},
 	}
@@ -102,7 +104,7 @@ func TestForget(t *testing.T) {
 		want    map[string]view
 		wantUID []types.UID
 	}{{
-		name:    "a deleted incarnation delivered: it and its live attempt",
+		name:    "a deleted incarnation delivered: it and its attempts",
 		match:   Incarnation(key("a"), "1"),
 		why:     Delivered,
 		want:    with(map[string]*view{"ci/a": {Seen: "2", Attempts: []string{"2/live", "2/replay"}}}),
@@ -117,12 +119,12 @@ func TestForget(t *testing.T) {
 		name:  "deleted here: the handlers' record (its own) and its replay attempt; kept for its last events",
 		match: Incarnation(key("a"), "2"),
 		why:   DeletedHere,
-		want:  with(map[string]*view{"ci/a": {Deleted: []string{"1"}, Attempts: []string{"1/live", "2/live"}}}),
+		want:  with(map[string]*view{"ci/a": {Deleted: []string{"1"}, Attempts: []string{"1/live", "1/replay", "2/live"}}}),
 	}, {
-		name:  "deleted here after its successor was seen: the record of the successor stays",
+		name:  "deleted here after its successor was seen: the successor's record stays; its own replay attempt goes",
 		match: Incarnation(key("a"), "1"),
 		why:   DeletedHere,
-		want:  untouched,
+		want:  with(map[string]*view{"ci/a": {Seen: "2", Deleted: []string{"1"}, Attempts: []string{"1/live", "2/live", "2/replay"}}}),
 	}, {
 		name:    "deleted in another replica's bucket: both attempts, the record, and its progress",
 		match:   Incarnation(key("b"), "3"),
