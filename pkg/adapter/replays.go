@@ -51,7 +51,7 @@ func (a *Adapter) setupReplays() {
 		Parts:  func() (map[string]func(types.NamespacedName) bool, uint32) { return a.owner.Parts() },
 		Each:   a.watches.Each,
 		Synced: a.watches.Synced,
-		Queue:  func(key types.NamespacedName) { a.queue.Add(key) },
+		Queue:  a.queue.Add,
 		Logger: a.logger,
 	})
 	factory := sourceinformers.NewSharedInformerFactoryWithOptions(a.opts.Sources, 0,

@@ -21,7 +21,6 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -170,22 +169,15 @@ func (a *Adapter) guardKey(ctx context.Context, key types.NamespacedName) error 
 	if !a.owns(key) {
 		return nil
 	}
-	lister := a.watches.Lister(key.Namespace)
-	if lister == nil {
+	tr := a.cached(key)
+	if tr == nil {
 		return nil
-	}
-	tr, err := lister.Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
 	}
 	return a.guard.Apply(ctx, tr, a.settled)
 }
 
 // cached is the TaskRun of the name as the watch last saw it, nil when it
-// holds none.
+// holds none (a lister of the informer's cache fails only with NotFound).
 func (a *Adapter) cached(key types.NamespacedName) *pipelinev1.TaskRun {
 	lister := a.watches.Lister(key.Namespace)
 	if lister == nil {

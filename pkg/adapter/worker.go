@@ -24,7 +24,6 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"go.uber.org/zap"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 
@@ -56,16 +55,9 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 		// Delivered: nothing is left to record, and the journal entry goes.
 		a.forget(ctx, streams.Incarnation(key, gone.UID), streams.Delivered)
 	}
-	lister := a.watches.Lister(key.Namespace)
-	if lister == nil {
+	tr := a.cached(key)
+	if tr == nil {
 		return nil
-	}
-	tr, err := lister.Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
 	}
 	if a.streams.Behind(key, tr.UID) {
 		// Replaced while the deleted ones were delivered.
@@ -90,12 +82,8 @@ func (a *Adapter) sync(ctx context.Context, key types.NamespacedName) error {
 // before the deleted TaskRuns are read, as the handlers keep a deleted
 // one before they forget it.
 func (a *Adapter) successorUnseen(key types.NamespacedName) bool {
-	lister := a.watches.Lister(key.Namespace)
-	if lister == nil {
-		return false
-	}
-	tr, err := lister.Get(key.Name)
-	return err == nil && a.streams.Behind(key, tr.UID)
+	tr := a.cached(key)
+	return tr != nil && a.streams.Behind(key, tr.UID)
 }
 
 // deliverPending delivers the TaskRun's transitions not yet done, in order,
