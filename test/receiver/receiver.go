@@ -17,14 +17,24 @@ limitations under the License.
 // Package receiver is a real HTTP CloudEvents receiver for tests: it parses
 // each request with the CloudEvents SDK (binary and structured modes),
 // records accepted events in arrival order, and can be told to fail or slow
-// down, standing in for a sink that is down or overloaded.
+// down, standing in for a sink that is down or overloaded. It can serve
+// HTTPS (WithTLS) and report the subject and audience of the bearer token
+// each event came with (WithTokenExtension).
 package receiver
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,6 +57,7 @@ type Receiver struct {
 	maxIn    atomic.Int32
 	delay    atomic.Int64 // nanoseconds to wait before answering
 	respond  atomic.Pointer[func(cloudevents.Event) Response]
+	tokenExt string // "": bearer tokens are not reported
 
 	mu       sync.Mutex
 	events   []cloudevents.Event
@@ -78,8 +89,48 @@ type Attempt struct {
 	Status int
 }
 
-// Start listens on a loopback port (addr "" picks one) and serves until Stop.
-func Start(addr string) (*Receiver, error) {
+// Option configures a receiver at Start.
+type Option func(*options)
+
+type options struct {
+	cert     *tls.Certificate
+	tokenExt string
+}
+
+// WithTLS makes the receiver serve HTTPS only, with cert; its URL is then
+// "https://...". Senders must trust cert's issuer, as a sink with a
+// CACerts in its Destination is trusted.
+func WithTLS(cert tls.Certificate) Option {
+	return func(o *options) { o.cert = &cert }
+}
+
+// WithTokenExtension makes the receiver report, on each event it records,
+// the bearer token the request came with, as the extensions name+"sub" and
+// name+"aud": the token's "sub" claim and its "aud" claim (a list joined
+// with ","), each left out when the token has none. A request without
+// "Authorization: Bearer" gets name+"sub" = "none", one whose token is not
+// a JWT with a JSON header and payload (or whose sub or aud has the wrong
+// type) gets name+"sub" = "invalid"; neither gets name+"aud". The receiver
+// does not check the token's signature: it only reports what came, for
+// tests to check what the sender (e.g. Knative's broker filter, whose
+// ingress is what verifies tokens) presented. Values the event itself
+// carried under those names are overwritten, so a sender cannot forge
+// them. name must be lowercase letters and digits, as CloudEvents
+// extension names are.
+func WithTokenExtension(name string) Option {
+	return func(o *options) { o.tokenExt = name }
+}
+
+// Start listens on addr (a loopback port for "") and serves until Stop, as
+// opts configure it.
+func Start(addr string, opts ...Option) (*Receiver, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.tokenExt != "" && !isExtensionName(o.tokenExt) {
+		return nil, fmt.Errorf("token extension %q: CloudEvents extension names are lowercase letters and digits", o.tokenExt)
+	}
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -87,16 +138,39 @@ func Start(addr string) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Receiver{URL: "http://" + l.Addr().String(), listener: l, changed: make(chan struct{}), stopped: make(chan struct{})}
+	scheme := "http"
+	r := &Receiver{listener: l, tokenExt: o.tokenExt, changed: make(chan struct{}), stopped: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = r.srv.Serve(l) }()
+	if o.cert != nil {
+		scheme = "https"
+		r.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*o.cert}, MinVersion: tls.VersionTLS12}
+		r.srv.ErrorLog = log.New(quietProbes{log.Writer()}, "", log.LstdFlags)
+		go func() { _ = r.srv.ServeTLS(l, "", "") }()
+	} else {
+		go func() { _ = r.srv.Serve(l) }()
+	}
+	r.URL = scheme + "://" + l.Addr().String()
 	return r, nil
 }
 
+// quietProbes drops the server's "TLS handshake error ... EOF" lines: a
+// tcpSocket readiness probe connects and closes without a handshake, every
+// period, and each would otherwise log a line to the pod's log. Other
+// handshake errors (a client refusing the certificate) stay, as they are
+// what explains a sender that cannot reach the receiver.
+type quietProbes struct{ w io.Writer }
+
+func (q quietProbes) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("TLS handshake error")) && bytes.HasSuffix(bytes.TrimSpace(p), []byte(": EOF")) {
+		return len(p), nil
+	}
+	return q.w.Write(p)
+}
+
 // New starts a receiver that stops when the test ends.
-func New(t testing.TB) *Receiver {
+func New(t testing.TB, opts ...Option) *Receiver {
 	t.Helper()
-	r, err := Start("")
+	r, err := Start("", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +251,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err := event.Validate(); err != nil {
 		http.Error(w, "invalid CloudEvent: "+err.Error(), http.StatusBadRequest)
 		return
+	}
+	if r.tokenExt != "" {
+		// Before Respond, so that an answer can depend on the token too.
+		sub, aud := tokenClaims(req.Header.Get("Authorization"))
+		setOrClear(event, r.tokenExt+"sub", sub)
+		setOrClear(event, r.tokenExt+"aud", aud)
 	}
 	arrived := time.Now()
 	if respond := r.respond.Load(); respond != nil {
@@ -274,4 +354,90 @@ func (r *Receiver) WaitFor(ctx context.Context, timeout time.Duration, match fun
 // WaitForCount waits until at least n events were accepted.
 func (r *Receiver) WaitForCount(ctx context.Context, timeout time.Duration, n int) ([]cloudevents.Event, error) {
 	return r.WaitFor(ctx, timeout, func(e []cloudevents.Event) bool { return len(e) >= n })
+}
+
+// setOrClear sets the extension name to value, or removes it for "" (so
+// that what the sender put there does not pass for what the token said).
+func setOrClear(e *cloudevents.Event, name, value string) {
+	if value == "" {
+		e.SetExtension(name, nil)
+		return
+	}
+	e.SetExtension(name, value)
+}
+
+// isExtensionName says whether name is a CloudEvents extension name:
+// lowercase ASCII letters and digits (the SDK also takes uppercase, which
+// the specification does not).
+func isExtensionName(name string) bool {
+	for _, c := range name {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// tokenClaims returns the sub and aud claims of the bearer token of an
+// Authorization header (aud's values joined with ","), "none" as sub
+// without a bearer token, and "invalid" as sub for a token that is not a
+// JWS compact JWT with JSON header and payload. The signature is not
+// checked: see WithTokenExtension.
+func tokenClaims(authorization string) (sub, aud string) {
+	scheme, token, _ := strings.Cut(strings.TrimSpace(authorization), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "none", ""
+	}
+	sub, aud, err := decodeClaims(strings.TrimSpace(token))
+	if err != nil {
+		return "invalid", ""
+	}
+	return sub, aud
+}
+
+func decodeClaims(token string) (sub, aud string, err error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", "", fmt.Errorf("%d parts, want 3", len(parts))
+	}
+	var header map[string]any
+	if err := decodeSegment(parts[0], &header); err != nil {
+		return "", "", fmt.Errorf("header: %w", err)
+	}
+	var claims struct {
+		Sub *string         `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if err := decodeSegment(parts[1], &claims); err != nil {
+		return "", "", fmt.Errorf("payload: %w", err)
+	}
+	if claims.Sub != nil {
+		sub = *claims.Sub
+	}
+	// RFC 7519: aud is one string or an array of strings.
+	if len(claims.Aud) > 0 && string(claims.Aud) != "null" {
+		var one string
+		var many []string
+		if json.Unmarshal(claims.Aud, &one) == nil {
+			aud = one
+		} else if json.Unmarshal(claims.Aud, &many) == nil {
+			aud = strings.Join(many, ",")
+		} else {
+			return "", "", errors.New("aud is neither a string nor a list of strings")
+		}
+	}
+	return sub, aud, nil
+}
+
+// decodeSegment decodes one base64url (unpadded, as JWTs are) segment
+// holding a JSON object into v.
+func decodeSegment(seg string, v any) error {
+	raw, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return errors.New("not a JSON object")
+	}
+	return json.Unmarshal(raw, v)
 }

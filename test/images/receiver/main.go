@@ -18,10 +18,17 @@ limitations under the License.
 // test/receiver behind an HTTP port, printing every accepted event as one
 // JSON line (structured CloudEvents form) on stdout, where the end-to-end
 // tests and hack/demo.sh read them through the pod's log.
+//
+// With -tls-cert and -tls-key (PEM files, e.g. a kubernetes.io/tls Secret
+// mounted in the pod) it serves HTTPS only. With -token-extension NAME each
+// printed event carries the subject and audience of the bearer token it
+// came with as the extensions NAMEsub and NAMEaud (see
+// receiver.WithTokenExtension).
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,17 +44,37 @@ import (
 func main() {
 	addr := flag.String("addr", ":8080", "address to listen on")
 	status := flag.Int("status", 0, "answer every event with this HTTP status and keep none (0: accept them)")
+	tlsCert := flag.String("tls-cert", "", "PEM certificate (chain) file to serve HTTPS with, instead of HTTP; needs -tls-key")
+	tlsKey := flag.String("tls-key", "", "PEM private key file of -tls-cert")
+	tokenExt := flag.String("token-extension", "", "report each event's bearer token subject and audience as the extensions NAMEsub and NAMEaud (lowercase letters and digits; \"\": do not)")
 	flag.Parse()
 
-	r, err := receiver.Start(*addr)
+	var opts []receiver.Option
+	if (*tlsCert == "") != (*tlsKey == "") {
+		// Serving plain HTTP when one was forgotten would fail later and
+		// less clearly, at the senders.
+		log.Fatal("-tls-cert and -tls-key go together")
+	}
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			log.Fatalf("loading the TLS certificate: %v", err)
+		}
+		opts = append(opts, receiver.WithTLS(cert))
+	}
+	if *tokenExt != "" {
+		opts = append(opts, receiver.WithTokenExtension(*tokenExt))
+	}
+
+	r, err := receiver.Start(*addr, opts...)
 	if err != nil {
-		log.Fatalf("listening on %s: %v", *addr, err)
+		log.Fatalf("starting the receiver on %s: %v", *addr, err)
 	}
 	defer r.Stop()
 	if *status != 0 {
 		r.FailWith(*status)
 	}
-	fmt.Fprintf(os.Stderr, "receiving CloudEvents on %s\n", *addr)
+	fmt.Fprintf(os.Stderr, "receiving CloudEvents on %s\n", r.URL)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
