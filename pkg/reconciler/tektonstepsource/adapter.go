@@ -33,15 +33,22 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
+// adapterAccounts are the accounts of the adapter: the one it runs as, and
+// the OIDC one it requests tokens for ("" without).
+type adapterAccounts struct {
+	adapter, oidc string
+}
+
 // reconcileReceiveAdapter creates or updates the source's adapter Deployment
 // and returns it as stored.
-func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.TektonStepSource, serviceAccount string,
+func (r *Reconciler) reconcileReceiveAdapter(ctx context.Context, src *v1alpha1.TektonStepSource, accounts adapterAccounts,
 	sink *duckv1.Addressable, namespaces []string, allNamespaces, clusterWatch bool) (*appsv1.Deployment, error) {
 	containerResources, keepResources := r.adapterResources()
 	want, err := resources.MakeReceiveAdapter(&resources.ReceiveAdapterArgs{
 		Image:              r.ReceiveAdapterImage,
 		Source:             src,
-		ServiceAccountName: serviceAccount,
+		ServiceAccountName: accounts.adapter,
+		OIDCServiceAccount: accounts.oidc,
 		Sink:               sink,
 		Namespaces:         namespaces,
 		AllNamespaces:      allNamespaces,

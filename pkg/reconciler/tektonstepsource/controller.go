@@ -44,6 +44,9 @@ import (
 	"knative.dev/pkg/logging"
 	"knative.dev/pkg/system"
 
+	"knative.dev/eventing/pkg/apis/feature"
+	"knative.dev/eventing/pkg/auth"
+
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	tektonstepsourceinformer "github.com/tektonstep/tekton-step-source/pkg/client/injection/informers/sources/v1alpha1/tektonstepsource"
@@ -65,12 +68,13 @@ const (
 // controller watches to the context's filtered informer factories. Call it
 // on the context given to sharedmain (or injection): the controller's
 // Deployment, ServiceAccount, Role and RoleBinding informers only watch the
-// objects it creates, not every Deployment of the cluster, and its pod
-// informer only TaskRun pods.
+// objects it creates, not every Deployment of the cluster, its pod
+// informer only TaskRun pods, and its OIDC ServiceAccount informer only
+// the sources' OIDC accounts (Knative's label).
 func WithInformerSelectors(ctx context.Context) context.Context {
 	selectors, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
 	out := append([]string(nil), selectors...)
-	for _, want := range []string{resources.AdapterSelector, resources.TaskRunPodSelector} {
+	for _, want := range []string{resources.AdapterSelector, resources.TaskRunPodSelector, auth.OIDCLabelSelector} {
 		if !slices.Contains(out, want) {
 			out = append(out, want)
 		}
@@ -101,6 +105,8 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		logger.Panicw("Cannot trim the TaskRun pods the controller caches", zap.Error(err))
 	}
 
+	oidcServiceAccountInformer := serviceaccountinformer.Get(ctx, auth.OIDCLabelSelector)
+
 	r := &Reconciler{
 		KubeClientSet:        kubeclient.Get(ctx),
 		ReceiveAdapterImage:  image,
@@ -115,8 +121,25 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		RoleLister:           roleInformer.Lister(),
 		RoleBindingLister:    roleBindingInformer.Lister(),
 		TaskRunPodLister:     taskRunPodInformer.Lister(),
+
+		OIDCServiceAccountLister: oidcServiceAccountInformer.Lister(),
 	}
-	impl := tektonstepsourcereconciler.NewImpl(ctx, r)
+	// Knative Eventing's feature flags (authentication-oidc) reach each
+	// reconcile through its context (feature.FromContext); a change
+	// reconciles every source.
+	var resyncAll func()
+	features := feature.NewStore(logger.Named("feature-config-store"), func(string, interface{}) {
+		if resyncAll != nil {
+			resyncAll()
+		}
+	})
+	impl := tektonstepsourcereconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
+		return controller.Options{ConfigStore: features}
+	})
+	resyncAll = func() { impl.GlobalResync(sourceInformer.Informer()) }
+	if err := watchFeatures(ctx, r.KubeClientSet, features); err != nil {
+		logger.Panicw("Cannot read Knative Eventing's features", zap.Error(err))
+	}
 	// Tracker-driven: a sink that appears later or changes its address
 	// enqueues the sources that point at it. Only refs of addressable kinds
 	// are looked up (addressableKind).
@@ -154,6 +177,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	serviceAccountInformer.Informer().AddEventHandler(owned)
 	roleInformer.Informer().AddEventHandler(owned)
 	roleBindingInformer.Informer().AddEventHandler(owned)
+	oidcServiceAccountInformer.Informer().AddEventHandler(owned)
 
 	// What the grants of user-provided accounts in the namespaces a
 	// namespaceSelector selects rest on: a change forgets what was allowed

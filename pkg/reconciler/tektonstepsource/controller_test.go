@@ -97,7 +97,7 @@ func TestWithInformerSelectors(t *testing.T) {
 	ctx := filteredfactory.WithSelectors(context.Background(), other)
 	ctx = WithInformerSelectors(WithInformerSelectors(ctx))
 	got, _ := ctx.Value(filteredfactory.LabelKey{}).([]string)
-	if diff := cmp.Diff([]string{other, resources.AdapterSelector, "tekton.dev/taskRun"}, got); diff != "" {
+	if diff := cmp.Diff([]string{other, resources.AdapterSelector, "tekton.dev/taskRun", "eventing.knative.dev/oidc"}, got); diff != "" {
 		t.Errorf("selectors (-want +got):\n%s", diff)
 	}
 }

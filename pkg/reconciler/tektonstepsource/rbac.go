@@ -23,6 +23,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -162,7 +163,21 @@ func (r *Reconciler) reconcileRole(ctx context.Context, src *v1alpha1.TektonStep
 			return fmt.Errorf("listing the TaskRun pods: %w", err)
 		}
 	}
-	want := resources.MakeRole(src, pods)
+	return r.applyRole(ctx, src, resources.MakeRole(src, pods), src.Status.MarkNoSufficientPermissions)
+}
+
+func (r *Reconciler) reconcileRoleBinding(ctx context.Context, src *v1alpha1.TektonStepSource) error {
+	return r.applyRoleBinding(ctx, src, resources.MakeRoleBinding(src), src.Status.MarkNoSufficientPermissions)
+}
+
+// markFunc marks one of the source's conditions False.
+type markFunc func(reason, messageFormat string, messageA ...interface{})
+
+// applyRole creates the Role the source wants, or updates the stored one
+// to it. One that exists and is not the source's is refused (notOwned
+// marks the condition it is needed for): the controller never adopts
+// objects another owner controls.
+func (r *Reconciler) applyRole(ctx context.Context, src *v1alpha1.TektonStepSource, want *rbacv1.Role, notOwned markFunc) error {
 	client := r.KubeClientSet.RbacV1().Roles(src.Namespace)
 	role, err := r.RoleLister.Roles(src.Namespace).Get(want.Name)
 	if apierrors.IsNotFound(err) {
@@ -175,8 +190,7 @@ func (r *Reconciler) reconcileRole(ctx context.Context, src *v1alpha1.TektonStep
 		return fmt.Errorf("role %q: %w", want.Name, err)
 	}
 	if !metav1.IsControlledBy(role, src) {
-		src.Status.MarkNoSufficientPermissions("RoleNotOwned",
-			"Role %q exists and is not owned by this source", want.Name)
+		notOwned("RoleNotOwned", "Role %q exists and is not owned by this source", want.Name)
 		return fmt.Errorf("role %q is not owned by TektonStepSource %q", want.Name, src.Name)
 	}
 	if !equality.Semantic.DeepEqual(want.Rules, role.Rules) || !equality.Semantic.DeepDerivative(want.Labels, role.Labels) {
@@ -190,8 +204,10 @@ func (r *Reconciler) reconcileRole(ctx context.Context, src *v1alpha1.TektonStep
 	return nil
 }
 
-func (r *Reconciler) reconcileRoleBinding(ctx context.Context, src *v1alpha1.TektonStepSource) error {
-	want := resources.MakeRoleBinding(src)
+// applyRoleBinding creates the RoleBinding the source wants, or brings the
+// stored one to it (replacing it when its roleRef, which is immutable,
+// differs). One that is not the source's is refused, as in applyRole.
+func (r *Reconciler) applyRoleBinding(ctx context.Context, src *v1alpha1.TektonStepSource, want *rbacv1.RoleBinding, notOwned markFunc) error {
 	client := r.KubeClientSet.RbacV1().RoleBindings(src.Namespace)
 	rb, err := r.RoleBindingLister.RoleBindings(src.Namespace).Get(want.Name)
 	if apierrors.IsNotFound(err) {
@@ -204,8 +220,7 @@ func (r *Reconciler) reconcileRoleBinding(ctx context.Context, src *v1alpha1.Tek
 		return fmt.Errorf("role binding %q: %w", want.Name, err)
 	}
 	if !metav1.IsControlledBy(rb, src) {
-		src.Status.MarkNoSufficientPermissions("RoleBindingNotOwned",
-			"Role binding %q exists and is not owned by this source", want.Name)
+		notOwned("RoleBindingNotOwned", "Role binding %q exists and is not owned by this source", want.Name)
 		return fmt.Errorf("role binding %q is not owned by TektonStepSource %q", want.Name, src.Name)
 	}
 	if rb.RoleRef != want.RoleRef {
@@ -231,27 +246,45 @@ func (r *Reconciler) reconcileRoleBinding(ctx context.Context, src *v1alpha1.Tek
 	return nil
 }
 
-// deleteOwnedRBAC deletes the per-source ServiceAccount and RoleBinding, if
-// the controller made them.
+// deleteOwnedRBAC deletes the per-source ServiceAccount, Role and
+// RoleBinding, if the controller made them.
 func (r *Reconciler) deleteOwnedRBAC(ctx context.Context, src *v1alpha1.TektonStepSource) error {
 	name := resources.ServiceAccountName(src)
-	if rb, err := r.RoleBindingLister.RoleBindings(src.Namespace).Get(name); err == nil && metav1.IsControlledBy(rb, src) {
-		if err := r.KubeClientSet.RbacV1().RoleBindings(src.Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting role binding %q: %w", name, err)
-		}
-		logging.FromContext(ctx).Infow("Deleted the per-source role binding", "name", name)
+	if err := r.deleteRoleBinding(ctx, src, name); err != nil {
+		return err
 	}
-	if role, err := r.RoleLister.Roles(src.Namespace).Get(name); err == nil && metav1.IsControlledBy(role, src) {
-		if err := r.KubeClientSet.RbacV1().Roles(src.Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting role %q: %w", name, err)
-		}
-		logging.FromContext(ctx).Infow("Deleted the per-source role", "name", name)
+	if err := r.deleteRole(ctx, src, name); err != nil {
+		return err
 	}
 	if sa, err := r.ServiceAccountLister.ServiceAccounts(src.Namespace).Get(name); err == nil && metav1.IsControlledBy(sa, src) {
 		if err := r.KubeClientSet.CoreV1().ServiceAccounts(src.Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting service account %q: %w", name, err)
 		}
 		logging.FromContext(ctx).Infow("Deleted the per-source service account", "name", name)
+	}
+	return nil
+}
+
+// deleteRoleBinding deletes the source's RoleBinding of that name, if the
+// controller made it.
+func (r *Reconciler) deleteRoleBinding(ctx context.Context, src *v1alpha1.TektonStepSource, name string) error {
+	if rb, err := r.RoleBindingLister.RoleBindings(src.Namespace).Get(name); err == nil && metav1.IsControlledBy(rb, src) {
+		if err := r.KubeClientSet.RbacV1().RoleBindings(src.Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting role binding %q: %w", name, err)
+		}
+		logging.FromContext(ctx).Infow("Deleted a role binding of the source", "name", name)
+	}
+	return nil
+}
+
+// deleteRole deletes the source's Role of that name, if the controller
+// made it.
+func (r *Reconciler) deleteRole(ctx context.Context, src *v1alpha1.TektonStepSource, name string) error {
+	if role, err := r.RoleLister.Roles(src.Namespace).Get(name); err == nil && metav1.IsControlledBy(role, src) {
+		if err := r.KubeClientSet.RbacV1().Roles(src.Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting role %q: %w", name, err)
+		}
+		logging.FromContext(ctx).Infow("Deleted a role of the source", "name", name)
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
+	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
 // Reasons of the Kubernetes Events and conditions the controller reports.
@@ -112,6 +113,9 @@ type Reconciler struct {
 	// TaskRunPodLister lists the TaskRun pods (resources.TaskRunPodSelector)
 	// whose Secrets a per-source Role with masking grants by name.
 	TaskRunPodLister corev1listers.PodLister
+	// OIDCServiceAccountLister lists the OIDC ServiceAccounts
+	// (auth.OIDCLabelSelector) of sources, Knative's sources' among them.
+	OIDCServiceAccountLister corev1listers.ServiceAccountLister
 }
 
 var _ tektonstepsourcereconciler.Interface = (*Reconciler)(nil)
@@ -132,6 +136,13 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		// enqueues the source anyway.
 		return controller.NewPermanentError(pkgreconciler.NewEvent(corev1.EventTypeWarning,
 			ReasonInvalidSpec, "Invalid spec: %v", err))
+	}
+
+	// First, as on ApiServerSource: the identity is shown (and removed
+	// when Knative's OIDC is turned off) whatever else is amiss.
+	oidcServiceAccount, err := r.reconcileOIDC(ctx, src, resources.AdapterServiceAccount(src))
+	if err != nil {
+		return err
 	}
 
 	namespaces, allNamespaces, err := r.watchedNamespaces(src)
@@ -182,7 +193,8 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		return nil
 	}
 
-	ra, err := r.reconcileReceiveAdapter(ctx, src, serviceAccount, sink, namespaces, allNamespaces, clusterWatch)
+	ra, err := r.reconcileReceiveAdapter(ctx, src, adapterAccounts{adapter: serviceAccount, oidc: oidcServiceAccount},
+		sink, namespaces, allNamespaces, clusterWatch)
 	if err != nil {
 		return err
 	}

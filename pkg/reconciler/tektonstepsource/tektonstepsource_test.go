@@ -107,6 +107,7 @@ func reconciled(ceSource string, namespaces ...string) []SourceOption {
 	return []SourceOption{
 		WithInitConditions,
 		WithObservedGeneration(generation),
+		WithOIDCDisabled,
 		WithStatusNamespaces(namespaces...),
 		WithCEAttributes(ceSource),
 	}
@@ -190,7 +191,7 @@ func journalSARs() []runtime.Object {
 // initialized is the status of a reconcile that stopped before the
 // permissions were confirmed: no namespaces shown yet.
 func initialized() []SourceOption {
-	return []SourceOption{WithInitConditions, WithObservedGeneration(generation)}
+	return []SourceOption{WithInitConditions, WithObservedGeneration(generation), WithOIDCDisabled}
 }
 
 // userSARs are the reviews for a source with its own account watching
@@ -692,8 +693,14 @@ func TestReconcile(t *testing.T) {
 		},
 	}
 
+	table.Test(t, reconcilerFactory(t))
+}
+
+// reconcilerFactory builds the reconciler of the table tests on the fake
+// clients and listers of each row.
+func reconcilerFactory(t *testing.T) Factory {
 	logger := logtesting.TestLogger(t)
-	table.Test(t, MakeFactory(func(ctx context.Context, listers *Listers, _ configmap.Watcher) controller.Reconciler {
+	return MakeFactory(func(ctx context.Context, listers *Listers, _ configmap.Watcher) controller.Reconciler {
 		r := &Reconciler{
 			KubeClientSet:        fakekubeclient.Get(ctx),
 			ReceiveAdapterImage:  image,
@@ -705,10 +712,12 @@ func TestReconcile(t *testing.T) {
 			RoleLister:           listers.GetRoleLister(),
 			RoleBindingLister:    listers.GetRoleBindingLister(),
 			TaskRunPodLister:     listers.GetPodLister(),
+
+			OIDCServiceAccountLister: listers.GetServiceAccountLister(),
 		}
 		return tektonstepsourcereconciler.NewReconciler(ctx, logger, fakesourcesclient.Get(ctx),
 			listers.GetTektonStepSourceLister(), controller.GetEventRecorder(ctx), r)
-	}, logger))
+	}, logger)
 }
 
 // namespaces are the cluster's namespaces in the selector rows.

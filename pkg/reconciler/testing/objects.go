@@ -114,6 +114,22 @@ func WithStatusNoSink(reason, msg string) SourceOption {
 	return func(s *v1alpha1.TektonStepSource) { s.Status.MarkNoSink(reason, "%s", msg) }
 }
 
+// WithOIDCDisabled is what a reconcile with Knative's authentication-oidc
+// off writes: OIDCIdentityCreated True for that reason, no status.auth.
+func WithOIDCDisabled(s *v1alpha1.TektonStepSource) {
+	s.Status.MarkOIDCIdentityCreatedSucceededWithReason("authentication-oidc feature disabled", "")
+	s.Status.Auth = nil
+}
+
+// WithOIDCIdentity is what a reconcile with Knative's authentication-oidc
+// on writes: OIDCIdentityCreated True and the OIDC account in status.auth.
+func WithOIDCIdentity(serviceAccount string) SourceOption {
+	return func(s *v1alpha1.TektonStepSource) {
+		s.Status.MarkOIDCIdentityCreatedSucceeded()
+		s.Status.Auth = &duckv1.AuthStatus{ServiceAccountName: &serviceAccount}
+	}
+}
+
 // WithSufficientPermissions marks SufficientPermissions True.
 func WithSufficientPermissions(s *v1alpha1.TektonStepSource) { s.Status.MarkSufficientPermissions() }
 

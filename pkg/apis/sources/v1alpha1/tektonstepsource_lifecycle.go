@@ -44,6 +44,12 @@ const (
 	// spec.delivery.deadLetterSink resolved to an address, or when there is
 	// none (reason DeadLetterSinkNotConfigured), as on a Knative Trigger.
 	TektonStepSourceConditionDeadLetterSinkResolved apis.ConditionType = "DeadLetterSinkResolved"
+
+	// TektonStepSourceConditionOIDCIdentityCreated is True when the
+	// source's OIDC ServiceAccount exists with Knative's
+	// authentication-oidc feature on, or when the feature is off (reason
+	// "authentication-oidc feature disabled"), as on ApiServerSource.
+	TektonStepSourceConditionOIDCIdentityCreated apis.ConditionType = "OIDCIdentityCreated"
 )
 
 var condSet = apis.NewLivingConditionSet(
@@ -51,6 +57,7 @@ var condSet = apis.NewLivingConditionSet(
 	TektonStepSourceConditionDeployed,
 	TektonStepSourceConditionSufficientPermissions,
 	TektonStepSourceConditionDeadLetterSinkResolved,
+	TektonStepSourceConditionOIDCIdentityCreated,
 )
 
 // GetConditionSet retrieves the condition set for this resource. Implements the KRShaped interface.
@@ -169,4 +176,21 @@ func (s *TektonStepSourceStatus) MarkDeadLetterSinkNotConfigured() {
 func (s *TektonStepSourceStatus) MarkDeadLetterSinkFailed(reason, messageFormat string, messageA ...interface{}) {
 	s.DeliveryStatus = eventingduckv1.DeliveryStatus{}
 	condSet.Manage(s).MarkFalse(TektonStepSourceConditionDeadLetterSinkResolved, reason, messageFormat, messageA...)
+}
+
+// MarkOIDCIdentityCreatedSucceeded marks OIDCIdentityCreated True.
+// (With the two methods below, auth.OIDCIdentityStatusMarker.)
+func (s *TektonStepSourceStatus) MarkOIDCIdentityCreatedSucceeded() {
+	condSet.Manage(s).MarkTrue(TektonStepSourceConditionOIDCIdentityCreated)
+}
+
+// MarkOIDCIdentityCreatedSucceededWithReason marks OIDCIdentityCreated
+// True with a reason, e.g. that the feature is off.
+func (s *TektonStepSourceStatus) MarkOIDCIdentityCreatedSucceededWithReason(reason, messageFormat string, messageA ...interface{}) {
+	condSet.Manage(s).MarkTrueWithReason(TektonStepSourceConditionOIDCIdentityCreated, reason, messageFormat, messageA...)
+}
+
+// MarkOIDCIdentityCreatedFailed marks OIDCIdentityCreated False.
+func (s *TektonStepSourceStatus) MarkOIDCIdentityCreatedFailed(reason, messageFormat string, messageA ...interface{}) {
+	condSet.Manage(s).MarkFalse(TektonStepSourceConditionOIDCIdentityCreated, reason, messageFormat, messageA...)
 }

@@ -63,9 +63,11 @@ func TestTektonStepSourceStatusConditions(t *testing.T) {
 			s.MarkDeadLetterSinkNotConfigured()
 			s.PropagateDeploymentAvailability(deployment(corev1.ConditionTrue, 0))
 			s.MarkSufficientPermissions()
+			s.MarkOIDCIdentityCreatedSucceededWithReason("authentication-oidc feature disabled", "")
 		},
 		want: map[apis.ConditionType]corev1.ConditionStatus{
 			TektonStepSourceConditionReady:                  corev1.ConditionTrue,
+			TektonStepSourceConditionOIDCIdentityCreated:    corev1.ConditionTrue,
 			TektonStepSourceConditionSinkProvided:           corev1.ConditionTrue,
 			TektonStepSourceConditionDeployed:               corev1.ConditionTrue,
 			TektonStepSourceConditionSufficientPermissions:  corev1.ConditionTrue,
@@ -80,6 +82,7 @@ func TestTektonStepSourceStatusConditions(t *testing.T) {
 			s.MarkDeadLetterSink(sink)
 			s.PropagateDeploymentAvailability(deployment(corev1.ConditionTrue, 0))
 			s.MarkSufficientPermissions()
+			s.MarkOIDCIdentityCreatedSucceeded()
 		},
 		want: map[apis.ConditionType]corev1.ConditionStatus{
 			TektonStepSourceConditionReady:                  corev1.ConditionTrue,
@@ -179,6 +182,20 @@ func TestTektonStepSourceStatusConditions(t *testing.T) {
 			TektonStepSourceConditionReady:    corev1.ConditionFalse,
 			TektonStepSourceConditionDeployed: corev1.ConditionFalse,
 		},
+	}, {
+		name: "OIDC identity not created",
+		mark: func(s *TektonStepSourceStatus) {
+			s.InitializeConditions()
+			s.MarkSink(sink)
+			s.MarkDeadLetterSinkNotConfigured()
+			s.PropagateDeploymentAvailability(deployment(corev1.ConditionTrue, 0))
+			s.MarkSufficientPermissions()
+			s.MarkOIDCIdentityCreatedFailed("Unable to resolve service account for OIDC authentication", "not owned")
+		},
+		want: map[apis.ConditionType]corev1.ConditionStatus{
+			TektonStepSourceConditionReady:               corev1.ConditionFalse,
+			TektonStepSourceConditionOIDCIdentityCreated: corev1.ConditionFalse,
+		},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,8 +240,8 @@ func TestTektonStepSourceKRShaped(t *testing.T) {
 		t.Error("the condition set is not a living set rooted at Ready")
 	}
 	src.Status.InitializeConditions()
-	if len(src.GetStatus().Conditions) != 5 {
-		t.Errorf("GetStatus().Conditions = %v, want 5 conditions", src.GetStatus().Conditions)
+	if len(src.GetStatus().Conditions) != 6 {
+		t.Errorf("GetStatus().Conditions = %v, want 6 conditions", src.GetStatus().Conditions)
 	}
 }
 

@@ -68,6 +68,9 @@ type ReceiveAdapterArgs struct {
 	Source *v1alpha1.TektonStepSource
 	// ServiceAccountName is the account the adapter runs as.
 	ServiceAccountName string
+	// OIDCServiceAccount is the source's OIDC ServiceAccount, whose
+	// tokens the adapter sends ("" with Knative's OIDC off).
+	OIDCServiceAccount string
 	// Sink is the resolved sink address.
 	Sink *duckv1.Addressable
 	// Namespaces are the namespaces to watch, unless AllNamespaces.
@@ -271,6 +274,12 @@ func makeEnv(args *ReceiveAdapterArgs) ([]corev1.EnvVar, error) {
 	}
 	if args.Sink.Audience != nil && *args.Sink.Audience != "" {
 		env = append(env, corev1.EnvVar{Name: adapter.EnvConfigAudience, Value: *args.Sink.Audience})
+	}
+	if args.OIDCServiceAccount != "" {
+		// adapter/v2 attaches a token for this account to each request to
+		// a sink with an audience (the dead-letter sink's own audience);
+		// without an audience it sends none, as Knative's sources do.
+		env = append(env, corev1.EnvVar{Name: adapter.EnvConfigOIDCServiceAccount, Value: args.OIDCServiceAccount})
 	}
 	if src.Spec.CloudEventOverrides != nil {
 		overrides, err := json.Marshal(src.Spec.CloudEventOverrides)
