@@ -210,9 +210,11 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 			"Name:", "steps", "Service Account:", "ci-reader", "Namespace Selector:", "<all namespaces>",
 			"URI:", "http://display.ci.svc.cluster.local",
 			"Sink URI:", "http://display.ci.svc.cluster.local",
+			"Sink Audience:", "display-audience",
+			"OIDC Identity:", "system:serviceaccount:" + ns + ":steps-oidc-sources.knative.dev-tektonstepsource",
 			"Watched Namespaces:", ns + ", other-ns",
 			"dev.tekton.event.step.failed.v1",
-			"Conditions:", "!!  Ready", "++  SinkProvided", "??  Deployed", "!!  SufficientPermissions",
+			"Conditions:", "!!  Ready", "++  SinkProvided", "??  Deployed", "!!  SufficientPermissions", "++  OIDCIdentityCreated",
 			"Recent Warning Events:", "CannotReadTaskRuns  2", "ci-reader cannot list taskruns in other-ns", "SinkNotFound", "old warning",
 		},
 		notWant: []string{"AllFine"},
@@ -300,7 +302,7 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 		args: []string{"list"},
 		want: []string{
 			"NAME", "SINK", "AGE", "CONDITIONS", "READY", "REASON",
-			"steps", "http://display.ci.svc.cluster.local", "1 OK / 5", "False", "CannotReadTaskRuns",
+			"steps", "http://display.ci.svc.cluster.local", "2 OK / 6", "False", "CannotReadTaskRuns",
 			"second", "broker:default", "0 OK / 0", "<unknown>",
 		},
 		notWant: []string{"NAMESPACE"},
@@ -359,7 +361,10 @@ func setStatus(t *testing.T, ns, name string) {
 	client := versioned.NewForConfigOrDie(cp.Config).SourcesV1alpha1().TektonStepSources(ns)
 	src := getSource(t, ns, name)
 	src.Status.InitializeConditions()
-	src.Status.MarkSink(&duckv1.Addressable{URL: apis.HTTP("display.ci.svc.cluster.local")})
+	src.Status.MarkSink(&duckv1.Addressable{URL: apis.HTTP("display.ci.svc.cluster.local"), Audience: ptr.String("display-audience")})
+	oidc := "steps-oidc-sources.knative.dev-tektonstepsource"
+	src.Status.Auth = &duckv1.AuthStatus{ServiceAccountName: &oidc}
+	src.Status.MarkOIDCIdentityCreatedSucceeded()
 	src.Status.MarkNoSufficientPermissions("CannotReadTaskRuns", "ci-reader cannot list taskruns in other-ns")
 	src.Status.Namespaces = []string{ns, "other-ns"}
 	for _, et := range v1alpha1.EventTypes {

@@ -224,6 +224,13 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	} else {
 		row(0, "Sink URI", "<not resolved yet>")
 	}
+	if a := s.Status.SinkAudience; a != nil && *a != "" {
+		row(0, "Sink Audience", *a)
+	}
+	// The identity a sink sees with Knative's OIDC on (status.auth).
+	if a := s.Status.Auth; a != nil && a.ServiceAccountName != nil {
+		row(0, "OIDC Identity", "system:serviceaccount:"+s.Namespace+":"+*a.ServiceAccountName)
+	}
 	if g := s.Spec.DeletionGuard; g != nil {
 		deadline := fmt.Sprintf("<default> (%s)", v1alpha1.DefaultGuardDeadline)
 		if g.Deadline != nil {
