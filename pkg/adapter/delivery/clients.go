@@ -19,7 +19,10 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,15 +66,18 @@ const maxRedirects = 10
 // keeps the method and body and is followed, as Knative's dispatcher
 // does; a 301, 302 or 303 would make Go's client repeat the request as a
 // GET without the event, and a URL that answers that GET 2xx would count
-// as having accepted an event it never got. Such a redirect's own answer
-// is the send's answer instead: a refusal retrying cannot change, so the
-// event is dead-lettered or rejected, never lost.
+// as having accepted an event it never got. A redirect from an https URL
+// to an http one is not followed either: the event, and the OIDC token
+// with it, would go in clear to wherever the redirect points, which the
+// sink's https address was chosen to prevent. Such a redirect's own
+// answer is the send's answer instead: a refusal retrying cannot change,
+// so the event is dead-lettered or rejected, never lost.
 func keepTheEventOnRedirects(p *cehttp.Protocol) error {
 	if p.Client == nil {
 		p.Client = &http.Client{}
 	}
 	p.Client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.Method != via[len(via)-1].Method {
+		if req.Method != via[len(via)-1].Method || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
 			return http.ErrUseLastResponse
 		}
 		if len(via) >= maxRedirects {
@@ -89,9 +95,19 @@ type deadLetterEnv struct {
 	addr duckv1.Addressable
 }
 
-func (e deadLetterEnv) GetSink() string      { return e.addr.URL.String() }
-func (e deadLetterEnv) GetCACerts() *string  { return e.addr.CACerts }
-func (e deadLetterEnv) GetAudience() *string { return e.addr.Audience }
+func (e deadLetterEnv) GetSink() string     { return e.addr.URL.String() }
+func (e deadLetterEnv) GetCACerts() *string { return e.addr.CACerts }
+
+// GetAudience is the dead-letter sink's OIDC audience, nil when it has
+// none. adapter/v2 attaches a token whenever it is given an audience, and
+// a token for an empty audience is for no receiver: once OIDC is on,
+// every dead-letter sink that checks tokens would refuse every send.
+func (e deadLetterEnv) GetAudience() *string {
+	if e.addr.Audience == nil || *e.addr.Audience == "" {
+		return nil
+	}
+	return e.addr.Audience
+}
 
 // answerBodyMax is how much of an error answer's body is kept: what
 // base64-encodes to knativeerrordata's 1,024 characters.
@@ -125,6 +141,13 @@ func recordAnswers(next http.RoundTripper) http.RoundTripper {
 			return nil, err
 		}
 		resp, err := next.RoundTrip(req)
+		if refused := untrusted(req.URL.Host, err); refused != nil {
+			// The TLS handshake failed before the request was written.
+			if a != nil {
+				a.Local = refused
+			}
+			return nil, refused
+		}
 		if a == nil || resp == nil {
 			return resp, err
 		}
@@ -152,6 +175,35 @@ func carriable(h http.Header) error {
 				return fmt.Errorf("the value of header %s, %q, cannot be sent over HTTP (a control character: CloudEvents attribute values may not have them)", name, v)
 			}
 		}
+	}
+	return nil
+}
+
+// untrusted is the error of a request refused because the TLS
+// certificate of host did not verify against the CA certificates of its
+// address (K_CA_CERTS, the addressable's CACerts), the system pool and
+// Knative's trust bundles, said in words; nil for any other error. The
+// certificate is the same on every attempt until someone changes it or
+// the CA certificates, so it is a failure retrying cannot change, as one
+// that never left the process (Answer.Local). The send is not tried
+// over http instead: the sink's https address says the event must not go
+// in clear.
+func untrusted(host string, err error) error {
+	var (
+		unknownCA    x509.UnknownAuthorityError
+		wrongName    x509.HostnameError
+		invalid      x509.CertificateInvalidError
+		verification *tls.CertificateVerificationError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("the TLS certificate of %s is not trusted (its CA is not among its address's CACerts, the system pool or Knative's trust bundles): %w", host, err)
+	case errors.As(err, &wrongName):
+		return fmt.Errorf("the TLS certificate of %s is not valid for that host name: %w", host, err)
+	case errors.As(err, &invalid), errors.As(err, &verification):
+		return fmt.Errorf("the TLS certificate of %s does not verify: %w", host, err)
 	}
 	return nil
 }

@@ -86,7 +86,8 @@ type Answer struct {
 	RetryAfter string
 	Body       []byte
 	// Local is why the event never left the process (it could not be
-	// built, filtered or carried by the HTTP binding); nil when it did.
+	// built, filtered or carried by the HTTP binding, or the TLS
+	// certificate of the destination did not verify); nil when it did.
 	Local error
 }
 
@@ -110,11 +111,21 @@ type verdict struct {
 }
 
 // retryable reports whether the answer may change on retry: Knative's
-// SelectiveRetry (no answer, 404, 408, 409, 429, 5xx).
+// SelectiveRetry (no answer, 404, 408, 409, 429, 5xx), and 401. With
+// Knative's OIDC on, a 401 says the adapter's identity is not (yet)
+// accepted: the sink (a Broker) began requiring tokens before the
+// controller rolled the adapter out with its OIDC service account, a
+// token is being refreshed, the issuer's keys are rotating. The rollout
+// fixes it; the event is not at fault, and giving up on it would lose
+// the events sent during every switch of authentication-oidc. A 403 (an
+// EventPolicy refusing the source) stays a refusal.
 func retryable(a Answer) bool {
-	if a.Status == 0 {
+	switch a.Status {
+	case 0:
 		ok, _ := kncloudevents.SelectiveRetry(context.Background(), nil, nil)
 		return ok
+	case http.StatusUnauthorized:
+		return true
 	}
 	ok, _ := kncloudevents.SelectiveRetry(context.Background(), &http.Response{StatusCode: a.Status}, nil)
 	return ok
@@ -159,7 +170,7 @@ const (
 // sink accepts it (an event is done only once it is somewhere), unless
 // the dead-letter sink refuses it with an answer retrying cannot change,
 // or it cannot be carried there (the dead-letter client applies the same
-// ceOverrides).
+// ceOverrides, and the dead-letter sink's TLS certificate may not verify).
 func (p Policy) afterDeadLetterFailure(failures int, a Answer, now time.Time) verdict {
 	if a.Local != nil || !retryable(a) {
 		return verdict{action: rejectEvent}

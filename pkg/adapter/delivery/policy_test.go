@@ -52,7 +52,17 @@ func TestDeliveryPolicy(t *testing.T) {
 		{"no delivery: 409 retried", nil, 1, Answer{Status: 409}, verdict{action: retryLater}},
 		{"no delivery: retried forever", nil, 100000, Answer{Status: 500}, verdict{action: retryLater}},
 		{"no delivery: 400 rejected", nil, 1, Answer{Status: 400}, verdict{action: rejectEvent}},
-		{"no delivery: 401 rejected", nil, 1, Answer{Status: 401}, verdict{action: rejectEvent}},
+		// A 401 says the adapter's OIDC identity is not accepted yet,
+		// which its rollout fixes; a 403, that an EventPolicy refuses it.
+		{"no delivery: 401 retried", nil, 1, Answer{Status: 401}, verdict{action: retryLater}},
+		{"no delivery: 401 retried forever", nil, 100000, Answer{Status: 401}, verdict{action: retryLater}},
+		{"no delivery: 403 rejected", nil, 1, Answer{Status: 403}, verdict{action: rejectEvent}},
+		{"dead-letter sink only: 403 dead-lettered", &eventingduckv1.DeliverySpec{DeadLetterSink: dls},
+			1, Answer{Status: 403}, verdict{action: toDeadLetter}},
+		{"exponential PT1S: a 401's second retry waits 2s, as a 5xx's", &eventingduckv1.DeliverySpec{BackoffDelay: ptr.String("PT1S")},
+			2, Answer{Status: 401}, verdict{action: retryLater, wait: 2 * time.Second}},
+		{"retry 2: a 401 on the last retry, dead-lettered", &eventingduckv1.DeliverySpec{Retry: retry(2), DeadLetterSink: dls},
+			3, Answer{Status: 401}, verdict{action: toDeadLetter}},
 		{"no delivery: 302 rejected", nil, 1, Answer{Status: 302}, verdict{action: rejectEvent}},
 		{"no delivery: Retry-After ignored", nil, 1, Answer{Status: 429, RetryAfter: "3"}, verdict{action: retryLater}},
 		{"dead-letter sink only: retryable answers retried forever", &eventingduckv1.DeliverySpec{DeadLetterSink: dls},
@@ -142,6 +152,9 @@ func TestDeadLetterPolicy(t *testing.T) {
 		{10, Answer{}, verdict{action: retryLater, wait: maxUnlimitedBackoff}},
 		{1, Answer{Status: 400}, verdict{action: rejectEvent}},
 		{3, Answer{Status: 403}, verdict{action: rejectEvent}},
+		// The dead-letter sink, too, may not accept the adapter's OIDC
+		// identity yet.
+		{2, Answer{Status: 401}, verdict{action: retryLater, wait: 2 * time.Second}},
 		// The dead-letter client applies the same ceOverrides: an event
 		// that cannot be carried to the sink cannot be carried there.
 		{1, Answer{Local: errLocal}, verdict{action: rejectEvent}},

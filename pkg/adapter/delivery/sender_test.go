@@ -18,6 +18,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,6 +54,9 @@ func TestSender(t *testing.T) {
 		name  string
 		spec  *eventingduckv1.DeliverySpec
 		steps []step
+		// wantCode: the knativeerrorcode of what the dead-letter sink
+		// got ("": any).
+		wantCode string
 	}{{
 		name:  "accepted",
 		steps: []step{{want: Delivered, wantTarget: TargetSink}},
@@ -83,6 +87,16 @@ func TestSender(t *testing.T) {
 			{dls: 400, want: Rejected, wantTarget: TargetDeadLetter, wantFailure: 2, wantDL: true, wantWhy: "an answer retrying cannot change"},
 		},
 	}, {
+		name: "a 401 retried as a 5xx; a 403 dead-lettered; a 401 from the dead-letter sink retried",
+		spec: withDLS,
+		steps: []step{
+			{sink: 401, want: Retry, wantTarget: TargetSink, wantFailure: 1},
+			{sink: 403, want: ToDeadLetter, wantTarget: TargetSink, wantDL: true},
+			{dls: 401, want: Retry, wantTarget: TargetDeadLetter, wantFailure: 1, wantDL: true},
+			{want: DeadLettered, wantTarget: TargetDeadLetter, wantFailure: 1, wantDL: true},
+		},
+		wantCode: "403",
+	}, {
 		name:  "a local failure without a bounded retry: rejected at once",
 		steps: []step{{local: errLocal, want: Rejected, wantTarget: TargetSink, wantFailure: 1, wantWhy: "a failure retrying cannot change"}},
 	}, {
@@ -109,10 +123,7 @@ func TestSender(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := NewSender(client(sink.URL), client(dls.URL), policy, 5*time.Second, base, ceiling)
-			event := cloudevents.NewEvent()
-			event.SetID("e-1")
-			event.SetType("dev.tekton.event.step.started.v1")
-			event.SetSource("/test")
+			event := testEvent()
 			var fate Fate
 			for i, st := range tc.steps {
 				sink.FailWith(st.sink)
@@ -139,8 +150,9 @@ func TestSender(t *testing.T) {
 			// What reached the dead-letter sink carries Knative's error
 			// extensions with the sink's answer.
 			for _, e := range dls.Events() {
-				if code, ok := e.Extensions()["knativeerrorcode"]; !ok || code == "" {
-					t.Errorf("dead-lettered event without knativeerrorcode: %v", e.Extensions())
+				code, ok := e.Extensions()["knativeerrorcode"]
+				if !ok || code == "" || (tc.wantCode != "" && fmt.Sprint(code) != tc.wantCode) {
+					t.Errorf("dead-lettered event with knativeerrorcode %v, want %q: %v", code, tc.wantCode, e.Extensions())
 				}
 			}
 		})
