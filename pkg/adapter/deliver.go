@@ -118,6 +118,10 @@ type delivering struct {
 	at        streams.Attempt
 	eventType string
 	logger    *zap.SugaredLogger
+	// loggedLocally: failedLocally logged why the event never left the
+	// process. A refusal the sender met on its way out (an https sink's
+	// certificate that does not verify) is logged by settle instead.
+	loggedLocally bool
 }
 
 // failedLocally is the outcome of an event that failed before it could be
@@ -129,6 +133,7 @@ func (d *delivering) failedLocally(cause error, built bool) delivery.Outcome {
 		fields = append(fields, zap.ByteString("stack", p.stack))
 	}
 	d.logger.Errorw("The event failed before it could be sent", fields...)
+	d.loggedLocally = true
 	return d.a.sender.Failed(&d.at.Fate, cause, built)
 }
 
@@ -144,10 +149,13 @@ func (d *delivering) settle(ctx context.Context, event cloudevents.Event, out de
 			d.logger.Debug("Event delivered")
 			a.stats.sent(ctx, d.eventType, out.Took, a.stats.delivered)
 		case delivery.ToDeadLetter:
-			if out.Answer.Local == nil {
-				// A local failure was logged where it happened.
+			switch {
+			case out.Answer.Local == nil:
 				d.logger.Warnw("The sink did not accept the event; sending it to the dead-letter sink",
 					zap.Int("status", out.Answer.Status), zap.Int("attempts", out.Attempts), zap.Error(out.Err))
+			case !d.loggedLocally:
+				d.logger.Warnw("The event could not be sent to the sink; sending it to the dead-letter sink",
+					zap.Int("attempts", out.Attempts), zap.Error(out.Answer.Local))
 			}
 			a.stats.sent(ctx, d.eventType, out.Took, a.stats.failed)
 			out = a.sender.Send(ctx, event, &d.at.Fate)

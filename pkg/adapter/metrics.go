@@ -65,7 +65,7 @@ func newMetrics(mp metric.MeterProvider, sourceNamespace, sourceName string, que
 	if m.filtered, err = meter.Int64Counter(MetricFiltered, metric.WithDescription("Events dropped by spec.filters")); err != nil {
 		return nil, err
 	}
-	if m.rejected, err = meter.Int64Counter(MetricRejected, metric.WithDescription("Events given up on without a dead-letter sink to take them: refused with an answer that retrying cannot change (a 4xx other than 404, 408, 409 and 429, or a 3xx), or failed spec.delivery.retry+1 times; or refused so by the dead-letter sink")); err != nil {
+	if m.rejected, err = meter.Int64Counter(MetricRejected, metric.WithDescription("Events given up on without a dead-letter sink to take them: refused with an answer that retrying cannot change (a 4xx other than 401, 404, 408, 409 and 429, a 3xx, or an https sink's certificate that does not verify), or failed spec.delivery.retry+1 times; or refused so by the dead-letter sink")); err != nil {
 		return nil, err
 	}
 	if m.deadLettered, err = meter.Int64Counter(MetricDeadLettered, metric.WithDescription("Events the dead-letter sink acknowledged")); err != nil {

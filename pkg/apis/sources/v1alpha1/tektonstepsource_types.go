@@ -111,7 +111,8 @@ type TektonStepSourceSpec struct {
 	// the sink refused it with an answer retrying cannot change, with the
 	// knativeerrordest, knativeerrorcode and knativeerrordata extensions).
 	// Without delivery, or without delivery.retry, an event the sink may
-	// still accept (404, 408, 409, 429, 5xx, timeouts, connection errors)
+	// still accept (401, 404, 408, 409, 429, 5xx, timeouts, connection
+	// errors)
 	// is retried until it is accepted, so nothing is lost while a sink is
 	// down.
 	// +optional

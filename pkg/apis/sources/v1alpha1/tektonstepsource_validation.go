@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,14 +82,25 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 	return errs
 }
 
-// validateHTTPDestination checks that a destination's absolute URI is one
-// the adapter can send to: the CloudEvents HTTP binding's, http or https.
+// validateHTTPDestination checks that a destination's CA certificates
+// parse and that its absolute URI is one the adapter can send to: the
+// CloudEvents HTTP binding's, http or https.
 // Any other scheme would fail every send, which is retried forever.
 func validateHTTPDestination(d *duckv1.Destination) *apis.FieldError {
-	if d == nil || d.URI == nil || !d.URI.URL().IsAbs() || d.URI.Scheme == "http" || d.URI.Scheme == "https" {
+	if d == nil {
 		return nil
 	}
-	return apis.ErrInvalidValue(d.URI.String(), "uri", "events are sent over HTTP: the URI must be http:// or https://")
+	var errs *apis.FieldError
+	if d.CACerts != nil && *d.CACerts != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(*d.CACerts)) {
+		// Accepted, they would fail every TLS connection to the sink, each
+		// retried as a network failure: refused here instead.
+		errs = apis.ErrInvalidValue(fmt.Sprintf("<%d bytes without a PEM certificate>", len(*d.CACerts)), "CACerts",
+			"the CA certificates that verify an https sink, PEM-encoded (-----BEGIN CERTIFICATE-----)")
+	}
+	if d.URI == nil || !d.URI.URL().IsAbs() || d.URI.Scheme == "http" || d.URI.Scheme == "https" {
+		return errs
+	}
+	return errs.Also(apis.ErrInvalidValue(d.URI.String(), "uri", "events are sent over HTTP: the URI must be http:// or https://"))
 }
 
 // IsEventListener reports whether ref is a Tekton Triggers EventListener,

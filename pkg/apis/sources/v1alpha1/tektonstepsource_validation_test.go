@@ -362,6 +362,19 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		wantPaths: []string{"spec.delivery.deadLetterSink.uri"},
 		wantMsg:   "the URI must be http:// or https://",
 	}, {
+		// Accepted, they would fail every TLS connection, each retried as
+		// a network failure.
+		name: "CA certificates that are no PEM certificate",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{URI: apis.HTTPS("sink.example"),
+			CACerts: ptr.String("not a certificate")}}, Delivery: &eventingduckv1.DeliverySpec{
+			DeadLetterSink: &duckv1.Destination{URI: apis.HTTPS("dls.example"), CACerts: ptr.String("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")}}},
+		wantPaths: []string{"spec.sink.CACerts", "spec.delivery.deadLetterSink.CACerts"},
+		wantMsg:   "invalid value: <17 bytes without a PEM certificate>: spec.sink.CACerts\nthe CA certificates that verify an https sink, PEM-encoded",
+	}, {
+		name: "CA certificates that parse",
+		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{URI: apis.HTTPS("sink.example"),
+			CACerts: ptr.String(testCAPEM)}}},
+	}, {
 		name: "HTTPS sinks, and a path relative to a reference",
 		spec: TektonStepSourceSpec{SourceSpec: duckv1.SourceSpec{Sink: duckv1.Destination{
 			Ref: &duckv1.KReference{APIVersion: "v1", Kind: "Service", Name: "s"}, URI: &apis.URL{Path: "/events"}}},
@@ -531,3 +544,17 @@ func TestTektonStepSourceValidation(t *testing.T) {
 		})
 	}
 }
+
+// testCAPEM is a self-signed certificate (openssl req -x509 -newkey ec
+// -pkeyopt ec_paramgen_curve:P-256 -subj /CN=test-ca -days 3650).
+const testCAPEM = `-----BEGIN CERTIFICATE-----
+MIIBejCCAR+gAwIBAgIUc1NPtWMPt3Fj5W/e/dwxDloPPrYwCgYIKoZIzj0EAwIw
+EjEQMA4GA1UEAwwHdGVzdC1jYTAeFw0yNjEyMDgwMjA0MzlaFw0zNjEyMDUwMjA0
+MzlaMBIxEDAOBgNVBAMMB3Rlc3QtY2EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC
+AAQ4C4K8exCevvIP9EeaNDhlpIEgnnxl6qiGA0JJo03gwH7aHnIQpGwaost9Sk4f
+RpwuLnn2Q7jPO/R7S1YW4+aEo1MwUTAdBgNVHQ4EFgQUHqEjEh7XeAL0/U34ZgBw
+pYGLOkcwHwYDVR0jBBgwFoAUHqEjEh7XeAL0/U34ZgBwpYGLOkcwDwYDVR0TAQH/
+BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAnggg7QSIgqMNylqO3sxdRhENr9N2
+4ucIgCPJvlN/7toCIQDtf/bNVKSWs/zmYlJP66qf2zt83BAdVo8f2OHKasbM5Q==
+-----END CERTIFICATE-----
+`
