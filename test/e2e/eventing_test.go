@@ -103,10 +103,15 @@ spec:
   ports:
   - {name: http, port: 80, targetPort: http}
 `, name, receiverImage(), argv))
-	// Reachable once its EndpointSlice lists it ready (the local
-	// cluster's Service proxy serves only ready endpoints). Before, a
-	// Trigger's delivery to it fails, and Knative's in-memory channel
-	// holds the Broker ingress's answer for the retries.
+	waitEndpointReady(t, ns, name)
+}
+
+// waitEndpointReady waits until the Service ns/name's EndpointSlice lists
+// a ready endpoint: the local cluster's Service proxy serves only ready
+// endpoints, so before that a Trigger's delivery to it fails, and Knative's
+// in-memory channel holds the Broker ingress's answer for the retries.
+func waitEndpointReady(t *testing.T, ns, name string) {
+	t.Helper()
 	err := wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
 		func(ctx context.Context) (bool, error) {
 			slices, err := kube.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})

@@ -58,7 +58,8 @@ func setOIDC(t *testing.T, state string) {
 //     subject is the source's OIDC account, its audience the sink's.
 //   - An EventPolicy allowing one source by from.ref: its events pass, a
 //     second source's are refused with 403 and end in its dead-letter sink
-//     with knativeerrorcode 403.
+//     with knativeerrorcode 403, sent with a token for the dead-letter
+//     sink's own audience.
 //   - OIDC turned off and on again while a TaskRun runs: no account or
 //     role is left while off, and no event is lost.
 func TestOIDC(t *testing.T) {
@@ -89,7 +90,7 @@ spec:
 `)
 	waitReady(t, triggersGVR, ns, "oidc-display")
 	deployReceiver(t, ns, "oidc-direct", "-token-extension", "oidc")
-	deployReceiver(t, ns, "oidc-dls")
+	deployReceiver(t, ns, "oidc-dls", "-token-extension", "oidc")
 
 	newRefSource(t, ns, "allowed", brokerRef, "")
 	apply(t, ns, fmt.Sprintf(`
@@ -167,19 +168,27 @@ spec:
 				return m["name"] == "only-allowed"
 			})
 		})
-		newRefSource(t, ns, "denied", brokerRef, `
+		// The dead-letter sink has an audience of its own: its token
+		// names it, not the Broker's.
+		newRefSource(t, ns, "denied", brokerRef, fmt.Sprintf(`
 delivery:
   deadLetterSink:
-    ref: {apiVersion: v1, kind: Service, name: oidc-dls}
-`)
+    uri: http://oidc-dls.%s.svc.cluster.local
+    audience: oidc-dls
+`, ns))
 		runTaskRun("second", "echo second")
 		waitTaskRun(t, ns, "second")
 		checkVia(t, receiverEvents(t, ns, "oidc-display", 4), "allowed", 4)
 		refused := receiverEvents(t, ns, "oidc-dls", 2)
 		checkVia(t, refused, "denied", 2)
+		wantSub := "system:serviceaccount:" + ns + ":" + oidcAccount("denied")
 		for _, e := range refused {
 			if code := ext(e, "knativeerrorcode"); code != "403" {
 				t.Errorf("dead-lettered event %s has knativeerrorcode %q, want 403", e.ID(), code)
+			}
+			if ext(e, "oidcsub") != wantSub || ext(e, "oidcaud") != "oidc-dls" {
+				t.Errorf("dead-lettered event %s came with the token of %q for %q, want %q for oidc-dls",
+					e.ID(), ext(e, "oidcsub"), ext(e, "oidcaud"), wantSub)
 			}
 		}
 		if err := sources.SourcesV1alpha1().TektonStepSources(ns).Delete(ctxFor(t, time.Minute), "denied", metav1.DeleteOptions{}); err != nil {

@@ -19,7 +19,6 @@ limitations under the License.
 package e2e
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -32,10 +31,6 @@ import (
 	"math/big"
 	"testing"
 	"time"
-
-	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // testCA is a certificate authority made for one test, so that the test
@@ -188,24 +183,5 @@ spec:
   ports:
   - {name: https, port: 443, targetPort: https}
 `, name, receiverImage(), argv, b64(certPEM), b64(keyPEM), b64([]byte(ca.CAPEM())), dir))
-	// As deployReceiver: reachable once its EndpointSlice lists it ready,
-	// since the Service proxy serves only ready endpoints.
-	err := wait.PollUntilContextTimeout(ctxFor(t, 2*time.Minute), time.Second, 2*time.Minute, true,
-		func(ctx context.Context) (bool, error) {
-			slices, err := kube.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
-			if err != nil {
-				return false, nil
-			}
-			for _, s := range slices.Items {
-				for _, e := range s.Endpoints {
-					if e.Conditions.Ready != nil && *e.Conditions.Ready {
-						return true, nil
-					}
-				}
-			}
-			return false, nil
-		})
-	if err != nil {
-		t.Fatalf("TLS receiver %s/%s did not become ready: %v", ns, name, err)
-	}
+	waitEndpointReady(t, ns, name)
 }
