@@ -19,105 +19,25 @@ limitations under the License.
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"testing"
-	"time"
+
+	"github.com/tektonstep/tekton-step-source/test/testca"
 )
 
 // testCA is a certificate authority made for one test, so that the test
 // decides who trusts a receiver's certificate (a sink's CACerts, or none)
 // without depending on any CA the cluster has.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  string
-}
+type testCA struct{ *testca.CA }
 
 // newTestCA makes an ECDSA P-256 CA valid for a day (from an hour ago, so a
 // node whose clock is a little behind still accepts it).
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generating the CA key: %v", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serialNumber(t),
-		Subject:               pkix.Name{CommonName: "tekton-step-source e2e CA " + t.Name()},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		// It signs only leaf certificates.
-		MaxPathLenZero: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatalf("creating the CA certificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("parsing the CA certificate: %v", err)
-	}
-	return &testCA{cert: cert, key: key, pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
-}
+func newTestCA(t *testing.T) *testCA { return &testCA{testca.New(t)} }
 
 // CAPEM is the CA's certificate in PEM, as a Destination's CACerts takes it.
-func (ca *testCA) CAPEM() string { return ca.pem }
-
-// ServerCert issues a server certificate for dnsNames, valid while the CA
-// is, and returns it and its PKCS #8 key in PEM.
-func (ca *testCA) ServerCert(t *testing.T, dnsNames ...string) (certPEM, keyPEM []byte) {
-	t.Helper()
-	if len(dnsNames) == 0 {
-		t.Fatal("a server certificate needs at least one DNS name")
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generating the server key: %v", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serialNumber(t),
-		Subject:      pkix.Name{CommonName: dnsNames[0]},
-		DNSNames:     dnsNames,
-		NotBefore:    ca.cert.NotBefore,
-		NotAfter:     ca.cert.NotAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatalf("creating the server certificate: %v", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatalf("encoding the server key: %v", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-}
-
-// serialNumber is a random 128-bit serial: RFC 5280 wants serials unique
-// per CA, and random ones are without a counter to keep.
-func serialNumber(t *testing.T) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		t.Fatalf("generating a serial number: %v", err)
-	}
-	return n
-}
+func (ca *testCA) CAPEM() string { return ca.PEM() }
 
 // deployTLSReceiver runs a receiver serving HTTPS only, with a certificate
 // from ca for every name its Service answers to in the cluster, behind a

@@ -18,17 +18,12 @@ package receiver_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -39,6 +34,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/tektonstep/tekton-step-source/test/receiver"
+	"github.com/tektonstep/tekton-step-source/test/testca"
 )
 
 // jwt builds a compact JWS from a JSON header and payload; the receiver
@@ -185,46 +181,16 @@ func TestTokenExtensionName(t *testing.T) {
 	}
 }
 
-// selfSigned returns a self-signed ECDSA certificate for 127.0.0.1 and
-// localhost, and a pool trusting it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "receiver test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
-
+// TestTLS: the receiver's certificate (for 127.0.0.1 and localhost) is
+// signed by a CA of the test's; the trusting client has that CA in its
+// RootCAs, the untrusting one no CA at all.
 func TestTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
-	r := receiver.New(t, receiver.WithTLS(cert), receiver.WithTokenExtension("token"))
+	ca := testca.New(t)
+	r := receiver.New(t, receiver.WithTLS(ca.TLSCertificate(t, "127.0.0.1", "localhost")), receiver.WithTokenExtension("token"))
 	if !strings.HasPrefix(r.URL, "https://") {
 		t.Fatalf("URL %s, want https://", r.URL)
 	}
-	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	untrusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
 	t.Cleanup(trusting.CloseIdleConnections)
 	t.Cleanup(untrusting.CloseIdleConnections)
@@ -295,8 +261,7 @@ func TestTLSProbeNotLogged(t *testing.T) {
 	out := log.Writer()
 	log.SetOutput(&logged)
 	t.Cleanup(func() { log.SetOutput(out) })
-	cert, _ := selfSigned(t)
-	r := receiver.New(t, receiver.WithTLS(cert))
+	r := receiver.New(t, receiver.WithTLS(testca.New(t).TLSCertificate(t, "127.0.0.1", "localhost")))
 
 	probe, err := net.Dial("tcp", strings.TrimPrefix(r.URL, "https://"))
 	if err != nil {

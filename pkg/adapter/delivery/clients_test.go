@@ -18,17 +18,12 @@ package delivery
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,6 +38,7 @@ import (
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/tektonstep/tekton-step-source/test/receiver"
+	"github.com/tektonstep/tekton-step-source/test/testca"
 )
 
 // TestSenderTLS: clients built by NewClients send to https sinks whose
@@ -145,7 +141,7 @@ func TestSenderTLS(t *testing.T) {
 			})
 			sinkCA := caPEM(sink.Certificate())
 			if tc.untrusted {
-				sinkCA = anotherCA(t)
+				sinkCA = testca.New(t).PEM()
 			}
 			spec := &eventingduckv1.DeliverySpec{Retry: tc.retry}
 			var dlsAddr *duckv1.Addressable
@@ -156,7 +152,7 @@ func TestSenderTLS(t *testing.T) {
 			case "untrusted":
 				var dls *httptest.Server
 				dls, dlsGot = tlsServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
-				dlsAddr = &duckv1.Addressable{URL: apis.HTTPS(dls.Listener.Addr().String()), CACerts: ptrTo(anotherCA(t))}
+				dlsAddr = &duckv1.Addressable{URL: apis.HTTPS(dls.Listener.Addr().String()), CACerts: ptrTo(testca.New(t).PEM())}
 			}
 			if dlsAddr != nil {
 				spec.DeadLetterSink = &duckv1.Destination{URI: dlsAddr.URL}
@@ -321,31 +317,4 @@ func testEvent() cloudevents.Event {
 
 func caPEM(cert *x509.Certificate) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
-}
-
-// anotherCA is a CA certificate that signed none of the servers'.
-func anotherCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "another CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return caPEM(cert)
 }

@@ -18,14 +18,7 @@ package tektonstepsource
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"testing"
 	"time"
 
@@ -57,6 +50,7 @@ import (
 	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 	. "github.com/tektonstep/tekton-step-source/pkg/reconciler/testing"
+	"github.com/tektonstep/tekton-step-source/test/testca"
 )
 
 const (
@@ -273,7 +267,8 @@ func TestReconcile(t *testing.T) {
 	}
 
 	channelAddr := &duckv1.Addressable{URL: apis.HTTP("events-kn-channel.ci.svc.cluster.local")}
-	caCerts, audience := selfSignedCert(t), "sink-audience"
+	// Validation parses sink CA certs: any valid PEM certificate does.
+	caCerts, audience := testca.New(t).PEM(), "sink-audience"
 	tlsSink := duckv1.Destination{URI: apis.HTTPS("event-display.ci.svc.cluster.local"), CACerts: &caCerts, Audience: &audience}
 	tlsAddr := &duckv1.Addressable{URL: apis.HTTPS("event-display.ci.svc.cluster.local"), CACerts: &caCerts, Audience: &audience}
 
@@ -773,27 +768,6 @@ func invalidCESQLMessage(t *testing.T) string {
 		t.Fatal("the invalid-spec row's source is valid")
 	}
 	return err.Error()
-}
-
-// selfSignedCert returns a PEM certificate: validation parses sink CA certs.
-func selfSignedCert(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "sink-ca"},
-		NotBefore:    created,
-		NotAfter:     created.Add(24 * time.Hour),
-		IsCA:         true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
 // withStatusOf returns want carrying have's status (an update keeps it).
