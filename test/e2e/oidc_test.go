@@ -21,6 +21,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -92,7 +94,7 @@ spec:
 	deployReceiver(t, ns, "oidc-direct", "-token-extension", "oidc")
 	deployReceiver(t, ns, "oidc-dls", "-token-extension", "oidc")
 
-	newRefSource(t, ns, "allowed", brokerRef, "")
+	newRefSource(t, ns, "steps", brokerRef, "")
 	apply(t, ns, fmt.Sprintf(`
 apiVersion: sources.knative.dev/v1alpha1
 kind: TektonStepSource
@@ -105,14 +107,14 @@ spec:
     uri: http://oidc-direct.%s.svc.cluster.local
     audience: oidc-direct
 `, ns))
-	for _, name := range []string{"allowed", "direct"} {
+	for _, name := range []string{"steps", "direct"} {
 		src := waitSourceReady(t, ns, name)
 		if a := src.Status.Auth; a == nil || a.ServiceAccountName == nil || *a.ServiceAccountName != oidcAccount(name) {
 			t.Fatalf("source %s: status.auth = %+v, want the account %s", name, a, oidcAccount(name))
 		}
 	}
-	if src := waitSourceReady(t, ns, "allowed"); src.Status.SinkAudience == nil || *src.Status.SinkAudience == "" {
-		t.Fatalf("source allowed: no sink audience from the Broker: %+v", src.Status)
+	if src := waitSourceReady(t, ns, "steps"); src.Status.SinkAudience == nil || *src.Status.SinkAudience == "" {
+		t.Fatalf("source steps: no sink audience from the Broker: %+v", src.Status)
 	}
 
 	runTaskRun := func(name, script string) {
@@ -132,7 +134,7 @@ spec:
 		runTaskRun("first", "echo first")
 		waitTaskRun(t, ns, "first")
 		viaBroker := receiverEvents(t, ns, "oidc-display", 2)
-		checkVia(t, viaBroker, "allowed", 2)
+		checkVia(t, viaBroker, "steps", 2)
 		direct := receiverEvents(t, ns, "oidc-direct", 2)
 		checkVia(t, direct, "direct", 2)
 		wantSub := "system:serviceaccount:" + ns + ":" + oidcAccount("direct")
@@ -145,18 +147,13 @@ spec:
 	})
 
 	t.Run("an EventPolicy lets one source in and refuses the other", func(t *testing.T) {
-		apply(t, ns, fmt.Sprintf(`
-apiVersion: eventing.knative.dev/v1alpha1
-kind: EventPolicy
-metadata:
-  name: only-allowed
-spec:
-  to:
-  - ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
-  from:
-  - ref: {apiVersion: sources.knative.dev/v1alpha1, kind: TektonStepSource, name: allowed, namespace: %s}
-`, ns))
-		waitReady(t, eventPoliciesGVR, ns, "only-allowed")
+		// The recipe, as shipped.
+		data, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "recipes", "eventpolicy-only-steps.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(t, ns, string(data))
+		waitReady(t, eventPoliciesGVR, ns, "only-step-events")
 		waitFor(t, "the Broker applying the EventPolicy", func(ctx context.Context) bool {
 			b, err := dyn.Resource(brokersGVR).Namespace(ns).Get(ctx, "default", metav1.GetOptions{})
 			if err != nil {
@@ -165,7 +162,7 @@ spec:
 			policies, _, _ := unstructured.NestedSlice(b.Object, "status", "policies")
 			return slices.ContainsFunc(policies, func(p any) bool {
 				m, _ := p.(map[string]any)
-				return m["name"] == "only-allowed"
+				return m["name"] == "only-step-events"
 			})
 		})
 		// The dead-letter sink has an audience of its own: its token
@@ -178,7 +175,7 @@ delivery:
 `, ns))
 		runTaskRun("second", "echo second")
 		waitTaskRun(t, ns, "second")
-		checkVia(t, receiverEvents(t, ns, "oidc-display", 4), "allowed", 4)
+		checkVia(t, receiverEvents(t, ns, "oidc-display", 4), "steps", 4)
 		refused := receiverEvents(t, ns, "oidc-dls", 2)
 		checkVia(t, refused, "denied", 2)
 		wantSub := "system:serviceaccount:" + ns + ":" + oidcAccount("denied")
@@ -199,7 +196,7 @@ delivery:
 	t.Run("OIDC off and on again while a TaskRun runs", func(t *testing.T) {
 		runTaskRun("third", "sleep 20; echo third")
 		setOIDC(t, "disabled")
-		for _, name := range []string{"allowed", "direct"} {
+		for _, name := range []string{"steps", "direct"} {
 			waitFor(t, "no OIDC identity for "+name, func(ctx context.Context) bool {
 				src, err := sources.SourcesV1alpha1().TektonStepSources(ns).Get(ctx, name, metav1.GetOptions{})
 				if err != nil || src.Status.Auth != nil {
@@ -212,14 +209,14 @@ delivery:
 			})
 		}
 		setOIDC(t, "enabled")
-		for _, name := range []string{"allowed", "direct"} {
+		for _, name := range []string{"steps", "direct"} {
 			waitFor(t, "the OIDC identity of "+name+" back", func(ctx context.Context) bool {
 				src, err := sources.SourcesV1alpha1().TektonStepSources(ns).Get(ctx, name, metav1.GetOptions{})
 				return err == nil && src.Status.Auth != nil && src.Status.IsReady() && src.Status.ObservedGeneration == src.Generation
 			})
 		}
 		waitTaskRun(t, ns, "third")
-		checkVia(t, receiverEvents(t, ns, "oidc-display", 6), "allowed", 6)
+		checkVia(t, receiverEvents(t, ns, "oidc-display", 6), "steps", 6)
 		checkVia(t, receiverEvents(t, ns, "oidc-direct", 6), "direct", 6)
 	})
 }

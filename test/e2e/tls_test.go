@@ -27,6 +27,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tektonstep/tekton-step-source/test/testca"
 )
 
 // TestTLSSink sends to an https receiver on the cluster whose certificate
@@ -39,7 +41,8 @@ import (
 func TestTLSSink(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	ca, wrong := newTestCA(t), newTestCA(t)
+	// CAs of the test's own, so that it decides who trusts the receiver.
+	ca, wrong := testca.New(t), testca.New(t)
 	deployTLSReceiver(t, ns, "tls-display", ca)
 	deployReceiver(t, ns, "tls-dls")
 	sink := fmt.Sprintf("https://tls-display.%s.svc.cluster.local", ns)
@@ -58,13 +61,13 @@ spec:
 %s`, name, name, sink, caPEM, indent(extra, "  ")))
 		waitSourceReady(t, ns, name)
 	}
-	source("trusted", ca.CAPEM(), "")
-	source("untrusted-dls", wrong.CAPEM(), `
+	source("trusted", ca.PEM(), "")
+	source("untrusted-dls", wrong.PEM(), `
 delivery:
   deadLetterSink:
     ref: {apiVersion: v1, kind: Service, name: tls-dls}
 `)
-	source("untrusted", wrong.CAPEM(), "")
+	source("untrusted", wrong.PEM(), "")
 	apply(t, ns, `
 apiVersion: tekton.dev/v1
 kind: TaskRun

@@ -27,24 +27,12 @@ import (
 	"github.com/tektonstep/tekton-step-source/test/testca"
 )
 
-// testCA is a certificate authority made for one test, so that the test
-// decides who trusts a receiver's certificate (a sink's CACerts, or none)
-// without depending on any CA the cluster has.
-type testCA struct{ *testca.CA }
-
-// newTestCA makes an ECDSA P-256 CA valid for a day (from an hour ago, so a
-// node whose clock is a little behind still accepts it).
-func newTestCA(t *testing.T) *testCA { return &testCA{testca.New(t)} }
-
-// CAPEM is the CA's certificate in PEM, as a Destination's CACerts takes it.
-func (ca *testCA) CAPEM() string { return ca.PEM() }
-
 // deployTLSReceiver runs a receiver serving HTTPS only, with a certificate
 // from ca for every name its Service answers to in the cluster, behind a
 // ClusterIP Service on port 443 (container port 8443), and waits until it
 // runs, as deployReceiver does for HTTP. args are more receiver flags (e.g.
 // -token-extension). Its address is https://name.ns.svc.cluster.local.
-func deployTLSReceiver(t *testing.T, ns, name string, ca *testCA, args ...string) {
+func deployTLSReceiver(t *testing.T, ns, name string, ca *testca.CA, args ...string) {
 	t.Helper()
 	certPEM, keyPEM := ca.ServerCert(t, name, name+"."+ns, name+"."+ns+".svc", name+"."+ns+".svc.cluster.local")
 	const dir = "/etc/receiver/tls"
@@ -102,6 +90,6 @@ spec:
   selector: {app: %[1]s}
   ports:
   - {name: https, port: 443, targetPort: https}
-`, name, receiverImage(), argv, b64(certPEM), b64(keyPEM), b64([]byte(ca.CAPEM())), dir))
+`, name, receiverImage(), argv, b64(certPEM), b64(keyPEM), b64([]byte(ca.PEM())), dir))
 	waitEndpointReady(t, ns, name)
 }
