@@ -203,8 +203,8 @@ delivery:
 					return false
 				}
 				_, saErr := kube.CoreV1().ServiceAccounts(ns).Get(ctx, oidcAccount(name), metav1.GetOptions{})
-				_, roleErr := kube.RbacV1().Roles(ns).Get(ctx, name+"-create-oidc-token", metav1.GetOptions{})
-				_, rbErr := kube.RbacV1().RoleBindings(ns).Get(ctx, name+"-create-oidc-token", metav1.GetOptions{})
+				_, roleErr := kube.RbacV1().Roles(ns).Get(ctx, name+"-tektonstep-oidc-token", metav1.GetOptions{})
+				_, rbErr := kube.RbacV1().RoleBindings(ns).Get(ctx, name+"-tektonstep-oidc-token", metav1.GetOptions{})
 				return apierrors.IsNotFound(saErr) && apierrors.IsNotFound(roleErr) && apierrors.IsNotFound(rbErr)
 			})
 		}

@@ -104,4 +104,7 @@ spec:
 		}
 		return rejected >= 2
 	})
+	// By now every refused event was refused: none of them reached the
+	// receiver since.
+	checkVia(t, receiverEvents(t, ns, "tls-display", 2), "trusted", 2)
 }

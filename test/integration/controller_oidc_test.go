@@ -75,7 +75,7 @@ func TestControllerOIDC(t *testing.T) {
 	src := env.createSource(t, ns, newSourceObject("ident", sink))
 	const (
 		oidcSA      = "ident-oidc-sources.knative.dev-tektonstepsource"
-		tokenRole   = "ident-create-oidc-token"
+		tokenRole   = "ident-tektonstep-oidc-token"
 		adapterSA   = "ident-tektonstep-adapter"
 		deployment  = "ident-tektonstep-adapter"
 		disabledWhy = "authentication-oidc feature disabled"
@@ -113,10 +113,16 @@ func TestControllerOIDC(t *testing.T) {
 		if sub := tokenSubject(t, tr.Status.Token); sub != "system:serviceaccount:"+ns+":"+oidcSA {
 			t.Errorf("%s: the token's subject is %q, want the OIDC account", when, sub)
 		}
-		// ...and for no other account, its own included.
+		// ...and for no other account, its own included; and no other
+		// account of the namespace may request one for the OIDC account.
 		if _, err := asAdapter.CoreV1().ServiceAccounts(ns).CreateToken(ctx, adapterSA, &authenticationv1.TokenRequest{
 			Spec: authenticationv1.TokenRequestSpec{Audiences: []string{"the-sink"}}}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
 			t.Errorf("%s: a token for the adapter's own account: %v, want forbidden", when, err)
+		}
+		asDefault := impersonate(t, "system:serviceaccount:"+ns+":default")
+		if _, err := asDefault.CoreV1().ServiceAccounts(ns).CreateToken(ctx, oidcSA, &authenticationv1.TokenRequest{
+			Spec: authenticationv1.TokenRequestSpec{Audiences: []string{"the-sink"}}}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+			t.Errorf("%s: the namespace's default account requesting a token for %s: %v, want forbidden", when, oidcSA, err)
 		}
 		role, err := admin.RbacV1().Roles(ns).Get(ctx, tokenRole, metav1.GetOptions{})
 		if err != nil {

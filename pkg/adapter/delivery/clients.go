@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -43,8 +44,7 @@ import (
 
 // NewClients builds the sink's client from adapter/v2's client
 // configuration (its environment: K_SINK, K_CA_CERTS, K_AUDIENCE,
-// K_CE_OVERRIDES, K_SINK_TIMEOUT; its OIDC token provider, trust bundles
-// and reporter) and, when deadLetter is set, the dead-letter sink's client
+// K_CE_OVERRIDES, K_SINK_TIMEOUT; its OIDC token provider and reporter) and, when deadLetter is set, the dead-letter sink's client
 // from the same configuration with deadLetter's URL, CA certificates and
 // audience. Both record each request's answer for the adapter and follow
 // only the redirects that keep the event (keepTheEventOnRedirects).
@@ -181,11 +181,12 @@ func carriable(h http.Header) error {
 
 // untrusted is the error of a request refused because the TLS
 // certificate of host did not verify against the CA certificates of its
-// address (K_CA_CERTS, the addressable's CACerts), the system pool and
-// Knative's trust bundles, said in words; nil for any other error. The
-// certificate is the same on every attempt until someone changes it or
-// the CA certificates, so it is a failure retrying cannot change, as one
-// that never left the process (Answer.Local). The send is not tried
+// address (K_CA_CERTS, the addressable's CACerts) and the system pool, or
+// because host does not speak TLS as the adapter requires (an http port,
+// a TLS version below Knative's minimum, 1.3), said in words; nil for any
+// other error. Each is the same on every attempt until someone changes
+// the sink or its CA certificates, so it is a failure retrying cannot
+// change, as one that never left the process (Answer.Local). The send is not tried
 // over http instead: the sink's https address says the event must not go
 // in clear.
 func untrusted(host string, err error) error {
@@ -194,16 +195,24 @@ func untrusted(host string, err error) error {
 		wrongName    x509.HostnameError
 		invalid      x509.CertificateInvalidError
 		verification *tls.CertificateVerificationError
+		notTLS       tls.RecordHeaderError
+		// crypto/tls reports an alert the server sent as an OpError
+		// "remote error" (tls.AlertError is QUIC's).
+		remote *net.OpError
 	)
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &unknownCA):
-		return fmt.Errorf("the TLS certificate of %s is not trusted (its CA is not among its address's CACerts, the system pool or Knative's trust bundles): %w", host, err)
+		return fmt.Errorf("the TLS certificate of %s is not trusted (its CA is not among its address's CACerts or the system pool): %w", host, err)
 	case errors.As(err, &wrongName):
 		return fmt.Errorf("the TLS certificate of %s is not valid for that host name: %w", host, err)
 	case errors.As(err, &invalid), errors.As(err, &verification):
 		return fmt.Errorf("the TLS certificate of %s does not verify: %w", host, err)
+	case errors.As(err, &notTLS):
+		return fmt.Errorf("%s does not answer TLS (an https address of a plain http port?): %w", host, err)
+	case errors.As(err, &remote) && remote.Op == "remote error":
+		return fmt.Errorf("%s refused the TLS handshake (the adapter requires TLS 1.3, as Knative does): %w", host, err)
 	}
 	return nil
 }

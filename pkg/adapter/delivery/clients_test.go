@@ -18,6 +18,7 @@ package delivery
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -48,7 +49,7 @@ import (
 // are real TLS servers; the certificate of each "untrusted" one is checked
 // against another CA than its own.
 func TestSenderTLS(t *testing.T) {
-	const notTrusted = "is not trusted (its CA is not among its address's CACerts, the system pool or Knative's trust bundles)"
+	const notTrusted = "is not trusted (its CA is not among its address's CACerts or the system pool)"
 	const unknownCA = "x509: certificate signed by unknown authority"
 	one := int32(1)
 	type step struct {
@@ -317,4 +318,53 @@ func testEvent() cloudevents.Event {
 
 func caPEM(cert *x509.Certificate) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
+}
+
+// TestSenderTLSHandshake: an https sink that does not answer TLS, or only
+// below Knative's minimum (TLS 1.3), is refused as an untrusted
+// certificate is: the same on every attempt, so rejected at once without
+// delivery.retry, never sent in clear, and said in words.
+func TestSenderTLSHandshake(t *testing.T) {
+	tests := []struct {
+		name    string
+		start   func(*httptest.Server)
+		wantErr []string
+	}{{
+		name:    "a plain http port behind an https address",
+		start:   func(s *httptest.Server) { s.Start() },
+		wantErr: []string{"does not answer TLS (an https address of a plain http port?)", "first record does not look like a TLS handshake"},
+	}, {
+		name: "a server that speaks TLS 1.2 at most",
+		start: func(s *httptest.Server) {
+			s.TLS = &tls.Config{MaxVersion: tls.VersionTLS12}
+			s.StartTLS()
+		},
+		wantErr: []string{"refused the TLS handshake (the adapter requires TLS 1.3, as Knative does)", "protocol version"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				got.Add(1)
+				w.WriteHeader(http.StatusAccepted)
+			}))
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			tc.start(srv)
+			t.Cleanup(srv.Close)
+			s := tlsSender(t, "https://"+srv.Listener.Addr().String(), testca.New(t).PEM(), nil, nil)
+			var fate Fate
+			out := s.Send(context.Background(), testEvent(), &fate)
+			if out.Kind != Rejected || out.Why != "a failure retrying cannot change" {
+				t.Fatalf("outcome %+v, want rejected at once", out)
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(fmt.Sprint(out.Answer.Local), want) {
+					t.Errorf("error %v, want it to say %q", out.Answer.Local, want)
+				}
+			}
+			if n := got.Load(); n != 0 {
+				t.Errorf("the server got %d requests, want none", n)
+			}
+		})
+	}
 }

@@ -56,6 +56,10 @@ func (r *Reconciler) reconcileDeadLetterSink(ctx context.Context, src *v1alpha1.
 		return fmt.Errorf("resolving the dead-letter sink: %w", pkgreconciler.NewEvent(corev1.EventTypeWarning,
 			ReasonDeadLetterSinkNotFound, "Dead-letter sink %s not found: %v", describeSink(dls), err))
 	}
+	if msg, bad := unusableCACerts(addr, "Dead-letter sink "+describeSink(dls)); bad {
+		src.Status.MarkDeadLetterSinkFailed(ReasonInvalidCACerts, "%s", msg)
+		return controller.NewPermanentError(pkgreconciler.NewEvent(corev1.EventTypeWarning, ReasonInvalidCACerts, "%s", msg))
+	}
 	src.Status.MarkDeadLetterSink(addr)
 	return nil
 }

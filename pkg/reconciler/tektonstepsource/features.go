@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +44,10 @@ const (
 	// controller that cannot read it (its ClusterRole changed) stops with
 	// a clear error rather than reconcile every source as if OIDC were off.
 	featuresSyncTimeout = time.Minute
+
+	// defaultFeaturesAnnotation marks the default config-features the
+	// watcher passes on when there is none (it never is on a real one).
+	defaultFeaturesAnnotation = "sources.knative.dev/default-of-tekton-step-source"
 )
 
 // EventingNamespace is the namespace of Knative Eventing's config-features.
@@ -56,10 +61,12 @@ func EventingNamespace() string {
 // watchFeatures reads Knative Eventing's feature flags (config-features)
 // into store, as Knative's own reconcilers do, and returns once they are
 // read: a source reconciled before would lose its OIDC identity. Without
-// Knative Eventing (or with config-features deleted) every feature is
-// off, Knative's defaults. Only that one ConfigMap is read (a field
-// selector the controller's ClusterRole limits it to), not every
-// ConfigMap of Eventing's namespace.
+// Knative Eventing every feature is off, Knative's defaults; a
+// config-features deleted later leaves the flags as they were, as in
+// Knative's controllers, which keep the last ones they read (turning OIDC
+// off here alone would make every sink's ingress refuse the sources).
+// Only that one ConfigMap is read (a field selector the controller's
+// ClusterRole limits it to), not every ConfigMap of Eventing's namespace.
 func watchFeatures(ctx context.Context, kube kubernetes.Interface, store *feature.Store) error {
 	ns := EventingNamespace()
 	factory := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(ns),
@@ -67,8 +74,22 @@ func watchFeatures(ctx context.Context, kube kubernetes.Interface, store *featur
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", feature.FlagsConfigName).String()
 		}))
 	watcher := cminformer.NewInformedWatcherFromFactory(factory, ns)
-	watcher.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: feature.FlagsConfigName, Namespace: ns},
-		Data: map[string]string{}}, store.OnConfigChanged)
+	var read atomic.Bool
+	observe := func(cm *corev1.ConfigMap) {
+		// The default stands for a missing ConfigMap, and is passed on
+		// again when it is deleted: only before any real one was read does
+		// it apply.
+		_, isDefault := cm.Annotations[defaultFeaturesAnnotation]
+		if isDefault && read.Load() {
+			return
+		}
+		if !isDefault {
+			read.Store(true)
+		}
+		store.OnConfigChanged(cm)
+	}
+	watcher.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: feature.FlagsConfigName, Namespace: ns,
+		Annotations: map[string]string{defaultFeaturesAnnotation: ""}}, Data: map[string]string{}}, observe)
 	started := make(chan error, 1)
 	go func() { started <- watcher.Start(ctx.Done()) }()
 	select {
@@ -79,6 +100,13 @@ func watchFeatures(ctx context.Context, kube kubernetes.Interface, store *featur
 	case <-time.After(featuresSyncTimeout):
 		return fmt.Errorf("reading %s/%s: not read within %v (may the controller list and watch it?)",
 			ns, feature.FlagsConfigName, featuresSyncTimeout)
+	}
+	// Start returns once the informer's cache is filled (and the default
+	// applied), not once its handlers ran: the ConfigMap the cache holds is
+	// applied here, so that the first reconcile sees it. (The handler
+	// applies it again, to the same flags.)
+	if cm, err := factory.Core().V1().ConfigMaps().Lister().ConfigMaps(ns).Get(feature.FlagsConfigName); err == nil {
+		observe(cm)
 	}
 	logging.FromContext(ctx).Infow("Knative Eventing's features read", "namespace", ns,
 		"authentication-oidc", store.IsEnabled(feature.OIDCAuthentication))

@@ -28,28 +28,35 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
-// reconcileOIDC gives the source the sender identity Knative's own sources
-// have, following Knative's authentication-oidc feature (config-features,
-// read into ctx by the feature store): on, the source's OIDC
-// ServiceAccount (made by Knative's auth package, shown in
-// status.auth.serviceAccountName) and the token Role and RoleBinding
-// that let adapterServiceAccount request tokens for it; off, none of
-// them (deleted when the feature is turned off, which ApiServerSource
-// leaves behind). It returns the OIDC ServiceAccount's name for the
-// adapter's K_OIDC_SERVICE_ACCOUNT, "" when off.
-func (r *Reconciler) reconcileOIDC(ctx context.Context, src *v1alpha1.TektonStepSource, adapterServiceAccount string) (string, error) {
+// reconcileOIDCIdentity gives the source the sender identity Knative's
+// own sources have, following Knative's authentication-oidc feature
+// (config-features, read into ctx by the feature store), and reports
+// whether it is on. On: the source's OIDC ServiceAccount, made by
+// Knative's auth package and shown in status.auth.serviceAccountName
+// (grantOIDCTokens then lets the adapter use it). Off: no account, and
+// the token Role and RoleBinding grantOIDCTokens made are deleted (which
+// ApiServerSource leaves behind).
+func (r *Reconciler) reconcileOIDCIdentity(ctx context.Context, src *v1alpha1.TektonStepSource) (bool, error) {
 	flags := feature.FromContext(ctx)
 	if err := auth.SetupOIDCServiceAccount(ctx, flags, r.OIDCServiceAccountLister, r.KubeClientSet,
 		src.GetGroupVersionKind(), src.ObjectMeta, &src.Status, func(a *duckv1.AuthStatus) { src.Status.Auth = a }); err != nil {
-		return "", fmt.Errorf("the OIDC service account: %w", err)
+		return false, fmt.Errorf("the OIDC service account: %w", err)
+	}
+	if flags.IsOIDCAuthentication() {
+		return true, nil
 	}
 	name := resources.OIDCTokenRoleName(src)
-	if !flags.IsOIDCAuthentication() {
-		if err := r.deleteRoleBinding(ctx, src, name); err != nil {
-			return "", err
-		}
-		return "", r.deleteRole(ctx, src, name)
+	if err := r.deleteRoleBinding(ctx, src, name); err != nil {
+		return false, err
 	}
+	return false, r.deleteRole(ctx, src, name)
+}
+
+// grantOIDCTokens lets adapterServiceAccount, and no other account,
+// request tokens for the source's OIDC ServiceAccount (the token Role and
+// RoleBinding) and returns that account's name for the adapter's
+// K_OIDC_SERVICE_ACCOUNT.
+func (r *Reconciler) grantOIDCTokens(ctx context.Context, src *v1alpha1.TektonStepSource, adapterServiceAccount string) (string, error) {
 	if err := r.applyRole(ctx, src, resources.MakeOIDCTokenRole(src), src.Status.MarkOIDCIdentityCreatedFailed); err != nil {
 		return "", err
 	}

@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgotesting "k8s.io/client-go/testing"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/eventing/pkg/apis/feature"
 	reconcilersource "knative.dev/eventing/pkg/reconciler/source"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -37,12 +38,13 @@ import (
 	. "github.com/tektonstep/tekton-step-source/pkg/reconciler/testing"
 )
 
-// The names Knative's sources give an OIDC identity, written out: the
-// account is <name>-oidc-<group>-<kind>, the token Role and RoleBinding
-// <name>-create-oidc-token (ApiServerSource's).
+// The names of an OIDC identity, written out: the account is Knative's
+// <name>-oidc-<group>-<kind>; the token Role and RoleBinding are ours,
+// <name>-tektonstep-oidc-token (not ApiServerSource's
+// <name>-create-oidc-token, which its controller overwrites).
 const (
 	oidcSA        = "steps-oidc-sources.knative.dev-tektonstepsource"
-	oidcTokenRole = "steps-create-oidc-token"
+	oidcTokenRole = "steps-tektonstep-oidc-token"
 )
 
 func oidcOn() context.Context {
@@ -73,7 +75,7 @@ func oidcMetaFor(kind string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name: oidcTokenRole, Namespace: testNS,
 		Labels: map[string]string{"sources.knative.dev/tektonstepsource": sourceName, "app.kubernetes.io/name": "tekton-step-source",
-			"app.kubernetes.io/component": "adapter", "eventing.knative.dev/oidc": "enabled"},
+			"app.kubernetes.io/component": "adapter"},
 		Annotations:     map[string]string{"description": kind + ` for the OIDC identity of TektonStepSource "steps"`},
 		OwnerReferences: []metav1.OwnerReference{sourceOwner()},
 	}
@@ -121,14 +123,18 @@ func TestReconcileOIDC(t *testing.T) {
 			WithSufficientPermissions, WithDeploymentStatus(adapter)})...)
 	foreign := oidcServiceAccount()
 	foreign.OwnerReferences = nil
+	foreignRole := oidcTokenRoleObject()
+	foreignRole.OwnerReferences = nil
+	invalidOptions := append(baseOptions(brokerRef), WithFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "type = = 'x'"}))
+	invalid := newSource(join(invalidOptions, []SourceOption{WithOIDCIdentity(oidcSA)})...)
 
 	table := TableTest{{
 		Name:    "on: the OIDC account, its token Role and RoleBinding, the adapter's variable",
 		Ctx:     oidcOn(),
 		Objects: append([]runtime.Object{src, broker}, perSource...),
 		Key:     testNS + "/" + sourceName,
-		WantCreates: []runtime.Object{oidcServiceAccount(), oidcTokenRoleObject(), oidcTokenRoleBindingObject(adapterSA),
-			resources.MakeJournal(src), adapter},
+		WantCreates: []runtime.Object{oidcServiceAccount(), resources.MakeJournal(src), oidcTokenRoleObject(),
+			oidcTokenRoleBindingObject(adapterSA), adapter},
 		WantErr: true, // the requeue after ResyncInterval
 		WantEvents: []string{
 			Eventf(corev1.EventTypeNormal, ReasonDeploymentCreated, `Deployment "steps-tektonstep-adapter" created`),
@@ -193,6 +199,34 @@ func TestReconcileOIDC(t *testing.T) {
 				s.Status.MarkOIDCIdentityCreatedFailed("Unable to resolve service account for OIDC authentication",
 					"service account %s not owned by TektonStepSource steps", oidcSA)
 			}})...))},
+	}, {
+		Name:    "turned off with an invalid spec: the identity is removed all the same",
+		Objects: []runtime.Object{invalid, oidcServiceAccount(), oidcTokenRoleObject(), oidcTokenRoleBindingObject(adapterSA)},
+		Key:     testNS + "/" + sourceName,
+		WantDeletes: []clientgotesting.DeleteActionImpl{deleteAction("serviceaccounts", oidcSA),
+			deleteAction("rolebindings", oidcTokenRole), deleteAction("roles", oidcTokenRole)},
+		WantErr: true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, ReasonInvalidSpec, "Invalid spec: %s", invalidCESQLMessage(t)),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(invalidOptions,
+			[]SourceOption{WithInitConditions, WithObservedGeneration(generation), WithOIDCDisabled,
+				WithReadyFalse(ReasonInvalidSpec, "Invalid spec: "+invalidCESQLMessage(t))})...))},
+	}, {
+		Name:        "on, a token Role of that name not the source's: refused, not adopted",
+		Ctx:         oidcOn(),
+		Objects:     append([]runtime.Object{src, broker, oidcServiceAccount(), foreignRole}, perSource...),
+		Key:         testNS + "/" + sourceName,
+		WantCreates: []runtime.Object{resources.MakeJournal(src)},
+		WantErr:     true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, "InternalError", `role "`+oidcTokenRole+`" is not owned by TektonStepSource "steps"`),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
+			initialized(), []SourceOption{WithOIDCIdentity(oidcSA), WithStatusSink(brokerAddr),
+				WithDeadLetterSinkNotConfigured, WithSufficientPermissions, func(s *v1alpha1.TektonStepSource) {
+					s.Status.MarkOIDCIdentityCreatedFailed("RoleNotOwned", `Role "%s" exists and is not owned by this source`, oidcTokenRole)
+				}})...))},
 	}}
 	table.Test(t, reconcilerFactory(t))
 }

@@ -27,6 +27,7 @@ package tektonstepsource
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -47,7 +48,6 @@ import (
 	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 	tektonstepsourcereconciler "github.com/tektonstep/tekton-step-source/pkg/client/injection/reconciler/sources/v1alpha1/tektonstepsource"
-	"github.com/tektonstep/tekton-step-source/pkg/reconciler/tektonstepsource/resources"
 )
 
 // Reasons of the Kubernetes Events and conditions the controller reports.
@@ -62,6 +62,9 @@ const (
 	// ReasonNoNamespaces is the Deployed reason of a source whose
 	// namespaceSelector selects no namespace.
 	ReasonNoNamespaces = "NoNamespaces"
+	// ReasonInvalidCACerts is the reason of a sink or dead-letter sink that
+	// resolved to CA certificates holding no PEM certificate.
+	ReasonInvalidCACerts = "InvalidCACerts"
 )
 
 // PermissionRecheckInterval is how soon a source whose service account lacks
@@ -129,6 +132,13 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 	// the full Go validation (selector operators, filter dialects, CESQL) in
 	// memory before acting on a spec.
 	src.SetDefaults(ctx)
+	// First, as on ApiServerSource: the OIDC identity is shown, and with
+	// Knative's OIDC turned off removed with what it was granted, whatever
+	// else is amiss (an invalid spec included).
+	oidcOn, err := r.reconcileOIDCIdentity(ctx, src)
+	if err != nil {
+		return err
+	}
 	if err := src.Validate(ctx); err != nil {
 		src.GetConditionSet().Manage(&src.Status).MarkFalse(v1alpha1.TektonStepSourceConditionReady,
 			ReasonInvalidSpec, "Invalid spec: %v", err)
@@ -136,13 +146,6 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		// enqueues the source anyway.
 		return controller.NewPermanentError(pkgreconciler.NewEvent(corev1.EventTypeWarning,
 			ReasonInvalidSpec, "Invalid spec: %v", err))
-	}
-
-	// First, as on ApiServerSource: the identity is shown (and removed
-	// when Knative's OIDC is turned off) whatever else is amiss.
-	oidcServiceAccount, err := r.reconcileOIDC(ctx, src, resources.AdapterServiceAccount(src))
-	if err != nil {
-		return err
 	}
 
 	namespaces, allNamespaces, err := r.watchedNamespaces(src)
@@ -166,6 +169,12 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 		return fmt.Errorf("resolving the sink: %w", pkgreconciler.NewEvent(corev1.EventTypeWarning,
 			ReasonSinkNotFound, "Sink %s not found: %v", describeSink(src.Spec.Sink), err))
 	}
+	if msg, bad := unusableCACerts(sink, "Sink "+describeSink(src.Spec.Sink)); bad {
+		src.Status.MarkNoSink(ReasonInvalidCACerts, "%s", msg)
+		// Permanent: the resolver tracks the sink, whose change reconciles
+		// the source again.
+		return controller.NewPermanentError(pkgreconciler.NewEvent(corev1.EventTypeWarning, ReasonInvalidCACerts, "%s", msg))
+	}
 	src.Status.MarkSink(sink)
 	if err := r.reconcileDeadLetterSink(ctx, src); err != nil {
 		return err
@@ -174,6 +183,14 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, src *v1alpha1.TektonStep
 	serviceAccount, clusterWatch, err := r.reconcilePermissions(ctx, src, namespaces, allNamespaces)
 	if err != nil {
 		return err
+	}
+	// Only an account that is the source's own, or confirmed, may request
+	// tokens for its identity.
+	var oidcServiceAccount string
+	if oidcOn {
+		if oidcServiceAccount, err = r.grantOIDCTokens(ctx, src, serviceAccount); err != nil {
+			return err
+		}
 	}
 	// Which namespaces a selector matches is shown only once the adapter's
 	// account is confirmed to read them (a refusal clears them): a made-up
@@ -243,6 +260,19 @@ func cloudEventAttributes(src *v1alpha1.TektonStepSource, namespaces []string, a
 		attrs = append(attrs, duckv1.CloudEventAttributes{Type: t, Source: source})
 	}
 	return attrs
+}
+
+// unusableCACerts tells whether a resolved address has CA certificates in
+// which no PEM certificate parses (validation refuses such a spec, but an
+// addressable's status is its owner's), with the message saying so: with
+// them the adapter could verify no TLS connection, and would retry every
+// event as if the network failed.
+func unusableCACerts(addr *duckv1.Addressable, what string) (string, bool) {
+	if addr == nil || addr.CACerts == nil || *addr.CACerts == "" || x509.NewCertPool().AppendCertsFromPEM([]byte(*addr.CACerts)) {
+		return "", false
+	}
+	return fmt.Sprintf("%s resolved to CA certificates in which no PEM certificate parses (%d bytes): no TLS connection to it could be verified",
+		what, len(*addr.CACerts)), true
 }
 
 // describeSink renders a sink for messages, e.g.

@@ -328,8 +328,26 @@ func TestReconcile(t *testing.T) {
 		},
 		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(append(baseOptions(uriSink),
 			WithFilters(eventingv1.SubscriptionsAPIFilter{CESQL: "type = = 'x'"}),
-			WithInitConditions, WithObservedGeneration(generation),
+			WithInitConditions, WithObservedGeneration(generation), WithOIDCDisabled,
 			WithReadyFalse(ReasonInvalidSpec, "Invalid spec: "+invalidCESQLMessage(t)))...))},
+	}, {
+		// Validation refuses such a spec; an addressable's status is its
+		// owner's.
+		Name: "sink whose address has CA certificates that do not parse: refused",
+		Objects: []runtime.Object{newSource(baseOptions(brokerRef)...), NewBroker("default", testNS,
+			&duckv1.Addressable{URL: apis.HTTPS("broker-ingress.knative-eventing.svc.cluster.local"), CACerts: ptr.String("not PEM")})},
+		Key:     testNS + "/" + sourceName,
+		WantErr: true,
+		WantEvents: []string{
+			Eventf(corev1.EventTypeWarning, ReasonInvalidCACerts, `Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default",`+
+				`"apiVersion":"eventing.knative.dev/v1"}} resolved to CA certificates in which no PEM certificate parses (7 bytes): `+
+				`no TLS connection to it could be verified`),
+		},
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(baseOptions(brokerRef),
+			initialized(),
+			[]SourceOption{WithStatusNoSink(ReasonInvalidCACerts, `Sink {"ref":{"kind":"Broker","namespace":"ci","name":"default",`+
+				`"apiVersion":"eventing.knative.dev/v1"}} resolved to CA certificates in which no PEM certificate parses (7 bytes): `+
+				`no TLS connection to it could be verified`)})...))},
 	}, {
 		Name:    "sink not found",
 		Objects: []runtime.Object{newSource(baseOptions(brokerRef)...)},

@@ -80,12 +80,3 @@ func DeploymentName(src *v1alpha1.TektonStepSource) string {
 func ServiceAccountName(src *v1alpha1.TektonStepSource) string {
 	return kmeta.ChildName(src.Name, childSuffix)
 }
-
-// AdapterServiceAccount is the account the source's adapter runs as:
-// spec.serviceAccountName, or the per-source one.
-func AdapterServiceAccount(src *v1alpha1.TektonStepSource) string {
-	if src.Spec.ServiceAccountName != "" {
-		return src.Spec.ServiceAccountName
-	}
-	return ServiceAccountName(src)
-}

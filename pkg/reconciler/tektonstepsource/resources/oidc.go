@@ -33,7 +33,11 @@ import (
 // auth.GetOIDCServiceAccountNameForResource, owned by the source), whose
 // tokens the adapter attaches to every request; the adapter's own
 // account may request tokens for it, and for nothing else, through the
-// Role and RoleBinding below (ApiServerSource's, named the same way).
+// Role and RoleBinding below (as ApiServerSource's, but named for this
+// kind: ApiServerSource's controller overwrites any Role named
+// <name>-create-oidc-token that carries Knative's OIDC label, whoever
+// owns it, so a TektonStepSource and an ApiServerSource of the same name
+// would fight over one).
 
 // OIDCServiceAccountName is the name of the source's OIDC ServiceAccount.
 func OIDCServiceAccountName(src *v1alpha1.TektonStepSource) string {
@@ -42,15 +46,14 @@ func OIDCServiceAccountName(src *v1alpha1.TektonStepSource) string {
 
 // OIDCTokenRoleName names the source's token Role and RoleBinding.
 func OIDCTokenRoleName(src *v1alpha1.TektonStepSource) string {
-	return kmeta.ChildName(src.Name, "-create-oidc-token")
+	return kmeta.ChildName(src.Name, "-tektonstep-oidc-token")
 }
 
 // oidcMeta is the metadata of the token Role and RoleBinding: the
-// source's labels (the controller's informers watch only objects with
-// them) and Knative's OIDC label.
+// source's labels only (the controller's informers watch objects with
+// them), not Knative's OIDC label, which Knative's own controllers watch.
 func oidcMeta(src *v1alpha1.TektonStepSource, description string) metav1.ObjectMeta {
 	m := meta(src, OIDCTokenRoleName(src))
-	m.Labels[auth.OIDCLabelKey] = "enabled"
 	m.Annotations = map[string]string{"description": fmt.Sprintf("%s for the OIDC identity of TektonStepSource %q", description, src.Name)}
 	return m
 }

@@ -79,6 +79,7 @@ func TestMakeReceiveAdapter(t *testing.T) {
 		Image:              "registry.example/adapter@sha256:1234",
 		Source:             src,
 		ServiceAccountName: "steps-tektonstep-adapter",
+		OIDCServiceAccount: "steps-oidc-sources.knative.dev-tektonstepsource",
 		Sink:               &duckv1.Addressable{URL: apis.HTTPS("sink.ci.svc"), CACerts: &caCerts, Audience: &audience},
 		Namespaces:         []string{"ci"},
 		Configs:            fixedConfigs{env: []corev1.EnvVar{{Name: "K_LOGGING_CONFIG", Value: "{}"}}},
@@ -125,6 +126,9 @@ func TestMakeReceiveAdapter(t *testing.T) {
 							{Name: "K_SINK", Value: "https://sink.ci.svc"},
 							{Name: "K_CA_CERTS", Value: caCerts},
 							{Name: "K_AUDIENCE", Value: audience},
+							// adapter/v2's variable for the account whose
+							// tokens it sends.
+							{Name: "K_OIDC_SERVICE_ACCOUNT", Value: "steps-oidc-sources.knative.dev-tektonstepsource"},
 							{Name: "K_CE_OVERRIDES", Value: `{"extensions":{"cluster":"dev"}}`},
 							{Name: "NAMESPACE", Value: "ci"},
 							{Name: "NAME", Value: "steps"},
@@ -174,7 +178,8 @@ func TestMakeReceiveAdapter(t *testing.T) {
 	}
 }
 
-// TestOptionalEnv: K_CA_CERTS, K_AUDIENCE and K_CE_OVERRIDES only appear
+// TestOptionalEnv: K_CA_CERTS, K_AUDIENCE, K_OIDC_SERVICE_ACCOUNT and
+// K_CE_OVERRIDES only appear
 // when set, as adapter/v2 treats an empty value differently from none.
 func TestOptionalEnv(t *testing.T) {
 	empty := ""
