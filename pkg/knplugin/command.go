@@ -29,6 +29,7 @@ package knplugin
 import (
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,11 +51,20 @@ const FieldManager = "kn-source-tektonstep"
 // kind is how messages name the resource.
 const kind = "TektonStepSource"
 
-// globalFlags are kn's connection flags.
+// globalFlags are kn's global options (`kn options`), which kn passes on
+// to plugins: the kubeconfig, its context and cluster, impersonation, -n,
+// and --log-http.
 type globalFlags struct {
 	kubeconfig string
 	context    string
+	cluster    string
 	namespace  string
+	as         string
+	asGroups   []string
+	asUID      string
+	logHTTP    bool
+	// stderr is where --log-http writes (the command's error stream).
+	stderr io.Writer
 }
 
 // clients are built lazily from the global flags.
@@ -69,10 +79,19 @@ type clients struct {
 func (g *globalFlags) clients(allNamespaces bool) (*clients, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = g.kubeconfig
-	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: g.context})
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: g.context}
+	overrides.Context.Cluster = g.cluster
+	overrides.AuthInfo.Impersonate = g.as
+	overrides.AuthInfo.ImpersonateGroups = g.asGroups
+	overrides.AuthInfo.ImpersonateUID = g.asUID
+	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	rest, err := cfg.ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("no usable kubeconfig (--kubeconfig, $KUBECONFIG or ~/.kube/config): %w", err)
+	}
+	if g.logHTTP {
+		out := g.stderr
+		rest.Wrap(func(next http.RoundTripper) http.RoundTripper { return &httpLog{next: next, out: out} })
 	}
 	ns := g.namespace
 	if ns == "" {
@@ -124,10 +143,18 @@ func NewCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// kn's global options, as `kn options` describes them: kn passes
+	// them on to the plugin.
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubectl configuration file (default: $KUBECONFIG, else ~/.kube/config)")
 	pf.StringVar(&g.context, "context", "", "name of the kubeconfig context to use")
+	pf.StringVar(&g.cluster, "cluster", "", "name of the kubeconfig cluster to use")
+	pf.StringVar(&g.as, "as", "", "Username to impersonate for the operation")
+	pf.StringArrayVar(&g.asGroups, "as-group", nil, "Group to impersonate for the operation, this flag can be repeated to specify multiple groups.")
+	pf.StringVar(&g.asUID, "as-uid", "", "UID to impersonate for the operation")
+	pf.BoolVar(&g.logHTTP, "log-http", false, "log http traffic")
 	pf.StringVarP(&g.namespace, "namespace", "n", "", "Specify the namespace to operate in.")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.stderr = cmd.ErrOrStderr() }
 	root.AddCommand(
 		newCreateCommand(g), newUpdateCommand(g), newApplyCommand(g),
 		newDescribeCommand(g), newDeleteCommand(g), newListCommand(g),
