@@ -275,6 +275,25 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 		args:    []string{"update", "steps", "--backoff-policy", "random"},
 		wantErr: `--backoff-policy "random": want exponential or linear`,
 	}, {
+		// kn and Go write durations so; the API stores ISO 8601.
+		name: "update takes durations as kn writes them",
+		args: []string{"update", "steps", "--timeout", "5s", "--backoff-delay", "500ms", "--retry-after-max", "1m30s"},
+		want: []string{"updated"},
+		check: func(t *testing.T, ns string) {
+			d := getSource(t, ns, "steps").Spec.Delivery
+			if d == nil || ptrValue(d.Timeout) != "PT5S" || ptrValue(d.BackoffDelay) != "PT0.5S" || ptrValue(d.RetryAfterMax) != "PT1M30S" {
+				t.Errorf("delivery = %+v, want timeout PT5S, backoffDelay PT0.5S, retryAfterMax PT1M30S", d)
+			}
+		},
+	}, {
+		name:    "update with a duration that is none",
+		args:    []string{"update", "steps", "--timeout", "5x"},
+		wantErr: `--timeout "5x": want a positive duration such as 10s, 1m30s or 500ms (or ISO 8601, e.g. PT10S)`,
+	}, {
+		name:    "update with a duration the API would round",
+		args:    []string{"update", "steps", "--backoff-delay", "250ms"},
+		wantErr: `--backoff-delay "250ms": durations are kept to a tenth of a second (e.g. 300ms)`,
+	}, {
 		name: "update keeps the rest of the delivery",
 		args: []string{"update", "steps", "--retry", "-1", "--timeout", "-"},
 		want: []string{"updated"},
@@ -537,8 +556,8 @@ func TestInvalidSpecsAreRejectedWithTheFieldPath(t *testing.T) {
 		{"more replicas than buckets",
 			[]string{"create", "x", "--sink", "broker:default", "--replicas", "11"},
 			[]string{"spec.replicas", "should be less than or equal to 10"}},
-		{"a duration that is not ISO 8601",
-			[]string{"create", "x", "--sink", "broker:default", "--backoff-delay", "1s"},
+		{"a duration that is not ISO 8601 though it looks so",
+			[]string{"create", "x", "--sink", "broker:default", "--backoff-delay", "P1X"},
 			[]string{"spec.delivery.backoffDelay", "should match"}},
 		{"negative retry in a file's delivery",
 			[]string{"apply", "-f", negativeRetry},
@@ -673,4 +692,11 @@ func TestKubeconfigFromTheEnvironment(t *testing.T) {
 	if src := getSource(t, ns, "from-env"); src.Spec.Sink.URI.String() != "http://x.example" {
 		t.Errorf("sink = %v", src.Spec.Sink)
 	}
+}
+
+func ptrValue(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }

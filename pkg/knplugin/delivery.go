@@ -19,7 +19,10 @@ package knplugin
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/rickb777/date/period"
 	"github.com/spf13/pflag"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
@@ -48,11 +51,11 @@ func (f *deliveryFlags) add(fs *pflag.FlagSet) {
 	fs.Int32Var(&f.retry, "retry", 0,
 		"Retries after the first attempt before an event is dead-lettered (or, without --dl-sink, rejected). "+
 			"Never set: retried until the sink accepts it. A negative value removes it (update).")
-	fs.StringVar(&f.timeout, "timeout", "", "Timeout of one request to the sink, ISO 8601 (e.g. PT10S); default 30 s. '-' removes it (update).")
+	fs.StringVar(&f.timeout, "timeout", "", "Timeout of one request to the sink, e.g. 10s (or ISO 8601, PT10S); default 30s. '-' removes it (update).")
 	fs.StringVar(&f.backoffPolicy, "backoff-policy", "", "Backoff policy between retries: exponential or linear. '-' removes it (update).")
-	fs.StringVar(&f.backoffDelay, "backoff-delay", "", "Base delay between retries, ISO 8601 (e.g. PT0.5S). '-' removes it (update).")
+	fs.StringVar(&f.backoffDelay, "backoff-delay", "", "Base delay between retries, e.g. 500ms (or ISO 8601, PT0.5S). '-' removes it (update).")
 	fs.StringVar(&f.retryAfterMax, "retry-after-max", "",
-		"Longest Retry-After (of a 429 or 503) that is honoured, ISO 8601 (e.g. PT1M); without it Retry-After is ignored. '-' removes it (update).")
+		"Longest Retry-After (of a 429 or 503) that is honoured, e.g. 1m (or ISO 8601, PT1M); without it Retry-After is ignored. '-' removes it (update).")
 }
 
 // apply writes the delivery flags that were given into the spec; resolve
@@ -89,17 +92,29 @@ func (f *deliveryFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSource
 			d.Retry = &retry
 		}
 	}
-	setString := func(flag, value string, field **string) {
-		if fs.Changed(flag) {
-			*field = nil
-			if value != removeValue && value != "" {
-				*field = &value
-			}
+	setDuration := func(flag, value string, field **string) error {
+		if !fs.Changed(flag) {
+			return nil
+		}
+		*field = nil
+		if value == removeValue || value == "" {
+			return nil
+		}
+		iso, err := isoDuration(flag, value)
+		if err != nil {
+			return err
+		}
+		*field = &iso
+		return nil
+	}
+	for _, df := range []struct {
+		flag, value string
+		field       **string
+	}{{"timeout", f.timeout, &d.Timeout}, {"backoff-delay", f.backoffDelay, &d.BackoffDelay}, {"retry-after-max", f.retryAfterMax, &d.RetryAfterMax}} {
+		if err := setDuration(df.flag, df.value, df.field); err != nil {
+			return err
 		}
 	}
-	setString("timeout", f.timeout, &d.Timeout)
-	setString("backoff-delay", f.backoffDelay, &d.BackoffDelay)
-	setString("retry-after-max", f.retryAfterMax, &d.RetryAfterMax)
 	if fs.Changed("backoff-policy") {
 		d.BackoffPolicy = nil
 		if f.backoffPolicy != removeValue && f.backoffPolicy != "" {
@@ -120,4 +135,24 @@ func (f *deliveryFlags) apply(fs *pflag.FlagSet, spec *v1alpha1.TektonStepSource
 // resolver resolves sinks in the clients' namespace.
 func (c *clients) resolver(ctx context.Context) func(*Sink) (*duckv1.Destination, error) {
 	return func(s *Sink) (*duckv1.Destination, error) { return s.Resolve(ctx, c.dynamic, c.mapper, c.namespace) }
+}
+
+// isoDuration takes a duration as kn and Go write it (10s, 1m30s, 500ms),
+// or as the API stores it (ISO 8601: PT10S, left to the apiserver's
+// validation), and returns the ISO 8601 form. The API's durations keep
+// tenths of a second: a value they would round is refused rather than
+// stored as another.
+func isoDuration(flag, value string) (string, error) {
+	if strings.HasPrefix(strings.ToUpper(value), "P") {
+		return value, nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil || d <= 0 {
+		return "", fmt.Errorf("--%s %q: want a positive duration such as 10s, 1m30s or 500ms (or ISO 8601, e.g. PT10S)", flag, value)
+	}
+	p, _ := period.NewOf(d)
+	if back, err := period.Parse(p.String()); err != nil || back.DurationApprox() != d {
+		return "", fmt.Errorf("--%s %q: durations are kept to a tenth of a second (e.g. %s)", flag, value, d.Round(100*time.Millisecond))
+	}
+	return p.String(), nil
 }
