@@ -358,6 +358,23 @@ func TestControllerInvalidSpec(t *testing.T) {
 	}
 }
 
+// TestControllerMissingServiceAccount: a serviceAccountName that does not
+// exist is said to be missing, not listed with everything it may not do.
+func TestControllerMissingServiceAccount(t *testing.T) {
+	env := startController(t)
+	ns := cp.NewNamespace(t)
+	src := env.createSource(t, ns, newSourceObject("no-account", duckv1.Destination{URI: apis.HTTP("sink.example")},
+		func(s *v1alpha1.TektonStepSourceSpec) { s.ServiceAccountName = "nobody" }))
+	got := env.waitForSource(t, ns, src.Name, "SufficientPermissions=False, ServiceAccountNotFound", func(s *v1alpha1.TektonStepSource) bool {
+		return conditionIs(s, v1alpha1.TektonStepSourceConditionSufficientPermissions, corev1.ConditionFalse, "ServiceAccountNotFound")
+	})
+	want := `Service account "nobody" does not exist in namespace "` + ns + `": create it and grant it what the adapter needs ` +
+		`(docs/security.md), or remove spec.serviceAccountName for an account of the source's own`
+	if msg := got.Status.GetCondition(v1alpha1.TektonStepSourceConditionSufficientPermissions).Message; msg != want {
+		t.Errorf("SufficientPermissions message:\n got %s\nwant %s", msg, want)
+	}
+}
+
 // TestControllerServiceAccountPermissions: a user-provided account gets no
 // grant; what it lacks is listed until an administrator grants it.
 func TestControllerServiceAccountPermissions(t *testing.T) {

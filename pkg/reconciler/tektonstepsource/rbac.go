@@ -75,10 +75,18 @@ func (r *Reconciler) reconcilePermissions(ctx context.Context, src *v1alpha1.Tek
 		return "", false, err
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("Service account %q cannot %s", src.Spec.ServiceAccountName, strings.Join(missing, "; "))
-		src.Status.MarkNoSufficientPermissions(ReasonInsufficientPermissions, "%s", msg)
+		reason, msg := ReasonInsufficientPermissions, fmt.Sprintf("Service account %q cannot %s", src.Spec.ServiceAccountName, strings.Join(missing, "; "))
+		// An account that does not exist may do nothing: say that, not
+		// the list of everything it may not do. (Asked only when refused:
+		// a source whose account may do it all costs no request more.)
+		if _, err := r.KubeClientSet.CoreV1().ServiceAccounts(src.Namespace).Get(ctx, src.Spec.ServiceAccountName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			reason, msg = ReasonServiceAccountNotFound, fmt.Sprintf("Service account %q does not exist in namespace %q: create it and grant it "+
+				"what the adapter needs (docs/security.md), or remove spec.serviceAccountName for an account of the source's own",
+				src.Spec.ServiceAccountName, src.Namespace)
+		}
+		src.Status.MarkNoSufficientPermissions(reason, "%s", msg)
 		src.Status.Namespaces, src.Status.CloudEventAttributes = nil, nil
-		controller.GetEventRecorder(ctx).Event(src, corev1.EventTypeWarning, ReasonInsufficientPermissions, msg)
+		controller.GetEventRecorder(ctx).Event(src, corev1.EventTypeWarning, reason, msg)
 		// Not deployed: the adapter would fail on every request. Check
 		// again soon, as somebody is likely granting the permissions.
 		return "", false, controller.NewRequeueAfter(PermissionRecheckInterval)

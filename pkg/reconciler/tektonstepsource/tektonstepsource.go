@@ -56,7 +56,10 @@ const (
 	ReasonDeploymentUpdated       = "DeploymentUpdated"
 	ReasonSinkNotFound            = "SinkNotFound"
 	ReasonInsufficientPermissions = "InsufficientPermissions"
-	ReasonInvalidSpec             = "InvalidSpec"
+	// ReasonServiceAccountNotFound is the SufficientPermissions reason of a
+	// source whose spec.serviceAccountName does not exist.
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
+	ReasonInvalidSpec            = "InvalidSpec"
 	// ReasonNotFound is the SinkProvided reason of an unresolvable sink.
 	ReasonNotFound = "NotFound"
 	// ReasonNoNamespaces is the Deployed reason of a source whose

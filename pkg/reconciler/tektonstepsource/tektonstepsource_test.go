@@ -206,7 +206,7 @@ func perNamespaceRefusal(name string, reviews []runtime.Object, message string, 
 	src := newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA), WithNamespaceSelector(selector))...)
 	return TableRow{
 		Name:        name,
-		Objects:     append(namespaces(), src),
+		Objects:     append(namespaces(), src, userAccount()),
 		Key:         testNS + "/" + sourceName,
 		WantErr:     true,
 		WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, reviews...),
@@ -602,7 +602,7 @@ func TestReconcile(t *testing.T) {
 			// made-up account must not list them.
 			Name: "serviceAccountName: missing permissions listed, namespaces hidden, not deployed, rechecked",
 			Objects: []runtime.Object{newSource(join(baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
-				reconciled(oneNamespaceSource, testNS))...)},
+				reconciled(oneNamespaceSource, testNS))...), userAccount()},
 			Key:         testNS + "/" + sourceName,
 			WantErr:     true, // the requeue after PermissionRecheckInterval
 			WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, userSARs(testNS)...),
@@ -620,8 +620,26 @@ func TestReconcile(t *testing.T) {
 			})},
 			SkipNamespaceValidation: true,
 		}, {
+			// An account that does not exist: the status says so, not the
+			// list of what it may not do.
+			Name:        "serviceAccountName that does not exist: said so",
+			Objects:     []runtime.Object{newSource(append(baseOptions(uriSink), WithServiceAccountName(userSA))...)},
+			Key:         testNS + "/" + sourceName,
+			WantErr:     true, // the requeue after PermissionRecheckInterval
+			WantCreates: append([]runtime.Object{resources.MakeJournal(src)}, userSARs(testNS)...),
+			WantEvents: []string{
+				Eventf(corev1.EventTypeWarning, ReasonServiceAccountNotFound, "%s", missingAccount),
+			},
+			WantStatusUpdates: []clientgotesting.UpdateActionImpl{statusUpdate(newSource(join(
+				baseOptions(uriSink), []SourceOption{WithServiceAccountName(userSA)},
+				initialized(),
+				[]SourceOption{WithStatusSink(uriAddr), WithDeadLetterSinkNotConfigured,
+					WithNoSufficientPermissions(ReasonServiceAccountNotFound, missingAccount)})...))},
+			WithReactors:            []clientgotesting.ReactionFunc{sarReactor(func(*authorizationv1.ResourceAttributes) bool { return true })},
+			SkipNamespaceValidation: true,
+		}, {
 			Name:    "replicas: the account must also take the buckets' Leases, by name",
-			Objects: []runtime.Object{replicated},
+			Objects: []runtime.Object{replicated, userAccount()},
 			Key:     testNS + "/" + sourceName,
 			WantErr: true, // the requeue after PermissionRecheckInterval
 			WantCreates: append(append(append(leaseCreates(replicated), journalSARs()...),
@@ -866,3 +884,14 @@ func leaseCreates(src *v1alpha1.TektonStepSource) []runtime.Object {
 	}
 	return out
 }
+
+// userAccount is the ServiceAccount userSA, which rows whose account is
+// refused something have: without it the status says it does not exist.
+func userAccount() *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: userSA, Namespace: testNS}}
+}
+
+// missingAccount is the status message of a serviceAccountName that does
+// not exist.
+const missingAccount = `Service account "watcher" does not exist in namespace "ci": create it and grant it what the adapter needs ` +
+	`(docs/security.md), or remove spec.serviceAccountName for an account of the source's own`
