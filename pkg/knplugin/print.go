@@ -386,16 +386,7 @@ func sortedKeys(m map[string]string) []string {
 
 // replayLine describes a replay of spec.replays with its status.
 func replayLine(r v1alpha1.ReplaySpec, status []v1alpha1.ReplayStatus) string {
-	window := "since " + r.Since.UTC().Format(time.RFC3339)
-	if r.Until != nil {
-		window += " until " + r.Until.UTC().Format(time.RFC3339)
-	}
-	if r.TaskRun != "" {
-		window += ", TaskRun " + r.TaskRun
-	}
-	if len(r.Types) > 0 {
-		window += ", " + strings.Join(r.Types, "/")
-	}
+	window := describeReplay(r)
 	state := string(v1alpha1.ReplayPending)
 	for _, st := range status {
 		if st.Name == r.Name {

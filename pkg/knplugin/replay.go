@@ -54,8 +54,11 @@ func newReplayCommand(g *globalFlags) *cobra.Command {
 			"window, with their original ids, marked with the replay extension (the replay's name).\n" +
 			"It adds the replay to spec.replays; the source's adapter does it once per name and\n" +
 			"shows its progress in status.replays (kn source tektonstep describe).\n\n" +
-			"--since and --until take a duration back from now (2h) or an RFC 3339 time. A replay\n" +
-			"of an existing name does nothing more: give --name, so that a command run again is a no-op.",
+			"--since and --until take a duration back from now (2h) or an RFC 3339 time. The same\n" +
+			"replay again (its name, filters and the times given as times) does nothing more: give\n" +
+			"--name, so that a command run again is a no-op; the name with another window or filters\n" +
+			"is refused. A duration has no sign: --since 2h is two hours back (through kn, -2h would\n" +
+			"be read as flags). A window must start in the past.",
 		Example: "  kn source tektonstep replay steps --since 2h --wait\n" +
 			"  kn source tektonstep replay steps --since 2026-12-01T08:00:00Z --until 2026-12-01T09:00:00Z --type failed --name incident-42\n" +
 			"  kn source tektonstep replay steps --since 1h --taskrun build-x7k2p",
@@ -71,13 +74,15 @@ func newReplayCommand(g *globalFlags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			added := false
+			var notReady string
 			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 				src, err := c.sources.Get(cmd.Context(), args[0], metav1.GetOptions{})
 				if err != nil {
 					return err
 				}
-				if slices.ContainsFunc(src.Spec.Replays, func(r v1alpha1.ReplaySpec) bool { return r.Name == want.Name }) {
-					return nil
+				notReady = notReadyReason(src)
+				if i := slices.IndexFunc(src.Spec.Replays, func(r v1alpha1.ReplaySpec) bool { return r.Name == want.Name }); i >= 0 {
+					return f.sameReplay(src.Spec.Replays[i], want)
 				}
 				if src.Spec.Replays, err = withReplay(src, want); err != nil {
 					return err
@@ -88,6 +93,10 @@ func newReplayCommand(g *globalFlags) *cobra.Command {
 			})
 			if err != nil {
 				return fmt.Errorf("cannot replay the events of %s '%s' in namespace '%s' because: %w", kind, args[0], c.namespace, err)
+			}
+			if notReady != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Warning: %s '%s' is not Ready (%s): the replay runs once its adapter does.\n",
+					kind, args[0], notReady)
 			}
 			if added {
 				fmt.Fprintf(out, "Replay '%s' of %s '%s' requested in namespace '%s'.\n", want.Name, kind, args[0], c.namespace)
@@ -126,6 +135,9 @@ func (f *replayFlags) spec(now time.Time) (v1alpha1.ReplaySpec, error) {
 	if err != nil {
 		return v1alpha1.ReplaySpec{}, err
 	}
+	if !since.Time.Before(now.Truncate(time.Second)) {
+		return v1alpha1.ReplaySpec{}, fmt.Errorf("--since %q is not in the past: the window would hold no transition yet", f.since)
+	}
 	r := v1alpha1.ReplaySpec{Name: f.name, Since: since, TaskRun: f.taskRun, Types: f.types}
 	if f.until != "" {
 		until, err := pointInTime("--until", f.until, now)
@@ -144,6 +156,57 @@ func (f *replayFlags) spec(now time.Time) (v1alpha1.ReplaySpec, error) {
 		r.Name = "replay-" + hex.EncodeToString(h.Sum(nil))[:10]
 	}
 	return r, nil
+}
+
+// sameReplay checks that a replay of the name already listed is the one
+// asked for again: the same filters, and the same times where they were
+// given as times (a duration back from now moves with each run: the same
+// command run again is the same replay). Another would be silently
+// ignored: it is refused, naming both.
+func (f *replayFlags) sameReplay(have, want v1alpha1.ReplaySpec) error {
+	absolute := func(value string) bool { _, err := time.Parse(time.RFC3339, value); return err == nil }
+	same := have.TaskRun == want.TaskRun && slices.Equal(sortedCopy(have.Types), sortedCopy(want.Types)) &&
+		(have.Until == nil) == (want.Until == nil) &&
+		(!absolute(f.since) || have.Since.Equal(&want.Since)) &&
+		(want.Until == nil || !absolute(f.until) || have.Until.Equal(want.Until))
+	if same {
+		return nil
+	}
+	return fmt.Errorf("replay '%s' is already listed as %s, not %s: give the new replay another --name",
+		want.Name, describeReplay(have), describeReplay(want))
+}
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// describeReplay renders a replay's window and filters for messages.
+func describeReplay(r v1alpha1.ReplaySpec) string {
+	s := "since " + r.Since.UTC().Format(time.RFC3339)
+	if r.Until != nil {
+		s += " until " + r.Until.UTC().Format(time.RFC3339)
+	}
+	if r.TaskRun != "" {
+		s += ", TaskRun " + r.TaskRun
+	}
+	if len(r.Types) > 0 {
+		s += ", " + strings.Join(r.Types, "/")
+	}
+	return s
+}
+
+// notReadyReason is why the source is not Ready ("" when it is).
+func notReadyReason(src *v1alpha1.TektonStepSource) string {
+	if src.Status.IsReady() {
+		return ""
+	}
+	c := src.Status.GetTopLevelCondition()
+	if c == nil {
+		return "no status yet: is the controller running?"
+	}
+	return strings.TrimSpace(c.Reason + ": " + c.Message)
 }
 
 // pointInTime reads an RFC 3339 time or a duration back from now.
@@ -183,6 +246,11 @@ func waitForReplay(ctx context.Context, c *clients, source, name string, timeout
 	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		src, err := c.sources.Get(ctx, source, metav1.GetOptions{})
 		if err != nil {
+			if ctx.Err() != nil {
+				// The wait ran out during the request: say that, not the
+				// client's rate limiter's words for it.
+				return false, nil
+			}
 			return false, err
 		}
 		for _, st := range src.Status.Replays {
@@ -198,7 +266,11 @@ func waitForReplay(ctx context.Context, c *clients, source, name string, timeout
 		if last.State != "" {
 			state = string(last.State)
 		}
-		return last, fmt.Errorf("replay '%s' did not succeed within %s: %s: %w", name, timeout, state, err)
+		if ctx.Err() == nil && !wait.Interrupted(err) {
+			return last, fmt.Errorf("waiting for replay '%s': %w", name, err)
+		}
+		return last, fmt.Errorf("replay '%s' did not succeed within %s (--wait-timeout): %s; kn source tektonstep describe %s shows its progress",
+			name, timeout, state, source)
 	}
 	return last, nil
 }

@@ -43,21 +43,34 @@ func TestReplayCommand(t *testing.T) {
 		name: "replay a window of one TaskRun's failures",
 		args: []string{"replay", "steps", "--since", "2026-12-01T08:00:00Z", "--until", "2026-12-01T09:00:00Z",
 			"--taskrun", "build", "--type", "failed", "--name", "incident-42"},
-		want: []string{"Replay 'incident-42' of TektonStepSource 'steps' requested in namespace '" + ns + "'."},
+		want: []string{"Replay 'incident-42' of TektonStepSource 'steps' requested in namespace '" + ns + "'.",
+			// No controller runs here: the source has no status.
+			"Warning: TektonStepSource 'steps' is not Ready (no status yet: is the controller running?): the replay runs once its adapter does."},
 		check: func(t *testing.T, ns string) {
 			if diff := cmp.Diff([]v1alpha1.ReplaySpec{incident}, replays(t, ns)); diff != "" {
 				t.Errorf("spec.replays (-want +got):\n%s", diff)
 			}
 		},
 	}, {
-		name: "the same name again does nothing more",
-		args: []string{"replay", "steps", "--since", "1h", "--name", "incident-42"},
+		name: "the same replay again does nothing more",
+		args: []string{"replay", "steps", "--since", "2026-12-01T08:00:00Z", "--until", "2026-12-01T09:00:00Z",
+			"--taskrun", "build", "--type", "failed", "--name", "incident-42"},
 		want: []string{"Replay 'incident-42' of TektonStepSource 'steps' was already requested: nothing more is sent."},
 		check: func(t *testing.T, ns string) {
 			if got := replays(t, ns); len(got) != 1 {
 				t.Errorf("spec.replays = %+v, want the one replay", got)
 			}
 		},
+	}, {
+		name: "the name again with another window is refused, naming both",
+		args: []string{"replay", "steps", "--since", "2026-12-01T07:00:00Z", "--until", "2026-12-01T09:00:00Z",
+			"--taskrun", "build", "--type", "failed", "--name", "incident-42"},
+		wantErr: "replay 'incident-42' is already listed as since 2026-12-01T08:00:00Z until 2026-12-01T09:00:00Z, TaskRun build, failed, " +
+			"not since 2026-12-01T07:00:00Z until 2026-12-01T09:00:00Z, TaskRun build, failed: give the new replay another --name",
+	}, {
+		name:    "the name again with other filters is refused",
+		args:    []string{"replay", "steps", "--since", "2026-12-01T08:00:00Z", "--until", "2026-12-01T09:00:00Z", "--name", "incident-42"},
+		wantErr: "replay 'incident-42' is already listed as",
 	}, {
 		name: "a relative start, named after the window",
 		args: []string{"replay", "steps", "--since", "2h"},
@@ -69,12 +82,27 @@ func TestReplayCommand(t *testing.T) {
 			}
 		},
 	}, {
+		name: "a named relative window",
+		args: []string{"replay", "steps", "--since", "3h", "--name", "last-hours"},
+		want: []string{"Replay 'last-hours' of TektonStepSource 'steps' requested"},
+	}, {
+		// A duration back from now moves with each run: the same command
+		// is the same replay.
+		name: "the same relative command again does nothing more",
+		args: []string{"replay", "steps", "--since", "3h", "--name", "last-hours"},
+		want: []string{"Replay 'last-hours' of TektonStepSource 'steps' was already requested: nothing more is sent."},
+		check: func(t *testing.T, ns string) {
+			if got := replays(t, ns); len(got) != 3 {
+				t.Errorf("spec.replays = %+v, want three replays", got)
+			}
+		},
+	}, {
 		name: "apply, which lists no replays, keeps them",
 		args: []string{"apply", "steps", "--sink", "http://sink.example", "--selector", "app=x"},
 		want: []string{"updated"},
 		check: func(t *testing.T, ns string) {
-			if got := replays(t, ns); len(got) != 2 {
-				t.Errorf("spec.replays after apply = %+v, want both replays", got)
+			if got := replays(t, ns); len(got) != 3 {
+				t.Errorf("spec.replays after apply = %+v, want the three replays", got)
 			}
 		},
 	}, {
@@ -91,7 +119,15 @@ func TestReplayCommand(t *testing.T) {
 	}, {
 		name:    "an unknown transition, refused by the apiserver with its field path",
 		args:    []string{"replay", "steps", "--since", "1h", "--type", "finished"},
-		wantErr: "spec.replays[2].types[0]",
+		wantErr: "spec.replays[3].types[0]",
+	}, {
+		name:    "a window that starts now",
+		args:    []string{"replay", "steps", "--since", "0s"},
+		wantErr: `--since "0s" is not in the past: the window would hold no transition yet`,
+	}, {
+		name:    "a window that starts in the future",
+		args:    []string{"replay", "steps", "--since", "2999-01-01T00:00:00Z"},
+		wantErr: `--since "2999-01-01T00:00:00Z" is not in the past`,
 	}, {
 		name:    "a window that ends before it starts",
 		args:    []string{"replay", "steps", "--since", "1h", "--until", "2h", "--name", "backwards"},
