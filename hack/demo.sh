@@ -115,6 +115,7 @@ $(! ${with_eventing} || printf '%s\n' \
   ${BIN_DIR}/tss-cluster events -kubeconfig \$KUBECONFIG -only-namespace demo   # follow the events (Ctrl-C stops)
   hack/build-kn-plugin.sh                      # the kn plugin, into ${BIN_DIR}; then, with the events followed:
   kn-source-tektonstep replay demo-steps -n demo --since 1h --name last-hour --wait   # the same ids again, marked (replay last-hour)
+                                               # run again it sends nothing (the same replay): give another --name to send again
 
   hack/cluster-down.sh                         # stop everything and clean up
 EOF
