@@ -155,6 +155,12 @@ func (f *replayFlags) spec(now time.Time) (v1alpha1.ReplaySpec, error) {
 		fmt.Fprintf(h, "%s|%v|%s|%s", r.Since.UTC().Format(time.RFC3339), r.Until, r.TaskRun, strings.Join(r.Types, ","))
 		r.Name = "replay-" + hex.EncodeToString(h.Sum(nil))[:10]
 	}
+	// The API's own validation, before anything is written: its messages
+	// name the field, the value and what is accepted, where the CRD's
+	// schema would answer with its raw rules.
+	if err := r.Validate(); err != nil {
+		return v1alpha1.ReplaySpec{}, fmt.Errorf("the replay is invalid (--name, --taskrun, --type, --until): %w", err)
+	}
 	return r, nil
 }
 

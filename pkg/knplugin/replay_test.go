@@ -117,9 +117,9 @@ func TestReplayCommand(t *testing.T) {
 		args:    []string{"replay", "steps", "--since", "yesterday"},
 		wantErr: `--since "yesterday": want a duration back from now (2h, 30m) or an RFC 3339 time`,
 	}, {
-		name:    "an unknown transition, refused by the apiserver with its field path",
+		name:    "an unknown transition is refused with its field path",
 		args:    []string{"replay", "steps", "--since", "1h", "--type", "finished"},
-		wantErr: "spec.replays[3].types[0]",
+		wantErr: "types[0]",
 	}, {
 		name:    "a window that starts now",
 		args:    []string{"replay", "steps", "--since", "0s"},
@@ -128,6 +128,18 @@ func TestReplayCommand(t *testing.T) {
 		name:    "a window that starts in the future",
 		args:    []string{"replay", "steps", "--since", "2999-01-01T00:00:00Z"},
 		wantErr: `--since "2999-01-01T00:00:00Z" is not in the past`,
+	}, {
+		name:    "a name that is no DNS label, refused before anything is written",
+		args:    []string{"replay", "steps", "--since", "1h", "--name", "Bad_Name"},
+		wantErr: "the replay is invalid (--name, --taskrun, --type, --until): invalid value: Bad_Name: name",
+	}, {
+		name:    "a name over 40 characters",
+		args:    []string{"replay", "steps", "--since", "1h", "--name", "a-replay-name-that-is-longer-than-forty-characters"},
+		wantErr: "at most 40 characters",
+	}, {
+		name:    "an unknown transition",
+		args:    []string{"replay", "steps", "--since", "1h", "--type", "bogus"},
+		wantErr: "invalid value: bogus: types[0]\nmust be one of started, succeeded, failed, skipped",
 	}, {
 		name:    "a window that ends before it starts",
 		args:    []string{"replay", "steps", "--since", "1h", "--until", "2h", "--name", "backwards"},

@@ -146,7 +146,7 @@ func validateReplays(replays []ReplaySpec) *apis.FieldError {
 	}
 	seen := map[string]bool{}
 	for i, r := range replays {
-		errs = errs.Also(r.validate().ViaFieldIndex("replays", i))
+		errs = errs.Also(r.Validate().ViaFieldIndex("replays", i))
 		if seen[r.Name] {
 			errs = errs.Also(apis.ErrGeneric("two replays named "+r.Name, "name").ViaFieldIndex("replays", i))
 		}
@@ -155,7 +155,10 @@ func validateReplays(replays []ReplaySpec) *apis.FieldError {
 	return errs
 }
 
-func (r *ReplaySpec) validate() *apis.FieldError {
+// Validate checks one replay (spec.replays checks the list: how many, no
+// name twice). The kn plugin checks the replay it adds with it, for the
+// same messages as the controller's.
+func (r *ReplaySpec) Validate() *apis.FieldError {
 	var errs *apis.FieldError
 	if r.Name == "" {
 		errs = errs.Also(apis.ErrMissingField("name"))
