@@ -114,6 +114,7 @@ func newReplayCommand(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.AddCommand(newReplayListCommand(g), newReplayDeleteCommand(g))
 	fl := cmd.Flags()
 	fl.StringVar(&f.since, "since", "", "start of the window: a duration back from now (2h, 30m) or an RFC 3339 time (required)")
 	fl.StringVar(&f.until, "until", "", "end of the window, exclusive: a duration back from now or an RFC 3339 time (default: no end)")

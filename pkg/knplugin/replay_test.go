@@ -109,6 +109,29 @@ func TestReplayCommand(t *testing.T) {
 		name: "describe shows them", args: []string{"describe", "steps"},
 		want: []string{"Replays:", "incident-42", "since 2026-12-01T08:00:00Z until 2026-12-01T09:00:00Z, TaskRun build, failed: Pending"},
 	}, {
+		name: "replay list shows each with its window and state",
+		args: []string{"replay", "list", "steps"},
+		want: []string{"NAME", "WINDOW", "STATE", "incident-42", "since 2026-12-01T08:00:00Z until 2026-12-01T09:00:00Z, TaskRun build, failed",
+			"Pending", "last-hours"},
+	}, {
+		name: "replay delete takes one off the list",
+		args: []string{"replay", "delete", "steps", "incident-42"},
+		want: []string{"Replay 'incident-42' of TektonStepSource 'steps' deleted in namespace '" + ns + "'."},
+		check: func(t *testing.T, ns string) {
+			for _, r := range replays(t, ns) {
+				if r.Name == "incident-42" {
+					t.Errorf("spec.replays still lists incident-42: %+v", replays(t, ns))
+				}
+			}
+			if got := replays(t, ns); len(got) != 2 {
+				t.Errorf("spec.replays = %+v, want the two others", got)
+			}
+		},
+	}, {
+		name:    "replay delete of a name not listed",
+		args:    []string{"replay", "delete", "steps", "incident-42"},
+		wantErr: "no replay named incident-42 (kn source tektonstep replay list steps lists them)",
+	}, {
 		name:    "no --since",
 		args:    []string{"replay", "steps"},
 		wantErr: "--since is required",
