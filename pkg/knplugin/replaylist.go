@@ -78,9 +78,8 @@ func newReplayDeleteCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete SOURCE REPLAY...",
 		Short: "Take replays off a Tekton step source's list",
-		Long: "Take the named replays off spec.replays. A replay under way stops (the TaskRuns whose\n" +
-			"events are being re-sent finish); its record goes too, so listing the name again\n" +
-			"replays again. It also makes room: spec.replays holds 20.",
+		Long: "Take the named replays off spec.replays. The adapter forgets them, so listing a name\n" +
+			"again replays again. It also makes room: spec.replays holds 20.",
 		Example: "  kn source tektonstep replay delete steps incident-42 -n ci",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
