@@ -130,7 +130,7 @@ func newApplyCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
-	out.add(cmd.Flags())
+	out.add(cmd)
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "File (YAML or JSON, one or more TektonStepSources) to apply; '-' reads standard input.")
 	return cmd
 }

@@ -18,7 +18,8 @@ limitations under the License.
 // tektonstep create|update|apply|describe|delete|list|replay`, following the
 // conventions of kn's own source commands (kn source ping, kn source
 // apiserver): the same --sink syntax, --ce-override key=value / key-,
-// -n/--namespace, --kubeconfig, -o yaml|json and kn's list columns.
+// kn's global options, -o as kn takes it (cli-runtime's printers) and kn's
+// list columns.
 //
 // Each subcommand is in a file of its own (create.go, update.go, apply.go,
 // describe.go, delete.go, list.go, replay.go); command.go is the root command, kn's

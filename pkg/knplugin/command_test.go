@@ -503,7 +503,7 @@ func TestInvalidFlagsGiveClearErrors(t *testing.T) {
 		{"bad ce-override", []string{"create", "x", "--sink", "broker:default", "--ce-override", "cluster"}, `--ce-override "cluster": want key=value, or key- to remove`},
 		{"bad ce-override on update", []string{"update", "x", "--ce-override", "=v"}, "the key is empty"},
 		{"bad log-max-bytes", []string{"create", "x", "--sink", "broker:default", "--log-max-bytes", "lots"}, `invalid argument "lots" for "--log-max-bytes"`},
-		{"bad output", []string{"list", "-o", "xml"}, `invalid --output "xml": allowed formats are: json, yaml`},
+		{"bad output", []string{"list", "-o", "xml"}, `unable to match a printer suitable for the output format "xml", allowed formats are: `},
 		{"unknown flag", []string{"create", "x", "--snk", "broker:default"}, "unknown flag: --snk"},
 		{"apply -f with a name", []string{"apply", "x", "-f", configMap}, "'apply -f' takes neither a NAME nor source flags"},
 		{"apply -f with flags", []string{"apply", "-f", configMap, "--sink", "broker:default"}, "'apply -f' takes neither a NAME nor source flags"},

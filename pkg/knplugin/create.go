@@ -73,6 +73,6 @@ func newCreateCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
-	out.add(cmd.Flags())
+	out.add(cmd)
 	return cmd
 }

@@ -45,7 +45,7 @@ func newDescribeCommand(g *globalFlags) *cobra.Command {
 				return fmt.Errorf("cannot describe %s '%s' in namespace '%s' because: %w", kind, args[0], c.namespace, err)
 			}
 			src.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind}
-			if out.format != "" {
+			if out.given() {
 				return out.print(cmd.OutOrStdout(), src)
 			}
 			warnings, err := recentWarnings(cmd.Context(), c.kube, src.Namespace, src.UID)
@@ -55,6 +55,6 @@ func newDescribeCommand(g *globalFlags) *cobra.Command {
 			return describe(cmd.OutOrStdout(), src, warnings)
 		},
 	}
-	out.add(cmd.Flags())
+	out.add(cmd)
 	return cmd
 }

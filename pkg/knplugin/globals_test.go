@@ -74,3 +74,45 @@ func TestGlobalOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputFormats: -o takes what kn's and kubectl's -o take
+// (cli-runtime's printers), managed fields left out unless asked for.
+func TestOutputFormats(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	if _, err := kn(t, "create", "steps", "-n", ns, "--sink", "http://sink.example"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name          string
+		args          []string
+		want, notWant []string
+	}{
+		{name: "name", args: []string{"describe", "steps", "-o", "name"}, want: []string{"tektonstepsource.sources.knative.dev/steps"}},
+		{name: "jsonpath", args: []string{"describe", "steps", "-o", "jsonpath={.spec.sink.uri}"}, want: []string{"http://sink.example"}},
+		{name: "go-template", args: []string{"list", "-o", "go-template={{range .items}}{{.metadata.name}};{{end}}"}, want: []string{"steps;"}},
+		{name: "--template", args: []string{"describe", "steps", "-o", "go-template", "--template", "{{.kind}}"}, want: []string{"TektonStepSource"}},
+		{name: "yaml without managed fields", args: []string{"describe", "steps", "-o", "yaml"},
+			want: []string{"kind: TektonStepSource", "apiVersion: sources.knative.dev/v1alpha1"}, notWant: []string{"managedFields"}},
+		{name: "yaml with managed fields", args: []string{"describe", "steps", "-o", "yaml", "--show-managed-fields"},
+			want: []string{"managedFields", "manager: kn-source-tektonstep"}},
+		{name: "json list", args: []string{"list", "-o", "json"}, want: []string{`"kind": "TektonStepSourceList"`, `"name": "steps"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := kn(t, append(tc.args, "-n", ns)...)
+			if err != nil {
+				t.Fatalf("%v (output %s)", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

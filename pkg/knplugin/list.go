@@ -58,7 +58,7 @@ func newListCommand(g *globalFlags) *cobra.Command {
 			for i := range list.Items {
 				list.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind}
 			}
-			if out.format != "" {
+			if out.given() {
 				return out.print(cmd.OutOrStdout(), list)
 			}
 			if len(list.Items) == 0 {
@@ -70,6 +70,6 @@ func newListCommand(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.")
 	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default: print headers).")
-	out.add(cmd.Flags())
+	out.add(cmd)
 	return cmd
 }

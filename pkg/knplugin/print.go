@@ -26,60 +26,73 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/duration"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"knative.dev/pkg/apis"
-	"sigs.k8s.io/yaml"
 
+	"github.com/spf13/cobra"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
 // maxWarnings is how many recent Warning events describe shows.
 const maxWarnings = 10
 
-// outputFlag is kn's -o/--output (yaml or json).
-type outputFlag struct{ format string }
-
-func (o *outputFlag) add(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.format, "output", "o", "", "Output format. One of: json|yaml.")
+// outputFlag is kn's -o/--output with its companions (--template,
+// --show-managed-fields, --allow-missing-template-keys): k8s.io/cli-runtime's
+// print flags and printers, as kn and kubectl use them (json, yaml, name,
+// jsonpath=..., go-template=..., templatefile=...; managed fields left out
+// unless asked for).
+type outputFlag struct {
+	flags *genericclioptions.PrintFlags
 }
 
+func (o *outputFlag) add(cmd *cobra.Command) {
+	o.flags = genericclioptions.NewPrintFlags("").WithTypeSetter(printScheme)
+	o.flags.AddFlags(cmd)
+}
+
+// given says whether -o (or --template) asks for a printed object.
+func (o *outputFlag) given() bool {
+	return o.flags.OutputFormat != nil && *o.flags.OutputFormat != "" ||
+		o.flags.TemplatePrinterFlags != nil && o.flags.TemplatePrinterFlags.TemplateArgument != nil && *o.flags.TemplatePrinterFlags.TemplateArgument != ""
+}
+
+// validate refuses an output format cli-runtime has no printer for, before
+// anything is written.
 func (o *outputFlag) validate() error {
-	switch o.format {
-	case "", "yaml", "json":
+	if !o.given() {
 		return nil
 	}
-	return fmt.Errorf("invalid --output %q: allowed formats are: json, yaml", o.format)
-}
-
-func (o *outputFlag) print(w io.Writer, obj runtime.Object) error {
-	if src, ok := obj.(*v1alpha1.TektonStepSource); ok {
-		src.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: kind}
-	}
-	var out []byte
-	var err error
-	if o.format == "json" {
-		out, err = json.MarshalIndent(obj, "", "  ")
-		out = append(out, '\n')
-	} else {
-		out, err = yaml.Marshal(obj)
-	}
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(out)
+	_, err := o.flags.ToPrinter()
 	return err
 }
 
+func (o *outputFlag) print(w io.Writer, obj runtime.Object) error {
+	p, err := o.flags.ToPrinter()
+	if err != nil {
+		return err
+	}
+	return p.PrintObj(obj, w)
+}
+
+// printScheme knows the plugin's kinds, so the printers set each object's
+// apiVersion and kind (the clients' objects come without them).
+var printScheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
+}()
+
 // printOr prints the object when -o was given, else the message.
 func (o *outputFlag) printOr(w io.Writer, obj runtime.Object, format string, args ...interface{}) error {
-	if o.format != "" {
+	if o.given() {
 		return o.print(w, obj)
 	}
 	_, err := fmt.Fprintf(w, format, args...)

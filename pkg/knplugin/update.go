@@ -82,6 +82,6 @@ func newUpdateCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
-	out.add(cmd.Flags())
+	out.add(cmd)
 	return cmd
 }
