@@ -56,6 +56,13 @@ const (
 // the one of its predecessor awaiting garbage collection.
 func JournalName(sourceUID string) string { return "tekton-step-progress-" + sourceUID }
 
+// AdapterName is the name of the source's adapter Deployment (and of the
+// per-source ServiceAccount, Role and RoleBinding): the source's name and
+// -tektonstep-adapter, with a long name cut and hashed to fit 63
+// characters (kmeta.ChildName). The controller names them so, and the kn
+// plugin shows it.
+func AdapterName(sourceName string) string { return kmeta.ChildName(sourceName, "-tektonstep-adapter") }
+
 // LeaseName is the name of the Lease of bucket i of n of the source's
 // replicas, in the source's namespace: `<Component>.<source>.<i>-of-<n>`,
 // the form knative.dev/pkg's leader election gives bucket Leases. The

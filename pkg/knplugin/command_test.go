@@ -207,7 +207,8 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 		name: "describe",
 		args: []string{"describe", "steps"},
 		want: []string{
-			"Name:", "steps", "Service Account:", "ci-reader", "Namespace Selector:", "<all namespaces>",
+			"Name:", "steps", "Labels:", "team=ci", "Adapter:", "deployment/steps-tektonstep-adapter",
+			"Service Account:", "ci-reader", "Namespace Selector:", "<all namespaces>",
 			"URI:", "http://display.ci.svc.cluster.local",
 			"Sink URI:", "http://display.ci.svc.cluster.local",
 			"Sink Audience:", "display-audience",
@@ -217,7 +218,11 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 			"Conditions:", "!!  Ready", "++  SinkProvided", "??  Deployed", "!!  SufficientPermissions", "++  OIDCIdentityCreated",
 			"Recent Warning Events:", "CannotReadTaskRuns  2", "ci-reader cannot list taskruns in other-ns", "SinkNotFound", "old warning",
 		},
-		notWant: []string{"AllFine"},
+		notWant: []string{"AllFine", "Annotations:"},
+	}, {
+		name: "describe --verbose shows the annotations too",
+		args: []string{"describe", "steps", "--verbose"},
+		want: []string{"Labels:", "team=ci", "Annotations:", "note=kept"},
 	}, {
 		name: "describe -o yaml",
 		args: []string{"describe", "steps", "-o", "yaml"},
@@ -379,6 +384,12 @@ func setStatus(t *testing.T, ns, name string) {
 	ctx := context.Background()
 	client := versioned.NewForConfigOrDie(cp.Config).SourcesV1alpha1().TektonStepSources(ns)
 	src := getSource(t, ns, name)
+	src.Labels = map[string]string{"team": "ci"}
+	src.Annotations = map[string]string{"note": "kept"}
+	src, err := client.Update(ctx, src, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	src.Status.InitializeConditions()
 	src.Status.MarkSink(&duckv1.Addressable{URL: apis.HTTP("display.ci.svc.cluster.local"), Audience: ptr.String("display-audience")})
 	oidc := "steps-oidc-sources.knative.dev-tektonstepsource"

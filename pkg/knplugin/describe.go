@@ -27,6 +27,7 @@ import (
 
 func newDescribeCommand(g *globalFlags) *cobra.Command {
 	out := &outputFlag{}
+	var verbose bool
 	cmd := &cobra.Command{
 		Use:     "describe NAME",
 		Short:   "Show details of a Tekton step source: spec, sink URI, watched namespaces, conditions and recent warnings",
@@ -52,9 +53,10 @@ func newDescribeCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return describe(cmd.OutOrStdout(), src, warnings)
+			return describe(cmd.OutOrStdout(), src, warnings, verbose)
 		},
 	}
 	out.add(cmd)
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "More output.")
 	return cmd
 }

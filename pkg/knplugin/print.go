@@ -38,6 +38,7 @@ import (
 	"knative.dev/pkg/apis"
 
 	"github.com/spf13/cobra"
+	"github.com/tektonstep/tekton-step-source/pkg/adaptercontract"
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
 
@@ -179,8 +180,9 @@ func lastSeen(e corev1.Event) time.Time {
 	return e.CreationTimestamp.Time
 }
 
-// describe prints the source the way kn describes sources.
-func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event) error {
+// describe prints the source the way kn describes sources: its labels,
+// and with verbose its annotations too (kn's --verbose).
+func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event, verbose bool) error {
 	now := time.Now()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(indent int, label, value string) {
@@ -188,10 +190,15 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	}
 	row(0, "Name", s.Name)
 	row(0, "Namespace", s.Namespace)
-	if len(s.Annotations) > 0 {
+	if len(s.Labels) > 0 {
+		row(0, "Labels", joinMap(s.Labels))
+	}
+	if len(s.Annotations) > 0 && verbose {
 		row(0, "Annotations", joinMap(s.Annotations))
 	}
 	row(0, "Age", age(s.CreationTimestamp, now))
+	// Where its logs are: the name is cut and hashed for long source names.
+	row(0, "Adapter", "deployment/"+adaptercontract.AdapterName(s.Name))
 	row(0, "Service Account", orNone(s.Spec.ServiceAccountName))
 	switch {
 	case s.Spec.NamespaceSelector == nil:

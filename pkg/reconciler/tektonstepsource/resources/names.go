@@ -38,9 +38,6 @@ const (
 	AppName = "tekton-step-source"
 	// componentValue is the value of ComponentLabel.
 	componentValue = "adapter"
-
-	// childSuffix ends the names of the objects made for a source.
-	childSuffix = "-tektonstep-adapter"
 )
 
 // AdapterSelector selects every object the controller creates for any source.
@@ -72,11 +69,11 @@ func Labels(src *v1alpha1.TektonStepSource) map[string]string {
 // predecessor's objects still await garbage collection is retried until they
 // are gone: the controller never adopts objects another owner controls.
 func DeploymentName(src *v1alpha1.TektonStepSource) string {
-	return kmeta.ChildName(src.Name, childSuffix)
+	return adaptercontract.AdapterName(src.Name)
 }
 
 // ServiceAccountName is the name of the per-source ServiceAccount (and its
 // Role and RoleBinding) of a source without spec.serviceAccountName.
 func ServiceAccountName(src *v1alpha1.TektonStepSource) string {
-	return kmeta.ChildName(src.Name, childSuffix)
+	return adaptercontract.AdapterName(src.Name)
 }
