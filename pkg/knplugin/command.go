@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -88,10 +89,13 @@ func (g *globalFlags) clients(allNamespaces bool) (*clients, error) {
 	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	rest, err := cfg.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no usable kubeconfig (--kubeconfig, $KUBECONFIG or ~/.kube/config): %w", err)
+		return nil, fmt.Errorf("no usable kubeconfig (--kubeconfig, $KUBECONFIG or ~/.kube/config) with the --context and --cluster given: %w", err)
 	}
 	if g.logHTTP {
 		out := g.stderr
+		if out == nil {
+			out = os.Stderr
+		}
 		rest.Wrap(func(next http.RoundTripper) http.RoundTripper { return &httpLog{next: next, out: out} })
 	}
 	ns := g.namespace
@@ -154,6 +158,10 @@ func NewCommand() *cobra.Command {
 	pf.StringArrayVar(&g.asGroups, "as-group", nil, "Group to impersonate for the operation, this flag can be repeated to specify multiple groups.")
 	pf.StringVar(&g.asUID, "as-uid", "", "UID to impersonate for the operation")
 	pf.BoolVar(&g.logHTTP, "log-http", false, "log http traffic")
+	// kn passes its --config (kn's own configuration file) on too; the
+	// plugin has nothing in it to read.
+	pf.String("config", "", "kn configuration file (read by kn itself; accepted and ignored by the plugin)")
+	_ = pf.MarkHidden("config")
 	pf.StringVarP(&g.namespace, "namespace", "n", "", "Specify the namespace to operate in.")
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.stderr = cmd.ErrOrStderr() }
 	root.AddCommand(

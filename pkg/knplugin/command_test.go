@@ -207,7 +207,7 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 		name: "describe",
 		args: []string{"describe", "steps"},
 		want: []string{
-			"Name:", "steps", "Labels:", "team=ci", "Adapter:", "deployment/steps-tektonstep-adapter",
+			"Name:", "steps", "Labels:", "team=ci", "Annotations:", "note=kept", "Adapter:", "deployment/steps-tektonstep-adapter",
 			"Service Account:", "ci-reader", "Namespace Selector:", "<all namespaces>",
 			"URI:", "http://display.ci.svc.cluster.local",
 			"Sink URI:", "http://display.ci.svc.cluster.local",
@@ -218,11 +218,11 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 			"Conditions:", "!!  Ready", "++  SinkProvided", "??  Deployed", "!!  SufficientPermissions", "++  OIDCIdentityCreated",
 			"Recent Warning Events:", "CannotReadTaskRuns  2", "ci-reader cannot list taskruns in other-ns", "SinkNotFound", "old warning",
 		},
-		notWant: []string{"AllFine", "Annotations:"},
+		notWant: []string{"AllFine", "last-applied-configuration"},
 	}, {
-		name: "describe --verbose shows the annotations too",
-		args: []string{"describe", "steps", "--verbose"},
-		want: []string{"Labels:", "team=ci", "Annotations:", "note=kept"},
+		name: "describe -v shows kubectl's and kn's own annotations too",
+		args: []string{"describe", "steps", "-v"},
+		want: []string{"Labels:", "team=ci", "Annotations:", "kubectl.kubernetes.io/last-applied-configuration=x", "note=kept"},
 	}, {
 		name: "describe -o yaml",
 		args: []string{"describe", "steps", "-o", "yaml"},
@@ -288,6 +288,16 @@ func TestCreateUpdateDescribeListDelete(t *testing.T) {
 			d := getSource(t, ns, "steps").Spec.Delivery
 			if d == nil || ptrValue(d.Timeout) != "PT5S" || ptrValue(d.BackoffDelay) != "PT0.5S" || ptrValue(d.RetryAfterMax) != "PT1M30S" {
 				t.Errorf("delivery = %+v, want timeout PT5S, backoffDelay PT0.5S, retryAfterMax PT1M30S", d)
+			}
+		},
+	}, {
+		// kn's help names PT0S for retryAfterMax: honour no Retry-After.
+		name: "update with a zero Retry-After maximum",
+		args: []string{"update", "steps", "--retry-after-max", "0s"},
+		want: []string{"updated"},
+		check: func(t *testing.T, ns string) {
+			if d := getSource(t, ns, "steps").Spec.Delivery; d == nil || ptrValue(d.RetryAfterMax) != "PT0S" {
+				t.Errorf("delivery = %+v, want retryAfterMax PT0S", d)
 			}
 		},
 	}, {
@@ -385,7 +395,7 @@ func setStatus(t *testing.T, ns, name string) {
 	client := versioned.NewForConfigOrDie(cp.Config).SourcesV1alpha1().TektonStepSources(ns)
 	src := getSource(t, ns, name)
 	src.Labels = map[string]string{"team": "ci"}
-	src.Annotations = map[string]string{"note": "kept"}
+	src.Annotations = map[string]string{"note": "kept", "kubectl.kubernetes.io/last-applied-configuration": "x"}
 	src, err := client.Update(ctx, src, metav1.UpdateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -147,8 +147,12 @@ func isoDuration(flag, value string) (string, error) {
 		return value, nil
 	}
 	d, err := time.ParseDuration(value)
-	if err != nil || d <= 0 {
+	if err != nil || d < 0 || (d == 0 && flag != "retry-after-max") {
 		return "", fmt.Errorf("--%s %q: want a positive duration such as 10s, 1m30s or 500ms (or ISO 8601, e.g. PT10S)", flag, value)
+	}
+	if d == 0 {
+		// As kn's help writes it (retryAfterMax: honour no Retry-After).
+		return "PT0S", nil
 	}
 	p, _ := period.NewOf(d)
 	if back, err := period.Parse(p.String()); err != nil || back.DurationApprox() != d {

@@ -57,6 +57,6 @@ func newDescribeCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	out.add(cmd)
-	cmd.Flags().BoolVar(&verbose, "verbose", false, "More output.")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "More output.")
 	return cmd
 }

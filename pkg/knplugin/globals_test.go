@@ -17,6 +17,11 @@ limitations under the License.
 package knplugin
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -40,9 +45,9 @@ func TestGlobalOptions(t *testing.T) {
 		args: []string{"list", "-n", ns, "--as", "alice", "--as-group", "system:authenticated", "--as-group", "system:masters"},
 		want: []string{"No Tekton step sources found."},
 	}, {
-		name:    "--as-uid is sent with the user",
-		args:    []string{"list", "-n", ns, "--as", "alice", "--as-uid", "1234"},
-		wantErr: `User "alice" cannot list`,
+		name: "--as-uid is sent with the user",
+		args: []string{"list", "-n", ns, "--as", "alice", "--as-group", "system:masters", "--as-uid", "1234", "--log-http"},
+		want: []string{"Impersonate-Uid: 1234", "Impersonate-User: alice"},
 	}, {
 		name: "--log-http shows the requests and answers",
 		args: []string{"list", "-n", ns, "--log-http"},
@@ -97,6 +102,26 @@ func TestOutputFormats(t *testing.T) {
 			want: []string{"managedFields", "manager: kn-source-tektonstep"}},
 		{name: "json list", args: []string{"list", "-o", "json"}, want: []string{`"kind": "TektonStepSourceList"`, `"name": "steps"`}},
 	}
+	two := filepath.Join(t.TempDir(), "two.yaml")
+	if err := os.WriteFile(two, []byte(`apiVersion: sources.knative.dev/v1alpha1
+kind: TektonStepSource
+metadata: {name: first}
+spec: {sink: {uri: "http://sink.example"}}
+---
+apiVersion: sources.knative.dev/v1alpha1
+kind: TektonStepSource
+metadata: {name: second}
+spec: {sink: {uri: "http://sink.example"}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// One printer for the command: two documents, one YAML stream.
+	tests = append(tests, struct {
+		name          string
+		args          []string
+		want, notWant []string
+	}{name: "apply -f of two sources -o yaml", args: []string{"apply", "-f", two, "-o", "yaml"},
+		want: []string{"name: first", "\n---\n", "name: second"}})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := kn(t, append(tc.args, "-n", ns)...)
@@ -114,5 +139,39 @@ func TestOutputFormats(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLogHTTPStarsTheBearerToken: the token client-go adds from the
+// kubeconfig, below the plugin's wrapper, is starred out in --log-http.
+func TestLogHTTPStarsTheBearerToken(t *testing.T) {
+	const token = "the-secret-token-0123456789"
+	var gotAuth string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotAuth = r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"apiVersion":"sources.knative.dev/v1alpha1","kind":"TektonStepSourceList","items":[]}`))
+	}))
+	defer srv.Close()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: %q}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: ci}}]
+current-context: x
+`, srv.URL, token)
+	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := kn(t, "list", "--log-http", "--kubeconfig", kubeconfig)
+	if err != nil {
+		t.Fatalf("%v (output %s)", err, out)
+	}
+	if gotAuth != "Bearer "+token {
+		t.Fatalf("the server got Authorization %q, want the kubeconfig's token", gotAuth)
+	}
+	if strings.Contains(out, token) || !strings.Contains(out, "Authorization: ********") {
+		t.Errorf("the log shows the token, or no starred Authorization:\n%s", out)
 	}
 }

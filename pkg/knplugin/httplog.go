@@ -17,31 +17,42 @@ limitations under the License.
 package knplugin
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"sync"
 )
 
 // credentialHeaders are starred out in what --log-http writes (kn's own
-// list): client-go adds the bearer token below the plugin's transport
-// wrapper, so the requests it sees carry it.
-var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "WWW-Authenticate"}
+// list, and Set-Cookie of answers): client-go adds the bearer token below
+// the plugin's transport wrapper, so the requests it sees carry it.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "WWW-Authenticate", "Set-Cookie"}
 
 // httpLog writes each request to the apiserver and its answer to out, in
-// the form of kn's --log-http (knative.dev/client's LoggingHttpTransport).
+// the form of kn's --log-http (knative.dev/client's LoggingHttpTransport),
+// one whole entry at a time: client-go's discovery sends requests from
+// several goroutines.
 type httpLog struct {
 	next http.RoundTripper
 	out  io.Writer
+	mu   sync.Mutex
+}
+
+func starred(h http.Header) http.Header {
+	h = h.Clone()
+	for _, name := range credentialHeaders {
+		if h.Get(name) != "" {
+			h.Set(name, "********")
+		}
+	}
+	return h
 }
 
 func (l *httpLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	shown := r.Clone(r.Context())
-	for _, h := range credentialHeaders {
-		if shown.Header.Get(h) != "" {
-			shown.Header.Set(h, "********")
-		}
-	}
+	shown.Header = starred(r.Header)
 	// The body is dumped from a copy: the request's own is sent.
 	withBody := false
 	if r.Body != nil && r.GetBody != nil {
@@ -52,21 +63,28 @@ func (l *httpLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !withBody {
 		shown.Body = nil
 	}
+	var entry bytes.Buffer
 	dump, err := httputil.DumpRequestOut(shown, withBody)
 	if err != nil {
 		dump = []byte(fmt.Sprintf("%s %s (not shown: %v)", r.Method, r.URL, err))
 	}
-	fmt.Fprintln(l.out, "===== REQUEST =====")
-	fmt.Fprintln(l.out, string(dump))
+	fmt.Fprintln(&entry, "===== REQUEST =====")
+	fmt.Fprintln(&entry, string(dump))
 	resp, err := l.next.RoundTrip(r)
 	if err != nil {
-		fmt.Fprintln(l.out, "===== ERROR =====")
-		fmt.Fprintln(l.out, err)
-		return resp, err
+		fmt.Fprintln(&entry, "===== ERROR =====")
+		fmt.Fprintln(&entry, err)
+	} else {
+		header := resp.Header
+		resp.Header = starred(header)
+		answer, _ := httputil.DumpResponse(resp, true)
+		resp.Header = header
+		fmt.Fprintln(&entry, "===== RESPONSE =====")
+		fmt.Fprintln(&entry, string(answer))
+		fmt.Fprintln(&entry, " * * * * * *")
 	}
-	answer, _ := httputil.DumpResponse(resp, true)
-	fmt.Fprintln(l.out, "===== RESPONSE =====")
-	fmt.Fprintln(l.out, string(answer))
-	fmt.Fprintln(l.out, " * * * * * *")
-	return resp, nil
+	l.mu.Lock()
+	_, _ = l.out.Write(entry.Bytes())
+	l.mu.Unlock()
+	return resp, err
 }

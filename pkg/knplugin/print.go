@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -34,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"knative.dev/pkg/apis"
 
@@ -52,6 +54,10 @@ const maxWarnings = 10
 // unless asked for).
 type outputFlag struct {
 	flags *genericclioptions.PrintFlags
+	// printer is built once per command: the YAML printer separates the
+	// documents it prints ("---"), so one apply -f of several sources
+	// prints one stream.
+	printer printers.ResourcePrinter
 }
 
 func (o *outputFlag) add(cmd *cobra.Command) {
@@ -71,16 +77,18 @@ func (o *outputFlag) validate() error {
 	if !o.given() {
 		return nil
 	}
-	_, err := o.flags.ToPrinter()
+	var err error
+	o.printer, err = o.flags.ToPrinter()
 	return err
 }
 
 func (o *outputFlag) print(w io.Writer, obj runtime.Object) error {
-	p, err := o.flags.ToPrinter()
-	if err != nil {
-		return err
+	if o.printer == nil {
+		if err := o.validate(); err != nil {
+			return err
+		}
 	}
-	return p.PrintObj(obj, w)
+	return o.printer.PrintObj(obj, w)
 }
 
 // printScheme knows the plugin's kinds, so the printers set each object's
@@ -180,8 +188,10 @@ func lastSeen(e corev1.Event) time.Time {
 	return e.CreationTimestamp.Time
 }
 
-// describe prints the source the way kn describes sources: its labels,
-// and with verbose its annotations too (kn's --verbose).
+// describe prints the source the way kn describes sources: labels and
+// annotations as kn's WriteMapDesc shows them (without kn's, Knative
+// Serving's and kubectl's own keys, cut at 100 characters; everything with
+// --verbose).
 func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event, verbose bool) error {
 	now := time.Now()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -190,11 +200,13 @@ func describe(w io.Writer, s *v1alpha1.TektonStepSource, warnings []corev1.Event
 	}
 	row(0, "Name", s.Name)
 	row(0, "Namespace", s.Namespace)
-	if len(s.Labels) > 0 {
-		row(0, "Labels", joinMap(s.Labels))
-	}
-	if len(s.Annotations) > 0 && verbose {
-		row(0, "Annotations", joinMap(s.Annotations))
+	for _, m := range []struct {
+		label  string
+		values map[string]string
+	}{{"Labels", s.Labels}, {"Annotations", s.Annotations}} {
+		if v := mapDesc(m.values, verbose); v != "" {
+			row(0, m.label, v)
+		}
 	}
 	row(0, "Age", age(s.CreationTimestamp, now))
 	// Where its logs are: the name is cut and hashed for long source names.
@@ -383,6 +395,24 @@ func selectorString(sel *metav1.LabelSelector, empty string) string {
 func orNone(s string) string {
 	if s == "" {
 		return "<none> (a per-source account)"
+	}
+	return s
+}
+
+// hiddenKeyPrefixes are the keys kn's describe leaves out unless verbose.
+var hiddenKeyPrefixes = []string{"kubectl.kubernetes.io/", "serving.knative.dev/", "client.knative.dev/"}
+
+// mapDesc is a label or annotation map as kn's describe shows it.
+func mapDesc(m map[string]string, verbose bool) string {
+	shown := map[string]string{}
+	for k, v := range m {
+		if verbose || !slices.ContainsFunc(hiddenKeyPrefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
+			shown[k] = v
+		}
+	}
+	s := joinMap(shown)
+	if !verbose && len(s) > 100 {
+		s = s[:97] + "..."
 	}
 	return s
 }

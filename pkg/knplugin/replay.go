@@ -20,8 +20,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
+	"knative.dev/pkg/apis"
 
 	"github.com/tektonstep/tekton-step-source/pkg/apis/sources/v1alpha1"
 )
@@ -39,10 +42,10 @@ import (
 const ReplayFieldManager = FieldManager + "-replay"
 
 type replayFlags struct {
-	name, since, until, taskRun string
-	types                       []string
-	wait                        bool
-	timeout                     time.Duration
+	source, name, since, until, taskRun string
+	types                               []string
+	wait                                bool
+	timeout                             time.Duration
 }
 
 func newReplayCommand(g *globalFlags) *cobra.Command {
@@ -58,12 +61,24 @@ func newReplayCommand(g *globalFlags) *cobra.Command {
 			"replay again (its name, filters and the times given as times) does nothing more: give\n" +
 			"--name, so that a command run again is a no-op; the name with another window or filters\n" +
 			"is refused. A duration has no sign: --since 2h is two hours back (through kn, -2h would\n" +
-			"be read as flags). A window must start in the past.",
+			"be read as flags). A window must start in the past.\n\n" +
+			"A source named list, ls or delete (replay's subcommands) is given as --source list.",
 		Example: "  kn source tektonstep replay steps --since 2h --wait\n" +
 			"  kn source tektonstep replay steps --since 2026-12-01T08:00:00Z --until 2026-12-01T09:00:00Z --type failed --name incident-42\n" +
 			"  kn source tektonstep replay steps --since 1h --taskrun build-x7k2p",
-		Args: exactlyOneName,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if f.source != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("'%s' takes the source's name as an argument or as --source, not both", cmd.CommandPath())
+				}
+				return nil
+			}
+			return exactlyOneName(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.source != "" {
+				args = []string{f.source}
+			}
 			want, err := f.spec(time.Now())
 			if err != nil {
 				return err
@@ -120,9 +135,11 @@ func newReplayCommand(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.until, "until", "", "end of the window, exclusive: a duration back from now or an RFC 3339 time (default: no end)")
 	fl.StringVar(&f.taskRun, "taskrun", "", "replay only the TaskRuns of this name")
 	fl.StringArrayVar(&f.types, "type", nil, "replay only these transitions: started, succeeded, failed, skipped (repeatable)")
+	fl.StringVar(&f.source, "source", "", "the source, instead of the argument: for a source named list, ls or delete (replay's subcommands)")
 	fl.StringVar(&f.name, "name", "", "the replay's name, a DNS label (default: derived from the resolved window and filters)")
 	fl.BoolVar(&f.wait, "wait", false, "wait until the replay succeeded")
-	fl.DurationVar(&f.timeout, "wait-timeout", 5*time.Minute, "how long --wait waits")
+	f.timeout = 5 * time.Minute
+	fl.Var((*waitTimeout)(&f.timeout), "wait-timeout", "how long --wait waits: seconds, as kn's --wait-timeout (300), or a duration (5m)")
 	return cmd
 }
 
@@ -136,8 +153,9 @@ func (f *replayFlags) spec(now time.Time) (v1alpha1.ReplaySpec, error) {
 	if err != nil {
 		return v1alpha1.ReplaySpec{}, err
 	}
-	if !since.Time.Before(now.Truncate(time.Second)) {
-		return v1alpha1.ReplaySpec{}, fmt.Errorf("--since %q is not in the past: the window would hold no transition yet", f.since)
+	if d, err := time.ParseDuration(f.since); (err == nil && d < time.Second) || !since.Time.Before(now.Truncate(time.Second)) {
+		return v1alpha1.ReplaySpec{}, fmt.Errorf("--since %q is not in the past: the window would hold no transition yet; "+
+			"give a duration back from now of a second or more (2h) or an earlier RFC 3339 time", f.since)
 	}
 	r := v1alpha1.ReplaySpec{Name: f.name, Since: since, TaskRun: f.taskRun, Types: f.types}
 	if f.until != "" {
@@ -153,16 +171,45 @@ func (f *replayFlags) spec(now time.Time) (v1alpha1.ReplaySpec, error) {
 	if r.Name == "" {
 		// The same window and filters make the same name.
 		h := sha256.New()
-		fmt.Fprintf(h, "%s|%v|%s|%s", r.Since.UTC().Format(time.RFC3339), r.Until, r.TaskRun, strings.Join(r.Types, ","))
+		until := ""
+		if r.Until != nil {
+			until = r.Until.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(h, "%s|%s|%s|%s", r.Since.UTC().Format(time.RFC3339), until, r.TaskRun, strings.Join(r.Types, ","))
 		r.Name = "replay-" + hex.EncodeToString(h.Sum(nil))[:10]
 	}
 	// The API's own validation, before anything is written: its messages
 	// name the field, the value and what is accepted, where the CRD's
 	// schema would answer with its raw rules.
 	if err := r.Validate(); err != nil {
-		return v1alpha1.ReplaySpec{}, fmt.Errorf("the replay is invalid (--name, --taskrun, --type, --until): %w", err)
+		return v1alpha1.ReplaySpec{}, replayFlagError(err)
 	}
 	return r, nil
+}
+
+// replayFlags names, for a replay field the API's validation refuses, the
+// flag that set it.
+var replayFieldFlags = []struct{ field, flag string }{
+	{"name", "--name"}, {"taskRun", "--taskrun"}, {"types", "--type"}, {"until", "--until"}, {"since", "--since"},
+}
+
+// replayFlagError says the API's refusal of a replay in the flags' words:
+// each error below the flag that set its field, with the value and what
+// is accepted.
+func replayFlagError(err *apis.FieldError) error {
+	var msgs []string
+	for _, e := range err.WrappedErrors() {
+		flag := "the replay"
+		for _, p := range e.Paths {
+			for _, ff := range replayFieldFlags {
+				if p == ff.field || strings.HasPrefix(p, ff.field+"[") {
+					flag = ff.flag
+				}
+			}
+		}
+		msgs = append(msgs, flag+": "+strings.ReplaceAll(e.Error(), "\n", ": "))
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // sameReplay checks that a replay of the name already listed is the one
@@ -210,16 +257,24 @@ func notReadyReason(src *v1alpha1.TektonStepSource) string {
 		return ""
 	}
 	c := src.Status.GetTopLevelCondition()
-	if c == nil {
+	switch {
+	case c == nil:
 		return "no status yet: is the controller running?"
+	case c.Reason == "" && c.Message == "":
+		return "Ready is " + string(c.Status)
+	case c.Message == "":
+		return c.Reason
+	case c.Reason == "":
+		return c.Message
 	}
-	return strings.TrimSpace(c.Reason + ": " + c.Message)
+	return c.Reason + ": " + c.Message
 }
 
 // pointInTime reads an RFC 3339 time or a duration back from now.
 func pointInTime(flag, value string, now time.Time) (metav1.Time, error) {
 	if t, err := time.Parse(time.RFC3339, value); err == nil {
-		return metav1.NewTime(t), nil
+		// metav1.Time keeps whole seconds: so does the window.
+		return metav1.NewTime(t.Truncate(time.Second)), nil
 	}
 	d, err := time.ParseDuration(value)
 	if err != nil || d < 0 {
@@ -276,8 +331,27 @@ func waitForReplay(ctx context.Context, c *clients, source, name string, timeout
 		if ctx.Err() == nil && !wait.Interrupted(err) {
 			return last, fmt.Errorf("waiting for replay '%s': %w", name, err)
 		}
-		return last, fmt.Errorf("replay '%s' did not succeed within %s (--wait-timeout): %s; kn source tektonstep describe %s shows its progress",
-			name, timeout, state, source)
+		return last, fmt.Errorf("replay '%s' did not succeed within %s (--wait-timeout): %s; kn source tektonstep replay list %s -n %s shows its progress",
+			name, timeout, state, source, c.namespace)
 	}
 	return last, nil
+}
+
+// waitTimeout is --wait-timeout: kn's takes whole seconds (300), and a
+// duration (5m) is taken too.
+type waitTimeout time.Duration
+
+func (w *waitTimeout) String() string { return time.Duration(*w).String() }
+func (w *waitTimeout) Type() string   { return "duration" }
+func (w *waitTimeout) Set(v string) error {
+	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+		*w = waitTimeout(time.Duration(secs) * time.Second)
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("want a positive number of seconds (300) or a duration (5m)")
+	}
+	*w = waitTimeout(d)
+	return nil
 }

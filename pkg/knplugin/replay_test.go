@@ -82,6 +82,13 @@ func TestReplayCommand(t *testing.T) {
 			}
 		},
 	}, {
+		// Times with fractions of a second are kept to the second, as the
+		// API keeps them: the same command again is the same replay.
+		name: "a time with a fraction of a second",
+		args: []string{"replay", "steps", "--since", "2026-12-01T08:00:00.5Z", "--until", "2026-12-01T09:00:00Z",
+			"--taskrun", "build", "--type", "failed", "--name", "incident-42"},
+		want: []string{"Replay 'incident-42' of TektonStepSource 'steps' was already requested: nothing more is sent."},
+	}, {
 		name: "a named relative window",
 		args: []string{"replay", "steps", "--since", "3h", "--name", "last-hours"},
 		want: []string{"Replay 'last-hours' of TektonStepSource 'steps' requested"},
@@ -130,7 +137,7 @@ func TestReplayCommand(t *testing.T) {
 	}, {
 		name:    "replay delete of a name not listed",
 		args:    []string{"replay", "delete", "steps", "incident-42"},
-		wantErr: "no replay named incident-42 (kn source tektonstep replay list steps lists them)",
+		wantErr: "no replay named incident-42 (kn source tektonstep replay list steps -n " + ns + " lists them)",
 	}, {
 		name:    "no --since",
 		args:    []string{"replay", "steps"},
@@ -148,24 +155,70 @@ func TestReplayCommand(t *testing.T) {
 		args:    []string{"replay", "steps", "--since", "0s"},
 		wantErr: `--since "0s" is not in the past: the window would hold no transition yet`,
 	}, {
+		name:    "a window that starts less than a second ago",
+		args:    []string{"replay", "steps", "--since", "500ms"},
+		wantErr: `--since "500ms" is not in the past`,
+	}, {
 		name:    "a window that starts in the future",
 		args:    []string{"replay", "steps", "--since", "2999-01-01T00:00:00Z"},
 		wantErr: `--since "2999-01-01T00:00:00Z" is not in the past`,
 	}, {
 		name:    "a name that is no DNS label, refused before anything is written",
 		args:    []string{"replay", "steps", "--since", "1h", "--name", "Bad_Name"},
-		wantErr: "the replay is invalid (--name, --taskrun, --type, --until): invalid value: Bad_Name: name",
+		wantErr: "--name: invalid value: Bad_Name: name: a lowercase RFC 1123 label",
 	}, {
 		name:    "a name over 40 characters",
 		args:    []string{"replay", "steps", "--since", "1h", "--name", "a-replay-name-that-is-longer-than-forty-characters"},
-		wantErr: "at most 40 characters",
+		wantErr: "--name: invalid value: a-replay-name-that-is-longer-than-forty-characters: name: at most 40 characters",
 	}, {
 		name:    "an unknown transition",
 		args:    []string{"replay", "steps", "--since", "1h", "--type", "bogus"},
-		wantErr: "invalid value: bogus: types[0]\nmust be one of started, succeeded, failed, skipped",
+		wantErr: "--type: invalid value: bogus: types[0]: must be one of started, succeeded, failed, skipped",
 	}, {
 		name:    "a window that ends before it starts",
 		args:    []string{"replay", "steps", "--since", "1h", "--until", "2h", "--name", "backwards"},
 		wantErr: `--until "2h" is not after --since "1h"`,
 	}})
+}
+
+// TestReplayOfASourceNamedList: a source whose name is a subcommand's is
+// given as --source.
+func TestReplayOfASourceNamedList(t *testing.T) {
+	ns := cp.NewNamespace(t)
+	runSteps(t, ns, []step{{
+		name: "create", args: []string{"apply", "list", "--sink", "http://sink.example"},
+		want: []string{"created"},
+	}, {
+		name: "replay it", args: []string{"replay", "--source", "list", "--since", "1h", "--name", "of-list"},
+		want: []string{"Replay 'of-list' of TektonStepSource 'list' requested"},
+	}, {
+		name: "list its replays", args: []string{"replay", "list", "list"},
+		want: []string{"of-list"},
+	}, {
+		name:    "a name and --source",
+		args:    []string{"replay", "other", "--source", "list", "--since", "1h"},
+		wantErr: "takes the source's name as an argument or as --source, not both",
+	}})
+}
+
+// TestWaitTimeout: --wait-timeout takes kn's seconds and durations.
+func TestWaitTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{in: "300", want: 5 * time.Minute},
+		{in: "90s", want: 90 * time.Second},
+		{in: "2m", want: 2 * time.Minute},
+		{in: "0", wantErr: true},
+		{in: "-5", wantErr: true},
+		{in: "soon", wantErr: true},
+	} {
+		var w waitTimeout
+		err := w.Set(tc.in)
+		if (err != nil) != tc.wantErr || (err == nil && time.Duration(w) != tc.want) {
+			t.Errorf("--wait-timeout %s: %v (err %v), want %v (error %v)", tc.in, time.Duration(w), err, tc.want, tc.wantErr)
+		}
+	}
 }

@@ -105,7 +105,7 @@ func newReplayDeleteCommand(g *globalFlags) *cobra.Command {
 					}
 				}
 				if len(unknown) > 0 {
-					return fmt.Errorf("no replay named %s (kn source tektonstep replay list %s lists them)", strings.Join(unknown, ", "), source)
+					return fmt.Errorf("no replay named %s (kn source tektonstep replay list %s -n %s lists them)", strings.Join(unknown, ", "), source, c.namespace)
 				}
 				src.Spec.Replays = slices.DeleteFunc(src.Spec.Replays, func(r v1alpha1.ReplaySpec) bool { return slices.Contains(names, r.Name) })
 				_, err = c.sources.Update(cmd.Context(), src, metav1.UpdateOptions{FieldManager: ReplayFieldManager})
