@@ -223,11 +223,13 @@ func (m *Masker) String(s string) string {
 			s = Mask + s[end:]
 		}
 	}
-	// The cores go first: a literal replaced inside an encoded text could
-	// cut a core in two, and the bits of the value around the cut would
-	// stay.
-	s = m.maskCores(s)
+	// The wrapped lines go first: each is matched whole, so a core masked
+	// inside one (a value whose encoding holds another's) would leave the
+	// rest of the line unrecognised, and its bits of the value would stay.
+	// Then the cores: a literal replaced inside an encoded text could cut
+	// a core in two, and the bits of the value around the cut would stay.
 	s = m.maskWrapped(s)
+	s = m.maskCores(s)
 	if m.replacer != nil {
 		s = m.replacer.Replace(s)
 	}
