@@ -131,11 +131,15 @@ func isBase64(c byte) bool { return isStdBase64(c) || c == '-' || c == '_' }
 
 // maskCores masks each core in s out to the 4-character groups it is in:
 // the characters of the groups it shares with the text around the value
-// hold bits of the value's first and last bytes.
+// hold bits of the value's first and last bytes. Every core is found in s
+// as it came, and the union of their spans masked in one pass: one value's
+// core masked first (a value whose encoding repeats inside another's, as
+// "wwwwwwww" in "user:wwwwxwww...") would cut the other's core in two, and
+// the bits of that value around the cut would stay.
 func (m *Masker) maskCores(s string) string {
+	type span struct{ start, end int }
+	var spans []span
 	for _, c := range m.cores {
-		var b strings.Builder
-		kept, masked := 0, false
 		for from := 0; ; {
 			i := strings.Index(s[from:], c.head)
 			if i < 0 {
@@ -148,22 +152,33 @@ func (m *Masker) maskCores(s string) string {
 				continue
 			}
 			start := i
-			for start > kept && i-start < c.lead && isBase64(s[start-1]) {
+			for start > 0 && i-start < c.lead && isBase64(s[start-1]) {
 				start--
 			}
 			for n := (4 - (c.lead+c.length)%4) % 4; n > 0 && end < len(s) && (isBase64(s[end]) || s[end] == '='); n-- {
 				end++
 			}
-			b.WriteString(s[kept:start])
-			b.WriteString(Mask)
-			kept, masked, from = end, true, end
-		}
-		if masked {
-			b.WriteString(s[kept:])
-			s = b.String()
+			spans = append(spans, span{start, end})
+			from = i + 1
 		}
 	}
-	return s
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var b strings.Builder
+	kept := 0
+	for k := 0; k < len(spans); {
+		start, end := spans[k].start, spans[k].end
+		for k++; k < len(spans) && spans[k].start <= end; k++ {
+			end = max(end, spans[k].end)
+		}
+		b.WriteString(s[kept:max(kept, start)])
+		b.WriteString(Mask)
+		kept = max(kept, end)
+	}
+	b.WriteString(s[kept:])
+	return b.String()
 }
 
 // maskWrapped masks each base64 word of s (a run of the standard alphabet
