@@ -27,7 +27,6 @@ package tektonstepsource
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -266,12 +265,10 @@ func cloudEventAttributes(src *v1alpha1.TektonStepSource, namespaces []string, a
 }
 
 // unusableCACerts tells whether a resolved address has CA certificates in
-// which no PEM certificate parses (validation refuses such a spec, but an
-// addressable's status is its owner's), with the message saying so: with
-// them the adapter could verify no TLS connection, and would retry every
-// event as if the network failed.
+// which no PEM certificate parses (v1alpha1.UnusableCACerts), with the
+// message saying so.
 func unusableCACerts(addr *duckv1.Addressable, what string) (string, bool) {
-	if addr == nil || addr.CACerts == nil || *addr.CACerts == "" || x509.NewCertPool().AppendCertsFromPEM([]byte(*addr.CACerts)) {
+	if addr == nil || !v1alpha1.UnusableCACerts(addr.CACerts) {
 		return "", false
 	}
 	return fmt.Sprintf("%s resolved to CA certificates in which no PEM certificate parses (%d bytes): no TLS connection to it could be verified",

@@ -82,6 +82,15 @@ func (ss *TektonStepSourceSpec) Validate(ctx context.Context) *apis.FieldError {
 	return errs
 }
 
+// UnusableCACerts tells whether CA certificates are given and no PEM
+// certificate in them parses: with them no TLS connection to the sink
+// could be verified, and every send would fail as if the network did.
+// Validation refuses them in a spec; the controller in an addressable's
+// status, which is its owner's.
+func UnusableCACerts(caCerts *string) bool {
+	return caCerts != nil && *caCerts != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(*caCerts))
+}
+
 // validateHTTPDestination checks that a destination's CA certificates
 // parse and that its absolute URI is one the adapter can send to: the
 // CloudEvents HTTP binding's, http or https.
@@ -91,7 +100,7 @@ func validateHTTPDestination(d *duckv1.Destination) *apis.FieldError {
 		return nil
 	}
 	var errs *apis.FieldError
-	if d.CACerts != nil && *d.CACerts != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(*d.CACerts)) {
+	if UnusableCACerts(d.CACerts) {
 		// Accepted, they would fail every TLS connection to the sink, each
 		// retried as a network failure: refused here instead.
 		errs = apis.ErrInvalidValue(fmt.Sprintf("<%d bytes without a PEM certificate>", len(*d.CACerts)), "CACerts",
