@@ -187,7 +187,7 @@ func (f *replayFlags) spec(now time.Time) (v1alpha1.ReplaySpec, error) {
 	return r, nil
 }
 
-// replayFlags names, for a replay field the API's validation refuses, the
+// replayFieldFlags names, for a replay field the API's validation refuses, the
 // flag that set it.
 var replayFieldFlags = []struct{ field, flag string }{
 	{"name", "--name"}, {"taskRun", "--taskrun"}, {"types", "--type"}, {"until", "--until"}, {"since", "--since"},
